@@ -1,0 +1,42 @@
+"""The ``srlm`` command line.
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``handler``.  Modules must import heavy dependencies lazily
+(inside the handler) so that ``srlm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from srlm_core.errors import ConfigError
+
+COMMANDS = ("simulate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="srlm", description="Self-rewarding language models: simulations and bounds."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"srlm_core.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except ConfigError as err:
+        option = "--" + err.field.replace("_", "-")
+        message = str(err).split(": ", 1)[1]
+        print(f"srlm {args.command}: error: {option}: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The DPO update for linear-softmax policies (theory.md, *Update*).
+
+For a linear-softmax policy, the DPO implicit reward margin of a pair is
+beta (theta - theta_ref) . (phi(x,y) - phi(x,y')), so DPO with reference theta_ref and ridge
+lambda is a regularised logistic regression in u = theta - theta_ref:
+
+    theta_{t+1} = argmin_theta  -(1/n) sum log sigma(+-beta u . dphi) + (lambda/2) ||u||^2.
+
+We solve it exactly with damped Newton steps, batched over seeds.  The same solver takes
+soft labels and weights, which gives the population (n = infinity) update.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def dpo_sigmoid_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float,
+) -> torch.Tensor:
+    """Per-pair sigmoid DPO loss (Rafailov et al. 2023, eq. 7):
+    -log sigma(beta [(log pi(y_w) - log pi_ref(y_w)) - (log pi(y_l) - log pi_ref(y_l))])."""
+    margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
+    return -F.logsigmoid(beta * margin)
+
+
+def logistic_objective(
+    u: torch.Tensor,
+    z: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    lam: float,
+) -> torch.Tensor:
+    """sum_i w_i [-p_i log sigma(u.z_i) - (1 - p_i) log sigma(-u.z_i)] + (lambda/2)||u||^2.
+
+    Shapes: u (S, d), z (S, m, d), target and weight (S, m); returns (S,)."""
+    s = torch.einsum("smd,sd->sm", z, u)
+    nll = -(target * F.logsigmoid(s) + (1.0 - target) * F.logsigmoid(-s))
+    return (weight * nll).sum(-1) + 0.5 * lam * (u * u).sum(-1)
+
+
+def fit_logistic(
+    z: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    lam: float,
+    u0: torch.Tensor,
+    max_steps: int = 100,
+    tol: float = 1e-10,
+) -> torch.Tensor:
+    """Minimise :func:`logistic_objective` by Newton's method with backtracking, per seed.
+
+    A jitter of 1e-10 keeps the Newton system solvable when lambda = 0 and the data do not
+    span R^d; it does not change the objective."""
+    u = u0.clone()
+    d = u.shape[-1]
+    eye = torch.eye(d, dtype=u.dtype, device=u.device)
+    value = logistic_objective(u, z, target, weight, lam)
+    for _ in range(max_steps):
+        s = torch.einsum("smd,sd->sm", z, u)
+        p = torch.sigmoid(s)
+        grad = torch.einsum("sm,smd->sd", weight * (p - target), z) + lam * u
+        if grad.norm(dim=-1).max() < tol:
+            break
+        curvature = weight * p * (1.0 - p)
+        hess = torch.einsum("sm,smd,sme->sde", curvature, z, z) + (lam + 1e-10) * eye
+        step = torch.linalg.solve(hess, grad.unsqueeze(-1)).squeeze(-1)
+        scale = torch.ones(u.shape[0], 1, dtype=u.dtype, device=u.device)
+        for _ in range(30):  # backtrack where the full step does not decrease the objective
+            candidate = u - scale * step
+            new_value = logistic_objective(candidate, z, target, weight, lam)
+            worse = new_value > value + 1e-14
+            if not worse.any():
+                break
+            scale = torch.where(worse[:, None], scale / 2, scale)
+        u, value = candidate, new_value
+    return u
+
+
+def dpo_update(
+    dphi: torch.Tensor,
+    label: torch.Tensor,
+    beta: float,
+    lam: float,
+    theta_reference: torch.Tensor,
+    theta_init: torch.Tensor,
+) -> torch.Tensor:
+    """One finite-sample DPO step: theta_{t+1} from n labelled pairs per seed.
+
+    dphi (S, n, d) are phi(x,y) - phi(x,y'), label (S, n) is 1 where y won.  The
+    reference theta_reference (S, d) or (d,) is pi_ref (fixed) or pi_t (moving)."""
+    n = dphi.shape[1]
+    weight = torch.full_like(label, 1.0 / n)
+    u0 = (theta_init - theta_reference).expand_as(theta_init)
+    u = fit_logistic(beta * dphi, label, weight, lam, u0)
+    return theta_reference + u
