@@ -13,7 +13,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate",)
+COMMANDS = ("simulate", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,61 @@
+"""``srlm sweep NAME``: run a registered sweep and write its result record."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import time
+from pathlib import Path
+
+from srlm_core.sweeps import SWEEPS, load_sweep
+
+
+def register(sub) -> None:
+    from srlm_core.cli.options import add_config_arguments
+
+    parser = sub.add_parser("sweep", help="run a heavy sweep and store it in data/results/")
+    kinds = parser.add_subparsers(dest="sweep", required=True, metavar="NAME")
+    for name in SWEEPS:
+        module = load_sweep(name)
+        sweep_parser = kinds.add_parser(name.replace("_", "-"), help=module.TITLE)
+        add_config_arguments(sweep_parser, module.Config)
+        sweep_parser.add_argument("--id", default=name.replace("_", "-"), help="result ID")
+        sweep_parser.add_argument(
+            "--results-dir", type=Path, default=None, help="where to write (default data/results)"
+        )
+        sweep_parser.set_defaults(handler=run, module=module)
+
+
+def regenerating_command(name: str, config, result_id: str) -> str:
+    """The exact command line that recomputes the record (every option spelled out)."""
+    parts = ["srlm", "sweep", name.replace("_", "-")]
+    for field in dataclasses.fields(config):
+        parts += ["--" + field.name.replace("_", "-"), str(getattr(config, field.name))]
+    if result_id != name.replace("_", "-"):
+        parts += ["--id", result_id]
+    return shlex.join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from srlm_core import provenance
+    from srlm_core.cli.options import config_from_args
+    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
+
+    module = args.module
+    config = config_from_args(module.Config, args).validate()
+    start = time.perf_counter()
+    values = module.run(config)
+    wall = time.perf_counter() - start
+    record = ResultRecord(
+        id=args.id,
+        title=module.TITLE,
+        command=regenerating_command(module.__name__.rsplit(".", 1)[1], config, args.id),
+        params=dataclasses.asdict(config),
+        values=values,
+        tolerance=dict(module.TOLERANCE),
+        provenance=provenance.collect(getattr(config, "device", "cpu"), wall_time_s=wall),
+    )
+    path = write_record(record, args.results_dir or RESULTS_DIR)
+    print(f"wrote {path} ({wall:.1f} s)")
+    return 0
