@@ -74,6 +74,8 @@ def sample_pairs(
     second = _sample_rows(row_probs, generator)
     rewards = judge_rewards(problem, theta, alpha)  # (S, C, K)
     margin = rewards[seed_index, contexts, first] - rewards[seed_index, contexts, second]
-    uniform = torch.rand(margin.shape, generator=generator, dtype=margin.dtype, device=margin.device)
+    uniform = torch.rand(
+        margin.shape, generator=generator, dtype=margin.dtype, device=margin.device
+    )
     label = (uniform < torch.sigmoid(margin)).to(margin.dtype)
     return PreferencePairs(contexts=contexts, first=first, second=second, label=label)

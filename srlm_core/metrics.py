@@ -66,7 +66,8 @@ def consistency_residual(
 ) -> torch.Tensor:
     """How far the model is from agreeing with its own judge (S1, internal consistency).
 
-    E_x E_{y,y'~pi_theta} |sigma(r_t(y) - r_t(y')) - sigma(beta (theta - theta_ref).(phi_y - phi_y'))|:
+    E_x E_{y,y'~pi_theta} |sigma(r_t(y) - r_t(y'))
+                            - sigma(beta (theta - theta_ref).(phi_y - phi_y'))|:
     the gap between the self-judge's preference probability and the preference implied by the
     policy's own DPO reward.  It is zero exactly at the fixed point pi = pi*.
     """

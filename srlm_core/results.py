@@ -110,7 +110,8 @@ def load_record(result_id_or_path: str | Path, directory: Path = RESULTS_DIR) ->
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ResultError(path, "(file)", f"not valid JSON ({err.msg} at line {err.lineno})") from None
+        message = f"not valid JSON ({err.msg} at line {err.lineno})"
+        raise ResultError(path, "(file)", message) from None
     if not isinstance(data, dict):
         raise ResultError(path, "(file)", "not a JSON object")
     for name, kind in _FIELDS.items():

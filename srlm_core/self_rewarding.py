@@ -169,7 +169,8 @@ class SelfRewardingRunner:
         if c.n == 0:
             return population_update(p, theta, c.alpha, c.lam, reference)
         pairs = sample_pairs(p, theta, c.alpha, c.n, generator)
-        return dpo_update(pairs.feature_differences(p), pairs.label, p.beta, c.lam, reference, theta)
+        dphi = pairs.feature_differences(p)
+        return dpo_update(dphi, pairs.label, p.beta, c.lam, reference, theta)
 
     def run(self) -> SimulationResult:
         c = self.config
