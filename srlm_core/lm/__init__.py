@@ -1,0 +1,9 @@
+"""Self-rewarding a real language model (SmolLM2-135M-Instruct) with TRL's DPOTrainer.
+
+One concept per module: ``model_loading`` (offline GGUF -> cached de-quantized weights),
+``tiny`` (a tiny random model of the same architecture, for tests), ``checkers`` and
+``prompts`` (instructions with a program-checkable ground truth), ``judge`` (the additive
+5-point LLM-as-a-Judge rubric of Yuan et al. 2024), ``pairs``, ``training`` (one DPO round),
+``diagnostics`` (alpha-hat, consistency, KL, condition-number proxy), ``config`` and ``loop``.
+Heavy dependencies (torch, transformers, trl) are imported by the modules that need them.
+"""
