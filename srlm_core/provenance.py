@@ -1,4 +1,8 @@
-"""Where a result came from: code version, git commit, packages, hardware, time."""
+"""Where a result came from: code version, git commit, packages, hardware, time.
+
+:func:`collect` is the ``provenance`` block of every result record (``srlm_core.results``);
+:func:`environment` is the wider description printed in the book's Reproducibility appendix.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Packages whose versions are recorded with every result.
 RECORDED_PACKAGES = (
     "torch", "numpy", "scipy", "pandas", "sympy", "transformers", "trl", "accelerate",
+)
+#: Packages that build the book, added to :data:`RECORDED_PACKAGES` in :func:`environment`.
+BOOK_PACKAGES = (
+    "jupyter-book", "sphinx", "myst-nb", "jupyter-cache", "matplotlib", "seaborn", "ipykernel",
 )
 
 
@@ -62,6 +70,7 @@ def hardware(device: str | torch.device = "cpu") -> dict:
     info = {"cpu": cpu_model(), "cpu_count": torch.get_num_threads(), "device": str(device)}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda
     return info
 
 
@@ -75,4 +84,16 @@ def collect(device: str | torch.device = "cpu", wall_time_s: float | None = None
         "hardware": hardware(device),
         "wall_time_s": wall_time_s,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def environment() -> dict:
+    """Python, platform, hardware, git state and the versions of every recorded package."""
+    return {
+        "srlm_core_version": srlm_core.__version__,
+        **git_state(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "hardware": hardware("cpu"),
+        "packages": package_versions(RECORDED_PACKAGES + BOOK_PACKAGES),
     }

@@ -13,7 +13,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate", "sweep")
+COMMANDS = ("simulate", "sweep", "results")
 
 
 def build_parser() -> argparse.ArgumentParser:

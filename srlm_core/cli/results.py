@@ -1,0 +1,246 @@
+"""``srlm results``: list, show, re-verify the result registry, and execute a chapter.
+
+* ``srlm results list``: every record with its status (a bad record is listed as INVALID and
+  the command exits 2);
+* ``srlm results show ID``: one record (``--json`` for the raw validated record);
+* ``srlm results verify ID... | --all [--fast]``: re-run each record's ``command`` with
+  ``--results-dir TMP`` appended, compare the new values leaf by leaf within the record's
+  tolerance, print every difference; exit 1 on a mismatch;
+* ``srlm results execute CHAPTER.md``: execute a chapter notebook outside the book; its live
+  results (``srlm_core.report``) are written to ``--results-dir``.  This is the regenerating
+  command of every live, chapter-scoped result.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_DIR_HELP = "registry folder (default data/results)"
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("results", help="list, show and re-verify recorded results")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="all records with their status")
+    listing.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
+    listing.set_defaults(handler=run_list)
+
+    show = actions.add_parser("show", help="one record: values, parameters, provenance")
+    show.add_argument("id", metavar="ID", help="result ID (or path to a record)")
+    show.add_argument("--json", action="store_true", help="print the validated record as JSON")
+    show.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
+    show.set_defaults(handler=run_show)
+
+    verify = actions.add_parser(
+        "verify", help="re-run records and compare within their tolerance"
+    )
+    verify.add_argument("ids", nargs="*", metavar="ID", help="result IDs")
+    verify.add_argument("--all", action="store_true", help="every record in the registry")
+    verify.add_argument(
+        "--fast", action="store_true", help="only records whose recorded wall time is short"
+    )
+    verify.add_argument(
+        "--fast-threshold", type=float, default=None, help="seconds (default 60)"
+    )
+    verify.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
+    verify.set_defaults(handler=run_verify)
+
+    execute = actions.add_parser(
+        "execute", help="execute a chapter notebook and write its live results"
+    )
+    execute.add_argument("notebook", type=Path, metavar="CHAPTER", help="a chapter .md file")
+    execute.add_argument("--results-dir", type=Path, default=None, help="where to write")
+    execute.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    execute.set_defaults(handler=run_execute)
+
+
+def _fail(message: str) -> int:
+    print(f"srlm results: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _directory(args) -> Path:
+    from srlm_core.results import RESULTS_DIR
+
+    return args.results_dir or RESULTS_DIR
+
+
+def _short(value, width: int = 60) -> str:
+    import json
+
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def run_list(args) -> int:
+    from srlm_core.results import ResultError, is_fast, list_records, load_record
+
+    directory = _directory(args)
+    ids = list_records(directory)
+    if not ids:
+        print(f"no records in {directory}")
+        return 0
+    bad = 0
+    for result_id in ids:
+        try:
+            record = load_record(result_id, directory)
+        except ResultError as err:
+            bad += 1
+            print(f"{result_id:28s} INVALID  {err}")
+            continue
+        wall = record.wall_time_s
+        speed = "fast" if is_fast(record) else "slow"
+        timing = f"{wall:8.1f} s" if wall is not None else "       ? s"
+        commit = (record.commit or "?")[:10] + ("+dirty" if record.provenance["git_dirty"] else "")
+        print(f"{result_id:28s} ok  {timing} {speed}  {commit:16s} {record.title}")
+    return 2 if bad else 0
+
+
+def run_show(args) -> int:
+    import json
+
+    from srlm_core.results import ResultError, code_paths, load_record
+
+    try:
+        record = load_record(args.id, _directory(args))
+    except ResultError as err:
+        return _fail(str(err))
+    if args.json:
+        print(json.dumps(record.content(), indent=2, sort_keys=True))
+        return 0
+    prov = record.provenance
+    lines = [
+        f"id:          {record.id}",
+        f"title:       {record.title}",
+        f"command:     {record.command}",
+        f"code:        {', '.join(code_paths(record)) or '(not recorded)'}",
+        f"tolerance:   rtol {record.tolerance['rtol']:g}, atol {record.tolerance['atol']:g}",
+        f"commit:      {prov['git_commit']}" + (" (dirty tree)" if prov["git_dirty"] else ""),
+        f"srlm_core:   {prov['srlm_core_version']}",
+        f"hardware:    {_short(prov['hardware'], 100)}",
+        f"wall time:   {prov.get('wall_time_s')} s",
+        f"created:     {prov.get('created')}",
+        "params:",
+        *(f"  {k} = {_short(v)}" for k, v in sorted(record.params.items())),
+        "values:",
+        *(f"  {k} = {_short(v)}" for k, v in sorted(record.values.items())),
+        "packages:",
+        *(f"  {k} {v}" for k, v in sorted(prov["packages"].items())),
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def rerun(record, workdir: Path) -> tuple[object | None, str]:
+    """Re-run ``record.command`` writing into ``workdir``; returns (new record or None, log)."""
+    import shlex
+    import subprocess
+
+    from srlm_core.provenance import REPO_ROOT
+    from srlm_core.results import ResultError, load_record
+
+    words = shlex.split(record.command)
+    entry = "import sys; from srlm_core.cli import main; sys.exit(main())"
+    argv = [sys.executable, "-c", entry, *words[1:], "--results-dir", str(workdir)]
+    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    log = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        return None, f"the command exited with status {proc.returncode}:\n{log[-2000:]}"
+    try:
+        return load_record(record.id, workdir), log
+    except ResultError as err:
+        return None, f"the re-run did not write a valid record: {err}"
+
+
+def verify_one(record) -> bool:
+    """Re-run one record and print PASS or FAIL with every differing value."""
+    import tempfile
+    import time
+
+    from srlm_core.results import compare_values
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
+        new, log = rerun(record, Path(tmp))
+    wall = time.perf_counter() - start
+    if new is None:
+        print(f"FAIL  {record.id}: {log}")
+        return False
+    rtol, atol = record.tolerance["rtol"], record.tolerance["atol"]
+    diffs = compare_values(record.values, new.values, rtol, atol)
+    diffs += compare_values(record.params, new.params, 0.0, 0.0, "params")
+    if not diffs:
+        print(f"PASS  {record.id}  (all values within rtol {rtol:g}, atol {atol:g}; {wall:.1f} s)")
+        return True
+    print(f"FAIL  {record.id}: {len(diffs)} value(s) differ (rtol {rtol:g}, atol {atol:g}):")
+    for diff in diffs:
+        extra = ""
+        if diff.abs_diff is not None:
+            extra = f"  |diff| {diff.abs_diff:.3g}"
+            if diff.rel_diff is not None:
+                extra += f"  rel {diff.rel_diff:.3g}"
+        print(f"      {diff.path}: recorded {_short(diff.recorded, 40)}, "
+              f"re-run {_short(diff.rerun, 40)}{extra}")
+    return False
+
+
+def run_verify(args) -> int:
+    from srlm_core.errors import ConfigError
+    from srlm_core.results import FAST_SECONDS, ResultError, is_fast, list_records, load_record
+
+    if bool(args.ids) == bool(args.all):
+        raise ConfigError("all", "give result IDs or --all (not both)")
+    threshold = FAST_SECONDS if args.fast_threshold is None else args.fast_threshold
+    if threshold <= 0:
+        raise ConfigError("fast_threshold", f"must be positive seconds, got {threshold}")
+    directory = _directory(args)
+    ids = list_records(directory) if args.all else args.ids
+    try:
+        records = [load_record(result_id, directory) for result_id in ids]
+    except ResultError as err:
+        return _fail(str(err))
+    if args.fast:
+        skipped = [r.id for r in records if not is_fast(r, threshold)]
+        records = [r for r in records if is_fast(r, threshold)]
+        if skipped:
+            print(f"skipped (recorded wall time >= {threshold:g} s): {', '.join(skipped)}")
+    if not records:
+        print(f"nothing to verify in {directory}")
+        return 0
+    results = [verify_one(record) for record in records]
+    print(f"{sum(results)} of {len(results)} result(s) reproduced")
+    return 0 if all(results) else 1
+
+
+def run_execute(args) -> int:
+    import os
+
+    from srlm_core.errors import ConfigError
+    from srlm_core.report import LIVE_DIR_ENV, NOTEBOOK_ENV
+
+    path = args.notebook.resolve()
+    if not path.is_file() or path.suffix != ".md":
+        raise ConfigError("notebook", f"{args.notebook} is not a chapter .md file")
+    import jupytext
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = jupytext.read(path)
+    os.environ[NOTEBOOK_ENV] = str(path)
+    if args.results_dir is not None:
+        os.environ[LIVE_DIR_ENV] = str(args.results_dir.resolve())
+    elif LIVE_DIR_ENV not in os.environ:
+        raise ConfigError("results_dir", "give the folder for the chapter's live results")
+    client = NotebookClient(
+        notebook, timeout=args.timeout, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        last = [line for line in str(err).strip().splitlines() if line.strip()][-1:]
+        return _fail(f"{args.notebook}: a cell failed: {' '.join(last)}")
+    print(f"executed {args.notebook}; live results in {os.environ[LIVE_DIR_ENV]}")
+    return 0

@@ -1,0 +1,151 @@
+"""``srlm results list | show | verify | execute``: the registry from the command line."""
+
+import json
+import textwrap
+
+import pytest
+
+from srlm_core import provenance
+from srlm_core.cli import main
+from srlm_core.results import ResultRecord, load_record, write_record
+
+CHAPTER = textwrap.dedent(
+    """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+    # A tiny chapter
+
+    ```{code-cell} ipython3
+    import numpy as np
+    from srlm_core import report
+    from srlm_core.report import glue
+    from srlm_core.stats import mean_interval
+
+    report.live("t.demo", "a seeded draw", code=[mean_interval], params={"seed": 3})
+    rng = np.random.default_rng(3)
+    glue("draw", float(rng.normal()), display=False)
+    glue("curve", rng.normal(size=3), display=False)
+    ```
+    """
+)
+
+
+def record(result_id="demo", wall=2.0):
+    return ResultRecord(
+        id=result_id,
+        title="a demo result",
+        command=f"srlm sweep demo --id {result_id}",
+        params={"seed": 0},
+        values={"slope": -0.5},
+        provenance=provenance.collect("cpu", wall_time_s=wall),
+    )
+
+
+def test_list_and_show(tmp_path, capsys):
+    write_record(record("fast-one"), tmp_path)
+    write_record(record("slow-one", wall=900.0), tmp_path)
+    assert main(["results", "list", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "fast-one" in out and "fast" in out and "slow-one" in out and "slow" in out
+    assert main(["results", "show", "fast-one", "--results-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "command:     srlm sweep demo --id fast-one" in out and "slope = -0.5" in out
+    assert main(["results", "show", "fast-one", "--json", "--results-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["values"] == {"slope": -0.5}
+
+
+def test_corrupt_record_fails_show_and_list_with_one_line(tmp_path, capsys):
+    path = write_record(record(), tmp_path)
+    path.write_text(path.read_text().replace("-0.5", "-0.4"))
+    assert main(["results", "show", "demo", "--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(path) in err and "field 'values.slope'" in err
+    assert main(["results", "list", "--results-dir", str(tmp_path)]) == 2
+    assert "INVALID" in capsys.readouterr().out
+
+
+def test_verify_needs_ids_or_all(capsys):
+    assert main(["results", "verify"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "srlm results: error: --all: give result IDs or --all (not both)"
+    )
+
+
+def test_verify_reports_a_command_that_fails(tmp_path, capsys):
+    write_record(record(), tmp_path)  # `srlm sweep demo` does not exist
+    assert main(["results", "verify", "demo", "--results-dir", str(tmp_path)]) == 1
+    assert "FAIL  demo: the command exited with status 2" in capsys.readouterr().out
+
+
+def test_verify_fast_skips_slow_records(tmp_path, capsys):
+    write_record(record("slow-one", wall=900.0), tmp_path)
+    assert main(["results", "verify", "--all", "--fast", "--results-dir", str(tmp_path)]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, monkeypatch):
+    from srlm_core.cli import results as cli_results
+
+    path = write_record(record(), tmp_path)
+    honest = load_record(path)
+
+    def fake_rerun(rec, workdir):  # what a faithful re-run writes
+        return honest, ""
+
+    monkeypatch.setattr(cli_results, "rerun", fake_rerun)
+    assert main(["results", "verify", "demo", "--results-dir", str(tmp_path)]) == 0
+    assert "PASS  demo" in capsys.readouterr().out
+    perturbed = record()
+    perturbed.values["slope"] = -0.5 * (1 + 1e-4)
+    write_record(perturbed, tmp_path)
+    assert main(["results", "verify", "--all", "--results-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  demo: 1 value(s) differ (rtol 1e-06, atol 1e-09)" in out
+    assert "values.slope: recorded -0.50005, re-run -0.5  |diff| 5e-05  rel 0.0001" in out
+
+
+@pytest.mark.slow
+def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys):
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text(CHAPTER)
+    registry = tmp_path / "results"
+    assert main(["results", "execute", str(chapter), "--results-dir", str(registry)]) == 0
+    written = load_record("t.demo", registry)
+    assert written.command == f"srlm results execute {chapter}"
+    assert set(written.values) == {"draw", "curve"} and len(written.values["curve"]) == 3
+    assert written.code[0].startswith("srlm_core/stats.py#L")
+    capsys.readouterr()
+
+    # An unchanged record reproduces.
+    assert main(["results", "verify", "--all", "--fast", "--results-dir", str(registry)]) == 0
+    assert "PASS  t.demo" in capsys.readouterr().out
+
+    # A deliberately perturbed value (re-written with a valid checksum) is caught.
+    written.values["draw"] += 1e-3
+    write_record(written, registry)
+    assert main(["results", "verify", "t.demo", "--results-dir", str(registry)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  t.demo: 1 value(s) differ" in out and "values.draw" in out
+    assert "|diff| 0.001" in out
+
+
+def test_execute_rejects_a_missing_chapter(tmp_path, capsys):
+    missing = tmp_path / "absent.md"
+    assert main(["results", "execute", str(missing), "--results-dir", str(tmp_path)]) == 2
+    assert "--notebook:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("action", ["list", "show", "verify", "execute"])
+def test_help(action, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["results", action, "--help"])
+    assert exit_.value.code == 0
