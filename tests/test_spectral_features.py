@@ -1,0 +1,58 @@
+"""S5 design: prescribed spectrum, fixed difficulty across d, Fisher information = gamma Sigma."""
+
+import pytest
+import torch
+
+from srlm_core import metrics
+from srlm_core.errors import ConfigError
+from srlm_core.spectral_features import SpectralDesign
+
+DESIGN = SpectralDesign(p=2.0, contexts=64, signal=1.5, beta=0.7, seed=3)
+
+
+def exact_pair_fisher(problem):
+    """beta^2 E_x E_{y,y' ~ pi_ref} [sigma'(m) dphi dphi^T] by enumeration of all pairs."""
+    phi = problem.features
+    C, K, d = phi.shape
+    dphi = (phi[:, :, None, :] - phi[:, None, :, :]).reshape(-1, d)
+    m = problem.beta * dphi @ problem.w_star
+    weight = torch.sigmoid(m) * torch.sigmoid(-m) / (C * K * K)  # uniform rho and pi_ref
+    return problem.beta**2 * (dphi.T * weight) @ dphi
+
+
+@pytest.mark.parametrize("d", [1, 8, 64])
+def test_feature_covariance_is_the_prescribed_spectrum(d):
+    problem = DESIGN.problem(d)
+    phi = problem.features.reshape(-1, d)
+    assert problem.features.sum(dim=1).abs().max() == 0
+    covariance = phi.T @ phi / phi.shape[0]
+    mu = DESIGN.eigenvalues(d)
+    assert torch.allclose(covariance, torch.diag(mu), atol=1e-14)
+    j = torch.arange(1, d + 1, dtype=torch.float64)
+    assert torch.allclose(mu, mu[0] * j**-2.0, rtol=1e-14)
+    assert problem.features.norm(dim=-1).max() < 1.0
+
+
+def test_difficulty_is_the_same_in_every_dimension():
+    small, large = DESIGN.problem(4), DESIGN.problem(64)
+    assert torch.equal(large.features[..., :4], small.features)  # nested: only nuisance added
+    assert torch.allclose(small.log_probs(small.theta_star), large.log_probs(large.theta_star))
+    kls = [float(metrics.kl_target_to_policy(p, p.theta_ref)) for p in (small, large)]
+    assert kls[0] == pytest.approx(kls[1], rel=1e-14)
+    assert kls[0] > 0.1
+
+
+@pytest.mark.parametrize("d", [1, 16, 64])
+def test_pair_fisher_is_curvature_times_sigma(d):
+    problem = DESIGN.problem(d)
+    expected = DESIGN.curvature() * torch.diag(DESIGN.eigenvalues(d))
+    assert torch.allclose(exact_pair_fisher(problem), expected, atol=1e-15)
+
+
+def test_bad_design_and_dimension_are_named():
+    with pytest.raises(ConfigError, match="contexts"):
+        SpectralDesign(contexts=48).validate()
+    with pytest.raises(ConfigError, match="^p:"):
+        SpectralDesign(p=1.0).validate()
+    with pytest.raises(ConfigError, match="^d:"):
+        DESIGN.problem(65)
