@@ -13,7 +13,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate", "sweep", "results")
+COMMANDS = ("simulate", "sweep", "results", "bound")
 
 
 def build_parser() -> argparse.ArgumentParser:
