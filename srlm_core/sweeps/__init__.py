@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SWEEPS: tuple[str, ...] = ()
+SWEEPS: tuple[str, ...] = ("iterative",)
 
 
 def load_sweep(name: str) -> ModuleType:
