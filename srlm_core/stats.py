@@ -40,4 +40,18 @@ def fit_slope(x, y, confidence: float = 0.95) -> SlopeFit:
     res = stats.linregress(np.asarray(x, float), np.asarray(y, float))
     dof = len(x) - 2
     half = stats.t.ppf(0.5 + confidence / 2, dof) * res.stderr if dof > 0 else 0.0
-    return SlopeFit(res.slope, res.slope - half, res.slope + half, res.intercept)
+    slope, half = float(res.slope), float(half)
+    return SlopeFit(slope, slope - half, slope + half, float(res.intercept))
+
+
+def fit_log_decay(t, dist, floor: float, margin: float = 4.0) -> SlopeFit:
+    """Slope of log dist against t over the self-correction phase only: the iterations whose
+    mean error (over seeds) stays above ``margin * floor``, where ``floor`` is the
+    statistical error level (e.g. the error of the same procedure started at the target)."""
+    t, dist = np.asarray(t, float), np.asarray(dist, float)
+    steps = np.unique(t)
+    keep = [s for s in steps if dist[t == s].mean() > margin * floor]
+    mask = np.isin(t, keep)
+    if len(keep) < 2:
+        raise ValueError("fewer than two iterations above the floor: nothing to fit")
+    return fit_slope(t[mask], np.log(dist[mask]))
