@@ -1,0 +1,100 @@
+"""Chapter-side provenance: glued values carry their result ID, command and code link."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from srlm_core import provenance, report  # noqa: E402
+from srlm_core.results import ResultError, ResultRecord, load_record, write_record  # noqa: E402
+from srlm_core.stats import fit_slope  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(monkeypatch, tmp_path):
+    report.reset()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(report.LIVE_DIR_ENV, raising=False)
+    monkeypatch.delenv(report.NOTEBOOK_ENV, raising=False)
+    yield
+    report.reset()
+
+
+def registry_record(tmp_path):
+    record = ResultRecord(
+        id="sweep-demo",
+        title="a sweep",
+        command="srlm sweep demo --seeds 4",
+        params={"seeds": 4},
+        values={"slope": -0.5},
+        provenance=provenance.collect("cpu", wall_time_s=3.0),
+        code=["srlm_core/stats.py"],
+    )
+    write_record(record, tmp_path / "registry")
+    return record
+
+
+def test_use_tags_glued_values_and_builds_a_note(tmp_path, capsys):
+    registry_record(tmp_path)
+    record = report.use("sweep-demo", tmp_path / "registry")
+    report.glue("slope", record.values["slope"], display=False)
+    note = report.source_note()
+    assert note.startswith("Result `sweep-demo` ({download}`record <registry/sweep-demo.json>`)")
+    assert "regenerate: `srlm sweep demo --seeds 4`" in note
+    assert "code: {download}`srlm_core/stats.py <" in note
+    summary = report.summary_markdown()
+    assert summary.startswith(":::{dropdown}") and "| `slope` | -0.5 | `sweep-demo` |" in summary
+
+
+def test_corrupt_record_fails_loudly(tmp_path):
+    registry_record(tmp_path)
+    path = tmp_path / "registry" / "sweep-demo.json"
+    path.write_text(path.read_text()[:-40])
+    with pytest.raises(ResultError, match="sweep-demo.json: field '\\(file\\)'"):
+        report.use("sweep-demo", tmp_path / "registry")
+
+
+def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
+    live_dir = tmp_path / "live"
+    chapter = tmp_path / "chapter.md"
+    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
+    monkeypatch.setenv(report.NOTEBOOK_ENV, str(chapter))
+    report.live("ch9.demo", "a live number", code=[fit_slope], params={"seed": 1})
+    report.glue("x", np.float64(0.25), display=False)
+    report.glue("v", np.arange(3), display=False)
+    fig, ax = plt.subplots()
+    report.glue_figure("fig-demo", fig)
+    record = load_record("ch9.demo", live_dir)
+    assert record.values == {"x": 0.25, "v": [0, 1, 2]}  # the figure is not a value
+    assert record.command == f"srlm results execute {chapter}"
+    assert record.code[0].startswith("srlm_core/stats.py#L")
+    assert record.provenance["notebook"] == str(chapter)
+    assert not plt.get_fignums()  # glue_figure closed the figure
+
+    # A re-execution of the same chapter starts from a clean slate.
+    report.reset()
+    report.live("ch9.other", "another live number")
+    assert sorted(p.name for p in live_dir.iterdir()) == ["ch9.other.json"]
+
+
+def test_nothing_is_written_outside_a_build(tmp_path):
+    report.live("ch9.demo", "a live number")
+    report.glue("x", 1.0, display=False)
+    assert not list(tmp_path.iterdir())
+    assert "srlm results execute <this chapter>" in report.source_note()
+
+
+def test_unknown_source_and_sympy_values(tmp_path):
+    import sympy
+
+    with pytest.raises(ResultError, match="not loaded in this chapter"):
+        report.glue("x", 1.0, display=False, source="nope")
+    assert report._jsonable(sympy.Rational(1, 4)) == 0.25
+    assert report._jsonable(sympy.Symbol("a") + 1) == sympy.srepr(sympy.Symbol("a") + 1)
+    assert json.dumps(report._jsonable(np.array([[1.0, 2.0]]))) == "[[1.0, 2.0]]"
+    with pytest.raises(TypeError, match="no Python source"):
+        report.code_location(len)
