@@ -40,6 +40,7 @@ def regenerating_command(name: str, config, result_id: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from srlm_core import provenance
     from srlm_core.cli.options import config_from_args
+    from srlm_core.device import resolve_device
     from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
 
     module = args.module
@@ -54,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         params=dataclasses.asdict(config),
         values=values,
         tolerance=dict(module.TOLERANCE),
-        provenance=provenance.collect(getattr(config, "device", "cpu"), wall_time_s=wall),
+        provenance=provenance.collect(
+            resolve_device(getattr(config, "device", "cpu")), wall_time_s=wall
+        ),
     )
     path = write_record(record, args.results_dir or RESULTS_DIR)
     print(f"wrote {path} ({wall:.1f} s)")
