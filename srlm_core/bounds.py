@@ -102,6 +102,12 @@ class IterativeBound:
     delta: float
     frame: pd.DataFrame
 
+    def noise_floor(self) -> float:
+        """The predicted noise level at T, sqrt(predicted_rms^2 - population_dist^2): the
+        floor that the error settles on once the initial term is forgotten."""
+        last = self.frame.iloc[-1]
+        return math.sqrt(max(last["predicted_rms"] ** 2 - last["population_dist"] ** 2, 0.0))
+
     def to_dict(self) -> dict:
         """``{"params": ..., "iterations": [{"t": ..., "bound": ...}, ...]}``, the shape of
         ``srlm simulate --json`` (missing values as null)."""
@@ -173,12 +179,3 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         )
     return IterativeBound(config=config, delta=delta, frame=pd.DataFrame(rows))
 
-
-def self_correction_window(frame: pd.DataFrame, ratio: float = 8.0) -> list[int]:
-    """Iterations of the self-correction phase: those where the initial term
-    ||theta_bar_t - theta*|| is at least ``ratio`` times the predicted noise
-    sqrt(predicted_rms^2 - population_dist^2).  There log e_t = t log(1 - alpha) + log e_0 up to
-    1/2 log(1 + 1/ratio^2), so a slope fitted there estimates log(1 - alpha) (S4)."""
-    noise = (frame["predicted_rms"] ** 2 - frame["population_dist"] ** 2).clip(lower=0) ** 0.5
-    keep = frame["population_dist"] >= ratio * noise
-    return [int(t) for t in frame.loc[keep, "t"]]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from srlm_core import ConfigError, metrics
-from srlm_core.bounds import iterative_bound, self_correction_window
+from srlm_core.bounds import iterative_bound
 from srlm_core.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.stats import fit_slope
+from srlm_core.stats import fit_log_decay
 
 
 def _distances(config: SimulationConfig) -> np.ndarray:
@@ -67,11 +67,10 @@ def test_bound_holds_in_at_least_95_percent_of_seeds_and_rms_is_predicted():
 
 def test_decay_slope_is_log_one_minus_alpha():
     config = SimulationConfig(alpha=0.3, init_dist=4.0, n=20000, iters=3, seeds=16, seed=1)
-    frame = iterative_bound(config).frame
-    window = self_correction_window(frame, ratio=8.0)
-    assert len(window) >= 3
+    floor = iterative_bound(config).noise_floor()
     dist = _distances(config)
-    fit = fit_slope(np.repeat(window, dist.shape[1]), np.log(dist[window]).ravel())
+    steps = np.repeat(np.arange(config.iters + 1), dist.shape[1])
+    fit = fit_log_decay(steps, dist.ravel(), floor=floor, margin=8.0)
     assert fit.lo <= math.log(1 - config.alpha) <= fit.hi
     assert fit.hi - fit.lo < 0.05
 
