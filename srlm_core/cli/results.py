@@ -30,6 +30,7 @@ def register(sub) -> None:
     show = actions.add_parser("show", help="one record: values, parameters, provenance")
     show.add_argument("id", metavar="ID", help="result ID (or path to a record)")
     show.add_argument("--json", action="store_true", help="print the validated record as JSON")
+    show.add_argument("--bibtex", action="store_true", help="print a BibTeX entry citing it")
     show.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
     show.set_defaults(handler=run_show)
 
@@ -109,6 +110,11 @@ def run_show(args) -> int:
         return _fail(str(err))
     if args.json:
         print(json.dumps(record.content(), indent=2, sort_keys=True))
+        return 0
+    if args.bibtex:
+        from srlm_core.citation import result_bibtex
+
+        print(result_bibtex(record))
         return 0
     prov = record.provenance
     lines = [

@@ -60,6 +60,8 @@ def test_list_and_show(tmp_path, capsys):
     assert "command:     srlm sweep demo --id fast-one" in out and "slope = -0.5" in out
     assert main(["results", "show", "fast-one", "--json", "--results-dir", str(tmp_path)]) == 0
     assert json.loads(capsys.readouterr().out)["values"] == {"slope": -0.5}
+    assert main(["results", "show", "fast-one", "--bibtex", "--results-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("@misc{srlm-fast-one-")
 
 
 def test_corrupt_record_fails_show_and_list_with_one_line(tmp_path, capsys):
