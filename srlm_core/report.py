@@ -361,3 +361,56 @@ def glue_summary(name: str = "sources") -> None:
     from myst_nb import glue as myst_glue
 
     myst_glue(name, Markdown(summary_markdown()), display=False)
+
+
+def _value_summary(values: dict, limit: int = 4) -> str:
+    items = []
+    for key, value in list(values.items())[:limit]:
+        if isinstance(value, list):
+            text = f"[{len(value)} values]"
+        elif isinstance(value, dict):
+            text = f"{{{len(value)} entries}}"
+        else:
+            text = _short(value, 24)
+        items.append(f"`{key}` = {text}")
+    if len(values) > limit:
+        items.append(f"… ({len(values) - limit} more)")
+    return "; ".join(items) or "(none)"
+
+
+def live_records() -> list[ResultRecord]:
+    """The live records of this build whose chapter still exists (validated)."""
+    directory = live_dir()
+    if directory is None or not directory.is_dir():
+        return []
+    from srlm_core.results import load_all
+
+    out = []
+    for record in load_all(directory):
+        notebook = Path(record.provenance.get("notebook", ""))
+        if (notebook if notebook.is_absolute() else REPO_ROOT / notebook).is_file():
+            out.append(record)
+    return out
+
+
+def results_index_markdown(records: list[ResultRecord], directories: dict[str, Path]) -> str:
+    """A MyST table of results: ID and record link, values, regenerating command, code links,
+    commit and wall time.  ``directories`` maps each record ID to the folder holding it."""
+    rows = []
+    for record in records:
+        file = record_path(record.id, directories[record.id]).resolve()
+        commit = (record.commit or "?")[:10] + ("+dirty" if record.provenance["git_dirty"] else "")
+        wall = record.wall_time_s
+        code = ", ".join(_link(path) for path in code_paths(record)) or "—"
+        rows.append(
+            f"| `{record.id}` ({_link(str(file), 'record')}) | {_short(record.title, 80)} "
+            f"| {_value_summary(record.values)} | `{record.command}` | {code} "
+            f"| `{commit}`, {'?' if wall is None else f'{wall:.1f}'} s |"
+        )
+    return "\n".join(
+        [
+            "| Result | What | Values | Regenerate | Code | Computed at (commit, wall time) |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
