@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SWEEPS: tuple[str, ...] = ("iterative",)
+SWEEPS: tuple[str, ...] = ("iterative", "effective_dimension")
 
 
 def load_sweep(name: str) -> ModuleType:
