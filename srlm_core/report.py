@@ -98,6 +98,7 @@ class _State:
     sources: dict[str, Source] = field(default_factory=dict)
     glued: list[tuple[str, str | None, str]] = field(default_factory=list)
     cleared: bool = False
+    provenance: dict | None = None
 
 
 _STATE = _State()
@@ -168,8 +169,17 @@ def live(
     tolerance: dict | None = None,
 ) -> Source:
     """Declare a live result computed by this chapter; values glued next are stored in it.
+    Calling it again with the same ID makes that result current again (adding ``code`` and
+    ``params``).
 
     ``code``: functions, classes, modules or repository paths that compute it."""
+    if result_id in _STATE.sources and _STATE.sources[result_id].live:
+        source = _STATE.sources[result_id]
+        source.code += [loc for loc in map(code_location, code) if loc not in source.code]
+        source.params.update(params or {})
+        _STATE.current = source
+        _write_live(source)
+        return source
     notebook = notebook_path()
     command = (
         f"srlm results execute {_repo_relative(notebook)}"
@@ -242,7 +252,9 @@ def _write_live(source: Source) -> None:
     if not _STATE.cleared:
         _clear_old_live_records(directory)
         _STATE.cleared = True
-    prov = provenance.collect("cpu", wall_time_s=round(time.perf_counter() - _STARTED, 3))
+    if _STATE.provenance is None:  # git and package versions do not change during a run
+        _STATE.provenance = provenance.collect("cpu")
+    prov = {**_STATE.provenance, "wall_time_s": round(time.perf_counter() - _STARTED, 3)}
     prov["notebook"] = _repo_relative(notebook)
     record = ResultRecord(
         id=source.id,

@@ -75,6 +75,14 @@ def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
     assert record.provenance["notebook"] == str(chapter)
     assert not plt.get_fignums()  # glue_figure closed the figure
 
+    # Declaring an existing ID again resumes it.
+    report.live("ch9.second", "another")
+    report.glue("y", 2, display=False)
+    report.live("ch9.demo", "a live number")
+    report.glue("z", 3, display=False)
+    assert load_record("ch9.demo", live_dir).values == {"x": 0.25, "v": [0, 1, 2], "z": 3}
+    assert load_record("ch9.second", live_dir).values == {"y": 2}
+
     # A re-execution of the same chapter starts from a clean slate.
     report.reset()
     report.live("ch9.other", "another live number")
@@ -98,3 +106,20 @@ def test_unknown_source_and_sympy_values(tmp_path):
     assert json.dumps(report._jsonable(np.array([[1.0, 2.0]]))) == "[[1.0, 2.0]]"
     with pytest.raises(TypeError, match="no Python source"):
         report.code_location(len)
+
+
+def test_results_index_lists_registry_and_live_records(tmp_path, monkeypatch):
+    record = registry_record(tmp_path)
+    table = report.results_index_markdown([record], {record.id: tmp_path / "registry"})
+    lines = table.splitlines()
+    assert lines[0].startswith("| Result | What | Values | Regenerate |") and len(lines) == 3
+    assert "`sweep-demo` ({download}`record <registry/sweep-demo.json>`)" in lines[2]
+    assert "`slope` = -0.5" in lines[2] and "`srlm sweep demo --seeds 4`" in lines[2]
+
+    live_dir = tmp_path / "live"
+    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
+    monkeypatch.setenv(report.NOTEBOOK_ENV, str(tmp_path / "chapter.md"))
+    report.live("ch9.demo", "a live number")
+    assert report.live_records() == []  # its chapter file does not exist
+    (tmp_path / "chapter.md").write_text("")
+    assert [r.id for r in report.live_records()] == ["ch9.demo"]
