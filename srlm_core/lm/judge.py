@@ -1,0 +1,187 @@
+"""The model as its own judge: the additive 5-point LLM-as-a-Judge rubric of Yuan et al. 2024
+(arXiv:2401.10020, Figure 2), in two modes.
+
+* ``generate`` (faithful to the paper): the judge writes a justification ending in
+  "Score: X"; X is parsed and averaged over ``samples`` samples (unparseable samples are
+  dropped; a response with none parseable gets NaN).
+* ``logits`` (our CPU default, a deviation from the paper): the judge's answer is pre-filled up
+  to "Score: " and one forward pass gives the next-token distribution; the score is the
+  probability-weighted mean of 1..5 renormalised over the tokens "1".."5", and the
+  probability mass on those tokens is reported as the judgement's validity.
+
+The rubric text up to the user's instruction is the same for every judgement, so in ``logits``
+mode its key/value cache is computed once and reused for the whole batch.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import torch
+
+JUDGE_MODES = ("logits", "generate")
+RUBRIC_HEAD = (
+    "Review the user's question and the corresponding response using the additive 5-point "
+    "scoring system described below. Points are accumulated based on the satisfaction of each "
+    "criterion:\n"
+    "- Add 1 point if the response is relevant and provides some information related to the "
+    "user's inquiry, even if it is incomplete or contains some irrelevant content.\n"
+    "- Add another point if the response addresses a substantial portion of the user's question, "
+    "but does not completely resolve the query or provide a direct answer.\n"
+    "- Award a third point if the response answers the basic elements of the user's question in "
+    "a useful way, regardless of whether it seems to have been written by an AI Assistant or if "
+    "it has elements typically found in blogs or search results.\n"
+    "- Grant a fourth point if the response is clearly written from an AI Assistant's "
+    "perspective, addressing the user's question directly and comprehensively, and is "
+    "well-organized and helpful, even if there is slight room for improvement in clarity, "
+    "conciseness or focus.\n"
+    "- Bestow a fifth point for a response that is impeccably tailored to the user's question "
+    "by an AI Assistant, without extraneous information, reflecting expert knowledge, and "
+    "demonstrating a high-quality, engaging, and insightful answer.\n\n"
+    "User: "
+)
+RUBRIC_TAIL = (
+    "\n\n<response>{response}</response>\n\n"
+    "After examining the user's instruction and the response:\n"
+    "- Briefly justify your total score, up to 100 words.\n"
+    '- Conclude with the score using the format: "Score: <total points>"\n'
+    "Remember to assess from the AI Assistant perspective, utilizing web search knowledge as "
+    "necessary. To evaluate the response in alignment with this additive scoring model, we'll "
+    "systematically attribute points based on the outlined criteria."
+)
+SCORE_PREFILL = "Score: "
+SCORE_TOKENS = ("1", "2", "3", "4", "5")
+_SCORE = re.compile(r"Score:\s*\**\s*([0-5](?:\.\d+)?)")
+
+
+def judge_message(instruction: str, response: str) -> str:
+    return RUBRIC_HEAD + instruction + RUBRIC_TAIL.format(response=response)
+
+
+def parse_score(text: str) -> float:
+    """The last "Score: X" (0 <= X <= 5) in a judge's output, or NaN when there is none."""
+    found = _SCORE.findall(text)
+    if not found:
+        return math.nan
+    value = float(found[-1])
+    return value if 0.0 <= value <= 5.0 else math.nan
+
+
+@dataclass
+class Judgement:
+    scores: list[float]  # per response; NaN where the judge gave no valid score
+    validity: list[float]  # logits: probability mass on "1".."5"; generate: share parsed
+
+
+def _chat_prefix(tokenizer) -> str:
+    """The chat-formatted judge prompt up to and including the rubric head."""
+    marker = "\x00"
+    full = tokenizer.apply_chat_template(
+        [{"role": "user", "content": RUBRIC_HEAD + marker}], tokenize=False,
+        add_generation_prompt=True,
+    )
+    return full.split(marker)[0]
+
+
+def _chat_suffix(tokenizer, instruction: str, response: str) -> str:
+    marker = "\x00"
+    full = tokenizer.apply_chat_template(
+        [{"role": "user", "content": RUBRIC_HEAD + marker + RUBRIC_TAIL}], tokenize=False,
+        add_generation_prompt=True,
+    )
+    tail = full.split(marker)[1]
+    return instruction + tail.replace("{response}", response) + SCORE_PREFILL
+
+
+def score_token_ids(tokenizer) -> list[int]:
+    ids = [tokenizer.convert_tokens_to_ids(t) for t in SCORE_TOKENS]
+    if any(i is None or i == tokenizer.unk_token_id for i in ids):
+        raise ValueError("the tokenizer has no single tokens for the digits 1..5")
+    return ids
+
+
+@torch.no_grad()
+def judge_logits(model, tokenizer, instructions, responses, batch_size: int = 8) -> Judgement:
+    """Logit-mode scores: E[score] under the renormalised next-token distribution on 1..5."""
+    device = model.device
+    digits = torch.tensor(score_token_ids(tokenizer), device=device)
+    values = torch.arange(1, 6, dtype=torch.float64, device=device)
+    prefix = tokenizer(_chat_prefix(tokenizer), return_tensors="pt", add_special_tokens=False)
+    prefix_ids = prefix["input_ids"].to(device)
+    prefix_cache = model(input_ids=prefix_ids, use_cache=True).cache
+    scores, validity = [], []
+    for start in range(0, len(responses), batch_size):
+        texts = [
+            _chat_suffix(tokenizer, ins, res)
+            for ins, res in zip(instructions[start:start + batch_size],
+                                responses[start:start + batch_size], strict=True)
+        ]
+        enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right",
+                        add_special_tokens=False)
+        ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+        n = ids.shape[0]
+        cache = _expand_cache(prefix_cache, n)
+        full_mask = torch.cat([torch.ones(n, prefix_ids.shape[1], dtype=mask.dtype,
+                                          device=device), mask], dim=1)
+        logits = model(input_ids=ids, attention_mask=full_mask, cache=cache,
+                       use_cache=True).logits
+        last = mask.sum(1) - 1
+        logp = torch.log_softmax(logits[torch.arange(n, device=device), last].double(), dim=-1)
+        digit_logp = logp[:, digits]
+        mass = digit_logp.exp().sum(-1)
+        probs = torch.softmax(digit_logp, dim=-1)
+        scores += (probs * values).sum(-1).tolist()
+        validity += mass.tolist()
+    return Judgement(scores, validity)
+
+
+def _expand_cache(cache, n: int):
+    """A batch-n copy of a batch-1 key/value cache (the shared rubric prefix)."""
+    import copy
+
+    expanded = copy.deepcopy(cache)
+    expanded.batch_repeat_interleave(n)
+    return expanded
+
+
+@torch.no_grad()
+def judge_generate(
+    model, tokenizer, instructions, responses, samples: int = 3, max_new_tokens: int = 128,
+    temperature: float = 0.7, batch_size: int = 8,
+) -> Judgement:
+    """Generate-mode scores: the mean of the parsed "Score: X" over ``samples`` judge samples."""
+    device = model.device
+    prompts = [
+        tokenizer.apply_chat_template([{"role": "user", "content": judge_message(i, r)}],
+                                      tokenize=False, add_generation_prompt=True)
+        for i, r in zip(instructions, responses, strict=True)
+    ]
+    parsed: list[list[float]] = [[] for _ in prompts]
+    for start in range(0, len(prompts), batch_size):
+        enc = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True,
+                        padding_side="left", add_special_tokens=False).to(device)
+        out = model.generate(
+            **enc, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
+            max_new_tokens=max_new_tokens, num_return_sequences=samples,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        for j, text in enumerate(texts):
+            parsed[start + j // samples].append(parse_score(text))
+    scores, validity = [], []
+    for values in parsed:
+        valid = [v for v in values if not math.isnan(v)]
+        scores.append(sum(valid) / len(valid) if valid else math.nan)
+        validity.append(len(valid) / len(values))
+    return Judgement(scores, validity)
+
+
+def judge(model, tokenizer, instructions, responses, mode: str = "logits", **kwargs) -> Judgement:
+    if mode == "logits":
+        return judge_logits(model, tokenizer, instructions, responses,
+                            batch_size=kwargs.get("batch_size", 8))
+    if mode == "generate":
+        return judge_generate(model, tokenizer, instructions, responses, **kwargs)
+    raise ValueError(f"unknown judge mode {mode!r}")
