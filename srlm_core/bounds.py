@@ -124,13 +124,22 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         raise ConfigError("reference", "the S4 bound holds for the fixed reference only")
     runner = SelfRewardingRunner(replace(config, n=0, seeds=1))
     problem = runner.problem
-    thetas = runner.run().thetas[:, 0]  # population trajectory theta_bar_t, (T+1, d)
+    if config.lam == 0.0:  # S1: theta_bar_{t+1} = theta* + (1 - alpha)(theta_bar_t - theta*)
+        thetas = [runner.initial_thetas()[0]]
+        for _ in range(config.iters):
+            thetas.append(one_step_limit(problem, thetas[-1], config.alpha))
+        thetas = torch.stack(thetas)
+    else:  # the ridge moves the fixed point: solve each population step
+        thetas = runner.run().thetas[:, 0]
+    # thetas: the population trajectory theta_bar_t, shape (T+1, d)
     T, alpha, n = config.iters, config.alpha, config.n
     a = 1.0 - alpha
     log_term = math.log(max(T, 1) / delta)
     h_star_inv = torch.linalg.inv(metrics.pair_covariance(problem, problem.theta_star))
     star_quantile = float(gaussian_norm_quantile(h_star_inv, log_term))
 
+    kappa_sigma = metrics.feature_condition_number(problem, thetas).cpu().tolist()
+    fishers = policy_fisher(problem, thetas)  # F(theta_bar_t), the Hessian of the KL
     eps, trace, eps_kappa, step_cov = [], [], [], []
     for k in range(T):
         if n == 0:
@@ -143,14 +152,13 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         if config.lam == 0.0 and n > 0:
             margin = _max_margin(problem, one_step_limit(problem, thetas[k], alpha))
             c_k = 1.0 / (4.0 * math.cosh(margin / 2.0) ** 2)  # sigma'(margin)
-            kappa = float(metrics.feature_condition_number(problem, thetas[k]))
+            kappa = kappa_sigma[k]
             eps_kappa.append(math.sqrt(kappa / (problem.beta**2 * c_k * n)) * star_quantile)
         else:
             eps_kappa.append(0.0 if n == 0 else math.nan)
 
     population = metrics.param_distance(problem, thetas).cpu().tolist()
     population_kl = metrics.kl_target_to_policy(problem, thetas).cpu().tolist()
-    kappa_sigma = metrics.feature_condition_number(problem, thetas).cpu().tolist()
     eps_max = max(eps, default=0.0)
     rows = []
     for t in range(T + 1):
@@ -158,7 +166,7 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         noise = sum(w * e for w, e in zip(weights, eps[:t], strict=True))
         noise_kappa = sum(w * e for w, e in zip(weights, eps_kappa[:t], strict=True))
         variance = sum(w * w * s for w, s in zip(weights, trace[:t], strict=True))
-        fisher_t = policy_fisher(problem, thetas[t])
+        fisher_t = fishers[t]
         kl_noise = sum(
             w * w * float(torch.trace(fisher_t @ cov))
             for w, cov in zip(weights, step_cov[:t], strict=True)

@@ -82,3 +82,11 @@ def test_to_dict_has_the_simulate_shape():
     assert [row["t"] for row in out["iterations"]] == [0, 1, 2]
     assert out["iterations"][1]["bound_kappa"] is None  # the kappa form is for lambda = 0
     assert torch.isfinite(torch.tensor([row["bound"] for row in out["iterations"]])).all()
+
+
+def test_closed_form_trajectory_matches_the_solved_population_steps():
+    """lambda = 0 uses the S1 contraction in closed form; a vanishing ridge solves each step."""
+    exact = iterative_bound(SimulationConfig(alpha=0.3, iters=4, init_dist=3.0)).frame
+    solved = iterative_bound(SimulationConfig(alpha=0.3, iters=4, init_dist=3.0, lam=1e-12)).frame
+    for column in ("bound", "population_dist", "predicted_rms", "predicted_kl"):
+        assert np.allclose(exact[column], solved[column], rtol=1e-6)
