@@ -96,7 +96,7 @@ class Source:
 class _State:
     current: Source | None = None
     sources: dict[str, Source] = field(default_factory=dict)
-    glued: list[tuple[str, str | None, str]] = field(default_factory=list)
+    glued: list[tuple[str, str | None, str, bool]] = field(default_factory=list)
     cleared: bool = False
     provenance: dict | None = None
 
@@ -288,7 +288,8 @@ def glue(name: str, variable, display: bool = True, *, source: str | Source | No
     src = _source_for(source)
     myst_glue(name, variable, display=display)
     value = _jsonable(variable)
-    _STATE.glued.append((name, src.id if src else None, _short(value)))
+    numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    _STATE.glued.append((name, src.id if src else None, _short(value), numeric))
     if src is not None and src.live and value is not None:
         src.values[name] = value
         _write_live(src)
@@ -346,8 +347,8 @@ def _short(value, width: int = 48) -> str:
 def summary_markdown(title: str = "Where the numbers and figures of this chapter come from"):
     """A collapsible MyST block: every glued name, its value, result ID, command and code."""
     rows = [
-        f"| `{name}` | {value} | `{rid}` |" if rid else f"| `{name}` | {value} | (none) |"
-        for name, rid, value in _STATE.glued
+        f"| `{name}` | {value if kind else f'`{value}`'} | {f'`{rid}`' if rid else '(none)'} |"
+        for name, rid, value, kind in _STATE.glued
     ]
     sources = [
         f"- {source_note(src)} — {src.title}" for src in _STATE.sources.values()
