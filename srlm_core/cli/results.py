@@ -139,40 +139,32 @@ def run_show(args) -> int:
     return 0
 
 
-def rerun(record, workdir: Path) -> tuple[object | None, str]:
-    """Re-run ``record.command`` writing into ``workdir``; returns (new record or None, log)."""
+def run_command(command: str, workdir: Path) -> str | None:
+    """Run a record's ``command`` with ``--results-dir workdir``; an error message or None."""
     import shlex
     import subprocess
 
     from srlm_core.provenance import REPO_ROOT
-    from srlm_core.results import ResultError, load_record
 
-    words = shlex.split(record.command)
+    words = shlex.split(command)
     entry = "import sys; from srlm_core.cli import main; sys.exit(main())"
     argv = [sys.executable, "-c", entry, *words[1:], "--results-dir", str(workdir)]
     proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
-    log = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
-        return None, f"the command exited with status {proc.returncode}:\n{log[-2000:]}"
+        log = (proc.stdout + proc.stderr).strip()
+        return f"the command exited with status {proc.returncode}:\n{log[-2000:]}"
+    return None
+
+
+def check(record, workdir: Path, wall: float) -> bool:
+    """Compare ``record`` with the re-run in ``workdir``; print PASS or FAIL and each
+    differing value."""
+    from srlm_core.results import ResultError, compare_values, load_record
+
     try:
-        return load_record(record.id, workdir), log
+        new = load_record(record.id, workdir)
     except ResultError as err:
-        return None, f"the re-run did not write a valid record: {err}"
-
-
-def verify_one(record) -> bool:
-    """Re-run one record and print PASS or FAIL with every differing value."""
-    import tempfile
-    import time
-
-    from srlm_core.results import compare_values
-
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
-        new, log = rerun(record, Path(tmp))
-    wall = time.perf_counter() - start
-    if new is None:
-        print(f"FAIL  {record.id}: {log}")
+        print(f"FAIL  {record.id}: the re-run did not write a valid record: {err}")
         return False
     rtol, atol = record.tolerance["rtol"], record.tolerance["atol"]
     diffs = compare_values(record.values, new.values, rtol, atol)
@@ -190,6 +182,28 @@ def verify_one(record) -> bool:
         print(f"      {diff.path}: recorded {_short(diff.recorded, 40)}, "
               f"re-run {_short(diff.rerun, 40)}{extra}")
     return False
+
+
+def verify(records) -> list[bool]:
+    """Re-run each distinct command once (a chapter writes several records) and check every
+    record it regenerates."""
+    import tempfile
+    import time
+
+    by_command: dict[str, list] = {}
+    for record in records:
+        by_command.setdefault(record.command, []).append(record)
+    outcomes = []
+    for command, group in by_command.items():
+        with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
+            start = time.perf_counter()
+            error = run_command(command, Path(tmp))
+            wall = time.perf_counter() - start
+            for record in group:
+                if error:
+                    print(f"FAIL  {record.id}: {error}")
+                outcomes.append(not error and check(record, Path(tmp), wall))
+    return outcomes
 
 
 def run_verify(args) -> int:
@@ -215,7 +229,7 @@ def run_verify(args) -> int:
     if not records:
         print(f"nothing to verify in {directory}")
         return 0
-    results = [verify_one(record) for record in records]
+    results = verify(records)
     print(f"{sum(results)} of {len(results)} result(s) reproduced")
     return 0 if all(results) else 1
 

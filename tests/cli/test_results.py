@@ -100,10 +100,10 @@ def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, mon
     path = write_record(record(), tmp_path)
     honest = load_record(path)
 
-    def fake_rerun(rec, workdir):  # what a faithful re-run writes
-        return honest, ""
+    def faithful_run(command, workdir):  # what a faithful re-run writes
+        write_record(honest, workdir)
 
-    monkeypatch.setattr(cli_results, "rerun", fake_rerun)
+    monkeypatch.setattr(cli_results, "run_command", faithful_run)
     assert main(["results", "verify", "demo", "--results-dir", str(tmp_path)]) == 0
     assert "PASS  demo" in capsys.readouterr().out
     perturbed = record()
