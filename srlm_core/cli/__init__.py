@@ -13,7 +13,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate", "sweep", "results", "bound")
+COMMANDS = ("simulate", "sweep", "results", "bound", "lm")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 import torch
+from tqdm import tqdm
 
 JUDGE_MODES = ("logits", "generate")
 RUBRIC_HEAD = (
@@ -112,7 +113,7 @@ def judge_logits(model, tokenizer, instructions, responses, batch_size: int = 8)
     prefix_ids = prefix["input_ids"].to(device)
     prefix_cache = model(input_ids=prefix_ids, use_cache=True).cache
     scores, validity = [], []
-    for start in range(0, len(responses), batch_size):
+    for start in tqdm(range(0, len(responses), batch_size), desc="judge (logits)", leave=False):
         texts = [
             _chat_suffix(tokenizer, ins, res)
             for ins, res in zip(instructions[start:start + batch_size],
@@ -159,7 +160,7 @@ def judge_generate(
         for i, r in zip(instructions, responses, strict=True)
     ]
     parsed: list[list[float]] = [[] for _ in prompts]
-    for start in range(0, len(prompts), batch_size):
+    for start in tqdm(range(0, len(prompts), batch_size), desc="judge (generate)", leave=False):
         enc = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True,
                         padding_side="left", add_special_tokens=False).to(device)
         out = model.generate(

@@ -1,0 +1,127 @@
+"""Configuration of a language-model self-rewarding run, read from a TOML file.
+
+Every key is a field of :class:`LMConfig`; an unknown key, a value of the wrong type or an
+impossible value raises :class:`~srlm_core.errors.ConfigError` naming the key, before any
+model is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srlm_core.device import DEVICE_CHOICES
+from srlm_core.errors import ConfigError
+from srlm_core.lm.judge import JUDGE_MODES
+from srlm_core.lm.model_loading import MODELS
+
+#: fixed: reference = M0 (S1); moving: reference = pi_t (Yuan et al.); single_step: all
+#: T x n pairs judged by M0, one round; oracle: pairs ranked by the ground-truth checker.
+ARMS = ("fixed", "moving", "single_step", "oracle")
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    name: str = "lm-small"
+    model: str = "smollm2-135m-instruct"
+    device: str = "cpu"
+    seed: int = 0
+    arms: tuple = ("fixed", "moving", "single_step", "oracle")
+    iterations: int = 2
+    prompts_per_iteration: int = 8
+    candidates: int = 4
+    heldout_prompts: int = 12
+    heldout_samples: int = 4
+    max_new_tokens: int = 40
+    temperature: float = 0.7
+    judge_mode: str = "logits"
+    judge_samples: int = 3
+    judge_max_new_tokens: int = 96
+    min_margin: float = 0.1
+    beta: float = 0.1
+    learning_rate: float = 5e-6
+    epochs: int = 2
+    batch_size: int = 4
+    timing_candidates: int = 4
+    prompts_file: str = "data/lm/prompts.json"
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def validate(self) -> LMConfig:
+        positive = ("iterations", "prompts_per_iteration", "heldout_prompts", "max_new_tokens",
+                    "judge_samples", "judge_max_new_tokens", "epochs", "batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        for name in ("candidates", "heldout_samples"):
+            if getattr(self, name) < 2:
+                raise ConfigError(name, f"must be at least 2 (pairs need two), got "
+                                        f"{getattr(self, name)}")
+        for name in ("temperature", "beta", "learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
+        if self.min_margin < 0 or self.timing_candidates < 0 or self.seed < 0:
+            bad = next(n for n in ("min_margin", "timing_candidates", "seed")
+                       if getattr(self, n) < 0)
+            raise ConfigError(bad, f"must be non-negative, got {getattr(self, bad)}")
+        choices = {"model": MODELS, "device": DEVICE_CHOICES, "judge_mode": JUDGE_MODES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got "
+                                        f"{getattr(self, name)!r}")
+        if not self.arms or any(a not in ARMS for a in self.arms) or len(set(self.arms)) < len(
+                self.arms):
+            raise ConfigError("arms", f"must be distinct names from {', '.join(ARMS)}, got "
+                                      f"{list(self.arms)}")
+        if not self.name.replace("-", "").replace("_", "").isalnum() or not self.name.islower():
+            raise ConfigError("name", f"use lowercase letters, digits, - and _ only, got "
+                                      f"{self.name!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out["arms"] = list(self.arms)
+        return out
+
+
+def _check_type(name: str, value, default):
+    expected = type(default)
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(name, f"expected a list of strings, got {value!r}")
+        return tuple(value)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
+        raise ConfigError(name, f"expected {expected.__name__}, got {type(value).__name__} "
+                                f"{value!r}")
+    return value
+
+
+def config_from_dict(data: dict) -> LMConfig:
+    defaults = LMConfig()
+    known = {f.name for f in dataclasses.fields(LMConfig)} - {"extra"}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(key, f"unknown key (known: {', '.join(sorted(known))})")
+        values[key] = _check_type(key, value, getattr(defaults, key))
+    return LMConfig(**values).validate()
+
+
+def load_config(path: Path | str, **overrides) -> LMConfig:
+    """Read, type-check and validate a TOML config; ``overrides`` (e.g. device) win."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("config", f"no such file: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("config", f"{path} is not valid TOML ({err})") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return config_from_dict(data)
+    except ConfigError as err:
+        message = str(err).split(": ", 1)[1]
+        raise ConfigError("config", f"{path}: key '{err.field}': {message}") from None

@@ -1,0 +1,93 @@
+"""One DPO round with TRL's DPOTrainer (sigmoid loss, Rafailov et al. 2023) in the
+conversational format.
+
+The reference model is passed explicitly and its log-probabilities are precomputed before
+training (TRL would otherwise reload the original checkpoint by name).  The *fixed* reference
+is the initial model M0 (theory.md S1: a contraction toward pi*); the *moving* reference is a
+frozen copy of the current policy (Yuan et al.; theory.md: not a contraction).  On CPU the
+trainer runs with ``use_cpu``, float32, no gradient checkpointing; on a GPU in bf16.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import dataclass
+
+import torch
+
+from srlm_core.lm.pairs import conversational
+
+
+@dataclass(frozen=True)
+class DPOSettings:
+    beta: float = 0.1
+    learning_rate: float = 5e-6
+    epochs: int = 2
+    batch_size: int = 4
+    max_length: int = 512
+    seed: int = 0
+
+
+def frozen_copy(model):
+    """A frozen deep copy (the moving reference pi_t, or M0 kept for the fixed reference)."""
+    reference = copy.deepcopy(model).eval()
+    for parameter in reference.parameters():
+        parameter.requires_grad_(False)
+    return reference
+
+
+def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict:
+    """Train ``model`` in place on ``pairs`` against ``reference``; returns the training log."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    if not pairs:
+        return {"pairs": 0, "steps": 0, "train_loss": None}
+    on_gpu = model.device.type == "cuda"
+    with tempfile.TemporaryDirectory(prefix="srlm-dpo-") as output_dir:
+        args = DPOConfig(
+            output_dir=output_dir,
+            beta=settings.beta,
+            loss_type=["sigmoid"],
+            learning_rate=settings.learning_rate,
+            num_train_epochs=settings.epochs,
+            per_device_train_batch_size=settings.batch_size,
+            gradient_accumulation_steps=1,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            max_length=settings.max_length,
+            precompute_ref_log_probs=True,
+            use_cpu=not on_gpu,
+            bf16=on_gpu,
+            gradient_checkpointing=False,
+            seed=settings.seed,
+            data_seed=settings.seed,
+            save_strategy="no",
+            logging_steps=1,
+            report_to=[],
+            dataloader_num_workers=0,
+        )
+        trainer = DPOTrainer(
+            model=model, ref_model=reference, args=args, processing_class=tokenizer,
+            train_dataset=Dataset.from_list(conversational(pairs)),
+        )
+        result = trainer.train()
+        history = [h for h in trainer.state.log_history if "loss" in h]
+    model.eval()
+    del trainer
+    return {
+        "pairs": len(pairs),
+        "steps": result.global_step,
+        "train_loss": result.training_loss,
+        "reward_margin_last": history[-1].get("rewards/margins") if history else None,
+    }
+
+
+@torch.no_grad()
+def parameter_distance(model, other) -> float:
+    """||theta - theta'||_2 over all parameters."""
+    total = 0.0
+    for a, b in zip(model.parameters(), other.parameters(), strict=True):
+        total += float((a.float() - b.float()).pow(2).sum())
+    return total ** 0.5

