@@ -163,14 +163,14 @@ def use(result_id: str, directory: Path = RESULTS_DIR) -> ResultRecord:
 
 def live(
     result_id: str,
-    title: str,
+    title: str | None = None,
     code=(),
     params: dict | None = None,
     tolerance: dict | None = None,
 ) -> Source:
     """Declare a live result computed by this chapter; values glued next are stored in it.
-    Calling it again with the same ID makes that result current again (adding ``code`` and
-    ``params``).
+    Calling it again with the same ID (title optional) makes that result current again,
+    adding ``code`` and ``params``.
 
     ``code``: functions, classes, modules or repository paths that compute it."""
     if result_id in _STATE.sources and _STATE.sources[result_id].live:
@@ -180,6 +180,8 @@ def live(
         _STATE.current = source
         _write_live(source)
         return source
+    if not title:
+        raise ResultError(result_id, "title", "a new live result needs a title")
     notebook = notebook_path()
     command = (
         f"srlm results execute {_repo_relative(notebook)}"

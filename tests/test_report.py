@@ -78,7 +78,7 @@ def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
     # Declaring an existing ID again resumes it.
     report.live("ch9.second", "another")
     report.glue("y", 2, display=False)
-    report.live("ch9.demo", "a live number")
+    report.live("ch9.demo")
     report.glue("z", 3, display=False)
     assert load_record("ch9.demo", live_dir).values == {"x": 0.25, "v": [0, 1, 2], "z": 3}
     assert load_record("ch9.second", live_dir).values == {"y": 2}
@@ -99,6 +99,8 @@ def test_nothing_is_written_outside_a_build(tmp_path):
 def test_unknown_source_and_sympy_values(tmp_path):
     import sympy
 
+    with pytest.raises(ResultError, match="needs a title"):
+        report.live("ch9.untitled")
     with pytest.raises(ResultError, match="not loaded in this chapter"):
         report.glue("x", 1.0, display=False, source="nope")
     assert report._jsonable(sympy.Rational(1, 4)) == 0.25
