@@ -56,7 +56,7 @@ def response(text: str, finished: bool) -> Response:
 
 @torch.no_grad()
 def generate(model, tokenizer, instructions, samples: int, max_new_tokens: int,
-             temperature: float, seed: int, batch_size: int = 16) -> list[list[Response]]:
+             temperature: float, seed: int, batch_size: int = 32) -> list[list[Response]]:
     """``samples`` sampled responses per instruction (pure temperature sampling, seeded)."""
     torch.manual_seed(seed)
     prompts = chat_prompts(tokenizer, instructions)
