@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import scipy.linalg
+import scipy.optimize
 import scipy.special
 import torch
 
@@ -104,9 +105,14 @@ class SpectralDesign:
         )
 
     @property
+    def pair_scale(self) -> float:
+        """a = 2 beta sqrt(mu_1): a pair of distinct responses has margin +-a v at u = v e_1."""
+        return 2.0 * self.beta * self.top_eigenvalue**0.5
+
+    @property
     def margin(self) -> float:
         """|r*(x, y_1) - r*(x, y_2)| = 2 beta signal sqrt(mu_1), the same for every prompt."""
-        return 2.0 * self.beta * self.signal * self.top_eigenvalue**0.5
+        return self.pair_scale * self.signal
 
     def curvature(self) -> float:
         """gamma with I = gamma Sigma, I = beta^2 E[sigma'(m) dphi dphi^T] the Fisher information
@@ -114,3 +120,29 @@ class SpectralDesign:
         probability 1/2, and then dphi = +-2 phi(x, y_1), so gamma = 2 beta^2 sigma'(m)."""
         m = torch.tensor(self.margin, dtype=DTYPE)
         return float(2.0 * self.beta**2 * torch.sigmoid(m) * torch.sigmoid(-m))
+
+    def population_ridge(self, lam: float) -> float:
+        """The population DPO solution with ridge lambda > 0 (pairs from pi_ref, perfect judge).
+
+        By the symmetry of the design it is u_lambda = v e_1, and v solves the first-order
+        condition (1/2) a (sigma(a v) - sigma(a W)) + lambda v = 0 with a = 2 beta sqrt(mu_1)
+        (a pair differs with probability 1/2, and then its margin is +-a v)."""
+        a, signal, expit = self.pair_scale, self.signal, scipy.special.expit
+
+        def gradient(v: float) -> float:
+            return 0.5 * a * (expit(a * v) - expit(a * signal)) + lam * v
+
+        if signal == 0.0:
+            return 0.0
+        return float(scipy.optimize.brentq(gradient, 0.0, signal, xtol=1e-15, rtol=1e-15))
+
+    def sandwich_coefficients(self, v: float) -> tuple[float, float]:
+        """(h, s) with Hessian H = h Sigma and score covariance S = s Sigma of one DPO pair at
+        u = v e_1: h = 2 beta^2 sigma'(m_v) and s = 2 beta^2 [(sigma(m_v) - sigma(m))^2
+        + sigma(m) sigma(-m)], with m_v = a v the margin there and m the true one
+        (h = s = gamma at v = W)."""
+        m_v, m = self.pair_scale * v, self.margin
+        expit = scipy.special.expit
+        h = 2.0 * self.beta**2 * expit(m_v) * expit(-m_v)
+        s = 2.0 * self.beta**2 * ((expit(m_v) - expit(m)) ** 2 + expit(m) * expit(-m))
+        return float(h), float(s)

@@ -5,6 +5,7 @@ import torch
 
 from srlm_core import metrics
 from srlm_core.errors import ConfigError
+from srlm_core.self_rewarding import population_update
 from srlm_core.spectral_features import SpectralDesign
 
 DESIGN = SpectralDesign(p=2.0, contexts=64, signal=1.5, beta=0.7, seed=3)
@@ -56,3 +57,35 @@ def test_bad_design_and_dimension_are_named():
         SpectralDesign(p=1.0).validate()
     with pytest.raises(ConfigError, match="^d:"):
         DESIGN.problem(65)
+
+
+def test_population_ridge_is_the_population_dpo_solution():
+    lam = 0.01
+    problem = DESIGN.problem(8)
+    theta = problem.theta_ref.expand(1, -1)
+    solved = population_update(problem, theta, alpha=1.0, lam=lam, theta_reference=theta)[0]
+    expected = torch.zeros(8, dtype=torch.float64)
+    expected[0] = DESIGN.population_ridge(lam)
+    assert torch.allclose(solved, expected, atol=1e-10)
+    assert 0 < expected[0] < DESIGN.signal  # shrunk towards pi_ref
+
+
+def test_sandwich_coefficients_match_enumeration():
+    d, v = 16, DESIGN.population_ridge(0.02)
+    problem = DESIGN.problem(d)
+    phi = problem.features
+    C, K, _ = phi.shape
+    dphi = (phi[:, :, None, :] - phi[:, None, :, :]).reshape(-1, d)
+    z = problem.beta * dphi
+    p_true = torch.sigmoid(z @ problem.w_star)
+    p_v = torch.sigmoid(z[:, 0] * v)
+    weight = 1.0 / (C * K * K)
+    hessian = (z.T * (weight * p_v * (1 - p_v))) @ z
+    score = (z.T * (weight * ((p_v - p_true) ** 2 + p_true * (1 - p_true)))) @ z
+    h, s = DESIGN.sandwich_coefficients(v)
+    sigma = torch.diag(DESIGN.eigenvalues(d))
+    assert torch.allclose(hessian, h * sigma, atol=1e-15)
+    assert torch.allclose(score, s * sigma, atol=1e-15)
+    assert DESIGN.sandwich_coefficients(DESIGN.signal) == pytest.approx(
+        (DESIGN.curvature(), DESIGN.curvature()), rel=1e-12
+    )

@@ -109,6 +109,22 @@ def predicted_risk(nu: torch.Tensor, w: torch.Tensor, lam: float, n: int) -> flo
     return float((bias + variance).sum())
 
 
+def sandwich_risk(config: Config, d: int, lam: float) -> float:
+    """A refined second-order E||theta_hat - theta*||_I^2: linearise the ridge estimator at its
+    population value u_lambda = v e_1 instead of at theta* (M-estimation sandwich).  With the
+    Hessian h Sigma and score covariance s Sigma there
+    (:meth:`SpectralDesign.sandwich_coefficients`), it is bias nu_1 (v - W)^2 plus variance
+    sum_j nu_j s mu_j / (n (h mu_j + lambda)^2).  Shrinking the margin raises the logistic
+    curvature (h > gamma), which lowers the variance in every direction; the plain prediction
+    misses this."""
+    design = config.design()
+    v = design.population_ridge(lam)
+    h, s = design.sandwich_coefficients(v)
+    mu, nu = design.eigenvalues(d), fisher_eigenvalues(config, d)
+    variance = (nu * s * mu / (config.n * (h * mu + lam) ** 2)).sum()
+    return float(nu[0] * (v - config.signal) ** 2 + variance)
+
+
 def stationarity(z, label, weight, lam: float, u: torch.Tensor) -> float:
     """max over seeds of ||grad|| of the DPO objective at the returned u (solver check)."""
     u = u.detach().clone().requires_grad_(True)
