@@ -42,16 +42,26 @@ def chat_prompts(tokenizer, instructions) -> list[str]:
 
 
 class Response(str):
-    """A sampled response; ``finished`` is False when it was cut at max_new_tokens (its
-    likelihood then has no end-of-turn token)."""
+    """A sampled response (its text) that remembers the sampled token ids, so that its
+    likelihood is computed on exactly the sampled tokens; ``finished`` is False when it was
+    cut at max_new_tokens (the ids then have no end-of-turn token)."""
 
     finished: bool = True
+    ids: list[int] | None = None
 
 
-def response(text: str, finished: bool) -> Response:
+def response(text: str, finished: bool, ids: list[int] | None = None) -> Response:
     out = Response(text)
-    out.finished = finished
+    out.finished, out.ids = finished, ids
     return out
+
+
+def _sampled_ids(row: torch.Tensor, eos: int) -> tuple[list[int], bool]:
+    """Generated ids up to and including the first end-of-turn token."""
+    ids = row.tolist()
+    if eos in ids:
+        return ids[:ids.index(eos) + 1], True
+    return ids, False
 
 
 @torch.no_grad()
@@ -70,10 +80,12 @@ def generate(model, tokenizer, instructions, samples: int, max_new_tokens: int,
             max_new_tokens=max_new_tokens, num_return_sequences=samples,
             pad_token_id=tokenizer.pad_token_id,
         )
-        new = ids[:, enc["input_ids"].shape[1]:]
-        finished = (new == tokenizer.eos_token_id).any(-1).tolist()
+        new = ids[:, enc["input_ids"].shape[1]:].cpu()
         texts = tokenizer.batch_decode(new, skip_special_tokens=True)
-        flat = [response(t, f) for t, f in zip(texts, finished, strict=True)]
+        flat = []
+        for text, row in zip(texts, new, strict=True):
+            sampled, finished = _sampled_ids(row, tokenizer.eos_token_id)
+            flat.append(response(text, finished, sampled))
         out += [flat[i:i + samples] for i in range(0, len(flat), samples)]
     return out
 
@@ -97,8 +109,9 @@ def sequence_logprobs(model, tokenizer, instructions, responses, temperature: fl
         for prompt, text in zip(prompts[start:start + batch_size],
                                     responses[start:start + batch_size], strict=True):
             p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-            r = tokenizer(text, add_special_tokens=False)["input_ids"]
-            if getattr(text, "finished", True):
+            r = getattr(text, "ids", None)
+            if r is None:  # plain text: tokenize, and close the turn
+                r = tokenizer(text, add_special_tokens=False)["input_ids"]
                 r = r + [tokenizer.eos_token_id]
             rows.append(p + r)
             masks.append([0] * len(p) + [1] * len(r))

@@ -11,6 +11,7 @@ trainer runs with ``use_cpu``, float32, no gradient checkpointing; on a GPU in b
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ def frozen_copy(model):
 def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict:
     """Train ``model`` in place on ``pairs`` against ``reference``; returns the training log."""
     from datasets import Dataset
+    from transformers.trainer_callback import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
     if not pairs:
@@ -67,11 +69,13 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
             logging_steps=1,
             report_to=[],
             dataloader_num_workers=0,
+            disable_tqdm=bool(os.environ.get("TQDM_DISABLE")),
         )
         trainer = DPOTrainer(
             model=model, ref_model=reference, args=args, processing_class=tokenizer,
             train_dataset=Dataset.from_list(conversational(pairs)),
         )
+        trainer.remove_callback(PrinterCallback)  # the log lines; progress bars stay
         result = trainer.train()
         history = [h for h in trainer.state.log_history if "loss" in h]
     model.eval()

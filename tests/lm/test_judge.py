@@ -78,3 +78,14 @@ def test_generate_mode_parses_and_averages(model, tokenizer, monkeypatch):
                          max_new_tokens=2)
     assert got.scores == [3.0, 5.0]
     assert got.validity == pytest.approx([2 / 3, 2 / 3])
+
+
+def test_sampled_ids_are_scored_exactly(model, tokenizer):
+    """Likelihoods use the sampled token ids (not a re-tokenisation of the decoded text)."""
+    from srlm_core.lm.diagnostics import generate, sequence_logprobs
+
+    (samples,) = generate(model, tokenizer, ["Say hi."], samples=2, max_new_tokens=5,
+                          temperature=1.0, seed=0)
+    lp = sequence_logprobs(model, tokenizer, ["Say hi."] * 2, samples)
+    assert lp.length == [len(s.ids) for s in samples]
+    assert all(not s.finished or s.ids[-1] == tokenizer.eos_token_id for s in samples)
