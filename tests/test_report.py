@@ -1,6 +1,8 @@
 """Chapter-side provenance: glued values carry their result ID, command and code link."""
 
 import json
+import re
+from pathlib import Path
 
 import matplotlib
 
@@ -125,3 +127,19 @@ def test_results_index_lists_registry_and_live_records(tmp_path, monkeypatch):
     assert report.live_records() == []  # its chapter file does not exist
     (tmp_path / "chapter.md").write_text("")
     assert [r.id for r in report.live_records()] == ["ch9.demo"]
+
+
+CHAPTERS = sorted((Path(report.REPO_ROOT) / "book" / "chapters").glob("*.md"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_every_chapter_names_the_result_of_each_figure_and_number(chapter):
+    """Figures carry a caption note; numbers are glued through report (so the chapter's
+    summary lists them with their result ID); registry records are loaded with report.use."""
+    text = chapter.read_text()
+    for match in re.finditer(r"```\{glue:figure\} (\S+)\n(.*?)```", text, re.S):
+        name, caption = match.groups()
+        assert f"{{glue:md}}`{name}-source:myst`" in caption, f"figure {name}: no source note"
+    assert "from myst_nb import glue" not in text, "glue through srlm_core.report"
+    assert "load_record(" not in text, "load registry records with report.use"
+    assert "glue_summary(" in text and "```{figure}" not in text
