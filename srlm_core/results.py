@@ -42,8 +42,9 @@ from srlm_core.provenance import REPO_ROOT
 
 SCHEMA = "srlm-result/1"
 RESULTS_DIR = REPO_ROOT / "data" / "results"
-#: Records whose recorded wall time is below this many seconds are verified in CI.
-FAST_SECONDS = 60.0
+#: Records whose recorded wall time is below this many seconds are verified in CI
+#: (``srlm results verify --all --fast``); two minutes on the shared 2-core machine.
+FAST_SECONDS = 120.0
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 

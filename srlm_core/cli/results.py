@@ -43,7 +43,7 @@ def register(sub) -> None:
         "--fast", action="store_true", help="only records whose recorded wall time is short"
     )
     verify.add_argument(
-        "--fast-threshold", type=float, default=None, help="seconds (default 60)"
+        "--fast-threshold", type=float, default=None, help="seconds (default 120)"
     )
     verify.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
     verify.set_defaults(handler=run_verify)
