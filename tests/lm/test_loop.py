@@ -88,3 +88,22 @@ def test_smollm2_loads_offline_from_the_cache():
     model, tokenizer = load_model(SMOLLM2)
     assert model.config.num_hidden_layers == 30 and not getattr(model, "is_quantized", False)
     assert tokenizer.convert_tokens_to_ids("5") != tokenizer.unk_token_id
+
+
+@pytest.mark.slow
+def test_cli_writes_a_valid_record_and_resumes(tmp_path, capsys):
+    from srlm_core.cli import main
+    from srlm_core.results import load_record
+
+    config = tmp_path / "tiny.toml"
+    config.write_text("\n".join(
+        f"{k} = {json.dumps(v)}" for k, v in {**TINY, "arms": ["fixed"]}.items()) + "\n")
+    args = ["lm", "run", "--config", str(config), "--workdir", str(tmp_path / "work"),
+            "--results-dir", str(tmp_path)]
+    assert main(args) == 0
+    record = load_record("lm-test", tmp_path)
+    assert record.params["arms"] == ["fixed"] and "git_commit" in record.provenance
+    assert [r["iteration"] for r in record.values["arms"]["fixed"]] == [1, 2]
+    assert main(args) == 0  # everything is checkpointed: the rerun only reads
+    assert load_record("lm-test", tmp_path).values["arms"] == record.values["arms"]
+    assert "stage_seconds" in record.values
