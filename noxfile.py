@@ -44,6 +44,13 @@ def book(session: nox.Session) -> None:
 
 
 @nox.session
+def verify(session: nox.Session) -> None:
+    """Re-run every fast result record and compare it within its recorded tolerance."""
+    install(session)
+    session.run("srlm", "results", "verify", "--all", "--fast", env={**OFFLINE, **THREADS})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff on the package, tests and noxfile."""
     session.install("ruff==" + _locked_version("ruff"))
