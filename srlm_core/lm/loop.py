@@ -267,8 +267,14 @@ class LMRunner:
         else:
             write_json_atomic(stored, self.config.to_dict())
 
-    def run(self) -> dict:
+    def run(self, arms=None) -> dict:
+        """Run (or resume) ``arms`` (default: all of the config's) and return every finished
+        arm's rows; running the arms in separate calls gives the same result as one call."""
         cfg = self.config
+        todo = cfg.arms if arms is None else tuple(arms)
+        unknown = set(todo) - set(cfg.arms)
+        if unknown:
+            raise ConfigError("arms", f"{sorted(unknown)} are not in the config's arms")
         self._check_workdir()
         start = time.perf_counter()
         baseline_file = self.workdir / "baseline.json"
@@ -278,7 +284,7 @@ class LMRunner:
             m0, _ = self._initial()
             baseline = {"metrics": self.evaluate(m0), "judge_timing": self._judge_timing()}
             write_json_atomic(baseline_file, baseline)
-        steps = [(arm, t) for arm in cfg.arms
+        steps = [(arm, t) for arm in todo
                  for t in ([1] if arm == "single_step" else range(1, cfg.iterations + 1))]
         for arm, t in tqdm(steps, desc="self-rewarding iterations"):
             if self._done(arm, t):
@@ -292,10 +298,13 @@ class LMRunner:
         for arm in cfg.arms:
             rows = []
             for t in [1] if arm == "single_step" else range(1, cfg.iterations + 1):
+                if not self._done(arm, t):
+                    break
                 row = json.loads((self._dir(arm, t) / "metrics.json").read_text())
                 row["arm"] = arm
                 rows.append(row)
-            arms[arm] = rows
+            if rows:
+                arms[arm] = rows
         return {"baseline": baseline["metrics"], "judge_timing": baseline["judge_timing"],
                 "arms": arms, "stage_seconds": self.stage_seconds,
                 "wall_seconds_this_run": time.perf_counter() - start}

@@ -107,3 +107,13 @@ def test_cli_writes_a_valid_record_and_resumes(tmp_path, capsys):
     assert main(args) == 0  # everything is checkpointed: the rerun only reads
     assert load_record("lm-test", tmp_path).values["arms"] == record.values["arms"]
     assert "stage_seconds" in record.values
+
+
+def test_arms_can_run_in_separate_calls(tmp_path):
+    config = config_from_dict({**TINY, "iterations": 1})
+    assert LMRunner(config, tmp_path).run(arms=[])["arms"] == {}
+    assert set(LMRunner(config, tmp_path).run(arms=["fixed"])["arms"]) == {"fixed"}
+    out = LMRunner(config, tmp_path).run(arms=["moving"])
+    assert set(out["arms"]) == {"fixed", "moving"}
+    with pytest.raises(ConfigError):
+        LMRunner(config, tmp_path).run(arms=["oracle"])
