@@ -46,6 +46,10 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
 
     if not pairs:
         return {"pairs": 0, "steps": 0, "train_loss": None}
+    # TRL patches the forward of the models it is given (fused LM head); a deep copy of a
+    # patched model would keep calling the original's weights.  Give it a private copy of
+    # the reference so that the caller's reference (M0) stays pristine.
+    reference = frozen_copy(reference)
     on_gpu = model.device.type == "cuda"
     with tempfile.TemporaryDirectory(prefix="srlm-dpo-") as output_dir:
         args = DPOConfig(
