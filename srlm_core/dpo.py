@@ -29,6 +29,11 @@ def dpo_sigmoid_loss(
     return -F.logsigmoid(beta * margin)
 
 
+def soft_label_nll(s: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-pair loss at margin s with soft label p: -p log sigma(s) - (1 - p) log sigma(-s)."""
+    return -(target * F.logsigmoid(s) + (1.0 - target) * F.logsigmoid(-s))
+
+
 def logistic_objective(
     u: torch.Tensor,
     z: torch.Tensor,
@@ -40,8 +45,7 @@ def logistic_objective(
 
     Shapes: u (S, d), z (S, m, d), target and weight (S, m); returns (S,)."""
     s = torch.einsum("smd,sd->sm", z, u)
-    nll = -(target * F.logsigmoid(s) + (1.0 - target) * F.logsigmoid(-s))
-    return (weight * nll).sum(-1) + 0.5 * lam * (u * u).sum(-1)
+    return (weight * soft_label_nll(s, target)).sum(-1) + 0.5 * lam * (u * u).sum(-1)
 
 
 def fit_logistic(

@@ -15,9 +15,8 @@ O(n^3) instead of O(d^3) and no d x d matrix is formed.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from srlm_core.dpo import fit_logistic
+from srlm_core.dpo import fit_logistic, soft_label_nll
 
 
 def _dual_objective(
@@ -25,8 +24,7 @@ def _dual_objective(
 ) -> torch.Tensor:
     """The primal objective at u = Z^T a: s = G a and ||u||^2 = a^T G a.  Shapes (S, n) -> (S,)."""
     s = torch.einsum("smn,sn->sm", gram, a)
-    nll = -(target * F.logsigmoid(s) + (1.0 - target) * F.logsigmoid(-s))
-    return (weight * nll).sum(-1) + 0.5 * lam * (a * s).sum(-1)
+    return (weight * soft_label_nll(s, target)).sum(-1) + 0.5 * lam * (a * s).sum(-1)
 
 
 def fit_logistic_dual(
