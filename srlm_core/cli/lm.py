@@ -7,6 +7,7 @@ commit.  torch, transformers and trl are imported inside the handler."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import shlex
@@ -32,6 +33,19 @@ def register(sub) -> None:
     run_parser.add_argument("--results-dir", type=Path, default=None,
                             help="where to write the record (default data/results)")
     run_parser.set_defaults(handler=run)
+
+    from srlm_core.cli.options import add_config_arguments
+    from srlm_core.lm.pool import TITLE, PoolConfig
+
+    pool_parser = actions.add_parser(
+        "pool", help="sample, select and edit the controlled-alpha response pool",
+        description=TITLE + ". Writes the result record lm-pool (or --id).",
+    )
+    add_config_arguments(pool_parser, PoolConfig, device=DEVICE_CHOICES)
+    pool_parser.add_argument("--id", default="lm-pool", help="result ID (default lm-pool)")
+    pool_parser.add_argument("--results-dir", type=Path, default=None,
+                             help="where to write the record (default data/results)")
+    pool_parser.set_defaults(handler=pool)
 
 
 def default_workdir(config) -> Path:
@@ -73,6 +87,34 @@ def run(args: argparse.Namespace) -> int:
         values=values,
         tolerance={"rtol": 0.05, "atol": 0.05},
         provenance=provenance.collect(str(runner.device), wall_time_s=wall),
+    )
+    path = write_record(record, args.results_dir or RESULTS_DIR)
+    print(f"wrote {path} ({wall:.1f} s)")
+    return 0
+
+
+def pool(args: argparse.Namespace) -> int:
+    from srlm_core.lm.model_loading import set_offline
+
+    set_offline()
+    from srlm_core import provenance
+    from srlm_core.cli.options import config_from_args
+    from srlm_core.cli.sweep import regenerating_command
+    from srlm_core.device import resolve_device
+    from srlm_core.lm.pool import TITLE, TOLERANCE, PoolConfig, build_pool
+    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
+
+    config = config_from_args(PoolConfig, args).validate()
+    device = resolve_device(config.device)
+    start = time.perf_counter()
+    values = build_pool(config)
+    wall = time.perf_counter() - start
+    record = ResultRecord(
+        id=args.id, title=TITLE,
+        command=regenerating_command("pool", config, args.id, prefix=("srlm", "lm")),
+        params=dataclasses.asdict(config), values=values, tolerance=dict(TOLERANCE),
+        provenance=provenance.collect(str(device), wall_time_s=wall),
+        code=["srlm_core/lm/pool.py", "srlm_core/lm/edits.py"],
     )
     path = write_record(record, args.results_dir or RESULTS_DIR)
     print(f"wrote {path} ({wall:.1f} s)")

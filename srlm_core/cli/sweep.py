@@ -27,9 +27,9 @@ def register(sub) -> None:
         sweep_parser.set_defaults(handler=run, module=module)
 
 
-def regenerating_command(name: str, config, result_id: str) -> str:
+def regenerating_command(name: str, config, result_id: str, prefix=("srlm", "sweep")) -> str:
     """The exact command line that recomputes the record (every option spelled out)."""
-    parts = ["srlm", "sweep", name.replace("_", "-")]
+    parts = [*prefix, name.replace("_", "-")]
     for field in dataclasses.fields(config):
         parts += ["--" + field.name.replace("_", "-"), str(getattr(config, field.name))]
     if result_id != name.replace("_", "-"):
