@@ -89,3 +89,58 @@ def test_sigmoid_loss_matches_trl(trainer):
         1.0,
     )
     assert abs(unscaled.mean().item() - trl_loss) > 1e-2
+
+
+def _trl_loss(trainer, batch, chosen_ref, rejected_ref, swap=False):
+    """TRL's mean sigmoid loss on ``batch`` (optionally with chosen and rejected swapped)."""
+    batch = dict(batch)
+    half = batch["input_ids"].shape[0] // 2
+    if swap:
+        for key in ("input_ids", "attention_mask", "completion_mask"):
+            batch[key] = torch.cat([batch[key][half:], batch[key][:half]])
+        chosen_ref, rejected_ref = rejected_ref, chosen_ref
+    batch["ref_chosen_logps"], batch["ref_rejected_logps"] = chosen_ref, rejected_ref
+    with torch.no_grad():
+        return trainer.compute_loss(trainer.model, batch).item()
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.1, 0.25, 0.4])
+def test_soft_label_loss_is_trl_sigmoid_loss_with_smoothed_labels(trainer, epsilon):
+    """soft_label_nll at p = 1 - epsilon is the label-smoothed (conservative) sigmoid DPO loss
+    (1 - eps) l(chosen, rejected) + eps l(rejected, chosen), each l computed by TRL; p = 1 and
+    p = 0 are TRL's loss on the pair as given and swapped."""
+    from srlm_core.dpo import soft_label_nll
+
+    batch = _batch(trainer.processing_class)
+    model = trainer.model
+    model.eval()
+    chosen, rejected = _sequence_logps(model, batch)
+    chosen_ref = (chosen + torch.tensor([1.5, -2.0], dtype=chosen.dtype)).float()
+    rejected_ref = (rejected + torch.tensor([-0.5, 1.0], dtype=chosen.dtype)).float()
+    forward = _trl_loss(trainer, batch, chosen_ref, rejected_ref)
+    backward = _trl_loss(trainer, batch, chosen_ref, rejected_ref, swap=True)
+    margin = BETA * ((chosen - chosen_ref.double()) - (rejected - rejected_ref.double()))
+    ours = soft_label_nll(margin, torch.full_like(margin, 1 - epsilon)).mean().item()
+    assert ours == pytest.approx((1 - epsilon) * forward + epsilon * backward, abs=1e-6)
+    if epsilon == 0.0:
+        assert soft_label_nll(margin, torch.zeros_like(margin)).mean().item() == pytest.approx(
+            backward, abs=1e-6)
+
+
+def test_trl_sigmoid_loss_ignores_label_smoothing(trainer):
+    """In the pinned TRL the "sigmoid" loss no longer applies ``label_smoothing`` (it is read
+    by the robust and EXO losses only), so soft labels cannot be passed to DPOTrainer through
+    it; the compendium's soft-label loss is ours, tied to TRL by the test above.  If TRL
+    restores conservative DPO, this test fails and the tie can be made directly."""
+    batch = _batch(trainer.processing_class)
+    model = trainer.model
+    chosen, rejected = _sequence_logps(model, batch)
+    chosen_ref = (chosen + torch.tensor([1.5, -2.0], dtype=chosen.dtype)).float()
+    rejected_ref = (rejected + torch.tensor([-0.5, 1.0], dtype=chosen.dtype)).float()
+    plain = _trl_loss(trainer, batch, chosen_ref, rejected_ref)
+    trainer.label_smoothing = 0.3
+    try:
+        smoothed = _trl_loss(trainer, batch, chosen_ref, rejected_ref)
+    finally:
+        trainer.label_smoothing = 0.0
+    assert smoothed == pytest.approx(plain, abs=1e-9)

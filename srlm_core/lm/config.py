@@ -86,7 +86,14 @@ class LMConfig:
 
 
 def _check_type(name: str, value, default):
+    """``value`` converted to the type of ``default`` (int widens to float; a list of strings
+    or of tables becomes a tuple of strings or of the default's dataclass), or ConfigError."""
     expected = type(default)
+    if expected is tuple and default and dataclasses.is_dataclass(default[0]):
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(name, f"expected a list of tables ([[{name}]]), got {value!r}")
+        kind = type(default[0])
+        return tuple(from_mapping(kind, v, prefix=f"{name}[{i}].") for i, v in enumerate(value))
     if expected is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(name, f"expected a list of strings, got {value!r}")
@@ -99,19 +106,34 @@ def _check_type(name: str, value, default):
     return value
 
 
-def config_from_dict(data: dict) -> LMConfig:
-    defaults = LMConfig()
-    known = {f.name for f in dataclasses.fields(LMConfig)} - {"extra"}
+def from_mapping(cls, data: dict, prefix: str = ""):
+    """An instance of the dataclass ``cls`` from a TOML table: unknown keys and wrong types
+    raise ConfigError naming the key (``prefix`` + key), then ``validate()`` runs if defined."""
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "extra"}
     values = {}
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(key, f"unknown key (known: {', '.join(sorted(known))})")
-        values[key] = _check_type(key, value, getattr(defaults, key))
-    return LMConfig(**values).validate()
+            raise ConfigError(prefix + key, f"unknown key (known: {', '.join(sorted(known))})")
+        values[key] = _check_type(prefix + key, value, getattr(defaults, key))
+    out = cls(**values)
+    if not hasattr(out, "validate"):
+        return out
+    try:
+        return out.validate()
+    except ConfigError as err:
+        if prefix and not err.field.startswith(prefix):
+            raise ConfigError(prefix + err.field, str(err).split(": ", 1)[1]) from None
+        raise
 
 
-def load_config(path: Path | str, **overrides) -> LMConfig:
-    """Read, type-check and validate a TOML config; ``overrides`` (e.g. device) win."""
+def config_from_dict(data: dict) -> LMConfig:
+    return from_mapping(LMConfig, data)
+
+
+def load_config(path: Path | str, cls=LMConfig, **overrides):
+    """Read, type-check and validate a TOML config of the dataclass ``cls`` (default
+    :class:`LMConfig`); ``overrides`` (e.g. device) win."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("config", f"no such file: {path}")
@@ -121,7 +143,7 @@ def load_config(path: Path | str, **overrides) -> LMConfig:
         raise ConfigError("config", f"{path} is not valid TOML ({err})") from None
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return config_from_dict(data)
+        return from_mapping(cls, data)
     except ConfigError as err:
         message = str(err).split(": ", 1)[1]
         raise ConfigError("config", f"{path}: key '{err.field}': {message}") from None

@@ -253,3 +253,17 @@ def load_pool(result_id: str = "lm-pool", directory=None) -> Pool:
     except ResultError as err:
         raise ConfigError("pool", str(err)) from None
     return pool_from_values(record.values, where="pool")
+
+
+def example_table(prompt: dict, width: int = 110):
+    """A pandas Styler of one pool prompt's answers: text (shortened), verdict, source and
+    log pi_0."""
+    import pandas as pd
+
+    rows = [{"answer": a["text"] if len(a["text"]) <= width else a["text"][:width - 3] + "...",
+             "g (passes)": a["g"], "source": a["source"] + (f" ({a['edit']})" if a["edit"]
+                                                             else ""),
+             "log pi_0": a["logp0"]} for a in prompt["answers"]]
+    frame = pd.DataFrame(rows)
+    return (frame.style.format({"log pi_0": "{:.1f}"}).hide(axis="index")
+            .set_caption(prompt["instruction"]))

@@ -1,0 +1,384 @@
+"""From the controlled-alpha measurements to E_t, the calibration gamma-hat, the pre-registered
+predictions P1-P4 and their verdicts (chapter "Controlled signal share").
+
+Observable: on training prompt x with answers y_1..y_K, the error e_t(y) = h_t(y) - c g(y)
+centred within the prompt; E_t = sqrt(mean over prompts of mean over answers of e_t^2).
+Its coordinate along the target direction, a_t = sum e_t (c g)_c / sum (c g)_c^2 (pooled over
+prompts; a_0 = -1), has the sign that tells approach from overshoot.
+
+Intervals: the prompt is the unit.  Every interval is a percentile interval of a bootstrap
+that resamples training prompts with replacement, the same draw for every arm of both
+records (so gamma-hat's uncertainty enters every prediction that uses it).  Predictions
+(book's partial-step S1, :mod:`srlm_core.theory.partial_step`):
+
+* P1: for fixed-reference arms with 0 < alpha < 1, rho-hat = exp(slope of log E_t in t)
+  equals 1 - gamma-hat alpha (interval of the difference contains 0) and is below 1;
+* P2: the per-round ratio E_{t+1}/E_t is constant in t (interval of its slope in t
+  contains 0);
+* P3: the single step with matched compute stays at or above (1 - alpha) E_0 (interval of
+  E_1/E_0 - (1 - alpha) reaches 0 or above) and above the iterated arm's last E_T;
+* P4: under the moving reference E_t/E_0 follows |a_t| of the partial-step recursion (every
+  round's interval of the difference contains 0).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from srlm_core.theory.partial_step import moving_ratio
+
+LEVEL = 0.95
+
+
+def _groups(pool: dict) -> list[list[int]]:
+    out, start = [], 0
+    for size in pool["sizes"]:
+        out.append(list(range(start, start + size)))
+        start += size
+    return out
+
+
+def _centred(values: np.ndarray, groups) -> np.ndarray:
+    out = np.empty_like(values)
+    for g in groups:
+        out[..., g] = values[..., g] - values[..., g].mean(axis=-1, keepdims=True)
+    return out
+
+
+class Measurements:
+    """Per-prompt pieces of E_t for every arm of one or more records sharing one pool."""
+
+    def __init__(self, *records: dict, scale: float):
+        pool = records[0]["pool"]
+        for other in records[1:]:
+            if other["pool"]["prompt_ids"] != pool["prompt_ids"]:
+                raise ValueError("the records were run on different pool prompts")
+        self.pool, self.scale = pool, scale
+        groups = _groups(pool)
+        self.train = [g for g, s in zip(groups, pool["split"], strict=True) if s == "train"]
+        self.heldout = [g for g, s in zip(groups, pool["split"], strict=True) if s == "heldout"]
+        self.g = np.asarray(pool["g"], float)
+        self.edited = np.asarray(pool["edited"], bool)
+        self.target = _centred(scale * self.g, groups)
+        self.arms = {}
+        for record in records:
+            self.arms.update(record["arms"])
+
+    def h(self, arm: str) -> np.ndarray:
+        return np.asarray(self.arms[arm]["h"], float)  # (T+1, answers)
+
+    def prompt_sq(self, arm: str, reference: np.ndarray | None = None) -> np.ndarray:
+        """(T+1, P) per training prompt: mean over its answers of the centred error squared
+        (against c g, or against ``reference`` log-ratios)."""
+        target = self.target if reference is None else _centred(reference, _groups(self.pool))
+        err = _centred(self.h(arm), _groups(self.pool)) - target
+        return np.stack([(err[:, g] ** 2).mean(axis=1) for g in self.train], axis=1)
+
+    def prompt_coordinate(self, arm: str) -> tuple[np.ndarray, np.ndarray]:
+        """(T+1, P) numerators sum e (c g)_c and (P,) denominators sum (c g)_c^2."""
+        err = _centred(self.h(arm), _groups(self.pool)) - self.target
+        num = np.stack([(err[:, g] * self.target[g]).sum(axis=1) for g in self.train], axis=1)
+        den = np.asarray([(self.target[g] ** 2).sum() for g in self.train])
+        return num, den
+
+
+def reached_shares(m: Measurements, arm: dict) -> list[float]:
+    """Per round, the share of its own target the optimiser reached on the training prompts:
+    1 - |h_t - target_t| / |h_{t-1} - target_t| (within-prompt centred norms), target_t the
+    exact population update r_{t-1} (fixed reference) or h_{t-1} + r_{t-1} (moving)."""
+    h = _centred(np.asarray(arm["h"], float), _groups(m.pool))
+    keep = np.concatenate(m.train)
+    out = []
+    for t in range(1, len(h)):
+        judge = arm["alpha"] * m.target + (1 - arm["alpha"]) * h[t - 1]
+        target = judge if arm["reference"] == "fixed" else h[t - 1] + judge
+        gap = np.linalg.norm((h[t] - target)[keep])
+        start = np.linalg.norm((h[t - 1] - target)[keep])
+        out.append(float(1 - gap / start) if start > 0 else math.nan)
+    return out
+
+
+def _interval(samples: np.ndarray, point) -> dict:
+    lo, hi = np.percentile(samples, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
+    if np.ndim(point) == 0:
+        return {"value": float(point), "lo": float(lo), "hi": float(hi)}
+    return {"value": np.asarray(point, float).tolist(), "lo": np.asarray(lo).tolist(),
+            "hi": np.asarray(hi).tolist()}
+
+
+def _slope(y: np.ndarray) -> np.ndarray:
+    """OLS slope of y (..., T) on t = 0..T-1, along the last axis."""
+    t = np.arange(y.shape[-1], dtype=float)
+    t = t - t.mean()
+    return (y * t).sum(-1) / (t * t).sum()
+
+
+def _contains_zero(iv: dict) -> bool:
+    return iv["lo"] <= 0.0 <= iv["hi"]
+
+
+def _kl_on_pool(m: Measurements, h: np.ndarray) -> np.ndarray:
+    """(T+1,) mean over training prompts of KL(pi* || pi_t) with both restricted to the pool:
+    pi* ∝ pi_0 exp(c g), pi_t ∝ pi_0 exp(h_t)."""
+    logp0 = np.asarray(m.pool["logp0"], float)
+    out = []
+    for g in m.train:
+        star = logp0[g] + m.scale * m.g[g]
+        star = star - np.logaddexp.reduce(star)
+        now = logp0[g][None] + h[:, g]
+        now = now - np.logaddexp.reduce(now, axis=1, keepdims=True)
+        out.append((np.exp(star)[None] * (star[None] - now)).sum(axis=1))
+    return np.mean(out, axis=0)
+
+
+def _importance_pass(m: Measurements, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T+1,) held-out importance-weighted pass rate sum g e^h / sum e^h and its effective
+    sample size (sum w)^2 / sum w^2, each averaged over held-out prompts."""
+    rates, ess = [], []
+    for g in m.heldout:
+        w = np.exp(h[:, g] - h[:, g].max(axis=1, keepdims=True))
+        rates.append((w * m.g[g]).sum(axis=1) / w.sum(axis=1))
+        ess.append(w.sum(axis=1) ** 2 / (w * w).sum(axis=1))
+    if not rates:
+        return np.full(h.shape[0], math.nan), np.full(h.shape[0], math.nan)
+    return np.mean(rates, axis=0), np.mean(ess, axis=0)
+
+
+def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
+            n_boot: int = 2000, seed: int = 0) -> dict:
+    """E_t, gamma-hat, P1-P4 with intervals and verdicts (see the module docstring).
+
+    ``main`` holds the calibration arm (alpha = 1, fixed reference, soft labels)."""
+    records = [main] + ([contrast] if contrast else [])
+    m = Measurements(*records, scale=scale)
+    n_prompts = len(m.train)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, n_prompts, size=(n_boot, n_prompts))
+
+    def curve(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.sqrt(sq.mean(axis=1)), np.sqrt(sq[:, draw].mean(axis=2)).T  # (T+1,), (B,T+1)
+
+    spec = {name: arm for name, arm in m.arms.items()}
+    calibration = next((n for n, a in spec.items() if a["alpha"] == 1.0
+                        and a["reference"] == "fixed" and a["labels"] == "soft"), None)
+    if calibration is None:
+        raise ValueError("no calibration arm (alpha = 1, fixed reference, soft labels)")
+    curves = {name: curve(m.prompt_sq(name)) for name in spec}
+    E_cal, B_cal = curves[calibration]
+    gamma = 1.0 - E_cal[1] / E_cal[0]
+    gamma_b = 1.0 - B_cal[:, 1] / B_cal[:, 0]
+    oracle_h = m.h(calibration)[-1]
+    arms = {}
+    for name, arm in spec.items():
+        E, B = curves[name]
+        num, den = m.prompt_coordinate(name)
+        coord = num.sum(axis=1) / den.sum()
+        coord_b = (num[:, draw].sum(axis=2) / den[draw].sum(axis=1)).T
+        iw, ess = _importance_pass(m, m.h(name))
+        out = {
+            "alpha": arm["alpha"], "reference": arm["reference"], "labels": arm["labels"],
+            "rounds": arm["rounds"], "epoch_factor": arm["epoch_factor"],
+            "E": _interval(B, E), "ratio": _interval(B / B[:, :1], E / E[0]),
+            "coordinate": _interval(coord_b, coord),
+            "reached": reached_shares(m, arm),
+            "distance_to_oracle": np.sqrt(m.prompt_sq(name, oracle_h).mean(axis=1)).tolist(),
+            "kl_pool": _kl_on_pool(m, m.h(name)).tolist(),
+            "iw_pass_rate": iw.tolist(), "iw_ess": ess.tolist(),
+        }
+        if arm["rounds"] >= 1:
+            rho, rho_b = math.exp(_slope(np.log(E))), np.exp(_slope(np.log(B)))
+            out["rho"] = _interval(rho_b, rho)
+            if arm["reference"] == "fixed":
+                out["rho_predicted"] = _interval(1 - gamma_b * arm["alpha"],
+                                                 1 - gamma * arm["alpha"])
+                out["rho_gap"] = _interval(rho_b - (1 - gamma_b * arm["alpha"]),
+                                           rho - (1 - gamma * arm["alpha"]))
+        if arm["rounds"] >= 2:
+            out["round_ratio"] = _interval(B[:, 1:] / B[:, :-1], E[1:] / E[:-1])
+        if arm["rounds"] >= 3:
+            out["round_ratio_slope"] = _interval(_slope(B[:, 1:] / B[:, :-1]),
+                                                 _slope(E[1:] / E[:-1]))
+        if "sampled" in arm:
+            out["sampled"] = _sampled(main["pool"]["pi0_sampled"], arm["sampled"], rng)
+        arms[name] = out
+    return {
+        "train_prompts": n_prompts,
+        "heldout_prompts": len(m.heldout),
+        "edited_share": float(m.edited[np.concatenate(m.train)].mean()),
+        "E0": float(E_cal[0]),
+        "gamma": _interval(gamma_b, gamma),
+        "arms": arms,
+        "predictions": _predictions(arms, spec, curves, gamma, gamma_b),
+        "sampled_only": _sampled_only(m, spec, rng, n_boot),
+        "n_boot": n_boot,
+    }
+
+
+def _sampled(pi0: dict, arm: dict, rng) -> dict:
+    base = dict(zip(pi0["prompt_ids"], pi0["pass_rate"], strict=True))
+    rates = np.asarray(arm["pass_rate"], float)
+    before = np.asarray([base[i] for i in arm["prompt_ids"]], float)
+    draw = rng.integers(0, len(rates), size=(2000, len(rates)))
+    return {"pass_rate": _interval(rates[draw].mean(axis=1), rates.mean()),
+            "pi0_pass_rate": _interval(before[draw].mean(axis=1), before.mean()),
+            "change": _interval((rates - before)[draw].mean(axis=1), (rates - before).mean()),
+            "prompts": len(rates)}
+
+
+def _predictions(arms, spec, curves, gamma, gamma_b) -> dict:
+    fixed = [n for n, a in spec.items() if a["reference"] == "fixed" and a["labels"] == "soft"
+             and 0 < a["alpha"] < 1 and a["epoch_factor"] == 1]
+    p1 = {n: {"gap": arms[n]["rho_gap"], "rho": arms[n]["rho"],
+              "holds": _contains_zero(arms[n]["rho_gap"]) and arms[n]["rho"]["hi"] < 1.0}
+          for n in fixed}
+    p2 = {n: {"slope": arms[n]["round_ratio_slope"],
+              "holds": _contains_zero(arms[n]["round_ratio_slope"])}
+          for n in fixed if "round_ratio_slope" in arms[n]}
+    p3 = {}
+    for n, a in spec.items():
+        if a["rounds"] != 1 or a["epoch_factor"] == 1 or a["reference"] != "fixed":
+            continue
+        partner = next((f for f in fixed if spec[f]["alpha"] == a["alpha"]), None)
+        E, B = curves[n]
+        floor = 1 - a["alpha"]
+        above_floor = _interval(B[:, 1] / B[:, 0] - floor, E[1] / E[0] - floor)
+        entry = {"floor_gap": above_floor, "holds": above_floor["hi"] >= 0.0}
+        if partner:
+            Ep, Bp = curves[partner]
+            entry["iterated"] = partner
+            entry["gap_to_iterated"] = _interval(B[:, 1] - Bp[:, -1], E[1] - Ep[-1])
+            entry["holds"] = entry["holds"] and entry["gap_to_iterated"]["lo"] > 0.0
+        p3[n] = entry
+    p4 = {}
+    for n, a in spec.items():
+        if a["reference"] != "moving":
+            continue
+        E, B = curves[n]
+        predicted = np.asarray(moving_ratio(a["alpha"], gamma, a["rounds"]))
+        predicted_b = np.asarray([moving_ratio(a["alpha"], gb, a["rounds"])
+                                  for gb in gamma_b])
+        diff_b = B / B[:, :1] - predicted_b
+        gap = _interval(diff_b, E / E[0] - predicted)
+        coord = np.asarray(arms[n]["coordinate"]["value"])
+        p4[n] = {"predicted": predicted.tolist(), "gap": gap,
+                 "holds": all(lo <= 0 <= hi for lo, hi in zip(gap["lo"][1:], gap["hi"][1:],
+                                                               strict=True)),
+                 "approaches_first": bool(E[1] < E[0]),
+                 "overshoots": bool((coord[1:] > 0).any())}
+    verdict = {key: (all(v["holds"] for v in value.values()) if value else None)
+               for key, value in (("P1", p1), ("P2", p2), ("P3", p3), ("P4", p4))}
+    return {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "verdict": verdict}
+
+
+def _sampled_only(m: Measurements, spec, rng, n_boot) -> dict:
+    """rho-hat of the fixed-reference arms on the training prompts with no edited answer."""
+    keep = [k for k, g in enumerate(m.train) if not m.edited[g].any()]
+    if len(keep) < 3:
+        return {"prompts": len(keep)}
+    draw = rng.integers(0, len(keep), size=(n_boot, len(keep)))
+    out = {"prompts": len(keep), "arms": {}}
+    for name, arm in spec.items():
+        if arm["reference"] != "fixed" or arm["rounds"] < 1:
+            continue
+        sq = m.prompt_sq(name)[:, keep]
+        E, B = np.sqrt(sq.mean(axis=1)), np.sqrt(sq[:, draw].mean(axis=2)).T
+        out["arms"][name] = {"ratio": _interval(B / B[:, :1], E / E[0]),
+                             "rho": _interval(np.exp(_slope(np.log(B))),
+                                              math.exp(_slope(np.log(E))))}
+    return out
+
+
+def verdict_word(holds: bool | None) -> str:
+    return "not tested" if holds is None else ("holds" if holds else "fails")
+
+
+def plot_contraction(analysis: dict, arms=None):
+    """log E_t / E_0 against t for the fixed-reference soft-label arms, with the predicted
+    (1 - gamma-hat alpha)^t and its band."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    gamma = analysis["gamma"]
+    names = arms or [n for n, a in analysis["arms"].items() if a["reference"] == "fixed"
+                     and a["labels"] == "soft" and a["epoch_factor"] == 1]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for colour, name in zip(colours, names, strict=False):
+        a = analysis["arms"][name]
+        t = np.arange(a["rounds"] + 1)
+        r = a["ratio"]
+        ax.errorbar(t, r["value"], yerr=[np.subtract(r["value"], r["lo"]),
+                                         np.subtract(r["hi"], r["value"])],
+                    fmt="o", color=colour, capsize=3, label=rf"measured, $\alpha$ = {a['alpha']:g}")
+        fine = np.linspace(0, a["rounds"], 50)
+        ax.plot(fine, (1 - gamma["value"] * a["alpha"]) ** fine, color=colour, lw=1.2)
+        ax.fill_between(fine, (1 - gamma["hi"] * a["alpha"]) ** fine,
+                        (1 - gamma["lo"] * a["alpha"]) ** fine, color=colour, alpha=0.15)
+    ax.set_yscale("log")
+    ax.set_xlabel("round $t$")
+    ax.set_ylabel(r"$E_t / E_0$")
+    ax.set_title(r"lines: predicted $(1-\hat\gamma\alpha)^t$, band from $\hat\gamma$'s interval")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_contrast(analysis: dict):
+    """E_t / E_0 of the contrast arms beside the iterated fixed-reference arm."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name, a in analysis["arms"].items():
+        if a["alpha"] in (0.0, 1.0):
+            continue
+        r = a["ratio"]
+        if a["epoch_factor"] > 1:
+            t = np.array([a["epoch_factor"] * a["rounds"]], float)
+            value, lo, hi = r["value"][1:], r["lo"][1:], r["hi"][1:]
+            label = f"{name}: one round, {a['epoch_factor']}x epochs (at its compute)"
+        else:
+            t = np.arange(a["rounds"] + 1, dtype=float)
+            value, lo, hi = r["value"], r["lo"], r["hi"]
+            label = f"{name} ({a['reference']} reference, {a['labels']} labels)"
+        ax.errorbar(t, value, yerr=[np.subtract(value, lo), np.subtract(hi, value)], fmt="o-",
+                    capsize=3, label=label, ms=5)
+        if name in analysis["predictions"]["P4"]:
+            pred = analysis["predictions"]["P4"][name]["predicted"]
+            ax.plot(np.arange(len(pred)), pred, "k--", lw=1,
+                    label=r"moving reference, predicted $|a_t|$")
+    for a in analysis["arms"].values():
+        if a["epoch_factor"] > 1:
+            ax.axhline(1 - a["alpha"], color="grey", lw=0.8, ls=":")
+            ax.annotate(rf"single-step floor $1-\alpha$ = {1 - a['alpha']:g}",
+                        (0, 1 - a["alpha"]), fontsize=7, va="bottom")
+    ax.set_xlabel("round $t$ (single step: placed at its matched compute)")
+    ax.set_ylabel(r"$E_t / E_0$")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _fmt(iv: dict, index=None, digits: int = 2) -> str:
+    pick = (lambda x: x) if index is None else (lambda x: x[index])
+    return (f"{pick(iv['value']):.{digits}f} [{pick(iv['lo']):.{digits}f}, "
+            f"{pick(iv['hi']):.{digits}f}]")
+
+
+def summary_table(analysis: dict):
+    """One row per arm: its set-up, E_T / E_0 and rho-hat with intervals, and (fixed
+    reference) the predicted rate 1 - gamma-hat alpha."""
+    import pandas as pd
+
+    rows = []
+    for name, a in analysis["arms"].items():
+        rows.append({
+            "arm": name, "alpha": a["alpha"], "reference": a["reference"],
+            "labels": a["labels"], "rounds": a["rounds"],
+            "epochs per round": f"{a['epoch_factor']}x",
+            "E_T / E_0": _fmt(a["ratio"], -1),
+            "rho-hat per round": _fmt(a["rho"]) if "rho" in a else "",
+            "predicted 1 - gamma alpha": (_fmt(a["rho_predicted"]) if "rho_predicted" in a
+                                          else ""),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,95 @@
+"""Benchmark: one training epoch of the fast path (top blocks on cached activations, soft labels
+on all within-prompt pairs) against full fine-tuning through TRL's DPOTrainer on the same pairs.
+
+Both train on the first ``prompts`` training prompts of the pool.  The fast path processes
+each answer once per epoch; TRL processes each pair (chosen and rejected, oriented by the
+checker) and precomputes the reference log-probabilities, as a round of chapter 6 does.  The
+pair count of a full lm-alpha epoch scales both linearly, which the record reports as an
+extrapolation, not a measurement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+from srlm_core.errors import ConfigError
+
+TITLE = "Seconds per training epoch: top blocks on cached activations vs TRL full fine-tuning"
+TOLERANCE = {"rtol": 1.0, "atol": 0.0}  # timings: only their order of magnitude reproduces
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    pool: str = "lm-pool"
+    model: str = "smollm2-135m-instruct"
+    prompts: int = 2
+    trainable_blocks: int = 2
+    batch_size: int = 4
+    full_pool_prompts: int = 24
+    device: str = "cpu"
+
+    def validate(self) -> BenchConfig:
+        for name in ("prompts", "trainable_blocks", "batch_size", "full_pool_prompts"):
+            if getattr(self, name) < 1:
+                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        return self
+
+
+def benchmark(config: BenchConfig) -> dict:
+    import torch
+
+    from srlm_core.device import resolve_device
+    from srlm_core.lm.controlled_judge import judge_rewards, soft_labels
+    from srlm_core.lm.model_loading import load_model
+    from srlm_core.lm.pool import load_pool
+    from srlm_core.lm.soft_dpo import SoftDPOSettings, train_round
+    from srlm_core.lm.top_blocks import PoolSequences, TopBlocksPolicy
+    from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
+
+    config.validate()
+    pool = load_pool(config.pool)
+    prompts = pool.split("train")[:config.prompts]
+    if len(prompts) < config.prompts:
+        raise ConfigError("prompts", f"the pool has {len(prompts)} training prompts")
+    device = resolve_device(config.device)
+    model, tokenizer = load_model(config.model, device=device)
+    answers = [(p, a) for p in prompts for a in p["answers"]]
+    start = time.perf_counter()
+    sequences = PoolSequences.build(tokenizer, [p["instruction"] for p, _ in answers],
+                                    [a["ids"] for _, a in answers])
+    policy = TopBlocksPolicy(model, sequences, config.trainable_blocks)
+    cache_seconds = time.perf_counter() - start
+    logp0 = policy.all_logprobs()
+    groups, labels, offset = [], [], 0
+    for p in prompts:
+        k = len(p["answers"])
+        groups.append(list(range(offset, offset + k)))
+        g = torch.tensor([a["g"] for a in p["answers"]], dtype=torch.float64)
+        labels.append(soft_labels(judge_rewards(g, torch.zeros(k, dtype=g.dtype), 1.0, 2.0)))
+        offset += k
+    fast = train_round(policy, groups, labels, logp0,
+                       SoftDPOSettings(epochs=1, prompts_per_step=config.batch_size))["seconds"]
+    pairs = []
+    for p in prompts:
+        for a, b in itertools.combinations(p["answers"], 2):
+            chosen, rejected = (a, b) if a["g"] >= b["g"] else (b, a)
+            pairs.append({"prompt": p, "chosen": chosen["text"], "rejected": rejected["text"]})
+    trainee = frozen_copy(model)
+    for parameter in trainee.parameters():
+        parameter.requires_grad_(True)
+    start = time.perf_counter()
+    dpo_round(trainee, model, tokenizer, pairs,
+              DPOSettings(beta=1.0, epochs=1, batch_size=config.batch_size))
+    trl = time.perf_counter() - start
+    per_prompt_pairs = len(pairs) / len(prompts)
+    return {
+        "prompts": len(prompts), "answers": len(answers), "pairs": len(pairs),
+        "fast_epoch_seconds": fast, "fast_cache_seconds": cache_seconds,
+        "trl_epoch_seconds": trl, "speedup": trl / fast,
+        "full_pool": {"prompts": config.full_pool_prompts,
+                      "pairs": per_prompt_pairs * config.full_pool_prompts,
+                      "fast_epoch_seconds": fast / len(prompts) * config.full_pool_prompts,
+                      "trl_epoch_seconds": trl / len(prompts) * config.full_pool_prompts},
+    }

@@ -1,0 +1,99 @@
+"""S1 on a fixed response pool, for an optimiser that reaches only part of each round's target.
+
+On a pool prompt the policy enters only through the log-ratios h_t(y) = log pi_t(y|x) -
+log pi_0(y|x), and the target is h*(y) = c g(y) (pi* ∝ pi_0 exp(c g), beta = 1).  The
+population DPO round with the self-judge r_t = alpha c g + (1 - alpha) h_t has the exact
+minimiser "log-ratio to the reference = r_t" (up to a per-prompt constant).  An optimiser
+that moves the log-ratio a share gamma of the way from its start to that target gives:
+
+* fixed reference pi_0 (start h_t, target r_t):  h_{t+1} = h_t + gamma (r_t - h_t), so the
+  error e_t = h_t - c g obeys e_{t+1} = (1 - gamma alpha) e_t:  e_t = (1 - gamma alpha)^t e_0
+  (:func:`fixed_reference`); gamma = 1 is S1's (1 - alpha)^t.  At alpha = 1 one round gives
+  e_1 / e_0 = 1 - gamma, which calibrates gamma (:func:`calibration`).
+* moving reference pi_t (start 0, target r_t for log pi_{t+1} - log pi_t):
+  h_{t+1} = h_t + gamma r_t.  With e_t = a_t c g, a_0 = -1:
+  a_{t+1} = (1 + gamma (1 - alpha)) a_t + gamma, solved by
+  a_t = (alpha lambda^t - 1) / (1 - alpha), lambda = 1 + gamma (1 - alpha) > 1
+  (:func:`moving_reference`): |a_t| first falls, crosses zero at t* = log(1/alpha)/log(lambda)
+  and then grows geometrically (overshoot).  gamma = 1 recovers the (2 - alpha) growth of S1.
+* single step with a share gamma_1 of the target: e_1 / e_0 = 1 - gamma_1 alpha, at least
+  1 - alpha whenever gamma_1 <= 1 (:func:`single_step`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+alpha = sp.symbols("alpha", positive=True)
+gamma = sp.symbols("gamma", positive=True)
+t = sp.symbols("t", integer=True, nonnegative=True)
+h, c, g = sp.symbols("h_t c g", real=True)
+
+
+@dataclass(frozen=True)
+class FixedReference:
+    step: sp.Expr  # h_{t+1} as a function of h_t
+    error_factor: sp.Expr  # e_{t+1} / e_t
+    closed_form: sp.Expr  # e_t / e_0
+
+
+@dataclass(frozen=True)
+class MovingReference:
+    step: sp.Expr  # h_{t+1} as a function of h_t
+    recursion: sp.Expr  # a_{t+1} as a function of a_t
+    closed_form: sp.Expr  # a_t with a_0 = -1
+    growth: sp.Expr  # lambda
+    crossing: sp.Expr  # t* where a_t = 0
+
+
+def judge(h_t: sp.Expr = h) -> sp.Expr:
+    """r_t = alpha c g + (1 - alpha) h_t (beta = 1)."""
+    return alpha * c * g + (1 - alpha) * h_t
+
+
+def fixed_reference() -> FixedReference:
+    step = h + gamma * (judge(h) - h)
+    error = sp.symbols("e_t", real=True)
+    next_error = sp.expand(step.subs(h, error + c * g) - c * g)
+    factor = sp.simplify(next_error / error)
+    e = sp.Function("e")
+    solved = sp.rsolve(e(t + 1) - factor * e(t), e(t), {e(0): 1})
+    return FixedReference(step=step, error_factor=factor, closed_form=sp.simplify(solved))
+
+
+def moving_reference() -> MovingReference:
+    step = h + gamma * judge(h)
+    a_t = sp.symbols("a_t", real=True)
+    recursion = sp.expand(step.subs(h, (a_t + 1) * c * g) / (c * g) - 1)
+    a = sp.Function("a")
+    solved = sp.rsolve(a(t + 1) - recursion.subs(a_t, a(t)), a(t), {a(0): -1})
+    growth = 1 + gamma * (1 - alpha)
+    crossing = sp.log(1 / alpha) / sp.log(growth)
+    return MovingReference(step=step, recursion=recursion, closed_form=sp.simplify(solved),
+                           growth=growth, crossing=crossing)
+
+
+def calibration() -> sp.Expr:
+    """gamma from one alpha = 1 round: solve e_1 / e_0 = rho_1 for gamma."""
+    rho1 = sp.symbols("rho_1", positive=True)
+    return sp.solve(sp.Eq(fixed_reference().error_factor.subs(alpha, 1), rho1), gamma)[0]
+
+
+def single_step() -> sp.Expr:
+    """e_1 / e_0 of one round with target share gamma (the fixed-reference factor)."""
+    return fixed_reference().error_factor
+
+
+@lru_cache(maxsize=1)
+def _moving_numeric():
+    return sp.lambdify((alpha, gamma, t), moving_reference().closed_form, "math")
+
+
+def moving_ratio(alpha_value: float, gamma_value: float, rounds: int) -> list[float]:
+    """|a_t| = E_t / E_0 under the moving reference, t = 0..rounds (numbers, from the SymPy
+    closed form)."""
+    form = _moving_numeric()
+    return [abs(float(form(alpha_value, gamma_value, k))) for k in range(rounds + 1)]

@@ -1,0 +1,96 @@
+"""The controlled-alpha runner end to end on a tiny random model and a hand-made pool: values
+in the documented shape, resume after an interrupted round, and config errors named."""
+
+import json
+import re
+
+import pytest
+
+from srlm_core.errors import ConfigError
+from srlm_core.experiments import controlled_alpha as ca
+from srlm_core.provenance import REPO_ROOT
+
+ARMS = (ca.Arm("alpha-1", 1.0, 1), ca.Arm("alpha-0.5", 0.5, 2),
+        ca.Arm("moving", 0.5, 2, reference="moving"),
+        ca.Arm("bernoulli", 0.5, 1, labels="bernoulli"))
+CONFIG = ca.Config(name="tiny-alpha", model="tiny-random", train_prompts=3, eval_prompts=2,
+                   trainable_blocks=1, learning_rate=1e-2, epochs=3, prompts_per_step=2,
+                   sample_prompts=1, samples_per_prompt=2, max_new_tokens=4, arms=ARMS)
+
+
+def test_runner_values_and_resume(tmp_path, tiny_pool, monkeypatch):
+    calls = []
+    original = ca.ControlledAlphaRunner._round
+
+    def round_then_die(self, arm, t, logp):
+        calls.append((arm.name, t))
+        out = original(self, arm, t, logp)
+        if (arm.name, t) == ("alpha-0.5", 1) and len(calls) == 2:
+            raise KeyboardInterrupt  # killed before the checkpoint of this round is written
+        return out
+
+    monkeypatch.setattr(ca.ControlledAlphaRunner, "_round", round_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        ca.ControlledAlphaRunner(CONFIG, tmp_path, pool=tiny_pool, progress=False).run()
+    assert (tmp_path / "alpha-1" / "round_1.pt").exists()
+    assert not (tmp_path / "alpha-0.5" / "round_1.pt").exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+    values = ca.ControlledAlphaRunner(CONFIG, tmp_path, pool=tiny_pool, progress=False).run()
+    assert calls[2:] == [("alpha-0.5", 1), ("alpha-0.5", 2), ("moving", 1), ("moving", 2),
+                         ("bernoulli", 1)]  # alpha-1 was not redone
+    fresh = ca.ControlledAlphaRunner(CONFIG, tmp_path / "fresh", pool=tiny_pool, progress=False)
+    assert values["arms"] == fresh.run()["arms"]  # same numbers, resumed or not
+    arm = values["arms"]["alpha-0.5"]
+    assert len(arm["h"]) == 3 and len(arm["h"][0]) == 5 * 4
+    assert arm["h"][0] == [0.0] * 20 and arm["h"][1] != arm["h"][0]
+    assert arm["sampled"]["prompt_ids"] == [3]
+    assert values["pool"]["split"] == ["train"] * 3 + ["heldout"] * 2
+    json.dumps(values)  # a record can hold it
+
+
+def test_a_workdir_with_another_config_is_refused(tmp_path, tiny_pool):
+    ca.ControlledAlphaRunner(CONFIG, tmp_path, pool=tiny_pool, progress=False)._check_workdir()
+    other = ca.Config(**{**CONFIG.__dict__, "epochs": 5})
+    with pytest.raises(ConfigError, match="another config"):
+        ca.ControlledAlphaRunner(other, tmp_path, pool=tiny_pool, progress=False).run()
+
+
+def test_a_corrupt_checkpoint_is_rejected(tmp_path, tiny_pool):
+    config = ca.Config(**{**CONFIG.__dict__, "arms": (ca.Arm("alpha-1", 1.0, 1),),
+                          "sample_prompts": 0})
+    runner = ca.ControlledAlphaRunner(config, tmp_path, pool=tiny_pool, progress=False)
+    runner._check_workdir()
+    (tmp_path / "alpha-1").mkdir()
+    (tmp_path / "alpha-1" / "round_1.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="unreadable"):
+        runner.run()
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('train_prompts = 0', "train_prompts"),
+    ('scale = -1.0', "scale"),
+    ('[[arms]]\nname = "a"\nalpha = 1.5', "arms[0].alpha"),
+    ('[[arms]]\nname = "a"\nreference = "sideways"', "arms[0].reference"),
+    ('[[arms]]\nname = "a"\nlables = "soft"', "arms[0].lables"),
+    ('learning_rate = "fast"', "learning_rate"),
+])
+def test_bad_config_values_name_the_key(tmp_path, text, key):
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=re.escape(f"key '{key}'")):
+        ca.load(path)
+
+
+def test_shipped_configs_are_valid():
+    for name in ("alpha.toml", "alpha-contrast.toml", "alpha-small.toml"):
+        assert isinstance(ca.load(REPO_ROOT / "data" / "lm" / "configs" / name), ca.Config)
+
+
+def test_cli_reports_a_bad_config_in_one_line(tmp_path, capsys):
+    from srlm_core.cli import main
+
+    path = tmp_path / "bad.toml"
+    path.write_text("epochs = 0\n")
+    assert main(["lm", "alpha", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "key 'epochs'" in err
