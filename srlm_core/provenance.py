@@ -74,11 +74,20 @@ def hardware(device: str | torch.device = "cpu") -> dict:
     return info
 
 
-def collect(device: str | torch.device = "cpu", wall_time_s: float | None = None) -> dict:
-    """The provenance block stored with every result record."""
+def collect(device: str | torch.device = "cpu", wall_time_s: float | None = None,
+            since: dict | None = None) -> dict:
+    """The provenance block stored with every result record.
+
+    ``since``: the :func:`git_state` taken when the run began.  The record names that commit,
+    and it is marked dirty when the checkout was dirty then or changed during the run (the
+    code that computed it is then not exactly that commit)."""
+    state = git_state()
+    if since is not None:
+        state = {"git_commit": since["git_commit"],
+                 "git_dirty": bool(since["git_dirty"]) or state != since}
     return {
         "srlm_core_version": srlm_core.__version__,
-        **git_state(),
+        **state,
         "python": platform.python_version(),
         "packages": package_versions(),
         "hardware": hardware(device),

@@ -25,3 +25,13 @@ def test_environment_lists_the_book_toolchain():
     env = provenance.environment()
     assert env["packages"]["jupyter-book"] and env["packages"]["myst-nb"]
     assert env["python"] and env["platform"] and "git_commit" in env
+
+
+def test_a_checkout_that_changed_during_the_run_is_marked_dirty(monkeypatch):
+    began = {"git_commit": "a" * 40, "git_dirty": False}
+    monkeypatch.setattr(provenance, "git_state", lambda: {"git_commit": "b" * 40,
+                                                          "git_dirty": False})
+    prov = provenance.collect("cpu", since=began)
+    assert prov["git_commit"] == "a" * 40 and prov["git_dirty"] is True
+    monkeypatch.setattr(provenance, "git_state", lambda: dict(began))
+    assert provenance.collect("cpu", since=began)["git_dirty"] is False

@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = args.workdir or default_workdir(config)
     runner = LMRunner(config, workdir)
     print(f"work folder: {workdir}", flush=True)
+    began = provenance.git_state()
     start = time.perf_counter()
     values = runner.run()
     wall = time.perf_counter() - start
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         params=config.to_dict(),
         values=values,
         tolerance={"rtol": 0.05, "atol": 0.05},
-        provenance=provenance.collect(str(runner.device), wall_time_s=wall),
+        provenance=provenance.collect(str(runner.device), wall_time_s=wall, since=began),
     )
     path = write_record(record, args.results_dir or RESULTS_DIR)
     print(f"wrote {path} ({wall:.1f} s)")
@@ -139,6 +140,7 @@ def _option_record(args, action: str, module, config_cls, compute, code) -> int:
 
     config = config_from_args(config_cls, args).validate()
     device = resolve_device(config.device)
+    began = provenance.git_state()
     start = time.perf_counter()
     values = compute(config)
     wall = time.perf_counter() - start
@@ -146,7 +148,7 @@ def _option_record(args, action: str, module, config_cls, compute, code) -> int:
         id=args.id, title=module.TITLE,
         command=regenerating_command(action, config, args.id, prefix=("srlm", "lm")),
         params=dataclasses.asdict(config), values=values, tolerance=dict(module.TOLERANCE),
-        provenance=provenance.collect(str(device), wall_time_s=wall), code=code,
+        provenance=provenance.collect(str(device), wall_time_s=wall, since=began), code=code,
     )
     path = write_record(record, args.results_dir or RESULTS_DIR)
     print(f"wrote {path} ({wall:.1f} s)")
@@ -179,6 +181,7 @@ def alpha(args: argparse.Namespace) -> int:
     workdir = args.workdir or default_workdir(config)
     runner = experiment.ControlledAlphaRunner(config, workdir)
     print(f"work folder: {workdir}", flush=True)
+    began = provenance.git_state()
     start = time.perf_counter()
     values = runner.run()
     wall = time.perf_counter() - start
@@ -188,7 +191,7 @@ def alpha(args: argparse.Namespace) -> int:
     record = ResultRecord(
         id=config.name, title=experiment.TITLE, command=shlex.join(command),
         params=config.to_dict(), values=values, tolerance=dict(experiment.TOLERANCE),
-        provenance={**provenance.collect(str(runner.device), wall_time_s=wall),
+        provenance={**provenance.collect(str(runner.device), wall_time_s=wall, since=began),
                     "stage_seconds": runner.seconds},
         code=["srlm_core/experiments/controlled_alpha.py", "srlm_core/lm/top_blocks.py",
               "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"],

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     module = args.module
     config = config_from_args(module.Config, args).validate()
+    began = provenance.git_state()
     start = time.perf_counter()
     values = module.run(config)
     wall = time.perf_counter() - start
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         values=values,
         tolerance=dict(module.TOLERANCE),
         provenance=provenance.collect(
-            resolve_device(getattr(config, "device", "cpu")), wall_time_s=wall
+            resolve_device(getattr(config, "device", "cpu")), wall_time_s=wall, since=began
         ),
     )
     path = write_record(record, args.results_dir or RESULTS_DIR)
