@@ -77,10 +77,16 @@ def register(sub) -> None:
 
 
 def default_workdir(config) -> Path:
+    """A checkpoint folder keyed by the config and by the package's source code, so that a
+    rerun after a code change (``srlm results verify`` on a new commit) starts afresh instead
+    of resuming checkpoints the old code wrote."""
     from srlm_core.lm.model_loading import cache_dir
+    from srlm_core.provenance import REPO_ROOT
 
-    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
-    return cache_dir() / "runs" / f"{config.name}-{digest[:10]}"
+    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
+    for path in sorted((REPO_ROOT / "srlm_core").rglob("*.py")):
+        digest.update(path.read_bytes())
+    return cache_dir() / "runs" / f"{config.name}-{digest.hexdigest()[:10]}"
 
 
 def _shown(path: Path) -> str:

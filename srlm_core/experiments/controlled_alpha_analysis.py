@@ -177,11 +177,15 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         coord = num.sum(axis=1) / den.sum()
         coord_b = (num[:, draw].sum(axis=2) / den[draw].sum(axis=1)).T
         iw, ess = _importance_pass(m, m.h(name))
+        along = coord[:, None] * E[0]
+        along_b = coord_b * B[:, :1]
         out = {
             "alpha": arm["alpha"], "reference": arm["reference"], "labels": arm["labels"],
             "rounds": arm["rounds"], "epoch_factor": arm["epoch_factor"],
             "E": _interval(B, E), "ratio": _interval(B / B[:, :1], E / E[0]),
             "coordinate": _interval(coord_b, coord),
+            "orthogonal": _interval(np.sqrt(np.maximum(B**2 - along_b**2, 0.0)) / B[:, :1],
+                                    np.sqrt(np.maximum(E**2 - along[:, 0]**2, 0.0)) / E[0]),
             "reached": reached_shares(m, arm),
             "distance_to_oracle": np.sqrt(m.prompt_sq(name, oracle_h).mean(axis=1)).tolist(),
             "kl_pool": _kl_on_pool(m, m.h(name)).tolist(),
@@ -269,7 +273,18 @@ def _predictions(arms, spec, curves, gamma, gamma_b) -> dict:
                  "overshoots": bool((coord[1:] > 0).any())}
     verdict = {key: (all(v["holds"] for v in value.values()) if value else None)
                for key, value in (("P1", p1), ("P2", p2), ("P3", p3), ("P4", p4))}
-    return {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "verdict": verdict}
+    noise = {}
+    for n, a in spec.items():
+        partner = next((f for f in fixed if spec[f]["alpha"] == a["alpha"]
+                        and spec[f]["rounds"] == a["rounds"]), None)
+        if a["labels"] == "bernoulli" and partner:
+            E, B = curves[n]
+            Ep, Bp = curves[partner]
+            noise[n] = {"partner": partner,
+                        "gap": _interval((B[:, -1] - Bp[:, -1]) / B[:, 0],
+                                         (E[-1] - Ep[-1]) / E[0])}
+    return {"P1": p1, "P2": p2, "P3": p3, "P4": p4, "verdict": verdict,
+            "label_noise": noise}
 
 
 def _sampled_only(m: Measurements, spec, rng, n_boot) -> dict:
@@ -292,6 +307,25 @@ def _sampled_only(m: Measurements, spec, rng, n_boot) -> dict:
 
 def verdict_word(holds: bool | None) -> str:
     return "not tested" if holds is None else ("holds" if holds else "fails")
+
+
+def compare_word(interval: dict, above: str = "above", below: str = "below",
+                 same: str = "indistinguishable from") -> str:
+    """The word for a difference with a 95% interval: above, below, or indistinguishable."""
+    if interval["lo"] > 0:
+        return above
+    if interval["hi"] < 0:
+        return below
+    return same
+
+
+def change_word(before: float, after: float, rel: float = 0.01) -> str:
+    """'fell' / 'rose' / 'stayed' for a deterministic change (no interval)."""
+    if after < before * (1 - rel):
+        return "fell"
+    if after > before * (1 + rel):
+        return "rose"
+    return "stayed"
 
 
 def plot_contraction(analysis: dict, arms=None):
@@ -381,4 +415,21 @@ def summary_table(analysis: dict):
             "predicted 1 - gamma alpha": (_fmt(a["rho_predicted"]) if "rho_predicted" in a
                                           else ""),
         })
+    return pd.DataFrame(rows)
+
+
+def decomposition_table(analysis: dict):
+    """Per fixed-reference soft-label arm and round: E_t / E_0 split into the signed coordinate
+    a_t along the target direction and the orthogonal part, E_t^2 = a_t^2 E_0^2 + E_perp^2."""
+    import pandas as pd
+
+    rows = []
+    for name, a in analysis["arms"].items():
+        if a["reference"] != "fixed" or a["labels"] != "soft":
+            continue
+        for t in range(a["rounds"] + 1):
+            rows.append({"arm": name, "round t": t, "E_t / E_0": a["ratio"]["value"][t],
+                         "a_t (along the target)": a["coordinate"]["value"][t],
+                         "S1 exact: -(1 - alpha)^t": -(1 - a["alpha"]) ** t,
+                         "E_perp / E_0 (orthogonal)": a["orthogonal"]["value"][t]})
     return pd.DataFrame(rows)

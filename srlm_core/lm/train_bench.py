@@ -37,7 +37,8 @@ class BenchConfig:
         return self
 
 
-def benchmark(config: BenchConfig) -> dict:
+def benchmark(config: BenchConfig, pool=None) -> dict:
+    """Time one epoch of each path (``pool``: a loaded pool instead of the record)."""
     import torch
 
     from srlm_core.device import resolve_device
@@ -49,7 +50,7 @@ def benchmark(config: BenchConfig) -> dict:
     from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 
     config.validate()
-    pool = load_pool(config.pool)
+    pool = pool if pool is not None else load_pool(config.pool)
     prompts = pool.split("train")[:config.prompts]
     if len(prompts) < config.prompts:
         raise ConfigError("prompts", f"the pool has {len(prompts)} training prompts")

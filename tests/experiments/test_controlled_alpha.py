@@ -94,3 +94,18 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path, capsys):
     assert main(["lm", "alpha", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "key 'epochs'" in err
+
+
+def test_default_workdir_changes_with_the_code(tmp_path, monkeypatch):
+    """A rerun after a code change must not resume checkpoints the old code wrote."""
+    from srlm_core.cli import lm
+
+    monkeypatch.setenv("SRLM_CACHE_DIR", str(tmp_path))
+    fake_root = tmp_path / "repo"
+    (fake_root / "srlm_core").mkdir(parents=True)
+    (fake_root / "srlm_core" / "a.py").write_text("x = 1\n")
+    monkeypatch.setattr("srlm_core.provenance.REPO_ROOT", fake_root)
+    first = lm.default_workdir(CONFIG)
+    assert first == lm.default_workdir(CONFIG)
+    (fake_root / "srlm_core" / "a.py").write_text("x = 2\n")
+    assert lm.default_workdir(CONFIG) != first

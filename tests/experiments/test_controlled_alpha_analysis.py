@@ -78,3 +78,23 @@ def test_predictions_fail_when_they_should():
     # a moving reference that grows with a different gamma is caught
     out = analyse(*_records(moving_gamma=0.3), scale=C, n_boot=300)
     assert out["predictions"]["verdict"]["P4"] is False
+
+
+def test_decomposition_splits_the_error_exactly():
+    out = analyse(*_records(), scale=C, n_boot=100)
+    arm = out["arms"]["alpha-0.5"]
+    for t in range(5):
+        total = arm["ratio"]["value"][t] ** 2
+        parts = arm["coordinate"]["value"][t] ** 2 + arm["orthogonal"]["value"][t] ** 2
+        assert total == pytest.approx(parts, rel=1e-9)
+    assert arm["orthogonal"]["value"][0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_words_follow_the_numbers():
+    from srlm_core.experiments.controlled_alpha_analysis import change_word, compare_word
+
+    assert compare_word({"lo": 0.1, "hi": 0.3}) == "above"
+    assert compare_word({"lo": -0.3, "hi": -0.1}) == "below"
+    assert compare_word({"lo": -0.1, "hi": 0.3}) == "indistinguishable from"
+    assert change_word(1.0, 0.5) == "fell" and change_word(1.0, 2.0) == "rose"
+    assert change_word(1.0, 1.001) == "stayed"
