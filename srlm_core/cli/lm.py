@@ -1,8 +1,13 @@
-"""``srlm lm run --config FILE``: self-rewarding on a real language model (SmolLM2-135M).
+"""``srlm lm ACTION``: the language-model experiments (SmolLM2-135M-Instruct).
 
-Runs (or resumes) every arm of the config in a work folder, then writes the result record
-``data/results/<name>.json`` with the config, seeds, package versions, hardware and git
-commit.  torch, transformers and trl are imported inside the handler."""
+* ``run --config FILE``: the self-rewarding loop of chapter 6 (resumable);
+* ``pool``: the controlled-alpha response pool (record ``lm-pool``);
+* ``alpha --config FILE``: the controlled-alpha experiment of chapter 7 (resumable);
+* ``bench``: seconds per training epoch, fast path against TRL full fine-tuning.
+
+Each writes a result record ``data/results/<id>.json`` with its parameters, the command that
+regenerates it, and the provenance.  torch, transformers and trl are imported inside the
+handlers, so ``srlm --help`` stays fast."""
 
 from __future__ import annotations
 
@@ -17,63 +22,52 @@ from pathlib import Path
 from srlm_core.device import DEVICE_CHOICES
 
 
+def _config_file_action(actions, name: str, help: str, description: str, handler) -> None:
+    """An action that reads a TOML config and resumes from a work folder."""
+    parser = actions.add_parser(name, help=help, description=description)
+    parser.add_argument("--config", required=True, type=Path, help="TOML config file")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
+                        help="override the config's device (auto: a GPU when present)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="checkpoint folder (default: under $SRLM_CACHE_DIR/runs)")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="where to write the record (default data/results)")
+    parser.set_defaults(handler=handler)
+
+
+def _options_action(actions, name: str, help: str, module, config_cls, default_id: str,
+                    handler) -> None:
+    """An action whose config dataclass fields are command-line options."""
+    from srlm_core.cli.options import add_config_arguments
+
+    parser = actions.add_parser(name, help=help, description=f"{module.TITLE}. Writes the "
+                                f"result record {default_id} (or --id).")
+    add_config_arguments(parser, config_cls, device=DEVICE_CHOICES)
+    parser.add_argument("--id", default=default_id, help=f"result ID (default {default_id})")
+    parser.add_argument("--results-dir", type=Path, default=None,
+                        help="where to write the record (default data/results)")
+    parser.set_defaults(handler=handler)
+
+
 def register(sub) -> None:
+    from srlm_core.lm import pool as pool_module
+    from srlm_core.lm import train_bench
+
     parser = sub.add_parser("lm", help="self-rewarding on a real language model (SmolLM2-135M)")
     actions = parser.add_subparsers(dest="lm_action", required=True, metavar="ACTION")
-    run_parser = actions.add_parser(
-        "run", help="run or resume a configured experiment and store its result record",
-        description="Generate, self-judge, pair and train with DPO for every arm of the config "
-        "(data/lm/configs/*.toml); rerunning the same command resumes an interrupted run.",
-    )
-    run_parser.add_argument("--config", required=True, type=Path, help="TOML config file")
-    run_parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
-                            help="override the config's device (auto: a GPU when present)")
-    run_parser.add_argument("--workdir", type=Path, default=None,
-                            help="checkpoint folder (default: $SRLM_CACHE_DIR/runs/<name>-<hash>)")
-    run_parser.add_argument("--results-dir", type=Path, default=None,
-                            help="where to write the record (default data/results)")
-    run_parser.set_defaults(handler=run)
-
-    from srlm_core.cli.options import add_config_arguments
-    from srlm_core.lm.pool import TITLE, PoolConfig
-
-    pool_parser = actions.add_parser(
-        "pool", help="sample, select and edit the controlled-alpha response pool",
-        description=TITLE + ". Writes the result record lm-pool (or --id).",
-    )
-    add_config_arguments(pool_parser, PoolConfig, device=DEVICE_CHOICES)
-    pool_parser.add_argument("--id", default="lm-pool", help="result ID (default lm-pool)")
-    pool_parser.add_argument("--results-dir", type=Path, default=None,
-                             help="where to write the record (default data/results)")
-    pool_parser.set_defaults(handler=pool)
-
-    alpha_parser = actions.add_parser(
-        "alpha", help="controlled signal share: the contraction tested on the response pool",
-        description="Train every arm of a controlled-alpha config (data/lm/configs/alpha*.toml) "
-        "on the response pool and write the record <name>.json; rerunning the same command "
-        "resumes an interrupted run.",
-    )
-    alpha_parser.add_argument("--config", required=True, type=Path, help="TOML config file")
-    alpha_parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
-                              help="override the config's device (auto: a GPU when present)")
-    alpha_parser.add_argument("--workdir", type=Path, default=None,
-                              help="checkpoint folder (default: under $SRLM_CACHE_DIR/runs)")
-    alpha_parser.add_argument("--results-dir", type=Path, default=None,
-                              help="where to write the record (default data/results)")
-    alpha_parser.set_defaults(handler=alpha)
-
-    from srlm_core.lm.train_bench import TITLE as BENCH_TITLE
-    from srlm_core.lm.train_bench import BenchConfig
-
-    bench_parser = actions.add_parser(
-        "bench", help="seconds per epoch: fast training path vs TRL full fine-tuning",
-        description=BENCH_TITLE + ". Writes the record lm-train-bench (or --id).",
-    )
-    add_config_arguments(bench_parser, BenchConfig, device=DEVICE_CHOICES)
-    bench_parser.add_argument("--id", default="lm-train-bench", help="result ID")
-    bench_parser.add_argument("--results-dir", type=Path, default=None,
-                              help="where to write the record (default data/results)")
-    bench_parser.set_defaults(handler=bench)
+    _config_file_action(
+        actions, "run", "run or resume a configured experiment and store its result record",
+        "Generate, self-judge, pair and train with DPO for every arm of the config "
+        "(data/lm/configs/*.toml); rerunning the same command resumes an interrupted run.", run)
+    _options_action(actions, "pool", "sample, select and edit the controlled-alpha response "
+                    "pool", pool_module, pool_module.PoolConfig, "lm-pool", pool)
+    _config_file_action(
+        actions, "alpha", "controlled signal share: the contraction tested on the response pool",
+        "Train every arm of a controlled-alpha config (data/lm/configs/alpha*.toml) on the "
+        "response pool and write the record <name>.json; rerunning the same command resumes "
+        "an interrupted run.", alpha)
+    _options_action(actions, "bench", "seconds per epoch: fast training path vs TRL full "
+                    "fine-tuning", train_bench, train_bench.BenchConfig, "lm-train-bench", bench)
 
 
 def default_workdir(config) -> Path:
@@ -98,13 +92,36 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _timed_record(args, device, compute, **fields) -> int:
+    """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
+    time and the provenance (git state taken when the run began)."""
+    from srlm_core import provenance
+    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
+
+    began = provenance.git_state()
+    start = time.perf_counter()
+    values = compute()
+    wall = time.perf_counter() - start
+    extra = fields.pop("extra_provenance", lambda: {})()
+    record = ResultRecord(values=values, provenance={
+        **provenance.collect(str(device), wall_time_s=wall, since=began), **extra}, **fields)
+    path = write_record(record, args.results_dir or RESULTS_DIR)
+    print(f"wrote {path} ({wall:.1f} s)")
+    return 0
+
+
+def _file_command(action: str, args) -> str:
+    command = ["srlm", "lm", action, "--config", _shown(args.config)]
+    if args.device:
+        command += ["--device", args.device]
+    return shlex.join(command)
+
+
 def run(args: argparse.Namespace) -> int:
     from srlm_core.lm.model_loading import set_offline
 
     set_offline()  # before transformers is imported
-    from srlm_core import provenance
     from srlm_core.lm.config import load_config
-    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
 
     config = load_config(args.config, device=args.device)
     from srlm_core.lm.loop import LMRunner
@@ -112,25 +129,30 @@ def run(args: argparse.Namespace) -> int:
     workdir = args.workdir or default_workdir(config)
     runner = LMRunner(config, workdir)
     print(f"work folder: {workdir}", flush=True)
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = runner.run()
-    wall = time.perf_counter() - start
-    command = ["srlm", "lm", "run", "--config", _shown(args.config)]
-    if args.device:
-        command += ["--device", args.device]
-    record = ResultRecord(
-        id=config.name,
+    return _timed_record(
+        args, runner.device, runner.run, id=config.name,
         title=f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}",
-        command=shlex.join(command),
-        params=config.to_dict(),
-        values=values,
-        tolerance={"rtol": 0.05, "atol": 0.05},
-        provenance=provenance.collect(str(runner.device), wall_time_s=wall, since=began),
-    )
-    path = write_record(record, args.results_dir or RESULTS_DIR)
-    print(f"wrote {path} ({wall:.1f} s)")
-    return 0
+        command=_file_command("run", args), params=config.to_dict(),
+        tolerance={"rtol": 0.05, "atol": 0.05})
+
+
+def alpha(args: argparse.Namespace) -> int:
+    from srlm_core.lm.model_loading import set_offline
+
+    set_offline()
+    from srlm_core.experiments import controlled_alpha as experiment
+
+    config = experiment.load(args.config, device=args.device)
+    workdir = args.workdir or default_workdir(config)
+    runner = experiment.ControlledAlphaRunner(config, workdir)
+    print(f"work folder: {workdir}", flush=True)
+    return _timed_record(
+        args, runner.device, runner.run, id=config.name, title=experiment.TITLE,
+        command=_file_command("alpha", args), params=config.to_dict(),
+        tolerance=dict(experiment.TOLERANCE),
+        extra_provenance=lambda: {"stage_seconds": runner.seconds},
+        code=["srlm_core/experiments/controlled_alpha.py", "srlm_core/lm/top_blocks.py",
+              "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"])
 
 
 def _option_record(args, action: str, module, config_cls, compute, code) -> int:
@@ -138,27 +160,16 @@ def _option_record(args, action: str, module, config_cls, compute, code) -> int:
     from srlm_core.lm.model_loading import set_offline
 
     set_offline()
-    from srlm_core import provenance
     from srlm_core.cli.options import config_from_args
     from srlm_core.cli.sweep import regenerating_command
     from srlm_core.device import resolve_device
-    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
 
     config = config_from_args(config_cls, args).validate()
-    device = resolve_device(config.device)
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = compute(config)
-    wall = time.perf_counter() - start
-    record = ResultRecord(
-        id=args.id, title=module.TITLE,
+    return _timed_record(
+        args, resolve_device(config.device), lambda: compute(config), id=args.id,
+        title=module.TITLE,
         command=regenerating_command(action, config, args.id, prefix=("srlm", "lm")),
-        params=dataclasses.asdict(config), values=values, tolerance=dict(module.TOLERANCE),
-        provenance=provenance.collect(str(device), wall_time_s=wall, since=began), code=code,
-    )
-    path = write_record(record, args.results_dir or RESULTS_DIR)
-    print(f"wrote {path} ({wall:.1f} s)")
-    return 0
+        params=dataclasses.asdict(config), tolerance=dict(module.TOLERANCE), code=code)
 
 
 def pool(args: argparse.Namespace) -> int:
@@ -173,35 +184,3 @@ def bench(args: argparse.Namespace) -> int:
 
     return _option_record(args, "bench", module, module.BenchConfig, module.benchmark,
                           ["srlm_core/lm/train_bench.py", "srlm_core/lm/top_blocks.py"])
-
-
-def alpha(args: argparse.Namespace) -> int:
-    from srlm_core.lm.model_loading import set_offline
-
-    set_offline()
-    from srlm_core import provenance
-    from srlm_core.experiments import controlled_alpha as experiment
-    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
-
-    config = experiment.load(args.config, device=args.device)
-    workdir = args.workdir or default_workdir(config)
-    runner = experiment.ControlledAlphaRunner(config, workdir)
-    print(f"work folder: {workdir}", flush=True)
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = runner.run()
-    wall = time.perf_counter() - start
-    command = ["srlm", "lm", "alpha", "--config", _shown(args.config)]
-    if args.device:
-        command += ["--device", args.device]
-    record = ResultRecord(
-        id=config.name, title=experiment.TITLE, command=shlex.join(command),
-        params=config.to_dict(), values=values, tolerance=dict(experiment.TOLERANCE),
-        provenance={**provenance.collect(str(runner.device), wall_time_s=wall, since=began),
-                    "stage_seconds": runner.seconds},
-        code=["srlm_core/experiments/controlled_alpha.py", "srlm_core/lm/top_blocks.py",
-              "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"],
-    )
-    path = write_record(record, args.results_dir or RESULTS_DIR)
-    print(f"wrote {path} ({wall:.1f} s)")
-    return 0

@@ -433,3 +433,70 @@ def decomposition_table(analysis: dict):
                          "S1 exact: -(1 - alpha)^t": -(1 - a["alpha"]) ** t,
                          "E_perp / E_0 (orthogonal)": a["orthogonal"]["value"][t]})
     return pd.DataFrame(rows)
+
+
+def _key(name: str) -> str:
+    return name.replace("alpha-", "a").replace(".", "").replace("-", "_")
+
+
+def _flat(prefix: str, interval: dict, index=None) -> dict:
+    pick = (lambda x: x) if index is None else (lambda x: x[index])
+    return {f"{prefix}_{end}": pick(interval[end]) for end in ("value", "lo", "hi")}
+
+
+def chapter_numbers(analysis: dict) -> dict:
+    """Every number and computed word the chapter glues, by glue name (so the chapter's hidden
+    cells only glue): gamma-hat, P1-P4 with verdict words, the contrasts, the pool-level KL,
+    held-out importance-weighted and sampled pass rates, and the sampled-only check."""
+    arms, pred = analysis["arms"], analysis["predictions"]
+    out = {"n_train": analysis["train_prompts"], "heldout_prompts": analysis["heldout_prompts"],
+           "edited_share": 100 * analysis["edited_share"], **_flat("gamma", analysis["gamma"])}
+    for key in ("P1", "P2", "P3", "P4"):
+        out[key.lower()] = verdict_word(pred["verdict"][key])
+    for name, a in arms.items():
+        k = _key(name)
+        out.update(_flat(f"{k}_ratio_last", a["ratio"], -1))
+        out.update(_flat(f"{k}_coord_last", a["coordinate"], -1))
+        out.update(_flat(f"{k}_orth_last", a["orthogonal"], -1))
+        for field in ("rho", "rho_predicted", "rho_gap"):
+            if field in a:
+                out.update(_flat(f"{k}_{field}", a[field]))
+        out[f"{k}_kl0"], out[f"{k}_kl"] = a["kl_pool"][0], a["kl_pool"][-1]
+        out[f"{k}_kl_word"] = change_word(a["kl_pool"][0], a["kl_pool"][-1])
+        out[f"{k}_iw0"], out[f"{k}_iw"] = a["iw_pass_rate"][0], a["iw_pass_rate"][-1]
+        out[f"{k}_ess"] = a["iw_ess"][-1]
+        out[f"{k}_reached"] = a["reached"][0]
+        if "sampled" in a:
+            out.update(_flat(f"{k}_sp", a["sampled"]["pass_rate"]))
+            out.update(_flat(f"{k}_sp_change", a["sampled"]["change"]))
+            out[f"{k}_sp_word"] = compare_word(a["sampled"]["change"])
+            out["pi0_sp"] = a["sampled"]["pi0_pass_rate"]["value"]
+            out["sampled_prompts"] = a["sampled"]["prompts"]
+    for name, entry in pred["P2"].items():
+        out[f"{_key(name)}_p2"] = verdict_word(entry["holds"])
+    for name, entry in pred["P1"].items():
+        out[f"{_key(name)}_p1"] = verdict_word(entry["holds"])
+        out[f"{_key(name)}_rho_word"] = compare_word(entry["gap"], "slower than", "faster than",
+                                                     "consistent with")
+    for name, entry in pred["P3"].items():
+        k = _key(name)
+        out.update(_flat(f"{k}_floor_gap", entry["floor_gap"]))
+        if "gap_to_iterated" in entry:
+            out.update(_flat(f"{k}_iter_gap", entry["gap_to_iterated"]))
+            out[f"{k}_iter_word"] = compare_word(entry["gap_to_iterated"])
+    for name, entry in pred["P4"].items():
+        k = _key(name)
+        out[f"{k}_shape"] = ("first approaches, then overshoots"
+                             if entry["approaches_first"] and entry["overshoots"]
+                             else "approaches without overshooting" if entry["approaches_first"]
+                             else "does not approach")
+        out[f"{k}_max_gap"] = float(np.max(np.abs(entry["gap"]["value"])))
+    for name, entry in pred["label_noise"].items():
+        k = _key(name)
+        out.update(_flat(f"{k}_noise_gap", entry["gap"]))
+        out[f"{k}_noise_word"] = compare_word(entry["gap"])
+    robust = analysis["sampled_only"]
+    out["so_prompts"] = robust["prompts"]
+    for name, entry in robust.get("arms", {}).items():
+        out.update(_flat(f"so_{_key(name)}_rho", entry["rho"]))
+    return out

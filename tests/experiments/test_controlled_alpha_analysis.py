@@ -98,3 +98,15 @@ def test_words_follow_the_numbers():
     assert compare_word({"lo": -0.1, "hi": 0.3}) == "indistinguishable from"
     assert change_word(1.0, 0.5) == "fell" and change_word(1.0, 2.0) == "rose"
     assert change_word(1.0, 1.001) == "stayed"
+
+
+def test_chapter_numbers_name_every_verdict():
+    out = analyse(*_records(rho_05=0.8), scale=C, n_boot=100)
+    from srlm_core.experiments.controlled_alpha_analysis import chapter_numbers
+
+    numbers = chapter_numbers(out)
+    assert numbers["p1"] == "fails" and numbers["a05_p1"] == "fails"
+    assert numbers["a05_rho_word"] == "slower than"
+    assert numbers["gamma_value"] == out["gamma"]["value"]
+    assert numbers["moving_shape"] == "first approaches, then overshoots"
+    assert all(isinstance(v, int | float | str) for v in numbers.values())
