@@ -255,6 +255,23 @@ def load_pool(result_id: str = "lm-pool", directory=None) -> Pool:
     return pool_from_values(record.values, where="pool")
 
 
+def chapter_numbers(record) -> dict:
+    """The pool record's counts and rates that the chapter glues, by glue name."""
+    summary, params = record.values["summary"], record.params
+    out = {f"pool_{key}": summary[key] for key in (
+        "scanned_prompts", "sampled_answers", "finished_answers", "finished_passing",
+        "kept_answers", "edited_answers", "sampled_only_train_prompts")}
+    out.update({f"pool_{split}": count for split, count in summary["kept_prompts"].items()})
+    out.update({
+        "pool_K": params["answers"], "pool_samples": params["samples"],
+        "pool_max_tokens": params["max_new_tokens"],
+        "pool_finished_pct": 100 * summary["finished_answers"] / summary["sampled_answers"],
+        "pool_pass_pct": 100 * summary["finished_passing"] / summary["finished_answers"],
+        "pool_tokens": summary["mean_answer_tokens"], "pool_minutes": record.wall_time_s / 60,
+    })
+    return out
+
+
 def example_table(prompt: dict, width: int = 110):
     """A pandas Styler of one pool prompt's answers: text (shortened), verdict, source and
     log pi_0."""

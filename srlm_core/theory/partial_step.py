@@ -31,6 +31,7 @@ alpha = sp.symbols("alpha", positive=True)
 gamma = sp.symbols("gamma", positive=True)
 t = sp.symbols("t", integer=True, nonnegative=True)
 h, c, g = sp.symbols("h_t c g", real=True)
+a_t = sp.symbols("a_t", real=True)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,6 @@ def fixed_reference() -> FixedReference:
 
 def moving_reference() -> MovingReference:
     step = h + gamma * judge(h)
-    a_t = sp.symbols("a_t", real=True)
     recursion = sp.expand(step.subs(h, (a_t + 1) * c * g) / (c * g) - 1)
     a = sp.Function("a")
     solved = sp.rsolve(a(t + 1) - recursion.subs(a_t, a(t)), a(t), {a(0): -1})
@@ -97,3 +97,15 @@ def moving_ratio(alpha_value: float, gamma_value: float, rounds: int) -> list[fl
     closed form)."""
     form = _moving_numeric()
     return [abs(float(form(alpha_value, gamma_value, k))) for k in range(rounds + 1)]
+
+
+def latex_statements() -> dict[str, str]:
+    """The derivation's results as LaTeX, by the names the chapter glues them under."""
+    fixed, moving = fixed_reference(), moving_reference()
+    return {
+        "ps_fixed_step": r"h_{t+1} = " + sp.latex(fixed.step),
+        "ps_fixed_form": r"\frac{e_t}{e_0} = " + sp.latex(fixed.closed_form),
+        "ps_moving_rec": r"a_{t+1} = " + sp.latex(sp.collect(moving.recursion, a_t)),
+        "ps_moving_form": r"a_t = " + sp.latex(moving.closed_form),
+        "ps_calibration": r"\hat\gamma = " + sp.latex(calibration()),
+    }

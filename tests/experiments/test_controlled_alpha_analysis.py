@@ -38,7 +38,9 @@ def _records(gamma=0.8, rho_05=None, moving_gamma=None):
     rho_05 = rho_05 or (1 - gamma * 0.5)
     main = {"pool": pool, "arms": {
         "alpha-1": _arm(pool, 1.0, 2, lambda t: (1 - gamma) ** t, noise=0.02),
-        "alpha-0.5": _arm(pool, 0.5, 4, lambda t: rho_05 ** t, noise=0.02, seed=2)}}
+        "alpha-0.5": _arm(pool, 0.5, 4, lambda t: rho_05 ** t, noise=0.02, seed=2),
+        "alpha-0.25": _arm(pool, 0.25, 4, lambda t: (1 - gamma * 0.25) ** t, noise=0.02,
+                           seed=3)}}
     from srlm_core.theory.partial_step import moving_reference
 
     form = moving_reference().closed_form
@@ -46,7 +48,7 @@ def _records(gamma=0.8, rho_05=None, moving_gamma=None):
 
     mg = moving_gamma or gamma
     contrast = {"pool": pool, "arms": {
-        "single": _arm(pool, 0.5, 1, lambda t: 1 - 0.9 * 0.5, epoch_factor=4, noise=0.02),
+        "single-step": _arm(pool, 0.5, 1, lambda t: 1 - 0.9 * 0.5, epoch_factor=4, noise=0.02),
         "moving": _arm(pool, 0.5, 4, lambda t: -float(form.subs({ps.alpha: 0.5, ps.gamma: mg,
                                                                  ps.t: t})),
                        reference="moving", noise=0.02)}}
@@ -110,3 +112,15 @@ def test_chapter_numbers_name_every_verdict():
     assert numbers["gamma_value"] == out["gamma"]["value"]
     assert numbers["moving_shape"] == "first approaches, then overshoots"
     assert all(isinstance(v, int | float | str) for v in numbers.values())
+
+
+def test_conclusion_words_follow_the_verdicts():
+    from srlm_core.experiments.controlled_alpha_analysis import chapter_figures, conclusion_markdown
+
+    good = conclusion_markdown(analyse(*_records(), scale=C, n_boot=100))
+    assert "(P1 holds)" in good and "P4 holds" in good
+    bad = conclusion_markdown(analyse(*_records(rho_05=0.8), scale=C, n_boot=100))
+    assert "(P1 fails)" in bad and "slower than the predicted" in bad
+    figures = chapter_figures(analyse(*_records(), scale=C, n_boot=100))
+    assert set(figures) == {"fig_contraction", "fig_contrast", "alpha_table",
+                            "decomposition_table"}
