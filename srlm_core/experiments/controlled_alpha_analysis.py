@@ -266,7 +266,12 @@ def _predictions(arms, spec, curves, gamma, gamma_b) -> dict:
         diff_b = B / B[:, :1] - predicted_b
         gap = _interval(diff_b, E / E[0] - predicted)
         coord = np.asarray(arms[n]["coordinate"]["value"])
+        exact = np.asarray(moving_ratio(a["alpha"], 1.0, a["rounds"]))
+        gap_exact = _interval(B / B[:, :1] - exact, E / E[0] - exact)
         p4[n] = {"predicted": predicted.tolist(), "gap": gap,
+                 "exact": exact.tolist(), "gap_exact": gap_exact,
+                 "exact_holds": all(lo <= 0 <= hi for lo, hi in zip(
+                     gap_exact["lo"][1:], gap_exact["hi"][1:], strict=True)),
                  "holds": all(lo <= 0 <= hi for lo, hi in zip(gap["lo"][1:], gap["hi"][1:],
                                                                strict=True)),
                  "approaches_first": bool(E[1] < E[0]),
@@ -470,6 +475,7 @@ def _numbers(analysis: dict) -> dict:
         k = _key(name)
         out.update(_flat(f"{k}_ratio_last", a["ratio"], -1))
         out.update(_flat(f"{k}_coord_last", a["coordinate"], -1))
+        out[f"{k}_along_share"] = 1 + a["coordinate"]["value"][1] if a["rounds"] else math.nan
         out.update(_flat(f"{k}_orth_last", a["orthogonal"], -1))
         for field in ("rho", "rho_predicted", "rho_gap"):
             if field in a:
@@ -504,10 +510,14 @@ def _numbers(analysis: dict) -> dict:
                              else "approaches without overshooting" if entry["approaches_first"]
                              else "does not approach")
         out[f"{k}_max_gap"] = float(np.max(np.abs(entry["gap"]["value"])))
+        out[f"{k}_max_gap_exact"] = float(np.max(np.abs(entry["gap_exact"]["value"])))
+        out[f"{k}_exact"] = verdict_word(entry["exact_holds"])
     for name, entry in pred["label_noise"].items():
         k = _key(name)
         out.update(_flat(f"{k}_noise_gap", entry["gap"]))
         out[f"{k}_noise_word"] = compare_word(entry["gap"])
+        last = {end: arms[name]["ratio"][end][-1] - 1 for end in ("value", "lo", "hi")}
+        out[f"{k}_vs_start"] = compare_word(last)
     robust = analysis["sampled_only"]
     out["so_prompts"] = robust["prompts"]
     if "gamma" in robust:
@@ -557,7 +567,15 @@ def conclusion_markdown(analysis: dict) -> str:
     if pred["P3"] or pred["P4"]:
         text.append(
             f"**The contrasts.** One step with the compute of four rounds: P3 {n['p3']}. The "
-            f"moving reference {n['moving_shape']}: P4 {n['p4']}.")
+            f"moving reference {n['moving_shape']}. Does its size follow the recursion? With "
+            f"the calibrated $\\hat\\gamma$: P4 {n['p4']} (largest gap "
+            f"{n['moving_max_gap']:.2f} of $E_0$); with $\\gamma=1$, the exact minimiser: "
+            f"{n['moving_exact']} (largest gap {n['moving_max_gap_exact']:.2f}).")
+    if pred["label_noise"]:
+        text.append(
+            f"**Sampled labels.** One Bernoulli label per pair and round leaves $E_4$ "
+            f"{n['bernoulli_noise_word']} the soft-label arm's and {n['bernoulli_vs_start']} "
+            f"$E_0$.")
     if sampled:
         text.append(
             "**Outside the training prompts.** The pass rate of answers sampled from the final "

@@ -263,7 +263,8 @@ def chapter_numbers(record) -> dict:
         "kept_answers", "edited_answers", "sampled_only_train_prompts")}
     out.update({f"pool_{split}": count for split, count in summary["kept_prompts"].items()})
     out.update({
-        "pool_K": params["answers"], "pool_samples": params["samples"],
+        "pool_K": params["answers"], "pool_pairs": params["answers"] * (params["answers"] - 1) // 2,
+        "pool_samples": params["samples"],
         "pool_max_tokens": params["max_new_tokens"],
         "pool_finished_pct": 100 * summary["finished_answers"] / summary["sampled_answers"],
         "pool_pass_pct": 100 * summary["finished_passing"] / summary["finished_answers"],

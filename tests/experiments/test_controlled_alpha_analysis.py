@@ -118,7 +118,7 @@ def test_conclusion_words_follow_the_verdicts():
     from srlm_core.experiments.controlled_alpha_analysis import chapter_figures, conclusion_markdown
 
     good = conclusion_markdown(analyse(*_records(), scale=C, n_boot=100))
-    assert "(P1 holds)" in good and "P4 holds" in good
+    assert "(P1 holds)" in good and "P4 holds" in good and "P3 holds" in good
     bad = conclusion_markdown(analyse(*_records(rho_05=0.8), scale=C, n_boot=100))
     assert "(P1 fails)" in bad and "slower than the predicted" in bad
     figures = chapter_figures(analyse(*_records(), scale=C, n_boot=100))
