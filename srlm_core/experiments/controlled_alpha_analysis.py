@@ -207,8 +207,12 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         if "sampled" in arm:
             out["sampled"] = _sampled(main["pool"]["pi0_sampled"], arm["sampled"], rng)
         arms[name] = out
+    logp0 = np.asarray(m.pool["logp0"], float)
+    top_mass = float(np.mean([np.exp(logp0[g].max() - np.logaddexp.reduce(logp0[g]))
+                              for g in m.train]))
     return {
         "train_prompts": n_prompts,
+        "pi0_top_mass": top_mass,
         "heldout_prompts": len(m.heldout),
         "edited_share": float(m.edited[np.concatenate(m.train)].mean()),
         "E0": float(E_cal[0]),
@@ -363,6 +367,7 @@ def plot_contraction(analysis: dict, arms=None):
         ax.fill_between(fine, (1 - gamma["hi"] * a["alpha"]) ** fine,
                         (1 - gamma["lo"] * a["alpha"]) ** fine, color=colour, alpha=0.15)
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("round $t$")
     ax.set_ylabel(r"$E_t / E_0$")
     ax.set_title(r"lines: predicted $(1-\hat\gamma\alpha)^t$, band from $\hat\gamma$'s interval")
@@ -376,8 +381,10 @@ def plot_contrast(analysis: dict):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    contrasts = {a["alpha"] for a in analysis["arms"].values()
+                 if a["reference"] != "fixed" or a["labels"] != "soft" or a["epoch_factor"] > 1}
     for name, a in analysis["arms"].items():
-        if a["alpha"] in (0.0, 1.0):
+        if a["alpha"] not in contrasts:
             continue
         r = a["ratio"]
         if a["epoch_factor"] > 1:
@@ -391,14 +398,17 @@ def plot_contrast(analysis: dict):
         ax.errorbar(t, value, yerr=[np.subtract(value, lo), np.subtract(hi, value)], fmt="o-",
                     capsize=3, label=label, ms=5)
         if name in analysis["predictions"]["P4"]:
-            pred = analysis["predictions"]["P4"][name]["predicted"]
-            ax.plot(np.arange(len(pred)), pred, "k--", lw=1,
-                    label=r"moving reference, predicted $|a_t|$")
+            entry = analysis["predictions"]["P4"][name]
+            ax.plot(np.arange(len(entry["predicted"])), entry["predicted"], "k--", lw=1,
+                    label=r"moving reference, predicted $|a_t|$ with $\hat\gamma$")
+            ax.plot(np.arange(len(entry["exact"])), entry["exact"], "k:", lw=1,
+                    label=r"moving reference, $|a_t|$ of the exact minimiser")
     for a in analysis["arms"].values():
         if a["epoch_factor"] > 1:
             ax.axhline(1 - a["alpha"], color="grey", lw=0.8, ls=":")
             ax.annotate(rf"single-step floor $1-\alpha$ = {1 - a['alpha']:g}",
-                        (0, 1 - a["alpha"]), fontsize=7, va="bottom")
+                        (0.05, 1 - a["alpha"] - 0.02), fontsize=7, va="top")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("round $t$ (single step: placed at its matched compute)")
     ax.set_ylabel(r"$E_t / E_0$")
     ax.legend(fontsize=7)
@@ -468,6 +478,7 @@ def chapter_numbers(analysis: dict, prefix: str = "") -> dict:
 def _numbers(analysis: dict) -> dict:
     arms, pred = analysis["arms"], analysis["predictions"]
     out = {"n_train": analysis["train_prompts"], "heldout_prompts": analysis["heldout_prompts"],
+           "pi0_top_mass": analysis["pi0_top_mass"],
            "edited_share": 100 * analysis["edited_share"], **_flat("gamma", analysis["gamma"])}
     for key in ("P1", "P2", "P3", "P4"):
         out[key.lower()] = verdict_word(pred["verdict"][key])
