@@ -7,15 +7,16 @@ The theory's objects made exact on a network (chapter "Controlled signal share")
   finished answers per prompt with checker verdicts g;
 * the self-judge r_t = alpha c g + (1 - alpha) h_t with h_t = log pi_t - log pi_0 on the
   stored token ids, alpha set by us (:mod:`srlm_core.lm.controlled_judge`);
-* the population DPO round: soft labels on all within-prompt pairs, beta = 1, run to
-  near-convergence (:mod:`srlm_core.lm.soft_dpo`) on the top blocks of the network
-  (:mod:`srlm_core.lm.top_blocks`);
+* the population DPO round: soft labels on all within-prompt pairs, beta = 1, whose exact
+  minimiser is S1's update, run for a fixed budget of epochs (:mod:`srlm_core.lm.soft_dpo`)
+  on the top blocks of the network (:mod:`srlm_core.lm.top_blocks`); the share gamma of each
+  round's target it reaches is measured, not assumed;
 * the observable E_t = RMS over prompts of the within-prompt-centred h_t - c g.
 
 An *arm* is one alpha with its number of rounds, its reference (``fixed`` pi_0 or ``moving``
 pi_t; the self-preference is always measured against pi_0), its labels (``soft`` or one
 ``bernoulli`` draw per pair and round) and an epoch factor (the single step with matched
-compute runs one round of ``rounds_matched x epochs`` epochs).  Every arm starts from pi_0.
+compute is one round of ``epoch_factor x epochs`` epochs).  Every arm starts from pi_0.
 
 :func:`run` trains every arm (resumable: each finished round is a checkpoint in ``workdir``)
 and returns the raw measurements: h_t of every pool answer after every round, the training
