@@ -1,4 +1,4 @@
-"""Soft-label DPO on a fixed response pool: the population DPO update, run to near-convergence.
+"""Soft-label DPO on a fixed response pool: the population DPO update, for a budget of epochs.
 
 For one prompt with answers y_1..y_K, soft labels p_ij and reference log-probabilities, the
 loss is the mean over pairs i < j of the soft-label logistic loss
