@@ -121,6 +121,9 @@ def test_conclusion_words_follow_the_verdicts():
     assert "(P1 holds)" in good and "P4 holds" in good and "P3 holds" in good
     bad = conclusion_markdown(analyse(*_records(rho_05=0.8), scale=C, n_boot=100))
     assert "(P1 fails)" in bad and "slower than the predicted" in bad
+    import matplotlib.pyplot as plt
+
     figures = chapter_figures(analyse(*_records(), scale=C, n_boot=100))
     assert set(figures) == {"fig_contraction", "fig_contrast", "alpha_table",
                             "decomposition_table"}
+    plt.close("all")  # other tests check that nothing leaves figures open
