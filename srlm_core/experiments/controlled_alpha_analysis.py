@@ -484,6 +484,7 @@ def _numbers(analysis: dict) -> dict:
         out[key.lower()] = verdict_word(pred["verdict"][key])
     for name, a in arms.items():
         k = _key(name)
+        out[f"{k}_rounds"], out[f"{k}_epoch_factor"] = a["rounds"], a["epoch_factor"]
         out.update(_flat(f"{k}_ratio_last", a["ratio"], -1))
         out.update(_flat(f"{k}_coord_last", a["coordinate"], -1))
         out[f"{k}_along_share"] = 1 + a["coordinate"]["value"][1] if a["rounds"] else math.nan
@@ -584,7 +585,7 @@ def conclusion_markdown(analysis: dict) -> str:
             f"{n['moving_exact']} (largest gap {n['moving_max_gap_exact']:.2f}).")
     if pred["label_noise"]:
         text.append(
-            f"**Sampled labels.** One Bernoulli label per pair and round leaves $E_4$ "
+            f"**Sampled labels.** One Bernoulli label per pair and round leaves $E_T$ "
             f"{n['bernoulli_noise_word']} the soft-label arm's and {n['bernoulli_vs_start']} "
             f"$E_0$.")
     if sampled:
