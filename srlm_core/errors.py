@@ -11,3 +11,13 @@ class ConfigError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+def require_at_least(config, minimum, *names: str) -> None:
+    """Raise ConfigError naming the first field of ``config`` among ``names`` below
+    ``minimum`` ("must be at least 1" / "must be non-negative")."""
+    for name in names:
+        value = getattr(config, name)
+        if value < minimum:
+            bound = "non-negative" if minimum == 0 else f"at least {minimum}"
+            raise ConfigError(name, f"must be {bound}, got {value}")

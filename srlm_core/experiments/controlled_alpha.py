@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srlm_core.errors import ConfigError
+from srlm_core.errors import ConfigError, require_at_least
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}
@@ -57,9 +57,7 @@ class Arm:
 
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError("alpha", f"must be in [0, 1], got {self.alpha}")
-        if self.rounds < 1 or self.epoch_factor < 1:
-            bad = "rounds" if self.rounds < 1 else "epoch_factor"
-            raise ConfigError(bad, f"must be at least 1, got {getattr(self, bad)}")
+        require_at_least(self, 1, "rounds", "epoch_factor")
         if self.reference not in REFERENCES:
             raise ConfigError("reference", f"must be one of {', '.join(REFERENCES)}, got "
                                            f"{self.reference!r}")
@@ -98,13 +96,9 @@ class Config:
         from srlm_core.device import DEVICE_CHOICES
         from srlm_core.lm.model_loading import MODELS
 
-        for name in ("train_prompts", "trainable_blocks", "epochs", "prompts_per_step",
-                     "samples_per_prompt", "max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
-        for name in ("eval_prompts", "sample_prompts", "seed"):
-            if getattr(self, name) < 0:
-                raise ConfigError(name, f"must be non-negative, got {getattr(self, name)}")
+        require_at_least(self, 1, "train_prompts", "trainable_blocks", "epochs",
+                         "prompts_per_step", "samples_per_prompt", "max_new_tokens")
+        require_at_least(self, 0, "eval_prompts", "sample_prompts", "seed")
         for name in ("scale", "beta", "learning_rate"):
             value = getattr(self, name)
             if not (value > 0 and value < float("inf")):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from srlm_core.errors import ConfigError
+from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.lm.checkers import passes
 
 TITLE = "Response pool of SmolLM2-135M-Instruct answers with checker verdicts (controlled alpha)"
@@ -47,18 +47,14 @@ class PoolConfig:
         from srlm_core.device import DEVICE_CHOICES
         from srlm_core.lm.model_loading import MODELS
 
-        for name in ("samples", "max_new_tokens", "train_scan", "train_keep", "heldout_scan"):
-            if getattr(self, name) < 1:
-                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        require_at_least(self, 1, "samples", "max_new_tokens", "train_scan", "train_keep",
+                         "heldout_scan")
         if self.answers < 4:
             raise ConfigError("answers", f"must be at least 4 (two of each verdict), got "
                                          f"{self.answers}")
         if self.train_keep > self.train_scan:
             raise ConfigError("train_keep", f"must be at most train_scan ({self.train_scan})")
-        if self.heldout_keep < 0 or self.heldout_no_pass < 0 or self.seed < 0:
-            bad = next(n for n in ("heldout_keep", "heldout_no_pass", "seed")
-                       if getattr(self, n) < 0)
-            raise ConfigError(bad, f"must be non-negative, got {getattr(self, bad)}")
+        require_at_least(self, 0, "heldout_keep", "heldout_no_pass", "seed")
         if self.heldout_keep + self.heldout_no_pass > self.heldout_scan:
             raise ConfigError("heldout_keep", "heldout_keep + heldout_no_pass must be at most "
                                               f"heldout_scan ({self.heldout_scan})")

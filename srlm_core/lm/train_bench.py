@@ -14,7 +14,7 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from srlm_core.errors import ConfigError
+from srlm_core.errors import ConfigError, require_at_least
 
 TITLE = "Seconds per training epoch: top blocks on cached activations vs TRL full fine-tuning"
 TOLERANCE = {"rtol": 1.0, "atol": 0.0}  # timings: only their order of magnitude reproduces
@@ -31,9 +31,8 @@ class BenchConfig:
     device: str = "cpu"
 
     def validate(self) -> BenchConfig:
-        for name in ("prompts", "trainable_blocks", "batch_size", "full_pool_prompts"):
-            if getattr(self, name) < 1:
-                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
+        require_at_least(self, 1, "prompts", "trainable_blocks", "batch_size",
+                         "full_pool_prompts")
         return self
 
 
