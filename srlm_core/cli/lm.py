@@ -155,7 +155,7 @@ def alpha(args: argparse.Namespace) -> int:
               "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"])
 
 
-def _option_record(args, action: str, module, config_cls, compute, code) -> int:
+def _option_record(args, action: str, module, config_cls, compute, code, **fields) -> int:
     """Run ``compute(config)`` for a config given as options and write its record."""
     from srlm_core.lm.model_loading import set_offline
 
@@ -169,7 +169,7 @@ def _option_record(args, action: str, module, config_cls, compute, code) -> int:
         args, resolve_device(config.device), lambda: compute(config), id=args.id,
         title=module.TITLE,
         command=regenerating_command(action, config, args.id, prefix=("srlm", "lm")),
-        params=dataclasses.asdict(config), tolerance=dict(module.TOLERANCE), code=code)
+        params=dataclasses.asdict(config), tolerance=dict(module.TOLERANCE), code=code, **fields)
 
 
 def pool(args: argparse.Namespace) -> int:
@@ -180,7 +180,17 @@ def pool(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    """The benchmark's timings go to the provenance (machine-dependent), its workload to the
+    values (reproducible)."""
     from srlm_core.lm import train_bench as module
 
-    return _option_record(args, "bench", module, module.BenchConfig, module.benchmark,
-                          ["srlm_core/lm/train_bench.py", "srlm_core/lm/top_blocks.py"])
+    timings: dict = {}
+
+    def compute(config):
+        values = module.benchmark(config)
+        timings.update(values.pop("timings"))
+        return values
+
+    return _option_record(args, "bench", module, module.BenchConfig, compute,
+                          ["srlm_core/lm/train_bench.py", "srlm_core/lm/top_blocks.py"],
+                          extra_provenance=lambda: {"timings": timings})
