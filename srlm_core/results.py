@@ -173,6 +173,15 @@ def write_record(record: ResultRecord, directory: Path = RESULTS_DIR) -> Path:
     return path
 
 
+def write_atomic(path: Path, write) -> None:
+    """``write(tmp)`` into a temporary file beside ``path``, then rename it over ``path``: a
+    reader never sees a half-written file (used for checkpoints and work-folder files)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
 def load_record(result_id_or_path: str | Path, directory: Path = RESULTS_DIR) -> ResultRecord:
     """Read and validate a record by ID or path; raises :class:`ResultError` when it is bad."""
     path = Path(result_id_or_path)

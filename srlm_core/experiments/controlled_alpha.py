@@ -29,12 +29,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.results import write_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}
@@ -90,7 +90,6 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     arms: tuple = (Arm("alpha-1", 1.0, 1), Arm("alpha-0.5", 0.5, 3))
-    extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES
@@ -119,8 +118,7 @@ class Config:
         return self
 
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-               if f.name != "extra"}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["arms"] = [dataclasses.asdict(arm) for arm in self.arms]
         return out
 
@@ -130,12 +128,6 @@ def load(path: Path | str, **overrides) -> Config:
     from srlm_core.lm.config import load_config
 
     return load_config(path, cls=Config, **overrides)
-
-
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class ControlledAlphaRunner:
@@ -210,7 +202,7 @@ class ControlledAlphaRunner:
                 raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
                                   "use a fresh folder")
         else:
-            _write_atomic(stored, lambda p: p.write_text(json.dumps(mine, sort_keys=True)))
+            write_atomic(stored, lambda p: p.write_text(json.dumps(mine, sort_keys=True)))
 
     # -- one round ------------------------------------------------------------------------
     def _labels(self, arm: Arm, t: int, h):
@@ -294,7 +286,7 @@ class ControlledAlphaRunner:
                 else:
                     policy.load_state(previous["state"])
                 checkpoint = self._round(arm, t, logp)
-                _write_atomic(path, lambda p, c=checkpoint: torch.save(c, p))
+                write_atomic(path, lambda p, c=checkpoint: torch.save(c, p))
             previous, logp = checkpoint, checkpoint["logp"]
             rows.append((logp - self._logp0).tolist())
             logs.append(checkpoint["log"])
@@ -308,7 +300,7 @@ class ControlledAlphaRunner:
             else:
                 policy.load_state(previous["state"])
                 out["sampled"] = self._sampled_pass_rates(arm)
-                _write_atomic(sampled, lambda p: p.write_text(json.dumps(out["sampled"])))
+                write_atomic(sampled, lambda p: p.write_text(json.dumps(out["sampled"])))
         return out
 
     def run(self, arms=None) -> dict:

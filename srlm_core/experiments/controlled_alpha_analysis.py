@@ -84,22 +84,6 @@ class Measurements:
         return num, den
 
 
-def reached_shares(m: Measurements, arm: dict) -> list[float]:
-    """Per round, the share of its own target the optimiser reached on the training prompts:
-    1 - |h_t - target_t| / |h_{t-1} - target_t| (within-prompt centred norms), target_t the
-    exact population update r_{t-1} (fixed reference) or h_{t-1} + r_{t-1} (moving)."""
-    h = _centred(np.asarray(arm["h"], float), _groups(m.pool))
-    keep = np.concatenate(m.train)
-    out = []
-    for t in range(1, len(h)):
-        judge = arm["alpha"] * m.target + (1 - arm["alpha"]) * h[t - 1]
-        target = judge if arm["reference"] == "fixed" else h[t - 1] + judge
-        gap = np.linalg.norm((h[t] - target)[keep])
-        start = np.linalg.norm((h[t - 1] - target)[keep])
-        out.append(float(1 - gap / start) if start > 0 else math.nan)
-    return out
-
-
 def _interval(samples: np.ndarray, point) -> dict:
     lo, hi = np.percentile(samples, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
     if np.ndim(point) == 0:
@@ -160,7 +144,7 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
     def curve(sq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.sqrt(sq.mean(axis=1)), np.sqrt(sq[:, draw].mean(axis=2)).T  # (T+1,), (B,T+1)
 
-    spec = {name: arm for name, arm in m.arms.items()}
+    spec = m.arms
     calibration = next((n for n, a in spec.items() if a["alpha"] == 1.0
                         and a["reference"] == "fixed" and a["labels"] == "soft"), None)
     if calibration is None:
@@ -186,7 +170,6 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
             "coordinate": _interval(coord_b, coord),
             "orthogonal": _interval(np.sqrt(np.maximum(B**2 - along_b**2, 0.0)) / B[:, :1],
                                     np.sqrt(np.maximum(E**2 - along[:, 0]**2, 0.0)) / E[0]),
-            "reached": reached_shares(m, arm),
             "distance_to_oracle": np.sqrt(m.prompt_sq(name, oracle_h).mean(axis=1)).tolist(),
             "kl_pool": _kl_on_pool(m, m.h(name)).tolist(),
             "iw_pass_rate": iw.tolist(), "iw_ess": ess.tolist(),
@@ -496,7 +479,6 @@ def _numbers(analysis: dict) -> dict:
         out[f"{k}_kl_word"] = change_word(a["kl_pool"][0], a["kl_pool"][-1])
         out[f"{k}_iw0"], out[f"{k}_iw"] = a["iw_pass_rate"][0], a["iw_pass_rate"][-1]
         out[f"{k}_ess"] = a["iw_ess"][-1]
-        out[f"{k}_reached"] = a["reached"][0]
         if "sampled" in a:
             out.update(_flat(f"{k}_sp", a["sampled"]["pass_rate"]))
             out.update(_flat(f"{k}_sp_change", a["sampled"]["change"]))

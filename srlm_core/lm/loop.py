@@ -38,14 +38,13 @@ from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 from srlm_core.provenance import REPO_ROOT
+from srlm_core.results import write_atomic
 
 EVAL_SEED_OFFSET = 7919
 
 
 def write_json_atomic(path: Path, payload) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=1, sort_keys=True)))
 
 
 class LMRunner:
