@@ -1,4 +1,4 @@
-"""Our DPO loss (srlm_core.dpo.dpo_sigmoid_loss) agrees with TRL's sigmoid DPO loss.
+"""Our DPO loss (srlm_core.model.dpo.dpo_sigmoid_loss) agrees with TRL's sigmoid DPO loss.
 
 TRL computes the loss inside ``DPOTrainer._compute_loss`` from the policy's summed completion
 log-probabilities and the (here precomputed) reference log-probabilities.  We feed one hand-made
@@ -8,8 +8,8 @@ model's logits, then apply our formula."""
 import pytest
 import torch
 
-from srlm_core.dpo import dpo_sigmoid_loss
 from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
+from srlm_core.model.dpo import dpo_sigmoid_loss
 
 BETA = 0.37  # not TRL's default, so a misplaced beta shows
 
@@ -109,7 +109,7 @@ def test_soft_label_loss_is_trl_sigmoid_loss_with_smoothed_labels(trainer, epsil
     """soft_label_nll at p = 1 - epsilon is the label-smoothed (conservative) sigmoid DPO loss
     (1 - eps) l(chosen, rejected) + eps l(rejected, chosen), each l computed by TRL; p = 1 and
     p = 0 are TRL's loss on the pair as given and swapped."""
-    from srlm_core.dpo import soft_label_nll
+    from srlm_core.model.dpo import soft_label_nll
 
     batch = _batch(trainer.processing_class)
     model = trainer.model

@@ -10,7 +10,7 @@ from srlm_core.device import DEVICE_CHOICES
 
 def register(sub) -> None:
     from srlm_core.cli.options import add_config_arguments
-    from srlm_core.self_rewarding import REFERENCES, SimulationConfig
+    from srlm_core.model.self_rewarding import REFERENCES, SimulationConfig
 
     parser = sub.add_parser(
         "bound",
@@ -29,9 +29,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.bounds import iterative_bound, validate_delta
     from srlm_core.cli.options import config_from_args
-    from srlm_core.self_rewarding import SimulationConfig
+    from srlm_core.model.bounds import iterative_bound, validate_delta
+    from srlm_core.model.self_rewarding import SimulationConfig
 
     config = config_from_args(SimulationConfig, args).validate()
     validate_delta(args.delta)

@@ -75,7 +75,7 @@ def default_workdir(config) -> Path:
     rerun after a code change (``srlm results verify`` on a new commit) starts afresh instead
     of resuming checkpoints the old code wrote."""
     from srlm_core.lm.model_loading import cache_dir
-    from srlm_core.provenance import REPO_ROOT
+    from srlm_core.publishing.provenance import REPO_ROOT
 
     digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
     for path in sorted((REPO_ROOT / "srlm_core").rglob("*.py")):
@@ -84,7 +84,7 @@ def default_workdir(config) -> Path:
 
 
 def _shown(path: Path) -> str:
-    from srlm_core.provenance import REPO_ROOT
+    from srlm_core.publishing.provenance import REPO_ROOT
 
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
@@ -95,8 +95,8 @@ def _shown(path: Path) -> str:
 def _timed_record(args, device, compute, **fields) -> int:
     """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
     time and the provenance (git state taken when the run began)."""
-    from srlm_core import provenance
-    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
+    from srlm_core.publishing import provenance
+    from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
     began = provenance.git_state()
     start = time.perf_counter()

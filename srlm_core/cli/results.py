@@ -7,8 +7,8 @@
   ``--results-dir TMP`` appended, compare the new values leaf by leaf within the record's
   tolerance, print every difference; exit 1 on a mismatch;
 * ``srlm results execute CHAPTER.md``: execute a chapter notebook outside the book; its live
-  results (``srlm_core.report``) are written to ``--results-dir``.  This is the regenerating
-  command of every live, chapter-scoped result.
+  results (``srlm_core.publishing.report``) are written to ``--results-dir``.  This is the
+  regenerating command of every live, chapter-scoped result.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _fail(message: str) -> int:
 
 
 def _directory(args) -> Path:
-    from srlm_core.results import RESULTS_DIR
+    from srlm_core.publishing.results import RESULTS_DIR
 
     return args.results_dir or RESULTS_DIR
 
@@ -76,7 +76,7 @@ def _short(value, width: int = 60) -> str:
 
 
 def run_list(args) -> int:
-    from srlm_core.results import ResultError, is_fast, list_records, load_record
+    from srlm_core.publishing.results import ResultError, is_fast, list_records, load_record
 
     directory = _directory(args)
     ids = list_records(directory)
@@ -102,7 +102,7 @@ def run_list(args) -> int:
 def run_show(args) -> int:
     import json
 
-    from srlm_core.results import ResultError, code_paths, load_record
+    from srlm_core.publishing.results import ResultError, code_paths, load_record
 
     try:
         record = load_record(args.id, _directory(args))
@@ -112,7 +112,7 @@ def run_show(args) -> int:
         print(json.dumps(record.content(), indent=2, sort_keys=True))
         return 0
     if args.bibtex:
-        from srlm_core.citation import result_bibtex
+        from srlm_core.publishing.citation import result_bibtex
 
         print(result_bibtex(record))
         return 0
@@ -144,7 +144,7 @@ def run_command(command: str, workdir: Path) -> str | None:
     import shlex
     import subprocess
 
-    from srlm_core.provenance import REPO_ROOT
+    from srlm_core.publishing.provenance import REPO_ROOT
 
     words = shlex.split(command)
     entry = "import sys; from srlm_core.cli import main; sys.exit(main())"
@@ -159,7 +159,7 @@ def run_command(command: str, workdir: Path) -> str | None:
 def check(record, workdir: Path, wall: float) -> bool:
     """Compare ``record`` with the re-run in ``workdir``; print PASS or FAIL and each
     differing value."""
-    from srlm_core.results import ResultError, compare_values, load_record
+    from srlm_core.publishing.results import ResultError, compare_values, load_record
 
     try:
         new = load_record(record.id, workdir)
@@ -208,7 +208,13 @@ def verify(records) -> list[bool]:
 
 def run_verify(args) -> int:
     from srlm_core.errors import ConfigError
-    from srlm_core.results import FAST_SECONDS, ResultError, is_fast, list_records, load_record
+    from srlm_core.publishing.results import (
+        FAST_SECONDS,
+        ResultError,
+        is_fast,
+        list_records,
+        load_record,
+    )
 
     if bool(args.ids) == bool(args.all):
         raise ConfigError("all", "give result IDs or --all (not both)")
@@ -238,7 +244,7 @@ def run_execute(args) -> int:
     import os
 
     from srlm_core.errors import ConfigError
-    from srlm_core.report import LIVE_DIR_ENV, NOTEBOOK_ENV
+    from srlm_core.publishing.report import LIVE_DIR_ENV, NOTEBOOK_ENV
 
     path = args.notebook.resolve()
     if not path.is_file() or path.suffix != ".md":

@@ -9,7 +9,7 @@ from srlm_core.device import DEVICE_CHOICES
 
 
 def register(sub) -> None:
-    from srlm_core.self_rewarding import REFERENCES, SimulationConfig
+    from srlm_core.model.self_rewarding import REFERENCES, SimulationConfig
 
     parser = sub.add_parser(
         "simulate",
@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from srlm_core.cli.options import config_from_args
-    from srlm_core.self_rewarding import SelfRewardingRunner, SimulationConfig
+    from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 
     config = config_from_args(SimulationConfig, args).validate()
     result = SelfRewardingRunner(config).run()

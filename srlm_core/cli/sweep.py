@@ -8,7 +8,7 @@ import shlex
 import time
 from pathlib import Path
 
-from srlm_core.sweeps import SWEEPS, load_sweep
+from srlm_core.experiments import SWEEPS, load_sweep
 
 
 def register(sub) -> None:
@@ -38,10 +38,10 @@ def regenerating_command(name: str, config, result_id: str, prefix=("srlm", "swe
 
 
 def run(args: argparse.Namespace) -> int:
-    from srlm_core import provenance
     from srlm_core.cli.options import config_from_args
     from srlm_core.device import resolve_device
-    from srlm_core.results import RESULTS_DIR, ResultRecord, write_record
+    from srlm_core.publishing import provenance
+    from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
     module = args.module
     config = config_from_args(module.Config, args).validate()

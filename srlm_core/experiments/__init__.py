@@ -1,7 +1,33 @@
-"""Experiments behind the book's figures and tables.
+"""Experiments: the code behind every figure and table of the book.
 
-An experiment module defines a config dataclass ``Config``, ``run(config) -> values`` (seeded,
-plain JSON-serialisable data), and plotting functions that take the values (or their
-analysis) and return a matplotlib figure.  Chapters call these; the command line writes the
-same values into result records.
+An experiment module defines
+
+* ``Config``: a frozen dataclass of its parameters, with defaults that are the chapter's
+  run; ``validate()`` raises :class:`srlm_core.ConfigError` naming the bad field;
+* ``run(config) -> dict``: pure and seeded, returns plain JSON-serialisable values;
+* ``plot(values)`` (and, where a chapter shows several, ``plot_<what>(values)``): returns
+  a matplotlib figure drawn from the values alone;
+* optionally ``summarise(values) -> dict``: the derived numbers and verdict words a chapter
+  glues.
+
+A chapter calls ``values = module.run(module.Config())`` and ``module.plot(values)``; the
+caption of the figure links to the module's entry in the API appendix.  The experiments too
+heavy for a chapter are *sweeps*, listed in :data:`SWEEPS`: they also define ``TITLE`` (one
+line saying what the result is) and ``TOLERANCE`` (``{"rtol": ..., "atol": ...}`` for
+``srlm results verify``), and ``srlm sweep NAME`` writes their values into the record
+``data/results/<NAME>.json`` with the parameters, the regenerating command and the
+provenance.
 """
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: Experiments run by ``srlm sweep NAME`` into the results registry.
+SWEEPS: tuple[str, ...] = ("iterative", "effective_dimension")
+
+
+def load_sweep(name: str) -> ModuleType:
+    """The experiment module behind ``srlm sweep NAME`` (dashes or underscores)."""
+    return importlib.import_module(f"srlm_core.experiments.{name.replace('-', '_')}")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srlm_core.errors import ConfigError, require_at_least
-from srlm_core.results import write_atomic
+from srlm_core.publishing.results import write_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}

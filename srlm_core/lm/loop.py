@@ -37,8 +37,8 @@ from srlm_core.lm.model_loading import load_model
 from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
-from srlm_core.provenance import REPO_ROOT
-from srlm_core.results import write_atomic
+from srlm_core.publishing.provenance import REPO_ROOT
+from srlm_core.publishing.results import write_atomic
 
 EVAL_SEED_OFFSET = 7919
 

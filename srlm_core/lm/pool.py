@@ -242,7 +242,7 @@ def pool_from_values(values: dict, where: str = "pool") -> Pool:
 
 def load_pool(result_id: str = "lm-pool", directory=None) -> Pool:
     """The pool record, validated (checksum included) and parsed."""
-    from srlm_core.results import RESULTS_DIR, ResultError, load_record
+    from srlm_core.publishing.results import RESULTS_DIR, ResultError, load_record
 
     try:
         record = load_record(result_id, directory or RESULTS_DIR)

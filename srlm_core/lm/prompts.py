@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 from srlm_core.lm.checkers import CHECKERS, describe
-from srlm_core.provenance import REPO_ROOT
+from srlm_core.publishing.provenance import REPO_ROOT
 
 PROMPTS_FILE = REPO_ROOT / "data" / "lm" / "prompts.json"
 

@@ -2,7 +2,7 @@
 
 For one prompt with answers y_1..y_K, soft labels p_ij and reference log-probabilities, the
 loss is the mean over pairs i < j of the soft-label logistic loss
-(:func:`srlm_core.dpo.soft_label_nll`) at the DPO margin
+(:func:`srlm_core.model.dpo.soft_label_nll`) at the DPO margin
 
     m_ij = beta [(log pi_theta(y_i) - log pi_ref(y_i)) - (log pi_theta(y_j) - log pi_ref(y_j))].
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from srlm_core.dpo import soft_label_nll
+from srlm_core.model.dpo import soft_label_nll
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ import textwrap
 
 import pytest
 
-from srlm_core import provenance
 from srlm_core.cli import main
-from srlm_core.results import ResultRecord, load_record, write_record
+from srlm_core.publishing import provenance
+from srlm_core.publishing.results import ResultRecord, load_record, write_record
 
 CHAPTER = textwrap.dedent(
     """\
@@ -25,8 +25,8 @@ CHAPTER = textwrap.dedent(
 
     ```{code-cell} ipython3
     import numpy as np
-    from srlm_core import report
-    from srlm_core.report import glue
+    from srlm_core.publishing import report
+    from srlm_core.publishing.report import glue
     from srlm_core.stats import mean_interval
 
     report.live("t.demo", "a seeded draw", code=[mean_interval], params={"seed": 3})

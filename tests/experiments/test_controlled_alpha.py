@@ -8,7 +8,7 @@ import pytest
 
 from srlm_core.errors import ConfigError
 from srlm_core.experiments import controlled_alpha as ca
-from srlm_core.provenance import REPO_ROOT
+from srlm_core.publishing.provenance import REPO_ROOT
 
 ARMS = (ca.Arm("alpha-1", 1.0, 1), ca.Arm("alpha-0.5", 0.5, 2),
         ca.Arm("moving", 0.5, 2, reference="moving"),
@@ -104,7 +104,7 @@ def test_default_workdir_changes_with_the_code(tmp_path, monkeypatch):
     fake_root = tmp_path / "repo"
     (fake_root / "srlm_core").mkdir(parents=True)
     (fake_root / "srlm_core" / "a.py").write_text("x = 1\n")
-    monkeypatch.setattr("srlm_core.provenance.REPO_ROOT", fake_root)
+    monkeypatch.setattr("srlm_core.publishing.provenance.REPO_ROOT", fake_root)
     first = lm.default_workdir(CONFIG)
     assert first == lm.default_workdir(CONFIG)
     (fake_root / "srlm_core" / "a.py").write_text("x = 2\n")

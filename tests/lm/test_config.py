@@ -2,7 +2,7 @@ import pytest
 
 from srlm_core.errors import ConfigError
 from srlm_core.lm.config import LMConfig, config_from_dict, load_config
-from srlm_core.provenance import REPO_ROOT
+from srlm_core.publishing.provenance import REPO_ROOT
 
 
 @pytest.mark.parametrize(

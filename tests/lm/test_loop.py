@@ -9,7 +9,7 @@ import pytest
 from srlm_core.errors import ConfigError
 from srlm_core.lm.config import config_from_dict, load_config
 from srlm_core.lm.loop import LMRunner
-from srlm_core.provenance import REPO_ROOT
+from srlm_core.publishing.provenance import REPO_ROOT
 
 TINY = {
     "name": "lm-test", "model": "tiny-random", "arms": ["fixed", "moving"], "iterations": 2,
@@ -93,7 +93,7 @@ def test_smollm2_loads_offline_from_the_cache():
 @pytest.mark.slow
 def test_cli_writes_a_valid_record_and_resumes(tmp_path, capsys):
     from srlm_core.cli import main
-    from srlm_core.results import load_record
+    from srlm_core.publishing.results import load_record
 
     config = tmp_path / "tiny.toml"
     config.write_text("\n".join(

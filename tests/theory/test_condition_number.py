@@ -3,8 +3,8 @@
 import sympy as sp
 import torch
 
-from srlm_core import metrics
-from srlm_core.policy import make_problem, random_unit_vectors
+from srlm_core.model import metrics
+from srlm_core.model.policy import make_problem, random_unit_vectors
 from srlm_core.theory import condition_number as s3
 
 

@@ -1,0 +1,190 @@
+"""The iterative finite-sample bound of S4, evaluated numerically for a SimulationConfig.
+
+Every finite-sample step is the population step plus an estimation error xi_k.  With a
+fixed reference and lambda = 0 the DPO step is a well-specified logistic regression whose
+target is the S1 contraction, so exactly
+
+    theta_{k+1} - theta* = (1 - alpha)(theta_k - theta*) + xi_k,
+    e_T <= (1 - alpha)^T e_0 + sum_{k<T} (1 - alpha)^{T-1-k} ||xi_k||      (triangle inequality).
+
+The constants, all computed here and nothing else assumed:
+
+* **Per-step covariance.**  xi_k is asymptotically N(0, A_k) with A_k = (beta^2 I_k)^{-1} / n,
+  I_k the pair Fisher information under pi_k
+  (:func:`srlm_core.model.one_step_prediction.pair_fisher`).  With
+  lambda > 0 the sandwich A_k = H_k^{-1} beta^2 I_k H_k^{-1} / n, H_k = beta^2 I_k + lambda I,
+  is used (it drops the O(ridge bias^2) misspecification term of the label variance).
+* **High probability.**  For xi ~ N(0, A), ||xi|| is ||A^{1/2}||-Lipschitz in a standard
+  Gaussian and E||xi|| <= sqrt(tr A), so P(||xi|| > sqrt(tr A) + sqrt(2 ||A|| log(1/delta')))
+  <= delta' (Gaussian concentration).  A union bound over the T steps takes delta' = delta/T:
+  eps_k = sqrt(tr A_k) + sqrt(2 ||A_k|| log(T / delta)), the log(T/delta) of S4.
+* **Where A_k is evaluated.**  At the noiseless (population) trajectory theta_bar_k, so the
+  bound is a deterministic number the reader can compute before any sampling; the random
+  iterate is within O(1/sqrt(n)) of it, so this is first-order exact.  The initial term is
+  ||theta_bar_T - theta*||, which is (1 - alpha)^T e_0 when lambda = 0 and contains the ridge
+  bias otherwise.
+
+The bound is asymptotic in n (Gaussian approximation of each step), not a non-asymptotic
+inequality.  Two coarser forms are reported beside it:
+
+* ``bound_uniform``: eps_k <= max_k eps_k in the closed geometric sum of
+  :func:`srlm_core.theory.iterative_bound.geometric_sum` (the (C/alpha)/sqrt(n) form);
+* ``bound_kappa`` (lambda = 0): the statement's condition-number form.  Since
+  I_k >= c_k H_{pi_k} >= c_k H_{pi*} / kappa_Sigma(pi_k), with c_k = sigma'(max margin of the
+  step's target over all pairs), A_k <= kappa_Sigma(pi_k) H_{pi*}^{-1} / (beta^2 c_k n), so
+  eps_k <= sqrt(kappa_Sigma,k / (beta^2 c_k n))
+  (sqrt(tr H*^{-1}) + sqrt(2 ||H*^{-1}|| log(T/delta))).
+
+Predictions of the mean behaviour (not bounds) come with it: the root mean square
+sqrt(||theta_bar_T - theta*||^2 + sum_k (1 - alpha)^{2(T-1-k)} tr A_k) of the linear-Gaussian
+recursion, and E KL(pi* || pi_T) ~ KL(pi* || pi_bar_T) + 1/2 sum_k (1-alpha)^{2(T-1-k)}
+tr(F(theta_bar_T) A_k), F the policy Fisher matrix (the Hessian of the KL).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import pandas as pd
+import sympy as sp
+import torch
+
+from srlm_core.errors import ConfigError
+from srlm_core.model import metrics
+from srlm_core.model.one_step_prediction import one_step_limit, pair_fisher, policy_fisher
+from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.theory import iterative_bound as theory
+
+#: lambdified (1 - (1 - alpha)^T) / alpha from the SymPy derivation (S4).
+_GEOMETRIC_SUM = sp.lambdify(
+    (theory.alpha, theory.T), theory.geometric_sum().finite_stated, modules="math"
+)
+
+
+def validate_delta(delta: float) -> float:
+    if not (0.0 < delta < 1.0):
+        raise ConfigError("delta", f"must be in (0, 1), got {delta!r}")
+    return delta
+
+
+def gaussian_norm_quantile(cov: torch.Tensor, log_term: float) -> torch.Tensor:
+    """sqrt(tr A) + sqrt(2 ||A|| log_term): exceeded by ||N(0, A)|| with prob <= exp(-log_term)."""
+    trace = torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)
+    top = torch.linalg.eigvalsh(cov)[..., -1]
+    return trace.sqrt() + (2.0 * top * log_term).sqrt()
+
+
+def step_covariance(
+    problem, theta_k: torch.Tensor, theta_next: torch.Tensor, alpha: float, lam: float, n: int
+) -> torch.Tensor:
+    """A_k: the asymptotic covariance of the DPO estimate of theta_{k+1} from n pairs drawn from
+    pi_k; (beta^2 I_k)^{-1}/n at lambda = 0, the ridge sandwich otherwise (see module doc)."""
+    beta2 = problem.beta**2
+    label_info = beta2 * pair_fisher(problem, theta_k, one_step_limit(problem, theta_k, alpha))
+    if lam == 0.0:
+        return torch.linalg.inv(label_info) / n
+    eye = torch.eye(problem.dim, dtype=theta_k.dtype, device=theta_k.device)
+    hess_inv = torch.linalg.inv(beta2 * pair_fisher(problem, theta_k, theta_next) + lam * eye)
+    return hess_inv @ label_info @ hess_inv / n
+
+
+def _max_margin(problem, theta_label: torch.Tensor) -> float:
+    """max over pairs of |beta (theta_label - theta_ref) . (phi_y - phi_y')|."""
+    logits = problem.logits(theta_label - problem.theta_ref)
+    return float(problem.beta * (logits.amax(-1) - logits.amin(-1)).amax())
+
+
+@dataclass
+class IterativeBound:
+    """The S4 bound and the linear-Gaussian predictions per iteration t = 0..T."""
+
+    config: SimulationConfig
+    delta: float
+    frame: pd.DataFrame
+
+    def noise_floor(self) -> float:
+        """The predicted noise level at T, sqrt(predicted_rms^2 - population_dist^2): the
+        floor that the error settles on once the initial term is forgotten."""
+        last = self.frame.iloc[-1]
+        return math.sqrt(max(last["predicted_rms"] ** 2 - last["population_dist"] ** 2, 0.0))
+
+    def to_dict(self) -> dict:
+        """``{"params": ..., "iterations": [{"t": ..., "bound": ...}, ...]}``, the shape of
+        ``srlm simulate --json`` (missing values as null)."""
+        rows = self.frame.astype(object).where(self.frame.notna(), None).to_dict("records")
+        return {"params": {**asdict(self.config), "delta": self.delta}, "iterations": rows}
+
+
+def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeBound:
+    """Evaluate the S4 bound for ``config`` (its seeds are irrelevant: the bound is
+    deterministic) with failure probability ``delta`` over all T steps together."""
+    config = config.validate()
+    validate_delta(delta)
+    if config.reference != "fixed":
+        raise ConfigError("reference", "the S4 bound holds for the fixed reference only")
+    runner = SelfRewardingRunner(replace(config, n=0, seeds=1))
+    problem = runner.problem
+    if config.lam == 0.0:  # S1: theta_bar_{t+1} = theta* + (1 - alpha)(theta_bar_t - theta*)
+        thetas = [runner.initial_thetas()[0]]
+        for _ in range(config.iters):
+            thetas.append(one_step_limit(problem, thetas[-1], config.alpha))
+        thetas = torch.stack(thetas)
+    else:  # the ridge moves the fixed point: solve each population step
+        thetas = runner.run().thetas[:, 0]
+    # thetas: the population trajectory theta_bar_t, shape (T+1, d)
+    T, alpha, n = config.iters, config.alpha, config.n
+    a = 1.0 - alpha
+    log_term = math.log(max(T, 1) / delta)
+    h_star_inv = torch.linalg.inv(metrics.pair_covariance(problem, problem.theta_star))
+    star_quantile = float(gaussian_norm_quantile(h_star_inv, log_term))
+
+    kappa_sigma = metrics.feature_condition_number(problem, thetas).cpu().tolist()
+    fishers = policy_fisher(problem, thetas)  # F(theta_bar_t), the Hessian of the KL
+    eps, trace, eps_kappa, step_cov = [], [], [], []
+    for k in range(T):
+        if n == 0:
+            cov = torch.zeros(problem.dim, problem.dim, dtype=thetas.dtype, device=thetas.device)
+        else:
+            cov = step_covariance(problem, thetas[k], thetas[k + 1], alpha, config.lam, n)
+        step_cov.append(cov)
+        eps.append(float(gaussian_norm_quantile(cov, log_term)))
+        trace.append(float(torch.trace(cov)))
+        if config.lam == 0.0 and n > 0:
+            margin = _max_margin(problem, one_step_limit(problem, thetas[k], alpha))
+            c_k = 1.0 / (4.0 * math.cosh(margin / 2.0) ** 2)  # sigma'(margin)
+            kappa = kappa_sigma[k]
+            eps_kappa.append(math.sqrt(kappa / (problem.beta**2 * c_k * n)) * star_quantile)
+        else:
+            eps_kappa.append(0.0 if n == 0 else math.nan)
+
+    population = metrics.param_distance(problem, thetas).cpu().tolist()
+    population_kl = metrics.kl_target_to_policy(problem, thetas).cpu().tolist()
+    eps_max = max(eps, default=0.0)
+    rows = []
+    for t in range(T + 1):
+        weights = [a ** (t - 1 - k) for k in range(t)]
+        noise = sum(w * e for w, e in zip(weights, eps[:t], strict=True))
+        noise_kappa = sum(w * e for w, e in zip(weights, eps_kappa[:t], strict=True))
+        variance = sum(w * w * s for w, s in zip(weights, trace[:t], strict=True))
+        fisher_t = fishers[t]
+        kl_noise = sum(
+            w * w * float(torch.trace(fisher_t @ cov))
+            for w, cov in zip(weights, step_cov[:t], strict=True)
+        )
+        geometric = _GEOMETRIC_SUM(alpha, t) if t > 0 else 0.0
+        rows.append(
+            {
+                "t": t,
+                "bound": population[t] + noise,
+                "bound_uniform": population[t] + eps_max * geometric,
+                "bound_kappa": population[t] + noise_kappa,
+                "population_dist": population[t],
+                "eps": eps[t - 1] if t > 0 else 0.0,
+                "predicted_rms": math.sqrt(population[t] ** 2 + variance),
+                "predicted_kl": population_kl[t] + 0.5 * kl_noise,
+                "kappa_sigma": kappa_sigma[t],
+            }
+        )
+    return IterativeBound(config=config, delta=delta, frame=pd.DataFrame(rows))
+

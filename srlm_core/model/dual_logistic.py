@@ -1,0 +1,82 @@
+"""Ridge logistic regression in sample space, for d >> n (theory.md, *Update*, with lambda > 0).
+
+The DPO step is the ridge logistic regression of :func:`srlm_core.model.dpo.fit_logistic`,
+
+    min_u  sum_i w_i l(u . z_i; p_i) + (lambda/2) ||u||^2,
+    l(s; p) = -p log sigma(s) - (1 - p) log sigma(-s).
+
+For lambda > 0 its minimiser lies in the row space of Z = (z_1 .. z_n)^T (representer theorem),
+u = Z^T a.  The Newton step of the primal problem, (Z^T D Z + lambda I)^{-1} Z^T r with
+D = diag(w p (1 - p)) and r = w (sigma(s) - p) + lambda a, equals Z^T (D G + lambda I)^{-1} r by
+the push-through identity, with the n x n Gram matrix G = Z Z^T.  So each Newton step costs
+O(n^3) instead of O(d^3) and no d x d matrix is formed.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from srlm_core.model.dpo import fit_logistic, soft_label_nll
+
+
+def _dual_objective(
+    a: torch.Tensor, gram: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, lam: float
+) -> torch.Tensor:
+    """The primal objective at u = Z^T a: s = G a and ||u||^2 = a^T G a.  Shapes (S, n) -> (S,)."""
+    s = torch.einsum("smn,sn->sm", gram, a)
+    return (weight * soft_label_nll(s, target)).sum(-1) + 0.5 * lam * (a * s).sum(-1)
+
+
+def fit_logistic_dual(
+    z: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    lam: float,
+    max_steps: int = 200,
+    tol: float = 1e-10,
+) -> torch.Tensor:
+    """Minimise :func:`srlm_core.model.dpo.logistic_objective` (lambda > 0) by Newton's method with
+    backtracking in the coefficients a of u = Z^T a, batched over seeds.
+
+    Shapes: z (S, n, d), target and weight (S, n); returns u (S, d).  Starts at u = 0.  Stops
+    when the primal gradient norm ||Z^T r|| = sqrt(r^T G r) is below ``tol``."""
+    if not lam > 0.0:
+        raise ValueError(f"the sample-space solver needs lambda > 0, got {lam!r}")
+    S, n, _ = z.shape
+    gram = torch.einsum("smd,snd->smn", z, z)
+    eye = torch.eye(n, dtype=z.dtype, device=z.device)
+    a = torch.zeros(S, n, dtype=z.dtype, device=z.device)
+    value = _dual_objective(a, gram, target, weight, lam)
+    for _ in range(max_steps):
+        s = torch.einsum("smn,sn->sm", gram, a)
+        p = torch.sigmoid(s)
+        r = weight * (p - target) + lam * a
+        grad_sq = torch.einsum("sm,smn,sn->s", r, gram, r).clamp_min(0.0)
+        if grad_sq.sqrt().max() < tol:
+            break
+        curvature = weight * p * (1.0 - p)
+        system = curvature.unsqueeze(-1) * gram + lam * eye
+        step = torch.linalg.solve(system, r.unsqueeze(-1)).squeeze(-1)
+        scale = torch.ones(S, 1, dtype=z.dtype, device=z.device)
+        for _ in range(40):  # backtrack where the full step does not decrease the objective
+            candidate = a - scale * step
+            new_value = _dual_objective(candidate, gram, target, weight, lam)
+            worse = new_value > value + 1e-14
+            if not worse.any():
+                break
+            scale = torch.where(worse[:, None], scale / 2, scale)
+        a, value = candidate, new_value
+    return torch.einsum("sn,snd->sd", a, z)
+
+
+def fit_ridge_logistic(
+    z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, lam: float
+) -> torch.Tensor:
+    """The same minimiser from u = 0 by whichever Newton method is cheaper: in parameter space
+    (:func:`srlm_core.model.dpo.fit_logistic`, O(d^3) per step) when d <= n, in sample space
+    (:func:`fit_logistic_dual`, O(n^3) per step) when d > n."""
+    S, n, d = z.shape
+    if d <= n:
+        u0 = torch.zeros(S, d, dtype=z.dtype, device=z.device)
+        return fit_logistic(z, target, weight, lam, u0, max_steps=200)
+    return fit_logistic_dual(z, target, weight, lam)

@@ -1,0 +1,105 @@
+"""Sphinx extension: re-execute the chapters when the code or data they depend on change.
+
+jupyter-cache keys an executed notebook by its code cells only, so editing ``srlm_core``, a
+result record in ``data/`` or ``requirements.lock`` would leave stale outputs in the book.
+This extension fingerprints those inputs (sha256 over every file's path and content,
+:func:`fingerprint`) and keys the execution cache folder by it::
+
+    <build>/.jupyter_cache/srlm-<fingerprint[:16]>/jupyter        jupyter-cache of myst-nb
+    <build>/.jupyter_cache/srlm-<fingerprint[:16]>/live-results   live result records
+
+A changed fingerprint therefore means an empty cache (every chapter executes again) and, as
+``nb_execution_cache_path`` changes, Sphinx re-reads every document.  Folders of other
+fingerprints are deleted.  The extension also
+
+* exports ``SRLM_LIVE_RESULTS_DIR`` (the live-results folder above) and, for each document
+  being read, ``SRLM_NOTEBOOK`` (its source path) to the kernels
+  (:mod:`srlm_core.publishing.report`);
+* re-reads the documents listed in ``srlm_always_reread`` (the Reproducibility appendix,
+  which summarises the other chapters) on every build.
+
+Enable it in ``book/_config.yml``::
+
+    sphinx:
+      extra_extensions:
+        - srlm_core.publishing.bookcache
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from srlm_core.publishing.provenance import REPO_ROOT
+from srlm_core.publishing.report import LIVE_DIR_ENV, NOTEBOOK_ENV
+
+#: Repository paths whose content keys the execution cache.
+FINGERPRINT_INPUTS = ("srlm_core", "data", "requirements.lock")
+_PREFIX = "srlm-"
+
+
+def _files(root: Path, entry: str) -> list[Path]:
+    path = root / entry
+    if path.is_file():
+        return [path]
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix not in {".pyc", ".tmp"}
+        and not p.name.startswith(".")
+    )
+
+
+def fingerprint(root: Path = REPO_ROOT, inputs=FINGERPRINT_INPUTS) -> str:
+    """sha256 over (relative path, content hash) of every input file, in sorted order."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for entry in sorted(inputs):
+        for path in _files(root, entry):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def keyed_cache_folder(base: Path, fp: str) -> Path:
+    """The cache folder for fingerprint ``fp``; deletes folders of other fingerprints."""
+    keyed = Path(base) / f"{_PREFIX}{fp[:16]}"
+    if Path(base).is_dir():
+        for stale in Path(base).glob(f"{_PREFIX}*"):
+            if stale != keyed and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+    return keyed
+
+
+def _config_inited(app, config) -> None:
+    fp = fingerprint(Path(config.srlm_fingerprint_root), tuple(config.srlm_fingerprint_inputs))
+    config.srlm_fingerprint = fp
+    base = config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    base = Path(base) if Path(base).is_absolute() else Path(app.confdir) / base
+    keyed = keyed_cache_folder(base.resolve(), fp)
+    config.nb_execution_cache_path = str(keyed / "jupyter")
+    os.environ[LIVE_DIR_ENV] = str(keyed / "live-results")
+
+
+def _source_read(app, docname, source) -> None:
+    os.environ[NOTEBOOK_ENV] = str(app.env.doc2path(docname))
+
+
+def _always_outdated(app, env, added, changed, removed) -> list[str]:
+    return [doc for doc in app.config.srlm_always_reread if doc in env.found_docs]
+
+
+def setup(app):
+    app.add_config_value("srlm_fingerprint_root", str(REPO_ROOT), "env")
+    app.add_config_value("srlm_fingerprint_inputs", list(FINGERPRINT_INPUTS), "env")
+    app.add_config_value("srlm_fingerprint", "", "env")
+    app.add_config_value("srlm_always_reread", ["reproducibility"], "env")
+    app.connect("config-inited", _config_inited, priority=400)
+    app.connect("source-read", _source_read)
+    app.connect("env-get-outdated", _always_outdated)
+    # Parallel reads fork workers that each read documents one by one: SRLM_NOTEBOOK stays right.
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,431 @@
+"""Chapter-side provenance: glue numbers and figures together with the result they come from.
+
+Every number and figure in the book names its *result ID*, the command that regenerates it and
+the code that computed it.  Two kinds of result:
+
+* **registry results**, written by ``srlm sweep NAME`` into ``data/results/<id>.json``
+  (:mod:`srlm_core.publishing.results`); the chapter loads the record with :func:`use`;
+* **live results**, computed while the chapter executes.  They get a chapter-scoped ID such
+  as ``ch01.population`` (declared with :func:`live`) and their regenerating command is
+  ``srlm results execute book/chapters/<chapter>.md``, which executes the chapter and writes
+  the same records; ``srlm results verify`` can re-run it.  During a book build the live
+  records are written next to the execution cache (the folder named by the environment
+  variable ``SRLM_LIVE_RESULTS_DIR``, set by :mod:`srlm_core.publishing.bookcache`) and the
+  Reproducibility appendix lists them.  Outside a build (a notebook opened by hand) nothing
+  is written.
+
+Usage in a chapter (drop-in for ``from myst_nb import glue``)::
+
+    from srlm_core.publishing import report
+    from srlm_core.publishing.report import glue
+
+    record = report.use("contraction")            # registry record, validated on load
+    glue("slope", record.values["slope"])         # tagged with result 'contraction'
+
+    report.live("ch01.population", "Population contraction at alpha = 0.5",
+                code=[population_update], params={"alpha": 0.5, "seed": 0})
+    glue("rate", rate)                            # stored in the live record ch01.population
+    report.glue_figure("fig-contraction", fig)    # also glues 'fig-contraction-source'
+
+and in the markdown, one caption note per figure and one block per chapter::
+
+    ```{glue:figure} fig-contraction
+    :name: fig-contraction
+    The error contracts by 1 - alpha per round. {glue:md}`fig-contraction-source:myst`
+    ```
+
+    ```{code-cell} ipython3
+    :tags: [remove-input]
+    report.glue_summary("sources")
+    ```
+
+    ```{glue:md} sources
+    :format: myst
+    ```
+
+The summary is a collapsible block listing every glued name with its value, result ID,
+regenerating command and code link.  Code links are Sphinx ``{download}`` links to the source
+files in the repository (one click, with the line number in the link text).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from srlm_core.publishing.provenance import REPO_ROOT
+from srlm_core.publishing.results import (
+    RESULTS_DIR,
+    ResultError,
+    ResultRecord,
+    code_paths,
+    load_record,
+    record_path,
+    write_record,
+)
+
+#: Environment variable naming the folder that receives live records (set during builds).
+LIVE_DIR_ENV = "SRLM_LIVE_RESULTS_DIR"
+#: Environment variable naming the chapter being executed (set during builds).
+NOTEBOOK_ENV = "SRLM_NOTEBOOK"
+
+_STARTED = time.perf_counter()
+
+
+@dataclass
+class Source:
+    """Where glued values come from: a registry record or a live, chapter-scoped result."""
+
+    id: str
+    title: str
+    command: str
+    code: list[str]
+    record_file: Path | None = None
+    live: bool = False
+    params: dict = field(default_factory=dict)
+    tolerance: dict | None = None
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    current: Source | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+    glued: list[tuple[str, str | None, str, bool]] = field(default_factory=list)
+    cleared: bool = False
+    provenance: dict | None = None
+
+
+_STATE = _State()
+
+
+def reset() -> None:
+    """Forget every source and glued name (for tests)."""
+    global _STATE
+    _STATE = _State()
+
+
+def notebook_path() -> Path | None:
+    """The chapter being executed, when a build or ``srlm results execute`` says so."""
+    value = os.environ.get(NOTEBOOK_ENV)
+    return Path(value).resolve() if value else None
+
+
+def live_dir() -> Path | None:
+    value = os.environ.get(LIVE_DIR_ENV)
+    return Path(value) if value else None
+
+
+def _repo_relative(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def code_location(obj) -> str:
+    """``path#Lnn`` (repository-relative) of a function, class or module, or a path string."""
+    if isinstance(obj, str | Path):
+        return _repo_relative(REPO_ROOT / obj) if not Path(obj).is_absolute() else str(obj)
+    target = inspect.unwrap(obj)
+    try:
+        path = _repo_relative(Path(inspect.getsourcefile(target)))
+    except TypeError:
+        raise TypeError(f"report: no Python source for {obj!r}; pass a function, class, "
+                        "module or repository path") from None
+    if inspect.ismodule(target):
+        return path
+    return f"{path}#L{inspect.getsourcelines(target)[1]}"
+
+
+def use(result_id: str, directory: Path = RESULTS_DIR) -> ResultRecord:
+    """Load a registry record (validated: a corrupt record raises ResultError and fails the
+    build) and make it the source of the values glued next."""
+    record = load_record(result_id, directory)
+    source = Source(
+        id=record.id,
+        title=record.title,
+        command=record.command,
+        code=code_paths(record),
+        record_file=record_path(record.id, directory).resolve(),
+        values=record.values,
+    )
+    _STATE.sources[source.id] = source
+    _STATE.current = source
+    return record
+
+
+def live(
+    result_id: str,
+    title: str | None = None,
+    code=(),
+    params: dict | None = None,
+    tolerance: dict | None = None,
+) -> Source:
+    """Declare a live result computed by this chapter; values glued next are stored in it.
+    Calling it again with the same ID (title optional) makes that result current again,
+    adding ``code`` and ``params``.
+
+    ``code``: functions, classes, modules or repository paths that compute it."""
+    if result_id in _STATE.sources and _STATE.sources[result_id].live:
+        source = _STATE.sources[result_id]
+        source.code += [loc for loc in map(code_location, code) if loc not in source.code]
+        source.params.update(params or {})
+        _STATE.current = source
+        _write_live(source)
+        return source
+    if not title:
+        raise ResultError(result_id, "title", "a new live result needs a title")
+    notebook = notebook_path()
+    command = (
+        f"srlm results execute {_repo_relative(notebook)}"
+        if notebook
+        else "srlm results execute <this chapter>"
+    )
+    source = Source(
+        id=result_id,
+        title=title,
+        command=command,
+        code=[code_location(obj) for obj in code],
+        live=True,
+        params=dict(params or {}),
+        tolerance=tolerance,
+    )
+    _STATE.sources[result_id] = source
+    _STATE.current = source
+    _write_live(source)
+    return source
+
+
+def _jsonable(value):
+    """A JSON form of a glued value for the record, or None when it is not a value (figure)."""
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return float(value)
+    if hasattr(value, "data") and isinstance(getattr(value, "data", None), str):
+        return value.data  # IPython Math / Latex / Markdown: the rendered source
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()  # numpy or torch scalar
+    if hasattr(value, "tolist"):
+        try:
+            out = value.tolist()
+            return out if len(json.dumps(out)) < 20_000 else None
+        except (TypeError, ValueError):
+            return None
+    try:
+        import sympy
+
+        if isinstance(value, sympy.Basic):
+            return float(value) if value.is_number and value.is_real else sympy.srepr(value)
+    except ImportError:  # pragma: no cover - sympy is a dependency
+        pass
+    if type(value).__name__ == "DataFrame":
+        return json.loads(value.to_json(orient="split"))
+    return None
+
+
+def _clear_old_live_records(directory: Path) -> None:
+    """Before the first write of this execution, drop records an earlier run of the same
+    chapter wrote (a result removed from the chapter must not linger)."""
+    notebook = notebook_path()
+    for path in directory.glob("*.json"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if notebook and data.get("provenance", {}).get("notebook") == _repo_relative(notebook):
+            path.unlink(missing_ok=True)
+
+
+def _write_live(source: Source) -> None:
+    directory, notebook = live_dir(), notebook_path()
+    if directory is None or notebook is None:
+        return
+    from srlm_core.publishing import provenance
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if not _STATE.cleared:
+        _clear_old_live_records(directory)
+        _STATE.cleared = True
+    if _STATE.provenance is None:  # git and package versions do not change during a run
+        _STATE.provenance = provenance.collect("cpu")
+    prov = {**_STATE.provenance, "wall_time_s": round(time.perf_counter() - _STARTED, 3)}
+    prov["notebook"] = _repo_relative(notebook)
+    record = ResultRecord(
+        id=source.id,
+        title=source.title,
+        command=source.command,
+        params=source.params,
+        values=source.values,
+        provenance=prov,
+        code=source.code,
+    )
+    if source.tolerance is not None:
+        record.tolerance = dict(source.tolerance)
+    source.record_file = write_record(record, directory).resolve()
+
+
+def _source_for(source: str | Source | None) -> Source | None:
+    if isinstance(source, Source):
+        return source
+    if source is not None:
+        if source not in _STATE.sources:
+            raise ResultError(source, "id", "not loaded in this chapter: call report.use or live")
+        return _STATE.sources[source]
+    return _STATE.current
+
+
+def glue(name: str, variable, display: bool = True, *, source: str | Source | None = None):
+    """``myst_nb.glue`` that also records which result the value belongs to (the current
+    one by default); for a live result the value is stored in its record."""
+    from myst_nb import glue as myst_glue
+
+    src = _source_for(source)
+    myst_glue(name, variable, display=display)
+    value = _jsonable(variable)
+    numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    _STATE.glued.append((name, src.id if src else None, _short(value), numeric))
+    if src is not None and src.live and value is not None:
+        src.values[name] = value
+        _write_live(src)
+
+
+def _link(path: str, label: str | None = None) -> str:
+    """A MyST ``{download}`` link from the executing chapter to a repository file."""
+    file_part, _, line = path.partition("#")
+    target = Path(file_part) if Path(file_part).is_absolute() else REPO_ROOT / file_part
+    rel = os.path.relpath(target, Path.cwd())
+    text = label or (f"{file_part}:{line[1:]}" if line else file_part)
+    return f"{{download}}`{text} <{rel}>`"
+
+
+def source_note(source: str | Source | None = None) -> str:
+    """One line of MyST: result ID, record link, regenerating command and code links."""
+    src = _source_for(source)
+    if src is None:
+        raise ResultError("(chapter)", "id", "no result declared: call report.use or live")
+    parts = [f"Result `{src.id}`"]
+    if src.record_file is not None and src.record_file.exists():
+        parts[0] += f" ({_link(str(src.record_file), 'record')})"
+    parts.append(f"regenerate: `{src.command}`")
+    if src.code:
+        parts.append("code: " + ", ".join(_link(path) for path in src.code))
+    return " · ".join(parts)
+
+
+def glue_figure(name: str, fig, *, source: str | Source | None = None) -> None:
+    """Glue a figure as ``name`` and its provenance note as ``name-source`` (for its caption:
+    ``{glue:md}`name-source:myst```), then close the figure so it is not shown twice."""
+    from IPython.display import Markdown
+    from myst_nb import glue as myst_glue
+
+    glue(name, fig, display=False, source=source)
+    myst_glue(f"{name}-source", Markdown(source_note(source)), display=False)
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except (ImportError, TypeError):  # pragma: no cover - not a matplotlib figure
+        pass
+
+
+def _short(value, width: int = 48) -> str:
+    if value is None:
+        return "(figure or object)"
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    text = value if isinstance(value, str) else json.dumps(value)
+    text = text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def summary_markdown(title: str = "Where the numbers and figures of this chapter come from"):
+    """A collapsible MyST block: every glued name, its value, result ID, command and code."""
+    rows = [
+        f"| `{name}` | {value if kind else f'`{value}`'} | {f'`{rid}`' if rid else '(none)'} |"
+        for name, rid, value, kind in _STATE.glued
+    ]
+    sources = [
+        f"- {source_note(src)} — {src.title}" for src in _STATE.sources.values()
+    ]
+    return "\n".join(
+        [
+            f":::{{dropdown}} {title}",
+            "",
+            *sources,
+            "",
+            "| glued name | value | result ID |",
+            "|---|---|---|",
+            *rows,
+            ":::",
+        ]
+    )
+
+
+def glue_summary(name: str = "sources") -> None:
+    """Glue :func:`summary_markdown` as ``name`` (paste it with a ``glue:md`` directive,
+    ``:format: myst``)."""
+    from IPython.display import Markdown
+    from myst_nb import glue as myst_glue
+
+    myst_glue(name, Markdown(summary_markdown()), display=False)
+
+
+def _value_summary(values: dict, limit: int = 4) -> str:
+    items = []
+    for key, value in list(values.items())[:limit]:
+        if isinstance(value, list):
+            text = f"[{len(value)} values]"
+        elif isinstance(value, dict):
+            text = f"{{{len(value)} entries}}"
+        else:
+            text = _short(value, 24)
+        items.append(f"`{key}` = {text}")
+    if len(values) > limit:
+        items.append(f"… ({len(values) - limit} more)")
+    return "; ".join(items) or "(none)"
+
+
+def live_records() -> list[ResultRecord]:
+    """The live records of this build whose chapter still exists (validated)."""
+    directory = live_dir()
+    if directory is None or not directory.is_dir():
+        return []
+    from srlm_core.publishing.results import load_all
+
+    out = []
+    for record in load_all(directory):
+        notebook = Path(record.provenance.get("notebook", ""))
+        if (notebook if notebook.is_absolute() else REPO_ROOT / notebook).is_file():
+            out.append(record)
+    return out
+
+
+def results_index_markdown(records: list[ResultRecord], directories: dict[str, Path]) -> str:
+    """A MyST table of results: ID and record link, values, regenerating command, code links,
+    commit and wall time.  ``directories`` maps each record ID to the folder holding it."""
+    rows = []
+    for record in records:
+        file = record_path(record.id, directories[record.id]).resolve()
+        commit = (record.commit or "?")[:10] + ("+dirty" if record.provenance["git_dirty"] else "")
+        wall = record.wall_time_s
+        code = ", ".join(_link(path) for path in code_paths(record)) or "—"
+        rows.append(
+            f"| `{record.id}` ({_link(str(file), 'record')}) | {_short(record.title, 80)} "
+            f"| {_value_summary(record.values)} | `{record.command}` | {code} "
+            f"| `{commit}`, {'?' if wall is None else f'{wall:.1f}'} s |"
+        )
+    return "\n".join(
+        [
+            "| Result | What | Values | Regenerate | Code | Computed at (commit, wall time) |",
+            "|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )

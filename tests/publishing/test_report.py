@@ -1,0 +1,145 @@
+"""Chapter-side provenance: glued values carry their result ID, command and code link."""
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from srlm_core.publishing import provenance, report  # noqa: E402
+from srlm_core.publishing.results import ResultError, ResultRecord, load_record, write_record  # noqa: E402
+from srlm_core.stats import fit_slope  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh_state(monkeypatch, tmp_path):
+    report.reset()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(report.LIVE_DIR_ENV, raising=False)
+    monkeypatch.delenv(report.NOTEBOOK_ENV, raising=False)
+    yield
+    report.reset()
+
+
+def registry_record(tmp_path):
+    record = ResultRecord(
+        id="sweep-demo",
+        title="a sweep",
+        command="srlm sweep demo --seeds 4",
+        params={"seeds": 4},
+        values={"slope": -0.5},
+        provenance=provenance.collect("cpu", wall_time_s=3.0),
+        code=["srlm_core/stats.py"],
+    )
+    write_record(record, tmp_path / "registry")
+    return record
+
+
+def test_use_tags_glued_values_and_builds_a_note(tmp_path, capsys):
+    registry_record(tmp_path)
+    record = report.use("sweep-demo", tmp_path / "registry")
+    report.glue("slope", record.values["slope"], display=False)
+    note = report.source_note()
+    assert note.startswith("Result `sweep-demo` ({download}`record <registry/sweep-demo.json>`)")
+    assert "regenerate: `srlm sweep demo --seeds 4`" in note
+    assert "code: {download}`srlm_core/stats.py <" in note
+    summary = report.summary_markdown()
+    assert summary.startswith(":::{dropdown}") and "| `slope` | -0.5 | `sweep-demo` |" in summary
+
+
+def test_corrupt_record_fails_loudly(tmp_path):
+    registry_record(tmp_path)
+    path = tmp_path / "registry" / "sweep-demo.json"
+    path.write_text(path.read_text()[:-40])
+    with pytest.raises(ResultError, match="sweep-demo.json: field '\\(file\\)'"):
+        report.use("sweep-demo", tmp_path / "registry")
+
+
+def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
+    live_dir = tmp_path / "live"
+    chapter = tmp_path / "chapter.md"
+    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
+    monkeypatch.setenv(report.NOTEBOOK_ENV, str(chapter))
+    report.live("ch9.demo", "a live number", code=[fit_slope], params={"seed": 1})
+    report.glue("x", np.float64(0.25), display=False)
+    report.glue("v", np.arange(3), display=False)
+    fig, ax = plt.subplots()
+    report.glue_figure("fig-demo", fig)
+    record = load_record("ch9.demo", live_dir)
+    assert record.values == {"x": 0.25, "v": [0, 1, 2]}  # the figure is not a value
+    assert record.command == f"srlm results execute {chapter}"
+    assert record.code[0].startswith("srlm_core/stats.py#L")
+    assert record.provenance["notebook"] == str(chapter)
+    assert not plt.get_fignums()  # glue_figure closed the figure
+
+    # Declaring an existing ID again resumes it.
+    report.live("ch9.second", "another")
+    report.glue("y", 2, display=False)
+    report.live("ch9.demo")
+    report.glue("z", 3, display=False)
+    assert load_record("ch9.demo", live_dir).values == {"x": 0.25, "v": [0, 1, 2], "z": 3}
+    assert load_record("ch9.second", live_dir).values == {"y": 2}
+
+    # A re-execution of the same chapter starts from a clean slate.
+    report.reset()
+    report.live("ch9.other", "another live number")
+    assert sorted(p.name for p in live_dir.iterdir()) == ["ch9.other.json"]
+
+
+def test_nothing_is_written_outside_a_build(tmp_path):
+    report.live("ch9.demo", "a live number")
+    report.glue("x", 1.0, display=False)
+    assert not list(tmp_path.iterdir())
+    assert "srlm results execute <this chapter>" in report.source_note()
+
+
+def test_unknown_source_and_sympy_values(tmp_path):
+    import sympy
+
+    with pytest.raises(ResultError, match="needs a title"):
+        report.live("ch9.untitled")
+    with pytest.raises(ResultError, match="not loaded in this chapter"):
+        report.glue("x", 1.0, display=False, source="nope")
+    assert report._jsonable(sympy.Rational(1, 4)) == 0.25
+    assert report._jsonable(sympy.Symbol("a") + 1) == sympy.srepr(sympy.Symbol("a") + 1)
+    assert json.dumps(report._jsonable(np.array([[1.0, 2.0]]))) == "[[1.0, 2.0]]"
+    with pytest.raises(TypeError, match="no Python source"):
+        report.code_location(len)
+
+
+def test_results_index_lists_registry_and_live_records(tmp_path, monkeypatch):
+    record = registry_record(tmp_path)
+    table = report.results_index_markdown([record], {record.id: tmp_path / "registry"})
+    lines = table.splitlines()
+    assert lines[0].startswith("| Result | What | Values | Regenerate |") and len(lines) == 3
+    assert "`sweep-demo` ({download}`record <registry/sweep-demo.json>`)" in lines[2]
+    assert "`slope` = -0.5" in lines[2] and "`srlm sweep demo --seeds 4`" in lines[2]
+
+    live_dir = tmp_path / "live"
+    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
+    monkeypatch.setenv(report.NOTEBOOK_ENV, str(tmp_path / "chapter.md"))
+    report.live("ch9.demo", "a live number")
+    assert report.live_records() == []  # its chapter file does not exist
+    (tmp_path / "chapter.md").write_text("")
+    assert [r.id for r in report.live_records()] == ["ch9.demo"]
+
+
+CHAPTERS = sorted((Path(report.REPO_ROOT) / "book" / "chapters").glob("*.md"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_every_chapter_names_the_result_of_each_figure_and_number(chapter):
+    """Figures carry a caption note; numbers are glued through report (so the chapter's
+    summary lists them with their result ID); registry records are loaded with report.use."""
+    text = chapter.read_text()
+    for match in re.finditer(r"```\{glue:figure\} (\S+)\n(.*?)```", text, re.S):
+        name, caption = match.groups()
+        assert f"{{glue:md}}`{name}-source:myst`" in caption, f"figure {name}: no source note"
+    assert "from myst_nb import glue" not in text, "glue through srlm_core.publishing.report"
+    assert "load_record(" not in text, "load registry records with report.use"
+    assert "glue_summary(" in text and "```{figure}" not in text

@@ -1,0 +1,156 @@
+"""The result record format: atomic writes, validated loads, leaf-by-leaf comparison."""
+
+import json
+
+import pytest
+
+from srlm_core.publishing import provenance
+from srlm_core.publishing.results import (
+    ResultError,
+    ResultRecord,
+    code_paths,
+    compare_values,
+    is_fast,
+    list_records,
+    load_all,
+    load_record,
+    write_record,
+)
+
+
+def make_record(result_id="demo", wall=1.5, **values):
+    return ResultRecord(
+        id=result_id,
+        title="a demo result",
+        command=f"srlm sweep demo --seed 0 --id {result_id}",
+        params={"seed": 0, "n": 10},
+        values=values or {"slope": -0.5, "curve": [1.0, 0.5, 0.25], "nested": {"k": 2}},
+        provenance=provenance.collect("cpu", wall_time_s=wall),
+    )
+
+
+def test_roundtrip_is_atomic_and_exact(tmp_path):
+    record = make_record()
+    path = write_record(record, tmp_path)
+    assert path == tmp_path / "demo.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.json"]  # no temporary file left
+    loaded = load_record("demo", tmp_path)
+    assert loaded == record
+    assert load_record(path) == record
+    assert list_records(tmp_path) == ["demo"] and load_all(tmp_path) == [record]
+
+
+def test_provenance_fields_are_recorded(tmp_path):
+    prov = load_record(write_record(make_record(), tmp_path)).provenance
+    for name in ("srlm_core_version", "git_commit", "git_dirty", "packages", "hardware"):
+        assert name in prov
+    assert prov["wall_time_s"] == 1.5 and prov["hardware"]["cpu"]
+
+
+def test_truncated_record_is_rejected_naming_file(tmp_path):
+    path = write_record(make_record(), tmp_path)
+    path.write_text(path.read_text()[:200])
+    with pytest.raises(ResultError) as err:
+        load_record("demo", tmp_path)
+    assert err.value.path == path and err.value.field == "(file)"
+    assert str(path) in str(err.value) and "truncated" in str(err.value)
+
+
+def test_hand_edited_value_is_rejected_naming_the_value(tmp_path):
+    path = write_record(make_record(), tmp_path)
+    data = json.loads(path.read_text())
+    data["values"]["slope"] = -0.4
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError) as err:
+        load_record("demo", tmp_path)
+    assert err.value.field == "values.slope"
+    assert "edited or corrupted" in str(err.value)
+
+
+def test_hand_edited_command_is_named(tmp_path):
+    path = write_record(make_record(), tmp_path)
+    data = json.loads(path.read_text())
+    data["command"] = "srlm sweep demo --seed 1"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError, match="field 'command'"):
+        load_record("demo", tmp_path)
+
+
+def test_record_without_digests_still_loads(tmp_path):
+    path = write_record(make_record(), tmp_path)
+    data = json.loads(path.read_text())
+    del data["digests"]
+    path.write_text(json.dumps(data))
+    assert load_record("demo", tmp_path).values["slope"] == -0.5
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.pop("values"), "values"),
+        (lambda d: d.update(schema="srlm-result/0"), "schema"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["provenance"].pop("git_commit"), "provenance.git_commit"),
+        (lambda d: d.update(params=[1]), "params"),
+    ],
+)
+def test_malformed_records_name_the_field(tmp_path, mutate, field):
+    path = write_record(make_record(), tmp_path)
+    data = json.loads(path.read_text())
+    mutate(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultError) as err:
+        load_record(path)
+    assert err.value.field == field
+
+
+def test_renamed_record_is_rejected(tmp_path):
+    path = write_record(make_record(), tmp_path)
+    path.rename(tmp_path / "other.json")
+    with pytest.raises(ResultError, match="does not match the file name"):
+        load_record("other", tmp_path)
+
+
+def test_missing_record(tmp_path):
+    with pytest.raises(ResultError, match="no such result record"):
+        load_record("absent", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": "Bad ID"}, "id"),
+        ({"command": "python run.py"}, "command"),
+        ({"tolerance": {"rtol": -1, "atol": 0}}, "tolerance.rtol"),
+        ({"values": {"x": object()}}, "values"),
+    ],
+)
+def test_write_rejects_bad_records(tmp_path, change, field):
+    record = make_record()
+    for key, value in change.items():
+        setattr(record, key, value)
+    with pytest.raises(ResultError) as err:
+        write_record(record, tmp_path)
+    assert err.value.field == field
+    assert not list(tmp_path.iterdir())
+
+
+def test_compare_values_within_tolerance():
+    recorded = {"a": 1.0, "b": [1.0, 2.0], "c": {"d": "x"}, "e": float("nan")}
+    same = {"a": 1.0 + 1e-9, "b": [1.0, 2.0], "c": {"d": "x"}, "e": float("nan")}
+    assert compare_values(recorded, same, rtol=1e-6, atol=0.0) == []
+    diffs = compare_values(recorded, {**same, "a": 1.1, "b": [1.0]}, rtol=1e-6, atol=0.0)
+    assert [d.path for d in diffs] == ["values.a", "values.b (length)"]
+    assert diffs[0].abs_diff == pytest.approx(0.1) and diffs[0].rel_diff == pytest.approx(0.1)
+    assert [d.path for d in compare_values({"a": 1}, {"b": 1}, 0, 0)] == ["values.a", "values.b"]
+    assert compare_values({"s": "x"}, {"s": "y"}, 1.0, 1.0)[0].path == "values.s"
+    assert compare_values({"t": True}, {"t": 1}, 0, 0) == []
+
+
+def test_is_fast_and_code_paths():
+    assert is_fast(make_record(wall=1.0)) and not is_fast(make_record(wall=600.0))
+    assert not is_fast(make_record(wall=None))
+    record = make_record()
+    assert code_paths(record) == []  # no srlm_core/experiments/demo.py
+    record.code = ["srlm_core/model/policy.py#L10"]
+    assert code_paths(record) == ["srlm_core/model/policy.py#L10"]
