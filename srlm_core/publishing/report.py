@@ -14,18 +14,20 @@ the code that computed it.  Two kinds of result:
   Reproducibility appendix lists them.  Outside a build (a notebook opened by hand) nothing
   is written.
 
-Usage in a chapter (drop-in for ``from myst_nb import glue``)::
+Usage in a chapter::
 
+    from srlm_core.experiments import contraction
     from srlm_core.publishing import report
-    from srlm_core.publishing.report import glue
 
-    record = report.use("contraction")            # registry record, validated on load
-    glue("slope", record.values["slope"])         # tagged with result 'contraction'
+    values = contraction.run(config)                       # visible: what a reader types
 
-    report.live("ch01.population", "Population contraction at alpha = 0.5",
-                code=[population_update], params={"alpha": 0.5, "seed": 0})
-    glue("rate", rate)                            # stored in the live record ch01.population
-    report.glue_figure("fig-contraction", fig)    # also glues 'fig-contraction-source'
+    with report.experiment("ch01.contraction", contraction, config) as source:
+        source.glue_many(contraction.summarise(values))    # numbers and verdict words
+        source.glue_interval("slope", fit.slope, fit.lo, fit.hi)  # slope, slope_lo, slope_hi
+        source.glue_figure("fig-contraction", contraction.plot(values))
+
+    with report.use("iterative", code=[iterative.summarise]) as record:  # registry record
+        report.glue("floor", record.values["floor"])       # attributed to 'iterative'
 
 and in the markdown, one caption note per figure and one block per chapter::
 
@@ -44,8 +46,8 @@ and in the markdown, one caption note per figure and one block per chapter::
     ```
 
 The summary is a collapsible block listing every glued name with its value, result ID,
-regenerating command and code link.  Code links are Sphinx ``{download}`` links to the source
-files in the repository (one click, with the line number in the link text).
+regenerating command and code link.  A caption's code links go to the package objects'
+entries in the book's API appendix (docstring, with a link to the highlighted source).
 """
 
 from __future__ import annotations
@@ -79,7 +81,11 @@ _STARTED = time.perf_counter()
 
 @dataclass
 class Source:
-    """Where glued values come from: a registry record or a live, chapter-scoped result."""
+    """Where glued values come from: a registry record or a live, chapter-scoped result.
+
+    A context manager: inside ``with source:`` the module-level :func:`glue`,
+    :func:`glue_interval` and :func:`glue_figure` attribute their values to it; its own
+    methods of the same names do so anywhere."""
 
     id: str
     title: str
@@ -90,11 +96,36 @@ class Source:
     params: dict = field(default_factory=dict)
     tolerance: dict | None = None
     values: dict = field(default_factory=dict)
+    #: dotted names of the package objects that compute the result (API appendix entries)
+    refs: list[str] = field(default_factory=list)
+    #: the registry record, for a source loaded with :func:`use`
+    record: ResultRecord | None = None
+
+    def __enter__(self) -> Source:
+        _STATE.stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _STATE.stack.remove(self)
+
+    def glue(self, name: str, value, display: bool = False) -> None:
+        glue(name, value, display, source=self)
+
+    def glue_many(self, values: dict) -> None:
+        """Glue every ``name: value`` of a mapping (an experiment's ``summarise``)."""
+        for name, value in values.items():
+            glue(name, value, source=self)
+
+    def glue_interval(self, name: str, estimate, lo, hi) -> None:
+        glue_interval(name, estimate, lo, hi, source=self)
+
+    def glue_figure(self, name: str, fig) -> None:
+        glue_figure(name, fig, source=self)
 
 
 @dataclass
 class _State:
-    current: Source | None = None
+    stack: list[Source] = field(default_factory=list)
     sources: dict[str, Source] = field(default_factory=dict)
     glued: list[tuple[str, str | None, str, bool]] = field(default_factory=list)
     cleared: bool = False
@@ -144,9 +175,27 @@ def code_location(obj) -> str:
     return f"{path}#L{inspect.getsourcelines(target)[1]}"
 
 
-def use(result_id: str, directory: Path = RESULTS_DIR) -> ResultRecord:
+def api_reference(obj) -> str | None:
+    """The dotted name of a function, class or module of this package (its entry in the
+    book's API appendix), or None for anything else."""
+    target = inspect.unwrap(obj)
+    module = target.__name__ if inspect.ismodule(target) else getattr(target, "__module__", "")
+    if not module or not module.startswith("srlm_core"):
+        return None
+    if inspect.ismodule(target):
+        return module
+    return f"{module}.{target.__qualname__}"
+
+
+def _refs(code) -> list[str]:
+    return [ref for ref in map(api_reference, (c for c in code if not isinstance(c, str | Path)))
+            if ref]
+
+
+def use(result_id: str, directory: Path = RESULTS_DIR, code=()) -> Source:
     """Load a registry record (validated: a corrupt record raises ResultError and fails the
-    build) and make it the source of the values glued next."""
+    build) as a source; ``source.values`` are its values, ``source.record`` the record.
+    ``code``: the package functions that analyse it in the chapter (linked in captions)."""
     record = load_record(result_id, directory)
     source = Source(
         id=record.id,
@@ -154,11 +203,19 @@ def use(result_id: str, directory: Path = RESULTS_DIR) -> ResultRecord:
         command=record.command,
         code=code_paths(record),
         record_file=record_path(record.id, directory).resolve(),
+        params=record.params,
         values=record.values,
+        refs=_refs(code),
+        record=record,
     )
+    if result_id in _STATE.sources:
+        source.refs = _merge(_STATE.sources[result_id].refs, source.refs)
     _STATE.sources[source.id] = source
-    _STATE.current = source
-    return record
+    return source
+
+
+def _merge(old: list[str], new: list[str]) -> list[str]:
+    return old + [item for item in new if item not in old]
 
 
 def live(
@@ -168,16 +225,17 @@ def live(
     params: dict | None = None,
     tolerance: dict | None = None,
 ) -> Source:
-    """Declare a live result computed by this chapter; values glued next are stored in it.
-    Calling it again with the same ID (title optional) makes that result current again,
-    adding ``code`` and ``params``.
+    """Declare a live result computed by this chapter; values glued to it are stored in its
+    record.  Calling it again with the same ID (title optional) returns that result, adding
+    ``code`` and ``params``.  Use it as ``with report.live(...) as source:``.
 
-    ``code``: functions, classes, modules or repository paths that compute it."""
+    ``code``: functions, classes, modules or repository paths that compute it; package
+    objects are linked to their API entries in figure captions."""
     if result_id in _STATE.sources and _STATE.sources[result_id].live:
         source = _STATE.sources[result_id]
-        source.code += [loc for loc in map(code_location, code) if loc not in source.code]
+        source.code = _merge(source.code, [code_location(obj) for obj in code])
+        source.refs = _merge(source.refs, _refs(code))
         source.params.update(params or {})
-        _STATE.current = source
         _write_live(source)
         return source
     if not title:
@@ -196,11 +254,21 @@ def live(
         live=True,
         params=dict(params or {}),
         tolerance=tolerance,
+        refs=_refs(code),
     )
     _STATE.sources[result_id] = source
-    _STATE.current = source
     _write_live(source)
     return source
+
+
+def experiment(result_id: str, module, config, code=()) -> Source:
+    """A live result computed by an experiment module (``Config``, ``run``, ``plot``): its
+    title is the module docstring's first line, its parameters the config's fields, and its
+    code the module plus ``code``."""
+    from dataclasses import asdict
+
+    title = (module.__doc__ or result_id).strip().splitlines()[0]
+    return live(result_id, title, code=[module, *code], params=asdict(config))
 
 
 def _jsonable(value):
@@ -279,12 +347,15 @@ def _source_for(source: str | Source | None) -> Source | None:
         if source not in _STATE.sources:
             raise ResultError(source, "id", "not loaded in this chapter: call report.use or live")
         return _STATE.sources[source]
-    return _STATE.current
+    if not _STATE.stack:
+        raise ResultError("(chapter)", "source", "glue inside `with report.live(...)`, "
+                          "`with report.use(...)` or pass source=")
+    return _STATE.stack[-1]
 
 
-def glue(name: str, variable, display: bool = True, *, source: str | Source | None = None):
-    """``myst_nb.glue`` that also records which result the value belongs to (the current
-    one by default); for a live result the value is stored in its record."""
+def glue(name: str, variable, display: bool = False, *, source: str | Source | None = None):
+    """``myst_nb.glue`` that also records which result the value belongs to (the innermost
+    ``with`` source, or ``source``); for a live result the value is stored in its record."""
     from myst_nb import glue as myst_glue
 
     src = _source_for(source)
@@ -292,9 +363,15 @@ def glue(name: str, variable, display: bool = True, *, source: str | Source | No
     value = _jsonable(variable)
     numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
     _STATE.glued.append((name, src.id if src else None, _short(value), numeric))
-    if src is not None and src.live and value is not None:
+    if src.live and value is not None:
         src.values[name] = value
         _write_live(src)
+
+
+def glue_interval(name: str, estimate, lo, hi, *, source: str | Source | None = None) -> None:
+    """Glue an estimate and its interval as ``name``, ``name_lo`` and ``name_hi``."""
+    for suffix, value in (("", estimate), ("_lo", lo), ("_hi", hi)):
+        glue(f"{name}{suffix}", float(value), source=source)
 
 
 def _link(path: str, label: str | None = None) -> str:
@@ -307,15 +384,17 @@ def _link(path: str, label: str | None = None) -> str:
 
 
 def source_note(source: str | Source | None = None) -> str:
-    """One line of MyST: result ID, record link, regenerating command and code links."""
+    """One line of MyST: result ID, record link, regenerating command, and the code: links to
+    the API appendix entries of the package objects (their docstring and highlighted source),
+    else download links to the files."""
     src = _source_for(source)
-    if src is None:
-        raise ResultError("(chapter)", "id", "no result declared: call report.use or live")
     parts = [f"Result `{src.id}`"]
     if src.record_file is not None and src.record_file.exists():
         parts[0] += f" ({_link(str(src.record_file), 'record')})"
     parts.append(f"regenerate: `{src.command}`")
-    if src.code:
+    if src.refs:
+        parts.append("code: " + ", ".join(f"{{py:obj}}`{ref}`" for ref in src.refs))
+    elif src.code:
         parts.append("code: " + ", ".join(_link(path) for path in src.code))
     return " · ".join(parts)
 
@@ -326,8 +405,9 @@ def glue_figure(name: str, fig, *, source: str | Source | None = None) -> None:
     from IPython.display import Markdown
     from myst_nb import glue as myst_glue
 
-    glue(name, fig, display=False, source=source)
-    myst_glue(f"{name}-source", Markdown(source_note(source)), display=False)
+    src = _source_for(source)
+    glue(name, fig, source=src)
+    myst_glue(f"{name}-source", Markdown(source_note(src)), display=False)
     try:
         import matplotlib.pyplot as plt
 

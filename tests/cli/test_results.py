@@ -29,10 +29,10 @@ CHAPTER = textwrap.dedent(
     from srlm_core.publishing.report import glue
     from srlm_core.stats import mean_interval
 
-    report.live("t.demo", "a seeded draw", code=[mean_interval], params={"seed": 3})
     rng = np.random.default_rng(3)
-    glue("draw", float(rng.normal()), display=False)
-    glue("curve", rng.normal(size=3), display=False)
+    with report.live("t.demo", "a seeded draw", code=[mean_interval], params={"seed": 3}):
+        glue("draw", float(rng.normal()))
+        glue("curve", rng.normal(size=3))
     ```
     """
 )

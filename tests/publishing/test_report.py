@@ -42,9 +42,10 @@ def registry_record(tmp_path):
 
 def test_use_tags_glued_values_and_builds_a_note(tmp_path, capsys):
     registry_record(tmp_path)
-    record = report.use("sweep-demo", tmp_path / "registry")
-    report.glue("slope", record.values["slope"], display=False)
-    note = report.source_note()
+    with report.use("sweep-demo", tmp_path / "registry") as record:
+        report.glue("slope", record.values["slope"])
+        note = report.source_note()
+    assert record.record.values == record.values
     assert note.startswith("Result `sweep-demo` ({download}`record <registry/sweep-demo.json>`)")
     assert "regenerate: `srlm sweep demo --seeds 4`" in note
     assert "code: {download}`srlm_core/stats.py <" in note
@@ -65,11 +66,11 @@ def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
     chapter = tmp_path / "chapter.md"
     monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
     monkeypatch.setenv(report.NOTEBOOK_ENV, str(chapter))
-    report.live("ch9.demo", "a live number", code=[fit_slope], params={"seed": 1})
-    report.glue("x", np.float64(0.25), display=False)
-    report.glue("v", np.arange(3), display=False)
-    fig, ax = plt.subplots()
-    report.glue_figure("fig-demo", fig)
+    with report.live("ch9.demo", "a live number", code=[fit_slope], params={"seed": 1}):
+        report.glue("x", np.float64(0.25))
+        report.glue("v", np.arange(3))
+        fig, ax = plt.subplots()
+        report.glue_figure("fig-demo", fig)
     record = load_record("ch9.demo", live_dir)
     assert record.values == {"x": 0.25, "v": [0, 1, 2]}  # the figure is not a value
     assert record.command == f"srlm results execute {chapter}"
@@ -77,11 +78,11 @@ def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
     assert record.provenance["notebook"] == str(chapter)
     assert not plt.get_fignums()  # glue_figure closed the figure
 
-    # Declaring an existing ID again resumes it.
-    report.live("ch9.second", "another")
-    report.glue("y", 2, display=False)
-    report.live("ch9.demo")
-    report.glue("z", 3, display=False)
+    # Declaring an existing ID again resumes it; the innermost `with` receives the values.
+    with report.live("ch9.second", "another"):
+        report.glue("y", 2)
+        with report.live("ch9.demo"):
+            report.glue("z", 3)
     assert load_record("ch9.demo", live_dir).values == {"x": 0.25, "v": [0, 1, 2], "z": 3}
     assert load_record("ch9.second", live_dir).values == {"y": 2}
 
@@ -92,10 +93,42 @@ def test_live_results_are_recorded_during_a_build(tmp_path, monkeypatch):
 
 
 def test_nothing_is_written_outside_a_build(tmp_path):
-    report.live("ch9.demo", "a live number")
-    report.glue("x", 1.0, display=False)
+    source = report.live("ch9.demo", "a live number")
+    source.glue("x", 1.0)
     assert not list(tmp_path.iterdir())
-    assert "srlm results execute <this chapter>" in report.source_note()
+    assert "srlm results execute <this chapter>" in report.source_note(source)
+
+
+def test_glue_needs_a_source_and_the_stack_unwinds(tmp_path):
+    with pytest.raises(ResultError, match="glue inside `with report.live"):
+        report.glue("x", 1.0)
+    with report.live("ch9.a", "a") as a:
+        with report.live("ch9.b", "b"):
+            pass
+        report.glue("x", 1.0)
+    assert a.values == {"x": 1.0}
+    with pytest.raises(ResultError, match="glue inside"):
+        report.glue("y", 1.0)
+
+
+def test_intervals_and_mappings_are_glued_under_derived_names(tmp_path):
+    source = report.live("ch9.ci", "an interval")
+    source.glue_interval("slope", np.float64(-0.7), -0.8, -0.6)
+    source.glue_many({"verdict": "holds", "n": 3})
+    assert source.values == {"slope": -0.7, "slope_lo": -0.8, "slope_hi": -0.6,
+                             "verdict": "holds", "n": 3}
+
+
+def test_captions_link_package_objects_to_their_api_entries(tmp_path):
+    from srlm_core.experiments import iterative
+
+    assert report.api_reference(fit_slope) == "srlm_core.stats.fit_slope"
+    assert report.api_reference(iterative) == "srlm_core.experiments.iterative"
+    assert report.api_reference(np.mean) is None
+    source = report.experiment("ch9.exp", iterative, iterative.Config(seeds=2))
+    assert source.title.startswith("S4 experiment") and source.params["seeds"] == 2
+    note = report.source_note(source)
+    assert "code: {py:obj}`srlm_core.experiments.iterative`" in note
 
 
 def test_unknown_source_and_sympy_values(tmp_path):
@@ -104,7 +137,7 @@ def test_unknown_source_and_sympy_values(tmp_path):
     with pytest.raises(ResultError, match="needs a title"):
         report.live("ch9.untitled")
     with pytest.raises(ResultError, match="not loaded in this chapter"):
-        report.glue("x", 1.0, display=False, source="nope")
+        report.glue("x", 1.0, source="nope")
     assert report._jsonable(sympy.Rational(1, 4)) == 0.25
     assert report._jsonable(sympy.Symbol("a") + 1) == sympy.srepr(sympy.Symbol("a") + 1)
     assert json.dumps(report._jsonable(np.array([[1.0, 2.0]]))) == "[[1.0, 2.0]]"
