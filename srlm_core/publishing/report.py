@@ -119,8 +119,8 @@ class Source:
     def glue_interval(self, name: str, estimate, lo, hi) -> None:
         glue_interval(name, estimate, lo, hi, source=self)
 
-    def glue_figure(self, name: str, fig) -> None:
-        glue_figure(name, fig, source=self)
+    def glue_figure(self, name: str, fig, code=()) -> None:
+        glue_figure(name, fig, source=self, code=code)
 
 
 @dataclass
@@ -264,11 +264,11 @@ def live(
 def experiment(result_id: str, module, config, code=()) -> Source:
     """A live result computed by an experiment module (``Config``, ``run``, ``plot``): its
     title is the module docstring's first line, its parameters the config's fields, and its
-    code the module plus ``code``."""
+    code ``module.run`` plus ``code``."""
     from dataclasses import asdict
 
     title = (module.__doc__ or result_id).strip().splitlines()[0]
-    return live(result_id, title, code=[module, *code], params=asdict(config))
+    return live(result_id, title, code=[module.run, *code], params=asdict(config))
 
 
 def _jsonable(value):
@@ -383,7 +383,7 @@ def _link(path: str, label: str | None = None) -> str:
     return f"{{download}}`{text} <{rel}>`"
 
 
-def source_note(source: str | Source | None = None) -> str:
+def source_note(source: str | Source | None = None, code=()) -> str:
     """One line of MyST: result ID, record link, regenerating command, and the code: links to
     the API appendix entries of the package objects (their docstring and highlighted source),
     else download links to the files."""
@@ -392,22 +392,25 @@ def source_note(source: str | Source | None = None) -> str:
     if src.record_file is not None and src.record_file.exists():
         parts[0] += f" ({_link(str(src.record_file), 'record')})"
     parts.append(f"regenerate: `{src.command}`")
-    if src.refs:
-        parts.append("code: " + ", ".join(f"{{py:obj}}`{ref}`" for ref in src.refs))
+    refs = _merge(src.refs, _refs(code))
+    if refs:
+        parts.append("code: " + ", ".join(f"{{py:obj}}`{ref}`" for ref in refs))
     elif src.code:
         parts.append("code: " + ", ".join(_link(path) for path in src.code))
     return " · ".join(parts)
 
 
-def glue_figure(name: str, fig, *, source: str | Source | None = None) -> None:
+def glue_figure(name: str, fig, *, source: str | Source | None = None, code=()) -> None:
     """Glue a figure as ``name`` and its provenance note as ``name-source`` (for its caption:
-    ``{glue:md}`name-source:myst```), then close the figure so it is not shown twice."""
+    ``{glue:md}`name-source:myst```), then close the figure so it is not shown twice.
+    ``code``: the functions that draw this figure (e.g. the experiment's ``plot``), linked
+    in the note after the source's own code."""
     from IPython.display import Markdown
     from myst_nb import glue as myst_glue
 
     src = _source_for(source)
     glue(name, fig, source=src)
-    myst_glue(f"{name}-source", Markdown(source_note(src)), display=False)
+    myst_glue(f"{name}-source", Markdown(source_note(src, code)), display=False)
     try:
         import matplotlib.pyplot as plt
 

@@ -127,8 +127,9 @@ def test_captions_link_package_objects_to_their_api_entries(tmp_path):
     assert report.api_reference(np.mean) is None
     source = report.experiment("ch9.exp", iterative, iterative.Config(seeds=2))
     assert source.title.startswith("S4 experiment") and source.params["seeds"] == 2
-    note = report.source_note(source)
-    assert "code: {py:obj}`srlm_core.experiments.iterative`" in note
+    note = report.source_note(source, code=[iterative])
+    assert ("code: {py:obj}`srlm_core.experiments.iterative.run`, "
+            "{py:obj}`srlm_core.experiments.iterative`") in note
 
 
 def test_unknown_source_and_sympy_values(tmp_path):
