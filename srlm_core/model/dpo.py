@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from srlm_core.model import newton
+
 
 def dpo_sigmoid_loss(
     policy_chosen_logps: torch.Tensor,
@@ -57,33 +59,25 @@ def fit_logistic(
     max_steps: int = 100,
     tol: float = 1e-10,
 ) -> torch.Tensor:
-    """Minimise :func:`logistic_objective` by Newton's method with backtracking, per seed.
+    """Minimise :func:`logistic_objective` per seed by damped Newton
+    (:mod:`srlm_core.model.newton`).
 
     A jitter of 1e-10 keeps the Newton system solvable when lambda = 0 and the data do not
     span R^d; it does not change the objective."""
-    u = u0.clone()
-    d = u.shape[-1]
-    eye = torch.eye(d, dtype=u.dtype, device=u.device)
-    value = logistic_objective(u, z, target, weight, lam)
-    for _ in range(max_steps):
-        s = torch.einsum("smd,sd->sm", z, u)
-        p = torch.sigmoid(s)
+    d = u0.shape[-1]
+    eye = torch.eye(d, dtype=u0.dtype, device=u0.device)
+
+    def objective(u):
+        return logistic_objective(u, z, target, weight, lam)
+
+    def newton_step(u):
+        p = torch.sigmoid(torch.einsum("smd,sd->sm", z, u))
         grad = torch.einsum("sm,smd->sd", weight * (p - target), z) + lam * u
-        if grad.norm(dim=-1).max() < tol:
-            break
         curvature = weight * p * (1.0 - p)
         hess = torch.einsum("sm,smd,sme->sde", curvature, z, z) + (lam + 1e-10) * eye
-        step = torch.linalg.solve(hess, grad.unsqueeze(-1)).squeeze(-1)
-        scale = torch.ones(u.shape[0], 1, dtype=u.dtype, device=u.device)
-        for _ in range(30):  # backtrack where the full step does not decrease the objective
-            candidate = u - scale * step
-            new_value = logistic_objective(candidate, z, target, weight, lam)
-            worse = new_value > value + 1e-14
-            if not worse.any():
-                break
-            scale = torch.where(worse[:, None], scale / 2, scale)
-        u, value = candidate, new_value
-    return u
+        return grad.norm(dim=-1), torch.linalg.solve(hess, grad.unsqueeze(-1)).squeeze(-1)
+
+    return newton.minimise(objective, newton_step, u0, max_steps, tol)
 
 
 def dpo_update(

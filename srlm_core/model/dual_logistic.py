@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from srlm_core.model import newton
 from srlm_core.model.dpo import fit_logistic, soft_label_nll
 
 
@@ -35,8 +36,8 @@ def fit_logistic_dual(
     max_steps: int = 200,
     tol: float = 1e-10,
 ) -> torch.Tensor:
-    """Minimise :func:`srlm_core.model.dpo.logistic_objective` (lambda > 0) by Newton's method with
-    backtracking in the coefficients a of u = Z^T a, batched over seeds.
+    """Minimise :func:`srlm_core.model.dpo.logistic_objective` (lambda > 0) by damped Newton
+    (:mod:`srlm_core.model.newton`) in the coefficients a of u = Z^T a, batched over seeds.
 
     Shapes: z (S, n, d), target and weight (S, n); returns u (S, d).  Starts at u = 0.  Stops
     when the primal gradient norm ||Z^T r|| = sqrt(r^T G r) is below ``tol``."""
@@ -45,27 +46,19 @@ def fit_logistic_dual(
     S, n, _ = z.shape
     gram = torch.einsum("smd,snd->smn", z, z)
     eye = torch.eye(n, dtype=z.dtype, device=z.device)
-    a = torch.zeros(S, n, dtype=z.dtype, device=z.device)
-    value = _dual_objective(a, gram, target, weight, lam)
-    for _ in range(max_steps):
-        s = torch.einsum("smn,sn->sm", gram, a)
-        p = torch.sigmoid(s)
+
+    def objective(a):
+        return _dual_objective(a, gram, target, weight, lam)
+
+    def newton_step(a):
+        p = torch.sigmoid(torch.einsum("smn,sn->sm", gram, a))
         r = weight * (p - target) + lam * a
-        grad_sq = torch.einsum("sm,smn,sn->s", r, gram, r).clamp_min(0.0)
-        if grad_sq.sqrt().max() < tol:
-            break
-        curvature = weight * p * (1.0 - p)
-        system = curvature.unsqueeze(-1) * gram + lam * eye
-        step = torch.linalg.solve(system, r.unsqueeze(-1)).squeeze(-1)
-        scale = torch.ones(S, 1, dtype=z.dtype, device=z.device)
-        for _ in range(40):  # backtrack where the full step does not decrease the objective
-            candidate = a - scale * step
-            new_value = _dual_objective(candidate, gram, target, weight, lam)
-            worse = new_value > value + 1e-14
-            if not worse.any():
-                break
-            scale = torch.where(worse[:, None], scale / 2, scale)
-        a, value = candidate, new_value
+        grad_norm = torch.einsum("sm,smn,sn->s", r, gram, r).clamp_min(0.0).sqrt()
+        system = (weight * p * (1.0 - p)).unsqueeze(-1) * gram + lam * eye
+        return grad_norm, torch.linalg.solve(system, r.unsqueeze(-1)).squeeze(-1)
+
+    a = newton.minimise(objective, newton_step, torch.zeros(S, n, dtype=z.dtype, device=z.device),
+                        max_steps, tol)
     return torch.einsum("sn,snd->sd", a, z)
 
 
