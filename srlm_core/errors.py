@@ -1,4 +1,9 @@
-"""User-facing errors: a wrong option or config value, reported in one line."""
+"""User-facing errors: a wrong option or config value, reported in one line.
+
+The ``require*`` helpers are the one way configs validate their fields: each raises
+:class:`ConfigError` naming the first offending field, with its value."""
+
+import math
 
 
 class ConfigError(ValueError):
@@ -16,8 +21,32 @@ class ConfigError(ValueError):
 def require_at_least(config, minimum, *names: str) -> None:
     """Raise ConfigError naming the first field of ``config`` among ``names`` below
     ``minimum`` ("must be at least 1" / "must be non-negative")."""
-    for name in names:
-        value = getattr(config, name)
-        if value < minimum:
-            bound = "non-negative" if minimum == 0 else f"at least {minimum}"
-            raise ConfigError(name, f"must be {bound}, got {value}")
+    bound = "non-negative" if minimum == 0 else f"at least {minimum}"
+    require(config, *((name, getattr(config, name) >= minimum, f"must be {bound}")
+                      for name in names))
+
+
+def require(config, *rules: tuple[str, bool, str]) -> None:
+    """Raise ConfigError for the first ``(field, ok, message)`` rule whose ``ok`` is false:
+    ``"field: message, got value"``."""
+    for name, ok, message in rules:
+        if not ok:
+            raise ConfigError(name, f"{message}, got {getattr(config, name)!r}")
+
+
+def require_positive(config, *names: str) -> None:
+    """Raise ConfigError naming the first field among ``names`` that is not positive and
+    finite."""
+    require(config, *((name, 0 < getattr(config, name) < math.inf, "must be positive and finite")
+                      for name in names))
+
+
+def require_one_of(config, name: str, allowed) -> None:
+    """Raise ConfigError unless the field ``name`` is one of ``allowed``."""
+    require(config, (name, getattr(config, name) in allowed,
+                     f"must be one of {', '.join(allowed)}"))
+
+
+def is_lowercase_name(name: str) -> bool:
+    """Whether ``name`` is a run name: lowercase letters, digits, ``-`` and ``_``."""
+    return bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.islower()

@@ -33,7 +33,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.errors import (
+    ConfigError,
+    is_lowercase_name,
+    require,
+    require_at_least,
+    require_one_of,
+    require_positive,
+)
 from srlm_core.publishing.results import write_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
@@ -55,17 +62,13 @@ class Arm:
     def validate(self) -> Arm:
         from srlm_core.lm.controlled_judge import LABELS
 
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError("alpha", f"must be in [0, 1], got {self.alpha}")
+        require(self, ("alpha", 0.0 <= self.alpha <= 1.0, "must be in [0, 1]"))
         require_at_least(self, 1, "rounds", "epoch_factor")
-        if self.reference not in REFERENCES:
-            raise ConfigError("reference", f"must be one of {', '.join(REFERENCES)}, got "
-                                           f"{self.reference!r}")
-        if self.labels not in LABELS:
-            raise ConfigError("labels", f"must be one of {', '.join(LABELS)}, got "
-                                        f"{self.labels!r}")
-        if not self.name or not all(ch.isalnum() or ch in "-_." for ch in self.name):
-            raise ConfigError("name", f"use letters, digits, -, _ and . only, got {self.name!r}")
+        require_one_of(self, "reference", REFERENCES)
+        require_one_of(self, "labels", LABELS)
+        require(self, ("name", bool(self.name) and all(ch.isalnum() or ch in "-_."
+                                                       for ch in self.name),
+                       "use letters, digits, -, _ and . only"))
         return self
 
 
@@ -98,23 +101,13 @@ class Config:
         require_at_least(self, 1, "train_prompts", "trainable_blocks", "epochs",
                          "prompts_per_step", "samples_per_prompt", "max_new_tokens")
         require_at_least(self, 0, "eval_prompts", "sample_prompts", "seed")
-        for name in ("scale", "beta", "learning_rate"):
-            value = getattr(self, name)
-            if not (value > 0 and value < float("inf")):
-                raise ConfigError(name, f"must be positive and finite, got {value}")
-        if self.model not in MODELS:
-            raise ConfigError("model", f"must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.device not in DEVICE_CHOICES:
-            raise ConfigError("device", f"must be one of {', '.join(DEVICE_CHOICES)}, got "
-                                        f"{self.device!r}")
-        if not self.arms:
-            raise ConfigError("arms", "at least one arm is needed")
+        require_positive(self, "scale", "beta", "learning_rate")
+        require_one_of(self, "model", MODELS)
+        require_one_of(self, "device", DEVICE_CHOICES)
         names = [arm.validate().name for arm in self.arms]
-        if len(set(names)) < len(names):
-            raise ConfigError("arms", f"arm names must be distinct, got {names}")
-        if not self.name.replace("-", "").replace("_", "").isalnum() or not self.name.islower():
-            raise ConfigError("name", f"use lowercase letters, digits, - and _ only, got "
-                                      f"{self.name!r}")
+        require(self, ("arms", bool(names), "at least one arm is needed"),
+                ("arms", len(set(names)) == len(names), "arm names must be distinct"),
+                ("name", is_lowercase_name(self.name), "use lowercase letters, digits, - and _"))
         return self
 
     def to_dict(self) -> dict:

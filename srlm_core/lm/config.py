@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srlm_core.device import DEVICE_CHOICES
-from srlm_core.errors import ConfigError
+from srlm_core.errors import (
+    ConfigError,
+    is_lowercase_name,
+    require,
+    require_at_least,
+    require_one_of,
+    require_positive,
+)
 from srlm_core.lm.judge import JUDGE_MODES
 from srlm_core.lm.model_loading import MODELS
 
@@ -51,36 +58,21 @@ class LMConfig:
     def validate(self) -> LMConfig:
         positive = ("iterations", "prompts_per_iteration", "heldout_prompts", "max_new_tokens",
                     "judge_samples", "judge_max_new_tokens", "epochs", "batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(name, f"must be at least 1, got {getattr(self, name)}")
-        for name in ("candidates", "heldout_samples"):
-            if getattr(self, name) < 2:
-                raise ConfigError(name, f"must be at least 2 (pairs need two), got "
-                                        f"{getattr(self, name)}")
-        for name in ("temperature", "beta", "learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
-        if self.min_margin < 0 or self.timing_candidates < 0 or self.seed < 0:
-            bad = next(n for n in ("min_margin", "timing_candidates", "seed")
-                       if getattr(self, n) < 0)
-            raise ConfigError(bad, f"must be non-negative, got {getattr(self, bad)}")
-        choices = {"model": MODELS, "device": DEVICE_CHOICES, "judge_mode": JUDGE_MODES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(name, f"must be one of {', '.join(allowed)}, got "
-                                        f"{getattr(self, name)!r}")
-        if not self.arms or any(a not in ARMS for a in self.arms) or len(set(self.arms)) < len(
-                self.arms):
-            raise ConfigError("arms", f"must be distinct names from {', '.join(ARMS)}, got "
-                                      f"{list(self.arms)}")
-        if not self.name.replace("-", "").replace("_", "").isalnum() or not self.name.islower():
-            raise ConfigError("name", f"use lowercase letters, digits, - and _ only, got "
-                                      f"{self.name!r}")
+        require_at_least(self, 1, *positive)
+        require_at_least(self, 2, "candidates", "heldout_samples")  # pairs need two
+        require_positive(self, "temperature", "beta", "learning_rate")
+        require_at_least(self, 0, "min_margin", "timing_candidates", "seed")
+        require_one_of(self, "model", MODELS)
+        require_one_of(self, "device", DEVICE_CHOICES)
+        require_one_of(self, "judge_mode", JUDGE_MODES)
+        arms = list(self.arms)
+        distinct_known = bool(arms) and set(arms) <= set(ARMS) and len(set(arms)) == len(arms)
+        require(self, ("arms", distinct_known, f"must be distinct names from {', '.join(ARMS)}"),
+                ("name", is_lowercase_name(self.name), "use lowercase letters, digits, - and _"))
         return self
 
     def to_dict(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["arms"] = list(self.arms)
         return out
 

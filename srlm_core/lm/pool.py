@@ -19,7 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.errors import (
+    ConfigError,
+    require,
+    require_at_least,
+    require_one_of,
+    require_positive,
+)
 from srlm_core.lm.checkers import passes
 
 TITLE = "Response pool of SmolLM2-135M-Instruct answers with checker verdicts (controlled alpha)"
@@ -49,21 +55,18 @@ class PoolConfig:
 
         require_at_least(self, 1, "samples", "max_new_tokens", "train_scan", "train_keep",
                          "heldout_scan")
-        if self.answers < 4:
-            raise ConfigError("answers", f"must be at least 4 (two of each verdict), got "
-                                         f"{self.answers}")
-        if self.train_keep > self.train_scan:
-            raise ConfigError("train_keep", f"must be at most train_scan ({self.train_scan})")
+        require_at_least(self, 4, "answers")  # two of each verdict
         require_at_least(self, 0, "heldout_keep", "heldout_no_pass", "seed")
-        if self.heldout_keep + self.heldout_no_pass > self.heldout_scan:
-            raise ConfigError("heldout_keep", "heldout_keep + heldout_no_pass must be at most "
-                                              f"heldout_scan ({self.heldout_scan})")
-        if not self.temperature > 0:
-            raise ConfigError("temperature", f"must be positive, got {self.temperature}")
-        if self.model not in MODELS:
-            raise ConfigError("model", f"must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.device not in DEVICE_CHOICES:
-            raise ConfigError("device", f"must be one of {', '.join(DEVICE_CHOICES)}")
+        require(
+            self,
+            ("train_keep", self.train_keep <= self.train_scan,
+             f"must be at most train_scan ({self.train_scan})"),
+            ("heldout_keep", self.heldout_keep + self.heldout_no_pass <= self.heldout_scan,
+             f"plus heldout_no_pass must be at most heldout_scan ({self.heldout_scan})"),
+        )
+        require_positive(self, "temperature")
+        require_one_of(self, "model", MODELS)
+        require_one_of(self, "device", DEVICE_CHOICES)
         return self
 
 

@@ -63,6 +63,7 @@ _GEOMETRIC_SUM = sp.lambdify(
 
 
 def validate_delta(delta: float) -> float:
+    """The confidence level's complement ``delta``, or ConfigError unless it is in (0, 1)."""
     if not (0.0 < delta < 1.0):
         raise ConfigError("delta", f"must be in (0, 1), got {delta!r}")
     return delta

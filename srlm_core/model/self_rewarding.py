@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from srlm_core.device import resolve_device
-from srlm_core.errors import ConfigError
+from srlm_core.errors import require
 from srlm_core.model import metrics
 from srlm_core.model.dpo import dpo_update, fit_logistic
 from srlm_core.model.judge import judge_rewards, sample_pairs
@@ -63,9 +63,7 @@ class SimulationConfig:
             ("reference", self.reference in REFERENCES, f"must be one of {', '.join(REFERENCES)}"),
             ("seed", self.seed >= 0, "must be >= 0"),
         ]
-        for field, ok, message in checks:
-            if not ok:
-                raise ConfigError(field, f"{message}, got {getattr(self, field)!r}")
+        require(self, *checks)
         resolve_device(self.device)
         return self
 

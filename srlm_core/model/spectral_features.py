@@ -27,7 +27,7 @@ import scipy.optimize
 import scipy.special
 import torch
 
-from srlm_core.errors import ConfigError
+from srlm_core.errors import ConfigError, require
 from srlm_core.model.policy import DTYPE, LinearSoftmaxProblem
 
 RESPONSES = 2
@@ -61,9 +61,7 @@ class SpectralDesign:
             ("beta", self.beta > 0.0, "must be positive"),
             ("seed", self.seed >= 0, "must be >= 0"),
         ]
-        for field, ok, message in checks:
-            if not ok:
-                raise ConfigError(field, f"{message}, got {getattr(self, field)!r}")
+        require(self, *checks)
         return self
 
     def check_dim(self, d: int) -> None:
