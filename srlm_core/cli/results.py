@@ -94,7 +94,7 @@ def run_list(args) -> int:
         wall = record.wall_time_s
         speed = "fast" if is_fast(record) else "slow"
         timing = f"{wall:8.1f} s" if wall is not None else "       ? s"
-        commit = (record.commit or "?")[:10] + ("+dirty" if record.provenance["git_dirty"] else "")
+        commit = record.short_commit
         print(f"{result_id:28s} ok  {timing} {speed}  {commit:16s} {record.title}")
     return 2 if bad else 0
 

@@ -497,7 +497,7 @@ def results_index_markdown(records: list[ResultRecord], directories: dict[str, P
     rows = []
     for record in records:
         file = record_path(record.id, directories[record.id]).resolve()
-        commit = (record.commit or "?")[:10] + ("+dirty" if record.provenance["git_dirty"] else "")
+        commit = record.short_commit
         wall = record.wall_time_s
         code = ", ".join(_link(path) for path in code_paths(record)) or "—"
         rows.append(

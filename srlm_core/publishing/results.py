@@ -102,6 +102,13 @@ class ResultRecord:
     def commit(self) -> str | None:
         return self.provenance.get("git_commit")
 
+    @property
+    def short_commit(self) -> str:
+        """The commit's first 10 hex digits, ``+dirty`` when the tree had changes ("?" if
+        unknown): how tables and listings name the code version."""
+        dirty = "+dirty" if self.provenance.get("git_dirty") else ""
+        return (self.commit or "?")[:10] + dirty
+
 
 _FIELDS = {
     "schema": str,

@@ -154,3 +154,13 @@ def test_is_fast_and_code_paths():
     assert code_paths(record) == []  # no srlm_core/experiments/demo.py
     record.code = ["srlm_core/model/policy.py#L10"]
     assert code_paths(record) == ["srlm_core/model/policy.py#L10"]
+
+
+def test_short_commit_names_the_version_and_a_dirty_tree():
+    record = make_record()
+    record.provenance.update(git_commit="0123456789abcdef", git_dirty=False)
+    assert record.short_commit == "0123456789"
+    record.provenance.update(git_dirty=True)
+    assert record.short_commit == "0123456789+dirty"
+    record.provenance.update(git_commit=None, git_dirty=None)
+    assert record.short_commit == "?"
