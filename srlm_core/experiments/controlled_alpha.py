@@ -41,7 +41,7 @@ from srlm_core.errors import (
     require_one_of,
     require_positive,
 )
-from srlm_core.publishing.results import write_atomic
+from srlm_core.publishing.results import write_atomic, write_json_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}
@@ -195,7 +195,7 @@ class ControlledAlphaRunner:
                 raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
                                   "use a fresh folder")
         else:
-            write_atomic(stored, lambda p: p.write_text(json.dumps(mine, sort_keys=True)))
+            write_json_atomic(stored, mine)
 
     # -- one round ------------------------------------------------------------------------
     def _labels(self, arm: Arm, t: int, h):
@@ -293,7 +293,7 @@ class ControlledAlphaRunner:
             else:
                 policy.load_state(previous["state"])
                 out["sampled"] = self._sampled_pass_rates(arm)
-                write_atomic(sampled, lambda p: p.write_text(json.dumps(out["sampled"])))
+                write_json_atomic(sampled, out["sampled"])
         return out
 
     def run(self, arms=None) -> dict:

@@ -2,8 +2,8 @@
 per prompt, judge them with the model itself, pair best against worst, train with DPO, repeat;
 measured on a held-out split against the checkers' ground truth.
 
-Arms (``LMConfig.arms``): ``fixed`` (reference M0, theory.md S1), ``moving`` (reference pi_t),
-``single_step`` (all T x n pairs judged by M0, one DPO round: theory.md S2's one-step limit)
+Arms (``LMConfig.arms``): ``fixed`` (reference M0, S1), ``moving`` (reference pi_t),
+``single_step`` (all T x n pairs judged by M0, one DPO round: S2's one-step limit)
 and ``oracle`` (pairs ranked by the checkers: an upper reference).  Iteration t of every
 iterative arm uses the same n training prompts, and every evaluation the same held-out prompts
 and seeds (common random numbers).
@@ -38,13 +38,9 @@ from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 from srlm_core.publishing.provenance import REPO_ROOT
-from srlm_core.publishing.results import write_atomic
+from srlm_core.publishing.results import write_json_atomic
 
 EVAL_SEED_OFFSET = 7919
-
-
-def write_json_atomic(path: Path, payload) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=1, sort_keys=True)))
 
 
 class LMRunner:

@@ -66,6 +66,8 @@ def _sha(value) -> str:
 
 @dataclass
 class ResultRecord:
+    """A validated result record (the fields are described in the module docstring)."""
+
     id: str
     title: str
     command: str
@@ -166,27 +168,33 @@ def write_record(record: ResultRecord, directory: Path = RESULTS_DIR) -> Path:
         raise ResultError(path, "values", f"not JSON-serialisable ({err})") from None
     directory.mkdir(parents=True, exist_ok=True)
     payload = {**record.content(), "digests": record.digests(), "checksum": record.checksum()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{record.id}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, payload, indent=2)
     return path
 
 
 def write_atomic(path: Path, write) -> None:
-    """``write(tmp)`` into a temporary file beside ``path``, then rename it over ``path``: a
-    reader never sees a half-written file (used for checkpoints and work-folder files)."""
+    """``write(tmp)`` into a fresh temporary file beside ``path``, flush it to disk, then
+    rename it over ``path``: a reader never sees a half-written file, and a failed write
+    leaves the old file and no temporary behind.  The one writer of records, checkpoints
+    and work-folder files."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload, indent: int = 1) -> None:
+    """:func:`write_atomic` of ``payload`` as JSON (sorted keys, final newline)."""
+    text = json.dumps(payload, indent=indent, sort_keys=True) + "\n"
+    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def load_record(result_id_or_path: str | Path, directory: Path = RESULTS_DIR) -> ResultRecord:
@@ -291,8 +299,9 @@ def _is_number(value) -> bool:
 
 
 def compare_values(recorded, rerun, rtol: float, atol: float, path: str = "values") -> list:
-    """Leaf-by-leaf comparison; numbers match when |rerun - recorded| <= atol + rtol|recorded|
-    (NaN matches NaN), everything else must be equal.  Returns the :class:`Difference` list."""
+    """Leaf-by-leaf comparison; numbers match when
+    ``abs(rerun - recorded) <= atol + rtol * abs(recorded)`` (NaN matches NaN), everything else
+    must be equal.  Returns the :class:`Difference` list."""
     if isinstance(recorded, dict) and isinstance(rerun, dict):
         out = []
         for key in sorted(set(recorded) | set(rerun), key=str):

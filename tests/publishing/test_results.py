@@ -164,3 +164,19 @@ def test_short_commit_names_the_version_and_a_dirty_tree():
     assert record.short_commit == "0123456789+dirty"
     record.provenance.update(git_commit=None, git_dirty=None)
     assert record.short_commit == "?"
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary(tmp_path):
+    from srlm_core.publishing.results import write_atomic, write_json_atomic
+
+    path = tmp_path / "state.json"
+    write_json_atomic(path, {"round": 1})
+
+    def crash(tmp):
+        tmp.write_text('{"round": ')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, crash)
+    assert json.loads(path.read_text()) == {"round": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
