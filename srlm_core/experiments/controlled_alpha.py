@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from srlm_core.errors import (
     require_one_of,
     require_positive,
 )
+from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.publishing.results import write_atomic, write_json_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
@@ -152,18 +152,17 @@ class ControlledAlphaRunner:
         for prompt in self.prompts:
             self.groups.append(list(range(flat, flat + len(prompt["answers"]))))
             flat += len(prompt["answers"])
-        self.seconds: dict[str, float] = {}
+        self.timer = StageTimer()
         self._policy = None
         self._model = None
         self._logp0 = None
 
-    # -- set-up ---------------------------------------------------------------------------
-    def _timed(self, stage: str, fn, *args, **kwargs):
-        start = time.perf_counter()
-        out = fn(*args, **kwargs)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
-        return out
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Wall seconds per stage of this process (timings are not part of the values)."""
+        return self.timer.seconds
 
+    # -- set-up ---------------------------------------------------------------------------
     def _load(self):
         if self._policy is None:
             import torch
@@ -172,15 +171,15 @@ class ControlledAlphaRunner:
             from srlm_core.lm.top_blocks import PoolSequences, TopBlocksPolicy
 
             torch.manual_seed(self.config.seed)
-            model, tokenizer = self._timed("load_model", load_model, self.config.model,
+            model, tokenizer = self.timer.call("load_model", load_model, self.config.model,
                                            device=self.device, seed=self.config.seed)
             sequences = PoolSequences.build(
                 tokenizer, [p["instruction"] for p in self.prompts for _ in p["answers"]],
                 [a["ids"] for p in self.prompts for a in p["answers"]])
-            self._policy = self._timed("cache_frozen", TopBlocksPolicy, model, sequences,
+            self._policy = self.timer.call("cache_frozen", TopBlocksPolicy, model, sequences,
                                        self.config.trainable_blocks, progress=self.progress)
             self._model, self._tokenizer = model, tokenizer
-            self._logp0 = self._timed("evaluate", self._policy.all_logprobs)
+            self._logp0 = self.timer.call("evaluate", self._policy.all_logprobs)
         return self._policy
 
     def _arm_dir(self, arm: Arm) -> Path:
@@ -226,9 +225,9 @@ class ControlledAlphaRunner:
             beta=self.config.beta, learning_rate=self.config.learning_rate,
             epochs=self.config.epochs * arm.epoch_factor,
             prompts_per_step=self.config.prompts_per_step, seed=self.config.seed + t)
-        log = self._timed("train", train_round, policy, self.groups[:len(self.train)], labels,
+        log = self.timer.call("train", train_round, policy, self.groups[:len(self.train)], labels,
                           reference, settings)
-        logp = self._timed("evaluate", policy.all_logprobs)
+        logp = self.timer.call("evaluate", policy.all_logprobs)
         return {"state": policy.state(), "logp": logp, "log": log}
 
     def _sampled_pass_rates(self, arm: Arm) -> dict:
@@ -240,7 +239,7 @@ class ControlledAlphaRunner:
         cfg = self.config
         prompts = self.held[:cfg.sample_prompts]
         full = self._policy.export(self._model)
-        drawn = self._timed("sample", diag.generate, full, self._tokenizer,
+        drawn = self.timer.call("sample", diag.generate, full, self._tokenizer,
                             [p["instruction"] for p in prompts], cfg.samples_per_prompt,
                             cfg.max_new_tokens, 1.0, cfg.seed + 104729, batch_size=64)
         del full

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from srlm_core.errors import ConfigError
+from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.config import config_from_dict, load_config
 from srlm_core.lm.loop import LMRunner
 from srlm_core.publishing.provenance import REPO_ROOT
@@ -22,26 +23,26 @@ TINY = {
 def test_resume_skips_finished_iterations(tmp_path, monkeypatch):
     config = config_from_dict(TINY)
     calls = []
-    original_iterate, original_save = LMRunner._iterate, LMRunner._save
+    original_iterate, original_save = LMRunner._iterate, CheckpointStore.save
 
     def iterate(self, arm, t):
         calls.append((arm, t))
         return original_iterate(self, arm, t)
 
-    def save_then_die(self, arm, t, result):
-        original_save(self, arm, t, result)
+    def save_then_die(self, arm, t, policy, metrics):
+        original_save(self, arm, t, policy, metrics)
         if (arm, t) == ("fixed", 1):
             raise KeyboardInterrupt  # killed right after the first checkpoint
 
     monkeypatch.setattr(LMRunner, "_iterate", iterate)
-    monkeypatch.setattr(LMRunner, "_save", save_then_die)
+    monkeypatch.setattr(CheckpointStore, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         LMRunner(config, tmp_path).run()
     first = json.loads((tmp_path / "fixed" / "iter_1" / "metrics.json").read_text())
     assert calls == [("fixed", 1)]
     assert not (tmp_path / "fixed" / "iter_2").exists()
 
-    monkeypatch.setattr(LMRunner, "_save", original_save)
+    monkeypatch.setattr(CheckpointStore, "save", original_save)
     calls.clear()
     out = LMRunner(config, tmp_path).run()
     assert calls == [("fixed", 2), ("moving", 2)]  # moving's t = 1 is fixed's (same reference)

@@ -1,0 +1,67 @@
+"""The work folder of a language-model run: resumable, atomically written checkpoints.
+
+Layout: ``config.json`` (the run's config; a folder holding another config is refused),
+``baseline.json`` (pi_0's diagnostics) and per arm ``<arm>/iter_<t>/`` holding the policy
+(safetensors) and ``metrics.json``.  An iteration's folder appears whole or not at all, so a
+rerun skips the finished iterations and redoes the interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from srlm_core.errors import ConfigError
+from srlm_core.publishing.results import write_json_atomic
+
+
+class CheckpointStore:
+    """Checkpoints of one run in ``workdir``."""
+
+    def __init__(self, workdir: Path | str):
+        self.workdir = Path(workdir)
+
+    def claim(self, config: dict) -> None:
+        """Create the folder for ``config``, or check that it holds a run of the same config."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        stored = self.workdir / "config.json"
+        if not stored.exists():
+            write_json_atomic(stored, config)
+        elif json.loads(stored.read_text()) != config:
+            raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
+                              "use a fresh folder")
+
+    def iteration_dir(self, arm: str, t: int) -> Path:
+        return self.workdir / arm / f"iter_{t}"
+
+    def done(self, arm: str, t: int) -> bool:
+        return (self.iteration_dir(arm, t) / "metrics.json").exists()
+
+    def save(self, arm: str, t: int, policy, metrics: dict) -> None:
+        """Write the policy and its metrics into a temporary folder, then rename it into place."""
+        final = self.iteration_dir(arm, t)
+        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        policy.save_pretrained(tmp)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+
+    def copy(self, arm: str, t: int, to_arm: str) -> None:
+        """Reuse a finished iteration for another arm (identical by construction)."""
+        shutil.copytree(self.iteration_dir(arm, t), self.iteration_dir(to_arm, t))
+
+    def metrics(self, arm: str, t: int) -> dict:
+        return json.loads((self.iteration_dir(arm, t) / "metrics.json").read_text())
+
+    def baseline(self, compute) -> dict:
+        """The stored baseline, or ``compute()`` stored now."""
+        path = self.workdir / "baseline.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        baseline = compute()
+        write_json_atomic(path, baseline)
+        return baseline
