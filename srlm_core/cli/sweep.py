@@ -29,37 +29,58 @@ def register(sub) -> None:
 
 def regenerating_command(name: str, config, result_id: str, prefix=("srlm", "sweep")) -> str:
     """The exact command line that recomputes the record (every option spelled out)."""
+    from srlm_core.cli.options import format_value
+
     parts = [*prefix, name.replace("_", "-")]
     for field in dataclasses.fields(config):
-        parts += ["--" + field.name.replace("_", "-"), str(getattr(config, field.name))]
+        parts += ["--" + field.name.replace("_", "-"), format_value(getattr(config, field.name))]
     if result_id != name.replace("_", "-"):
         parts += ["--id", result_id]
     return shlex.join(parts)
 
 
-def run(args: argparse.Namespace) -> int:
-    from srlm_core.cli.options import config_from_args
+def experiment_record(module, config, values, result_id: str, wall: float, began=None,
+                      prefix=("srlm", "sweep")):
+    """The result record of ``module.run(config)``: its values, parameters, regenerating
+    command, tolerance (``module.TOLERANCE`` or the registry's default) and provenance."""
     from srlm_core.device import resolve_device
     from srlm_core.publishing import provenance
-    from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
+    from srlm_core.publishing.results import ResultRecord
 
-    module = args.module
-    config = config_from_args(module.Config, args).validate()
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = module.run(config)
-    wall = time.perf_counter() - start
+    name = module.__name__.rsplit(".", 1)[1]
     record = ResultRecord(
-        id=args.id,
-        title=module.TITLE,
-        command=regenerating_command(module.__name__.rsplit(".", 1)[1], config, args.id),
+        id=result_id,
+        title=getattr(module, "TITLE", None) or module.__doc__.strip().splitlines()[0],
+        command=regenerating_command(name, config, result_id, prefix),
         params=dataclasses.asdict(config),
         values=values,
-        tolerance=dict(module.TOLERANCE),
         provenance=provenance.collect(
             resolve_device(getattr(config, "device", "cpu")), wall_time_s=wall, since=began
         ),
     )
-    path = write_record(record, args.results_dir or RESULTS_DIR)
+    if hasattr(module, "TOLERANCE"):
+        record.tolerance = dict(module.TOLERANCE)
+    return record
+
+
+def run_and_write(module, config, result_id: str, results_dir: Path | None, prefix) -> int:
+    """Run ``module`` with ``config`` and write its record (``data/results`` by default)."""
+    from srlm_core.publishing import provenance
+    from srlm_core.publishing.results import RESULTS_DIR, write_record
+
+    config = config.validate() if hasattr(config, "validate") else config
+    began = provenance.git_state()
+    start = time.perf_counter()
+    values = module.run(config)
+    wall = time.perf_counter() - start
+    record = experiment_record(module, config, values, result_id, wall, began, prefix)
+    path = write_record(record, results_dir or RESULTS_DIR)
     print(f"wrote {path} ({wall:.1f} s)")
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from srlm_core.cli.options import config_from_args
+
+    config = config_from_args(args.module.Config, args)
+    return run_and_write(args.module, config, args.id, args.results_dir, ("srlm", "sweep"))

@@ -100,6 +100,8 @@ class Source:
     refs: list[str] = field(default_factory=list)
     #: the registry record, for a source loaded with :func:`use`
     record: ResultRecord | None = None
+    #: the values are an experiment's output; glued numbers are not added to them
+    frozen: bool = False
 
     def __enter__(self) -> Source:
         _STATE.stack.append(self)
@@ -261,14 +263,29 @@ def live(
     return source
 
 
-def experiment(result_id: str, module, config, code=()) -> Source:
+def experiment(result_id: str, module, config, values: dict | None = None, code=()) -> Source:
     """A live result computed by an experiment module (``Config``, ``run``, ``plot``): its
     title is the module docstring's first line, its parameters the config's fields, and its
-    code ``module.run`` plus ``code``."""
+    code ``module.run`` plus ``code``.
+
+    Given ``values = module.run(config)``, the record holds exactly those values and the
+    command ``srlm experiment NAME --field value ...`` that recomputes them, so
+    ``srlm results verify`` re-runs the experiment (not the chapter); the numbers glued to
+    it are then derived from those values and are not stored again."""
     from dataclasses import asdict
 
     title = (module.__doc__ or result_id).strip().splitlines()[0]
-    return live(result_id, title, code=[module.run, *code], params=asdict(config))
+    source = live(result_id, title, code=[module.run, *code], params=asdict(config))
+    if values is not None:
+        from srlm_core.cli.sweep import regenerating_command
+
+        name = module.__name__.rsplit(".", 1)[1]
+        source.command = regenerating_command(name, config, result_id, ("srlm", "experiment"))
+        source.values = dict(values)
+        source.frozen = True
+        source.tolerance = getattr(module, "TOLERANCE", None)
+        _write_live(source)
+    return source
 
 
 def _jsonable(value):
@@ -363,7 +380,7 @@ def glue(name: str, variable, display: bool = False, *, source: str | Source | N
     value = _jsonable(variable)
     numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
     _STATE.glued.append((name, src.id if src else None, _short(value), numeric))
-    if src.live and value is not None:
+    if src.live and not src.frozen and value is not None:
         src.values[name] = value
         _write_live(src)
 
