@@ -53,3 +53,13 @@ def test_numeric_kappa_sigma_below_kappa_and_log_kappa_below_span():
     assert (kappa_sigma <= kappa * (1 + 1e-9)).all()
     assert (kappa.log() <= span + 1e-9).all()
     assert (span <= 2 * (theta - p.theta_star).norm(dim=-1) + 1e-9).all()
+
+
+def test_latex_statements_render_the_derived_expressions():
+    tex = s3.latex_statements()
+    assert set(tex) == {"s3_shift", "s3_bernoulli", "s3_logratio", "s3_heal", "s3_rounds",
+                        "s3_inflation"}
+    assert tex["s3_bernoulli"].endswith(r"\frac{\kappa_\Sigma}{\kappa^2} = \frac{1}{c}")
+    assert tex["s3_heal"] == (r"\log\kappa(\pi_t)\le s_{0} \left(1 - \alpha\right)^{t}"
+                              r"\le 2 e_{0} \left(1 - \alpha\right)^{t}")
+    assert tex["s3_rounds"] == r"t_\epsilon = " + sp.latex(s3.healing().rounds_to_epsilon)
