@@ -10,6 +10,8 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Interval:
+    """A mean and its confidence interval [lo, hi]."""
+
     mean: float
     lo: float
     hi: float
@@ -27,6 +29,8 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
 
 @dataclass(frozen=True)
 class SlopeFit:
+    """A fitted slope, its confidence interval [lo, hi] and the intercept."""
+
     slope: float
     lo: float
     hi: float

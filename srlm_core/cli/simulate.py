@@ -14,7 +14,7 @@ def register(sub) -> None:
     parser = sub.add_parser(
         "simulate",
         help="iterate self-judging and DPO in the linear-softmax model world",
-        description="Iterate self-judging and DPO (theory.md S1); report ||theta_t - theta*|| "
+        description="Iterate self-judging and DPO (S1); report ||theta_t - theta*|| "
         "with a 95%% interval over seeds.  --n 0 runs the population update.",
     )
     from srlm_core.cli.options import add_config_arguments

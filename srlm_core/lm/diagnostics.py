@@ -1,6 +1,7 @@
 """What the language-model experiment measures on the held-out split.
 
-The model world of theory.md has a judge r_t = alpha r* + (1 - alpha) beta log(pi_t/pi_ref);
+The model world of the book's model chapter has a judge
+:math:`r_t = \\alpha r^* + (1 - \\alpha) \\beta \\log(\\pi_t / \\pi_{\\mathrm{ref}})`;
 here r* is the checker's verdict g(x, y) in {0, 1} and the self-preference term is the
 policy's own length-normalised log-likelihood l(x, y).  The estimates:
 
@@ -8,8 +9,9 @@ policy's own length-normalised log-likelihood l(x, y).  The estimates:
 * judge agreement: on pairs of responses to one prompt whose ground truth differs, how often
   the judge scores the passing one higher (ties count one half);
 * alpha-hat: regress the judge's score s on g and l, s = a g + b l + c; with standardised
-  regressors, alpha-hat = |a| sd(g) / (|a| sd(g) + |b| sd(l)) is the signal share of the
-  judge's explained variation (1 - alpha-hat its self-preference);
+  regressors,
+  :math:`\\hat\\alpha = |a|\\, \\mathrm{sd}(g) / (|a|\\, \\mathrm{sd}(g) + |b|\\, \\mathrm{sd}(l))`
+  is the signal share of the judge's explained variation (1 - alpha-hat its self-preference);
 * internal consistency: on pairs with different judge scores, how often the judge prefers the
   response the policy itself finds more likely (l larger) -- S1's fixed point has it at 1 in
   the model world;
@@ -92,9 +94,11 @@ def generate(model, tokenizer, instructions, samples: int, max_new_tokens: int,
 
 @dataclass
 class LogProbs:
-    total: list[float]  # sum over the response tokens (end-of-turn token when finished)
-    mean: list[float]  # per token
-    length: list[int]  # tokens
+    """Log-likelihoods of a batch of responses under one policy."""
+
+    total: list[float]  #: sum over the response tokens (end-of-turn token when finished)
+    mean: list[float]  #: per token
+    length: list[int]  #: tokens
 
 
 @torch.no_grad()

@@ -72,8 +72,10 @@ def parse_score(text: str) -> float:
 
 @dataclass
 class Judgement:
-    scores: list[float]  # per response; NaN where the judge gave no valid score
-    validity: list[float]  # logits: probability mass on "1".."5"; generate: share parsed
+    """The judge's scores of a batch of responses."""
+
+    scores: list[float]  #: per response; NaN where the judge gave no valid score
+    validity: list[float]  #: logits: probability mass on "1".."5"; generate: share parsed
 
 
 def _chat_prefix(tokenizer) -> str:

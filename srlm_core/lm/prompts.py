@@ -1,6 +1,7 @@
 """Prompts with a verifiable ground truth, and their fixed train / held-out split.
 
-Each prompt is a task on a topic plus one or two constraints from :mod:`checkers`.  The split
+Each prompt is a task on a topic plus one or two constraints from
+:mod:`~srlm_core.lm.checkers`.  The split
 is generated deterministically by :func:`build_prompt_splits` and stored in
 ``data/lm/prompts.json``; a test checks the stored file equals the regeneration and that no
 held-out prompt (or topic) appears in the training split.  Training never reads the held-out

@@ -25,6 +25,8 @@ from srlm_core.model.dpo import soft_label_nll
 
 @dataclass(frozen=True)
 class SoftDPOSettings:
+    """Hyper-parameters of soft-label DPO training."""
+
     beta: float = 1.0
     learning_rate: float = 1e-4
     epochs: int = 6

@@ -24,6 +24,8 @@ TOLERANCE = {"rtol": 0.0, "atol": 0.0}
 
 @dataclass(frozen=True)
 class BenchConfig:
+    """Parameters of the training benchmark (``srlm lm bench``)."""
+
     pool: str = "lm-pool"
     model: str = "smollm2-135m-instruct"
     prompts: int = 2

@@ -3,9 +3,9 @@ conversational format.
 
 The reference model is passed explicitly and its log-probabilities are precomputed before
 training (TRL would otherwise reload the original checkpoint by name).  The *fixed* reference
-is the initial model M0 (theory.md S1: a contraction toward pi*); the *moving* reference is a
-frozen copy of the current policy (Yuan et al.; theory.md: not a contraction).  On CPU the
-trainer runs with ``use_cpu``, float32, no gradient checkpointing; on a GPU in bf16.
+is the initial model M0 (S1: a contraction toward pi*); the *moving* reference is a frozen
+copy of the current policy (Yuan et al.; in the book's model chapter: not a contraction).  On
+CPU the trainer runs with ``use_cpu``, float32, no gradient checkpointing; on a GPU in bf16.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from srlm_core.lm.pairs import conversational
 
 @dataclass(frozen=True)
 class DPOSettings:
+    """Hyper-parameters of one DPO round with TRL's DPOTrainer."""
+
     beta: float = 0.1
     learning_rate: float = 5e-6
     epochs: int = 2

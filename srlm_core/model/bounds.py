@@ -1,44 +1,60 @@
-"""The iterative finite-sample bound of S4, evaluated numerically for a SimulationConfig.
+r"""The iterative finite-sample bound of S4, evaluated numerically for a SimulationConfig.
 
-Every finite-sample step is the population step plus an estimation error xi_k.  With a
-fixed reference and lambda = 0 the DPO step is a well-specified logistic regression whose
-target is the S1 contraction, so exactly
+Every finite-sample step is the population step plus an estimation error :math:`\xi_k`.  With
+a fixed reference and :math:`\lambda = 0` the DPO step is a well-specified logistic regression
+whose target is the S1 contraction, so exactly
 
-    theta_{k+1} - theta* = (1 - alpha)(theta_k - theta*) + xi_k,
-    e_T <= (1 - alpha)^T e_0 + sum_{k<T} (1 - alpha)^{T-1-k} ||xi_k||      (triangle inequality).
+.. math::
+
+   \theta_{k+1} - \theta^* &= (1 - \alpha)(\theta_k - \theta^*) + \xi_k, \\
+   e_T &\le (1 - \alpha)^T e_0 + \sum_{k<T} (1 - \alpha)^{T-1-k} \|\xi_k\|
+   \quad \text{(triangle inequality)}.
 
 The constants, all computed here and nothing else assumed:
 
-* **Per-step covariance.**  xi_k is asymptotically N(0, A_k) with A_k = (beta^2 I_k)^{-1} / n,
-  I_k the pair Fisher information under pi_k
-  (:func:`srlm_core.model.one_step_prediction.pair_fisher`).  With
-  lambda > 0 the sandwich A_k = H_k^{-1} beta^2 I_k H_k^{-1} / n, H_k = beta^2 I_k + lambda I,
-  is used (it drops the O(ridge bias^2) misspecification term of the label variance).
-* **High probability.**  For xi ~ N(0, A), ||xi|| is ||A^{1/2}||-Lipschitz in a standard
-  Gaussian and E||xi|| <= sqrt(tr A), so P(||xi|| > sqrt(tr A) + sqrt(2 ||A|| log(1/delta')))
-  <= delta' (Gaussian concentration).  A union bound over the T steps takes delta' = delta/T:
-  eps_k = sqrt(tr A_k) + sqrt(2 ||A_k|| log(T / delta)), the log(T/delta) of S4.
-* **Where A_k is evaluated.**  At the noiseless (population) trajectory theta_bar_k, so the
-  bound is a deterministic number the reader can compute before any sampling; the random
-  iterate is within O(1/sqrt(n)) of it, so this is first-order exact.  The initial term is
-  ||theta_bar_T - theta*||, which is (1 - alpha)^T e_0 when lambda = 0 and contains the ridge
-  bias otherwise.
+* **Per-step covariance.**  :math:`\xi_k` is asymptotically :math:`N(0, A_k)` with
+  :math:`A_k = (\beta^2 I_k)^{-1} / n`, :math:`I_k` the pair Fisher information under
+  :math:`\pi_k` (:func:`srlm_core.model.one_step_prediction.pair_fisher`).  With
+  :math:`\lambda > 0` the sandwich :math:`A_k = H_k^{-1} \beta^2 I_k H_k^{-1} / n`,
+  :math:`H_k = \beta^2 I_k + \lambda I`, is used (it drops the O(ridge bias²)
+  misspecification term of the label variance).
+* **High probability.**  For :math:`\xi \sim N(0, A)`, :math:`\|\xi\|` is
+  :math:`\|A^{1/2}\|`-Lipschitz in a standard Gaussian and
+  :math:`\mathbb E \|\xi\| \le \sqrt{\operatorname{tr} A}`, so
+  :math:`P(\|\xi\| > \sqrt{\operatorname{tr} A} + \sqrt{2 \|A\| \log(1/\delta')}) \le \delta'`
+  (Gaussian concentration).  A union bound over the :math:`T` steps takes
+  :math:`\delta' = \delta / T`:
+  :math:`\varepsilon_k = \sqrt{\operatorname{tr} A_k} + \sqrt{2 \|A_k\| \log(T / \delta)}`, the
+  :math:`\log(T / \delta)` of S4.
+* **Where** :math:`A_k` **is evaluated.**  At the noiseless (population) trajectory
+  :math:`\bar\theta_k`, so the bound is a deterministic number the reader can compute before
+  any sampling; the random iterate is within :math:`O(1/\sqrt n)` of it, so this is
+  first-order exact.  The initial term is :math:`\|\bar\theta_T - \theta^*\|`, which is
+  :math:`(1 - \alpha)^T e_0` when :math:`\lambda = 0` and contains the ridge bias otherwise.
 
-The bound is asymptotic in n (Gaussian approximation of each step), not a non-asymptotic
-inequality.  Two coarser forms are reported beside it:
+The bound is asymptotic in :math:`n` (Gaussian approximation of each step), not a
+non-asymptotic inequality.  Two coarser forms are reported beside it:
 
-* ``bound_uniform``: eps_k <= max_k eps_k in the closed geometric sum of
-  :func:`srlm_core.theory.iterative_bound.geometric_sum` (the (C/alpha)/sqrt(n) form);
-* ``bound_kappa`` (lambda = 0): the statement's condition-number form.  Since
-  I_k >= c_k H_{pi_k} >= c_k H_{pi*} / kappa_Sigma(pi_k), with c_k = sigma'(max margin of the
-  step's target over all pairs), A_k <= kappa_Sigma(pi_k) H_{pi*}^{-1} / (beta^2 c_k n), so
-  eps_k <= sqrt(kappa_Sigma,k / (beta^2 c_k n))
-  (sqrt(tr H*^{-1}) + sqrt(2 ||H*^{-1}|| log(T/delta))).
+* ``bound_uniform``: :math:`\varepsilon_k \le \max_k \varepsilon_k` in the closed geometric sum
+  of :func:`srlm_core.theory.iterative_bound.geometric_sum` (the
+  :math:`(C / \alpha) / \sqrt n` form);
+* ``bound_kappa`` (:math:`\lambda = 0`): the statement's condition-number form.  Since
+  :math:`I_k \succeq c_k H_{\pi_k} \succeq c_k H_{\pi^*} / \kappa_\Sigma(\pi_k)`, with
+  :math:`c_k = \sigma'(\text{max margin of the step's target over all pairs})`,
+  :math:`A_k \preceq \kappa_\Sigma(\pi_k) H_{\pi^*}^{-1} / (\beta^2 c_k n)`, so
+
+  .. math::
+
+     \varepsilon_k \le \sqrt{\frac{\kappa_{\Sigma,k}}{\beta^2 c_k n}}
+     \Bigl(\sqrt{\operatorname{tr} H_*^{-1}} + \sqrt{2 \|H_*^{-1}\| \log(T / \delta)}\Bigr).
 
 Predictions of the mean behaviour (not bounds) come with it: the root mean square
-sqrt(||theta_bar_T - theta*||^2 + sum_k (1 - alpha)^{2(T-1-k)} tr A_k) of the linear-Gaussian
-recursion, and E KL(pi* || pi_T) ~ KL(pi* || pi_bar_T) + 1/2 sum_k (1-alpha)^{2(T-1-k)}
-tr(F(theta_bar_T) A_k), F the policy Fisher matrix (the Hessian of the KL).
+:math:`\sqrt{\|\bar\theta_T - \theta^*\|^2 + \sum_k (1 - \alpha)^{2(T-1-k)} \operatorname{tr}
+A_k}` of the linear-Gaussian recursion, and
+:math:`\mathbb E \operatorname{KL}(\pi^* \,\|\, \pi_T) \approx
+\operatorname{KL}(\pi^* \,\|\, \bar\pi_T) + \tfrac12 \sum_k (1 - \alpha)^{2(T-1-k)}
+\operatorname{tr}(F(\bar\theta_T) A_k)`, :math:`F` the policy Fisher matrix (the Hessian of
+the KL).
 """
 
 from __future__ import annotations
@@ -70,7 +86,8 @@ def validate_delta(delta: float) -> float:
 
 
 def gaussian_norm_quantile(cov: torch.Tensor, log_term: float) -> torch.Tensor:
-    """sqrt(tr A) + sqrt(2 ||A|| log_term): exceeded by ||N(0, A)|| with prob <= exp(-log_term)."""
+    r""":math:`\sqrt{\operatorname{tr} A} + \sqrt{2 \|A\|\, \ell}`: exceeded by
+    :math:`\|N(0, A)\|` with probability at most :math:`e^{-\ell}`, :math:`\ell` = ``log_term``."""
     trace = torch.diagonal(cov, dim1=-2, dim2=-1).sum(-1)
     top = torch.linalg.eigvalsh(cov)[..., -1]
     return trace.sqrt() + (2.0 * top * log_term).sqrt()
@@ -79,8 +96,9 @@ def gaussian_norm_quantile(cov: torch.Tensor, log_term: float) -> torch.Tensor:
 def step_covariance(
     problem, theta_k: torch.Tensor, theta_next: torch.Tensor, alpha: float, lam: float, n: int
 ) -> torch.Tensor:
-    """A_k: the asymptotic covariance of the DPO estimate of theta_{k+1} from n pairs drawn from
-    pi_k; (beta^2 I_k)^{-1}/n at lambda = 0, the ridge sandwich otherwise (see module doc)."""
+    r""":math:`A_k`: the asymptotic covariance of the DPO estimate of :math:`\theta_{k+1}` from
+    n pairs drawn from :math:`\pi_k`; :math:`(\beta^2 I_k)^{-1} / n` at :math:`\lambda = 0`,
+    the ridge sandwich otherwise (see the module docstring)."""
     beta2 = problem.beta**2
     label_info = beta2 * pair_fisher(problem, theta_k, one_step_limit(problem, theta_k, alpha))
     if lam == 0.0:
@@ -105,8 +123,9 @@ class IterativeBound:
     frame: pd.DataFrame
 
     def noise_floor(self) -> float:
-        """The predicted noise level at T, sqrt(predicted_rms^2 - population_dist^2): the
-        floor that the error settles on once the initial term is forgotten."""
+        r"""The predicted noise level at :math:`T`, :math:`\sqrt{r^2 - p^2}` with :math:`r` the
+        ``predicted_rms`` and :math:`p` the ``population_dist``: the floor that the error
+        settles on once the initial term is forgotten."""
         last = self.frame.iloc[-1]
         return math.sqrt(max(last["predicted_rms"] ** 2 - last["population_dist"] ** 2, 0.0))
 

@@ -1,13 +1,17 @@
-"""The DPO update for linear-softmax policies (theory.md, *Update*).
+r"""The DPO update for linear-softmax policies (the book's model chapter, *Update*).
 
 For a linear-softmax policy, the DPO implicit reward margin of a pair is
-beta (theta - theta_ref) . (phi(x,y) - phi(x,y')), so DPO with reference theta_ref and ridge
-lambda is a regularised logistic regression in u = theta - theta_ref:
+:math:`\beta (\theta - \theta_{\mathrm{ref}}) \cdot (\phi(x, y) - \phi(x, y'))`, so DPO with
+reference :math:`\theta_{\mathrm{ref}}` and ridge :math:`\lambda` is a regularised logistic
+regression in :math:`u = \theta - \theta_{\mathrm{ref}}`:
 
-    theta_{t+1} = argmin_theta  -(1/n) sum log sigma(+-beta u . dphi) + (lambda/2) ||u||^2.
+.. math::
+
+   \theta_{t+1} = \operatorname*{argmin}_\theta\; -\frac1n \sum_i
+   \log \sigma(\pm \beta\, u \cdot \Delta\phi_i) + \frac\lambda2 \|u\|^2.
 
 We solve it exactly with damped Newton steps, batched over seeds.  The same solver takes
-soft labels and weights, which gives the population (n = infinity) update.
+soft labels and weights, which gives the population (:math:`n = \infty`) update.
 """
 
 from __future__ import annotations
@@ -25,14 +29,16 @@ def dpo_sigmoid_loss(
     ref_rejected_logps: torch.Tensor,
     beta: float,
 ) -> torch.Tensor:
-    """Per-pair sigmoid DPO loss (Rafailov et al. 2023, eq. 7):
-    -log sigma(beta [(log pi(y_w) - log pi_ref(y_w)) - (log pi(y_l) - log pi_ref(y_l))])."""
+    r"""Per-pair sigmoid DPO loss (Rafailov et al. 2023, eq. 7):
+    :math:`-\log \sigma(\beta [(\log \pi(y_w) - \log \pi_{\mathrm{ref}}(y_w))
+    - (\log \pi(y_l) - \log \pi_{\mathrm{ref}}(y_l))])`."""
     margin = (policy_chosen_logps - ref_chosen_logps) - (policy_rejected_logps - ref_rejected_logps)
     return -F.logsigmoid(beta * margin)
 
 
 def soft_label_nll(s: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-pair loss at margin s with soft label p: -p log sigma(s) - (1 - p) log sigma(-s)."""
+    r"""Per-pair loss at margin :math:`s` with soft label :math:`p`:
+    :math:`-p \log \sigma(s) - (1 - p) \log \sigma(-s)`."""
     return -(target * F.logsigmoid(s) + (1.0 - target) * F.logsigmoid(-s))
 
 
@@ -43,7 +49,8 @@ def logistic_objective(
     weight: torch.Tensor,
     lam: float,
 ) -> torch.Tensor:
-    """sum_i w_i [-p_i log sigma(u.z_i) - (1 - p_i) log sigma(-u.z_i)] + (lambda/2)||u||^2.
+    r""":math:`\sum_i w_i [-p_i \log \sigma(u \cdot z_i) - (1 - p_i) \log \sigma(-u \cdot z_i)]
+    + \frac\lambda2 \|u\|^2`.
 
     Shapes: u (S, d), z (S, m, d), target and weight (S, m); returns (S,)."""
     s = torch.einsum("smd,sd->sm", z, u)
@@ -63,7 +70,7 @@ def fit_logistic(
     (:mod:`srlm_core.model.newton`).
 
     A jitter of 1e-10 keeps the Newton system solvable when lambda = 0 and the data do not
-    span R^d; it does not change the objective."""
+    span the feature space; it does not change the objective."""
     d = u0.shape[-1]
     eye = torch.eye(d, dtype=u0.dtype, device=u0.device)
 
@@ -88,10 +95,11 @@ def dpo_update(
     theta_reference: torch.Tensor,
     theta_init: torch.Tensor,
 ) -> torch.Tensor:
-    """One finite-sample DPO step: theta_{t+1} from n labelled pairs per seed.
+    r"""One finite-sample DPO step: :math:`\theta_{t+1}` from n labelled pairs per seed.
 
-    dphi (S, n, d) are phi(x,y) - phi(x,y'), label (S, n) is 1 where y won.  The
-    reference theta_reference (S, d) or (d,) is pi_ref (fixed) or pi_t (moving)."""
+    ``dphi`` (S, n, d) are :math:`\phi(x, y) - \phi(x, y')`, ``label`` (S, n) is 1 where y won.
+    The reference ``theta_reference`` (S, d) or (d,) is :math:`\pi_{\mathrm{ref}}` (fixed) or
+    :math:`\pi_t` (moving)."""
     n = dphi.shape[1]
     weight = torch.full_like(label, 1.0 / n)
     u0 = (theta_init - theta_reference).expand_as(theta_init)

@@ -1,15 +1,19 @@
-"""Ridge logistic regression in sample space, for d >> n (theory.md, *Update*, with lambda > 0).
+r"""Ridge logistic regression in sample space, for d >> n (the DPO update with lambda > 0).
 
 The DPO step is the ridge logistic regression of :func:`srlm_core.model.dpo.fit_logistic`,
 
-    min_u  sum_i w_i l(u . z_i; p_i) + (lambda/2) ||u||^2,
-    l(s; p) = -p log sigma(s) - (1 - p) log sigma(-s).
+.. math::
 
-For lambda > 0 its minimiser lies in the row space of Z = (z_1 .. z_n)^T (representer theorem),
-u = Z^T a.  The Newton step of the primal problem, (Z^T D Z + lambda I)^{-1} Z^T r with
-D = diag(w p (1 - p)) and r = w (sigma(s) - p) + lambda a, equals Z^T (D G + lambda I)^{-1} r by
-the push-through identity, with the n x n Gram matrix G = Z Z^T.  So each Newton step costs
-O(n^3) instead of O(d^3) and no d x d matrix is formed.
+   \min_u \sum_i w_i\, l(u \cdot z_i; p_i) + \frac\lambda2 \|u\|^2, \qquad
+   l(s; p) = -p \log \sigma(s) - (1 - p) \log \sigma(-s).
+
+For :math:`\lambda > 0` its minimiser lies in the row space of
+:math:`Z = (z_1, \dots, z_n)^\top` (representer theorem), :math:`u = Z^\top a`.  The Newton
+step of the primal problem, :math:`(Z^\top D Z + \lambda I)^{-1} Z^\top r` with
+:math:`D = \operatorname{diag}(w p (1 - p))` and :math:`r = w (\sigma(s) - p) + \lambda a`,
+equals :math:`Z^\top (D G + \lambda I)^{-1} r` by the push-through identity, with the
+:math:`n \times n` Gram matrix :math:`G = Z Z^\top`.  So each Newton step costs
+:math:`O(n^3)` instead of :math:`O(d^3)` and no :math:`d \times d` matrix is formed.
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ def fit_logistic_dual(
     max_steps: int = 200,
     tol: float = 1e-10,
 ) -> torch.Tensor:
-    """Minimise :func:`srlm_core.model.dpo.logistic_objective` (lambda > 0) by damped Newton
-    (:mod:`srlm_core.model.newton`) in the coefficients a of u = Z^T a, batched over seeds.
+    r"""Minimise :func:`srlm_core.model.dpo.logistic_objective` (:math:`\lambda > 0`) by damped
+    Newton (:mod:`srlm_core.model.newton`) in the coefficients :math:`a` of
+    :math:`u = Z^\top a`, batched over seeds.
 
-    Shapes: z (S, n, d), target and weight (S, n); returns u (S, d).  Starts at u = 0.  Stops
-    when the primal gradient norm ||Z^T r|| = sqrt(r^T G r) is below ``tol``."""
+    Shapes: z (S, n, d), target and weight (S, n); returns u (S, d).  Starts at :math:`u = 0`.
+    Stops when the primal gradient norm :math:`\|Z^\top r\| = \sqrt{r^\top G r}` is below
+    ``tol``."""
     if not lam > 0.0:
         raise ValueError(f"the sample-space solver needs lambda > 0, got {lam!r}")
     S, n, _ = z.shape
@@ -65,9 +71,10 @@ def fit_logistic_dual(
 def fit_ridge_logistic(
     z: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, lam: float
 ) -> torch.Tensor:
-    """The same minimiser from u = 0 by whichever Newton method is cheaper: in parameter space
-    (:func:`srlm_core.model.dpo.fit_logistic`, O(d^3) per step) when d <= n, in sample space
-    (:func:`fit_logistic_dual`, O(n^3) per step) when d > n."""
+    r"""The same minimiser from :math:`u = 0` by whichever Newton method is cheaper: in
+    parameter space (:func:`srlm_core.model.dpo.fit_logistic`, :math:`O(d^3)` per step) when
+    :math:`d \le n`, in sample space (:func:`fit_logistic_dual`, :math:`O(n^3)` per step) when
+    :math:`d > n`."""
     S, n, d = z.shape
     if d <= n:
         u0 = torch.zeros(S, d, dtype=z.dtype, device=z.device)

@@ -1,11 +1,16 @@
-"""The self-judge and Bradley-Terry pair sampling (theory.md, *Self-judge* and *Data*).
+r"""The self-judge and Bradley-Terry pair sampling (the book's model chapter, *Self-judge* and
+*Data*).
 
-At iteration t the model scores responses itself,
+At iteration :math:`t` the model scores responses itself,
 
-    r_t(x, y) = alpha r*(x, y) + (1 - alpha) beta log(pi_t(y|x) / pi_ref(y|x)),
+.. math::
 
-with signal share alpha in (0, 1] and self-preference 1 - alpha.  A training triple is
-x ~ rho, y, y' ~ pi_t(.|x) independently, and label l ~ Bernoulli(sigma(r_t(x,y) - r_t(x,y'))).
+   r_t(x, y) = \alpha\, r^*(x, y)
+   + (1 - \alpha)\, \beta \log \frac{\pi_t(y|x)}{\pi_{\mathrm{ref}}(y|x)},
+
+with signal share :math:`\alpha \in (0, 1]` and self-preference :math:`1 - \alpha`.  A training
+triple is :math:`x \sim \rho`, :math:`y, y' \sim \pi_t(\cdot|x)` independently, and label
+:math:`l \sim \operatorname{Bernoulli}(\sigma(r_t(x, y) - r_t(x, y')))`.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from srlm_core.model.policy import LinearSoftmaxProblem
 def judge_rewards(
     problem: LinearSoftmaxProblem, theta: torch.Tensor, alpha: float
 ) -> torch.Tensor:
-    """r_t(x, y) for every context and response; theta (..., d) -> (..., C, K).
+    r""":math:`r_t(x, y)` for every context and response; theta (..., d) -> (..., C, K).
 
-    The self-preference term is measured against the fixed pi_ref of the problem, also when
-    DPO itself uses a moving reference (against pi_t itself it would vanish identically).
+    The self-preference term is measured against the fixed :math:`\pi_{\mathrm{ref}}` of the
+    problem, also when DPO itself uses a moving reference (against :math:`\pi_t` itself it
+    would vanish identically).
     """
     self_pref = problem.log_probs(theta) - problem.log_probs(problem.theta_ref)
     return alpha * problem.true_reward() + (1.0 - alpha) * problem.beta * self_pref
@@ -31,21 +37,15 @@ def judge_rewards(
 
 @dataclass(frozen=True)
 class PreferencePairs:
-    """n labelled pairs per seed.
+    """n labelled pairs per seed."""
 
-    Attributes:
-        contexts: x, shape (S, n).
-        first, second: y and y', shape (S, n).
-        label: 1.0 where y is preferred to y', else 0.0, shape (S, n).
-    """
-
-    contexts: torch.Tensor
-    first: torch.Tensor
-    second: torch.Tensor
-    label: torch.Tensor
+    contexts: torch.Tensor  #: the prompts x, shape (S, n)
+    first: torch.Tensor  #: the responses y, shape (S, n)
+    second: torch.Tensor  #: the responses y', shape (S, n)
+    label: torch.Tensor  #: 1.0 where y is preferred to y', else 0.0, shape (S, n)
 
     def feature_differences(self, problem: LinearSoftmaxProblem) -> torch.Tensor:
-        """phi(x, y) - phi(x, y'), shape (S, n, d)."""
+        r""":math:`\phi(x, y) - \phi(x, y')`, shape (S, n, d)."""
         phi = problem.features
         return phi[self.contexts, self.first] - phi[self.contexts, self.second]
 

@@ -1,4 +1,4 @@
-"""What the book measures about a policy pi_theta (theory.md, S1, S3 and S5).
+r"""What the book measures about a policy :math:`\pi_\theta` (S1, S3 and S5).
 
 All functions take theta of shape (..., d) and return one value per leading index.
 """
@@ -12,31 +12,35 @@ from srlm_core.model.policy import LinearSoftmaxProblem
 
 
 def param_distance(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """e_t = ||theta - theta*||_2."""
+    r""":math:`e_t = \|\theta - \theta^*\|_2`."""
     return (theta - problem.theta_star).norm(dim=-1)
 
 
 def kl_target_to_policy(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """KL(pi* || pi_theta) = E_x sum_y pi*(y|x) log(pi*(y|x) / pi_theta(y|x))."""
+    r""":math:`\operatorname{KL}(\pi^* \,\|\, \pi_\theta)
+    = \mathbb E_x \sum_y \pi^*(y|x) \log(\pi^*(y|x) / \pi_\theta(y|x))`."""
     log_star = problem.log_probs(problem.theta_star)
     per_context = (log_star.exp() * (log_star - problem.log_probs(theta))).sum(-1)
     return per_context @ problem.context_probs
 
 
 def log_ratio_span(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """max_x span_y log(pi_theta(y|x) / pi*(y|x)), the quantity that bounds log kappa (S3)."""
+    r""":math:`\max_x \operatorname{span}_y \log(\pi_\theta(y|x) / \pi^*(y|x))`, the quantity
+    that bounds :math:`\log \kappa` (S3)."""
     ratio = problem.log_probs(theta) - problem.log_probs(problem.theta_star)
     return (ratio.amax(-1) - ratio.amin(-1)).amax(-1)
 
 
 def condition_number(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """Policy condition number kappa(pi) = max_{x,y} pi*(y|x) / pi(y|x) >= 1 (S3)."""
+    r"""Policy condition number :math:`\kappa(\pi) = \max_{x,y} \pi^*(y|x) / \pi(y|x) \ge 1`
+    (S3)."""
     ratio = problem.log_probs(problem.theta_star) - problem.log_probs(theta)
     return ratio.amax(dim=(-2, -1)).exp()
 
 
 def pair_covariance(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """H_pi = E_x E_{y,y'~pi}[(phi_y - phi_y')(phi_y - phi_y')^T] = 2 E_x Cov_pi(phi | x)."""
+    r""":math:`H_\pi = \mathbb E_x \mathbb E_{y, y' \sim \pi}[(\phi_y - \phi_{y'})
+    (\phi_y - \phi_{y'})^\top] = 2\, \mathbb E_x \operatorname{Cov}_\pi(\phi | x)`."""
     probs = problem.log_probs(theta).exp()  # (..., C, K)
     phi = problem.features  # (C, K, d)
     mean = torch.einsum("...ck,ckd->...cd", probs, phi)
@@ -46,8 +50,8 @@ def pair_covariance(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch
 
 
 def feature_condition_number(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """kappa_Sigma(pi) = lambda_max(H_pi^{-1/2} H_{pi*} H_pi^{-1/2}) (S3), via the Cholesky
-    factor of H_pi (a generalised symmetric eigenproblem)."""
+    r""":math:`\kappa_\Sigma(\pi) = \lambda_{\max}(H_\pi^{-1/2} H_{\pi^*} H_\pi^{-1/2})` (S3),
+    via the Cholesky factor of :math:`H_\pi` (a generalised symmetric eigenproblem)."""
     h_pi = pair_covariance(problem, theta)
     h_star = pair_covariance(problem, problem.theta_star).expand_as(h_pi)
     chol = torch.linalg.cholesky(h_pi)
@@ -57,19 +61,23 @@ def feature_condition_number(problem: LinearSoftmaxProblem, theta: torch.Tensor)
 
 
 def effective_dimension(eigenvalues: torch.Tensor, lam: float) -> torch.Tensor:
-    """d_eff(lambda) = tr(Sigma (Sigma + lambda I)^{-1}) = sum_j mu_j / (mu_j + lambda) (S5)."""
+    r""":math:`d_{\mathrm{eff}}(\lambda) = \operatorname{tr}(\Sigma (\Sigma + \lambda I)^{-1})
+    = \sum_j \mu_j / (\mu_j + \lambda)` (S5)."""
     return (eigenvalues / (eigenvalues + lam)).sum(-1)
 
 
 def consistency_residual(
     problem: LinearSoftmaxProblem, theta: torch.Tensor, alpha: float
 ) -> torch.Tensor:
-    """How far the model is from agreeing with its own judge (S1, internal consistency).
+    r"""How far the model is from agreeing with its own judge (S1, internal consistency).
 
-    E_x E_{y,y'~pi_theta} |sigma(r_t(y) - r_t(y'))
-                            - sigma(beta (theta - theta_ref).(phi_y - phi_y'))|:
+    .. math::
+
+       \mathbb E_x \mathbb E_{y, y' \sim \pi_\theta} \bigl|\sigma(r_t(y) - r_t(y'))
+       - \sigma(\beta (\theta - \theta_{\mathrm{ref}}) \cdot (\phi_y - \phi_{y'}))\bigr|:
+
     the gap between the self-judge's preference probability and the preference implied by the
-    policy's own DPO reward.  It is zero exactly at the fixed point pi = pi*.
+    policy's own DPO reward.  It is zero exactly at the fixed point :math:`\pi = \pi^*`.
     """
     rewards = judge_rewards(problem, theta, alpha)
     implicit = problem.beta * problem.logits(theta - problem.theta_ref)

@@ -1,22 +1,33 @@
-"""Fisher information of a self-rewarding step and the predicted one-step KL (theory.md, S2).
+r"""Fisher information of a self-rewarding step and the predicted one-step KL (S2).
 
-One DPO step from pi_0 with a fixed reference is a well-specified logistic regression: the
-self-judge's margin is beta (alpha w* + (1 - alpha)(theta_0 - theta_ref)) . dphi, so the
-estimate theta_hat_1 targets the population limit
+One DPO step from :math:`\pi_0` with a fixed reference is a well-specified logistic
+regression: the self-judge's margin is
+:math:`\beta (\alpha w^* + (1 - \alpha)(\theta_0 - \theta_{\mathrm{ref}})) \cdot \Delta\phi`,
+so the estimate :math:`\hat\theta_1` targets the population limit
 
-    theta_1 = theta* + (1 - alpha)(theta_0 - theta*),
+.. math:: \theta_1 = \theta^* + (1 - \alpha)(\theta_0 - \theta^*),
 
-and sqrt(n) (theta_hat_1 - theta_1) -> N(0, (beta^2 I_0)^{-1}) with the pair Fisher information
+and :math:`\sqrt n (\hat\theta_1 - \theta_1) \to N(0, (\beta^2 I_0)^{-1})` with the pair
+Fisher information
 
-    I_0 = E_{x ~ rho} E_{y, y' ~ pi_0} [sigma'(beta (theta_1 - theta_ref) . dphi) dphi dphi^T].
+.. math::
 
-With F(theta) = E_x Cov_{pi_theta}(phi | x) the Fisher matrix of the policy (the Hessian of
-theta -> KL(pi* || pi_theta)), the second-order prediction is
+   I_0 = \mathbb E_{x \sim \rho} \mathbb E_{y, y' \sim \pi_0}
+   [\sigma'(\beta (\theta_1 - \theta_{\mathrm{ref}}) \cdot \Delta\phi)\,
+   \Delta\phi \Delta\phi^\top].
 
-    E KL(pi* || pi_hat_1) ~ 1/2 (1 - alpha)^2 ||theta_0 - theta*||_F^2
-                            + tr(F I_0^{-1}) / (2 n beta^2)
+With :math:`F(\theta) = \mathbb E_x \operatorname{Cov}_{\pi_\theta}(\phi | x)` the Fisher
+matrix of the policy (the Hessian of
+:math:`\theta \mapsto \operatorname{KL}(\pi^* \,\|\, \pi_\theta)`), the second-order
+prediction is
 
-with F = F(theta*): a floor that no n removes, plus a variance term.
+.. math::
+
+   \mathbb E \operatorname{KL}(\pi^* \,\|\, \hat\pi_1) \approx
+   \tfrac12 (1 - \alpha)^2 \|\theta_0 - \theta^*\|_F^2
+   + \frac{\operatorname{tr}(F I_0^{-1})}{2 n \beta^2}
+
+with :math:`F = F(\theta^*)`: a floor that no :math:`n` removes, plus a variance term.
 """
 
 from __future__ import annotations
@@ -32,22 +43,26 @@ from srlm_core.model.policy import LinearSoftmaxProblem
 def one_step_limit(
     problem: LinearSoftmaxProblem, theta0: torch.Tensor, alpha: float
 ) -> torch.Tensor:
-    """theta_1 = theta* + (1 - alpha)(theta_0 - theta*): the n = infinity limit of one step (S2)."""
+    r""":math:`\theta_1 = \theta^* + (1 - \alpha)(\theta_0 - \theta^*)`: the
+    :math:`n = \infty` limit of one step (S2)."""
     return problem.theta_star + (1.0 - alpha) * (theta0 - problem.theta_star)
 
 
 def policy_fisher(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
-    """F(theta) = E_x Cov_{pi_theta}(phi | x) = H_pi / 2, the Hessian of KL(pi* || pi_theta)."""
+    r""":math:`F(\theta) = \mathbb E_x \operatorname{Cov}_{\pi_\theta}(\phi | x) = H_\pi / 2`,
+    the Hessian of :math:`\operatorname{KL}(\pi^* \,\|\, \pi_\theta)`."""
     return 0.5 * pair_covariance(problem, theta)
 
 
 def pair_fisher(
     problem: LinearSoftmaxProblem, theta_sampling: torch.Tensor, theta_label: torch.Tensor
 ) -> torch.Tensor:
-    """I = E_x E_{y,y' ~ pi_sampling}[sigma'(beta (theta_label - theta_ref).dphi) dphi dphi^T].
+    r""":math:`I = \mathbb E_x \mathbb E_{y, y' \sim \pi_{\mathrm{sampling}}}
+    [\sigma'(\beta (\theta_{\mathrm{label}} - \theta_{\mathrm{ref}}) \cdot \Delta\phi)\,
+    \Delta\phi \Delta\phi^\top]`.
 
     Pairs are drawn from the model being updated; labels follow the logistic model whose
-    parameter is the step's target theta_label (for one step, :func:`one_step_limit`).
+    parameter is the step's target ``theta_label`` (for one step, :func:`one_step_limit`).
     Shapes: theta (..., d) -> (..., d, d)."""
     phi = problem.features
     dphi = phi.unsqueeze(2) - phi.unsqueeze(1)  # (C, K, K, d)
@@ -64,21 +79,24 @@ def pair_fisher(
 
 @dataclass(frozen=True)
 class OneStepPrediction:
-    """The S2 decomposition of E KL(pi* || pi_hat_1) for one initial model.
+    r"""The S2 decomposition of :math:`\mathbb E \operatorname{KL}(\pi^* \,\|\, \hat\pi_1)` for
+    one initial model."""
 
-    Attributes:
-        floor: 1/2 (1 - alpha)^2 ||theta_0 - theta*||_F^2 with F = F(theta*) (the statement).
-        variance: tr(F I_0^{-1}) / (2 beta^2): the variance term is ``variance / n``.
-        exact_floor: KL(pi* || pi_{theta_1}), the floor without the quadratic approximation.
-        variance_at_limit: tr(F(theta_1) I_0^{-1}) / (2 beta^2): the variance term with the
-            curvature of the KL at theta_1, where the estimate concentrates, not at theta*.
-        param_variance: tr(I_0^{-1}) / beta^2, so that E||theta_hat_1 - theta_1||^2 ~ it / n.
-    """
-
+    #: :math:`\tfrac12 (1 - \alpha)^2 \|\theta_0 - \theta^*\|_F^2` with :math:`F = F(\theta^*)`
+    #: (the statement).
     floor: float
+    #: :math:`\operatorname{tr}(F I_0^{-1}) / (2 \beta^2)`: the variance term is
+    #: ``variance / n``.
     variance: float
+    #: :math:`\operatorname{KL}(\pi^* \,\|\, \pi_{\theta_1})`, the floor without the quadratic
+    #: approximation.
     exact_floor: float
+    #: :math:`\operatorname{tr}(F(\theta_1) I_0^{-1}) / (2 \beta^2)`: the variance term with the
+    #: curvature of the KL at :math:`\theta_1`, where the estimate concentrates, not at
+    #: :math:`\theta^*`.
     variance_at_limit: float
+    #: :math:`\operatorname{tr}(I_0^{-1}) / \beta^2`, so that
+    #: :math:`\mathbb E \|\hat\theta_1 - \theta_1\|^2 \approx` ``param_variance / n``.
     param_variance: float
 
     def kl(self, n: float) -> float:
@@ -86,14 +104,15 @@ class OneStepPrediction:
         return self.floor + self.variance / n
 
     def kl_refined(self, n: float) -> float:
-        """Exact floor + curvature at theta_1: the expansion around where theta_hat_1 lands."""
+        r"""Exact floor + curvature at :math:`\theta_1`: the expansion around where
+        :math:`\hat\theta_1` lands."""
         return self.exact_floor + self.variance_at_limit / n
 
 
 def predict_one_step(
     problem: LinearSoftmaxProblem, theta0: torch.Tensor, alpha: float
 ) -> OneStepPrediction:
-    """Evaluate the S2 prediction for one initial parameter vector theta0 of shape (d,)."""
+    """Evaluate the S2 prediction for one initial parameter vector ``theta0`` of shape (d,)."""
     beta = problem.beta
     theta1 = one_step_limit(problem, theta0, alpha)
     f_star = policy_fisher(problem, problem.theta_star)
@@ -112,12 +131,18 @@ def predict_one_step(
 def predict_iterated_kl(
     problem: LinearSoftmaxProblem, theta0: torch.Tensor, alpha: float, n: int, iters: int
 ) -> list[float]:
-    """Second-order E KL(pi* || pi_hat_t) for t = 0..iters rounds of n samples each (S2's
-    contrast): the error obeys theta_{k+1} - theta* = (1 - alpha)(theta_k - theta*) + xi_k with
-    Cov xi_k ~ (beta^2 I_k)^{-1} / n, I_k the pair Fisher information on the population path, so
+    r"""Second-order :math:`\mathbb E \operatorname{KL}(\pi^* \,\|\, \hat\pi_t)` for
+    :math:`t = 0, \dots,` ``iters`` rounds of n samples each (S2's contrast): the error obeys
+    :math:`\theta_{k+1} - \theta^* = (1 - \alpha)(\theta_k - \theta^*) + \xi_k` with
+    :math:`\operatorname{Cov} \xi_k \approx (\beta^2 I_k)^{-1} / n`, :math:`I_k` the pair
+    Fisher information on the population path, so
 
-        E KL_t ~ 1/2 (1 - alpha)^{2t} ||theta_0 - theta*||_F^2
-                 + sum_{k<t} (1 - alpha)^{2(t-1-k)} tr(F I_k^{-1}) / (2 n beta^2)."""
+    .. math::
+
+       \mathbb E \operatorname{KL}_t \approx \tfrac12 (1 - \alpha)^{2t}
+       \|\theta_0 - \theta^*\|_F^2 + \sum_{k<t} (1 - \alpha)^{2(t-1-k)}
+       \frac{\operatorname{tr}(F I_k^{-1})}{2 n \beta^2}.
+    """
     rho2 = (1.0 - alpha) ** 2
     delta = theta0 - problem.theta_star
     bias0 = float(delta @ policy_fisher(problem, problem.theta_star) @ delta)  # ||.||_F^2

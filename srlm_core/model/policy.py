@@ -1,9 +1,13 @@
-"""Linear-softmax policies over a finite response set (theory.md, *Setting*).
+r"""Linear-softmax policies over a finite response set (the book's model chapter, *Setting*).
 
-pi_theta(y|x) = exp(theta . phi(x, y)) / sum_y' exp(theta . phi(x, y')), with prompts
-x ~ rho over ``C`` contexts, ``K`` responses per prompt and features phi in R^d,
-||phi||_2 <= 1.  The true reward is r*(x, y) = beta w* . phi(x, y) and the KL-regularised
-target is pi* = pi_{theta*} with theta* = theta_ref + w*.
+.. math::
+
+   \pi_\theta(y|x) = \frac{\exp(\theta \cdot \phi(x, y))}{\sum_{y'} \exp(\theta \cdot \phi(x, y'))},
+
+with prompts :math:`x \sim \rho` over ``C`` contexts, ``K`` responses per prompt and features
+:math:`\phi \in \mathbb R^d`, :math:`\|\phi\|_2 \le 1`.  The true reward is
+:math:`r^*(x, y) = \beta\, w^* \cdot \phi(x, y)` and the KL-regularised target is
+:math:`\pi^* = \pi_{\theta^*}` with :math:`\theta^* = \theta_{\mathrm{ref}} + w^*`.
 """
 
 from __future__ import annotations
@@ -17,44 +21,41 @@ DTYPE = torch.float64
 
 @dataclass(frozen=True)
 class LinearSoftmaxProblem:
-    """One instance of the model world.
+    """One instance of the model world."""
 
-    Attributes:
-        features: phi, shape (C, K, d).
-        context_probs: rho, shape (C,).
-        theta_ref: parameters of the reference policy pi_ref, shape (d,).
-        w_star: true reward direction, r* = beta w* . phi, shape (d,).
-        beta: KL strength.
-    """
-
-    features: torch.Tensor
-    context_probs: torch.Tensor
+    features: torch.Tensor  #: :math:`\phi`, shape (C, K, d)
+    context_probs: torch.Tensor  #: :math:`\rho`, shape (C,)
+    #: parameters of the reference policy :math:`\pi_{\mathrm{ref}}`, shape (d,)
     theta_ref: torch.Tensor
+    #: true reward direction, :math:`r^* = \beta\, w^* \cdot \phi`, shape (d,)
     w_star: torch.Tensor
-    beta: float
+    beta: float  #: KL strength :math:`\beta`
 
     @property
     def dim(self) -> int:
+        """The feature dimension d."""
         return self.features.shape[-1]
 
     @property
     def theta_star(self) -> torch.Tensor:
-        """theta* = theta_ref + w*: the KL-regularised optimum pi* ∝ pi_ref exp(r*/beta)."""
+        r""":math:`\theta^* = \theta_{\mathrm{ref}} + w^*`: the KL-regularised optimum
+        :math:`\pi^* \propto \pi_{\mathrm{ref}} \exp(r^* / \beta)`."""
         return self.theta_ref + self.w_star
 
     def logits(self, theta: torch.Tensor) -> torch.Tensor:
-        """theta . phi(x, y) for theta of shape (..., d); returns (..., C, K)."""
+        r""":math:`\theta \cdot \phi(x, y)` for theta of shape (..., d); returns (..., C, K)."""
         return torch.einsum("ckd,...d->...ck", self.features, theta)
 
     def log_probs(self, theta: torch.Tensor) -> torch.Tensor:
-        """log pi_theta(y|x), shape (..., C, K)."""
+        r""":math:`\log \pi_\theta(y|x)`, shape (..., C, K)."""
         return torch.log_softmax(self.logits(theta), dim=-1)
 
     def true_reward(self) -> torch.Tensor:
-        """r*(x, y) = beta w* . phi(x, y), shape (C, K)."""
+        r""":math:`r^*(x, y) = \beta\, w^* \cdot \phi(x, y)`, shape (C, K)."""
         return self.beta * self.logits(self.w_star)
 
     def to(self, device: torch.device) -> LinearSoftmaxProblem:
+        """The same problem with its tensors on ``device``."""
         return LinearSoftmaxProblem(
             features=self.features.to(device),
             context_probs=self.context_probs.to(device),
@@ -80,11 +81,13 @@ def make_problem(
     seed: int = 0,
     tabular: bool = False,
 ) -> LinearSoftmaxProblem:
-    """Draw a problem: unit-norm random features (or one-hot, the tabular case), uniform rho,
-    theta_ref = 0 and a true reward direction w* of norm ``signal``.
+    r"""Draw a problem: unit-norm random features (or one-hot, the tabular case), uniform
+    :math:`\rho`, :math:`\theta_{\mathrm{ref}} = 0` and a true reward direction :math:`w^*` of
+    norm ``signal``.
 
-    Identifiability of theta from pairs needs the differences phi(x,y) - phi(x,y') to span
-    R^d, i.e. ``contexts * (K - 1) >= d`` for random features.
+    Identifiability of :math:`\theta` from pairs needs the differences
+    :math:`\phi(x, y) - \phi(x, y')` to span :math:`\mathbb R^d`, i.e.
+    ``contexts * (K - 1) >= d`` for random features.
     """
     g = torch.Generator().manual_seed(seed)
     if tabular:
@@ -105,8 +108,9 @@ def make_problem(
 def initial_parameters(
     problem: LinearSoftmaxProblem, init_dist: float, seed: int = 0
 ) -> torch.Tensor:
-    """theta_0 = theta* + init_dist * u with u a seeded random unit direction, so that
-    ||theta_0 - theta*||_2 = init_dist (the initial model's quality)."""
+    r""":math:`\theta_0 = \theta^* + D u` with :math:`D` = ``init_dist`` and :math:`u` a seeded
+    random unit direction, so that :math:`\|\theta_0 - \theta^*\|_2 = D` (the initial model's
+    quality)."""
     g = torch.Generator().manual_seed(seed + 7919)
     u = random_unit_vectors((problem.dim,), g).to(problem.features.device)
     return problem.theta_star + init_dist * u

@@ -1,8 +1,9 @@
-"""The iterated self-rewarding procedure in the model world (theory.md, S1-S4).
+r"""The iterated self-rewarding procedure in the model world (S1-S4).
 
-Each round: the current model judges n pairs it sampled itself (``srlm_core.model.judge``), then a
-DPO step (``srlm_core.model.dpo``) updates it.  The DPO reference is either fixed at pi_ref (the
-contraction of S1) or moving, pi_ref <- pi_t (as in many iterative-DPO recipes).  Seeds are
+Each round: the current model judges n pairs it sampled itself (:mod:`srlm_core.model.judge`),
+then a DPO step (:mod:`srlm_core.model.dpo`) updates it.  The DPO reference is either fixed at
+:math:`\pi_{\mathrm{ref}}` (the contraction of S1) or moving,
+:math:`\pi_{\mathrm{ref}} \leftarrow \pi_t` (as in many iterative-DPO recipes).  Seeds are
 batched along the first tensor axis.
 """
 
@@ -47,7 +48,7 @@ class SimulationConfig:
     device: str = "cpu"
 
     def validate(self) -> SimulationConfig:
-        """Raise :class:`ConfigError` naming the first invalid field."""
+        """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field."""
         checks = [
             ("alpha", 0.0 < self.alpha <= 1.0, "must be in (0, 1]"),
             ("beta", self.beta > 0.0 and math.isfinite(self.beta), "must be positive"),
@@ -75,8 +76,9 @@ def population_update(
     lam: float,
     theta_reference: torch.Tensor,
 ) -> torch.Tensor:
-    """The n = infinity DPO step: logistic regression on every pair (x, y, y') weighted by
-    rho(x) pi_t(y|x) pi_t(y'|x), with soft labels sigma(r_t(x,y) - r_t(x,y'))."""
+    r"""The :math:`n = \infty` DPO step: logistic regression on every pair :math:`(x, y, y')`
+    weighted by :math:`\rho(x) \pi_t(y|x) \pi_t(y'|x)`, with soft labels
+    :math:`\sigma(r_t(x, y) - r_t(x, y'))`."""
     S = theta.shape[0]
     phi = problem.features
     dphi = (phi.unsqueeze(2) - phi.unsqueeze(1)).reshape(-1, problem.dim)  # (C*K*K, d)
@@ -92,7 +94,8 @@ def population_update(
 
 @dataclass
 class SimulationResult:
-    """Parameters theta_t for t = 0..T (shape (T+1, S, d)) and the problem they live in."""
+    r"""Parameters :math:`\theta_t` for :math:`t = 0, \dots, T` (shape (T+1, S, d)) and the
+    problem they live in."""
 
     config: SimulationConfig
     problem: LinearSoftmaxProblem
@@ -135,6 +138,7 @@ class SimulationResult:
         return rows
 
     def to_dict(self) -> dict:
+        """``{"params": ..., "iterations": summary()}``, the shape of ``srlm simulate --json``."""
         return {"params": asdict(self.config), "iterations": self.summary()}
 
 
@@ -156,13 +160,14 @@ class SelfRewardingRunner:
         self.problem = problem.to(self.device)
 
     def initial_thetas(self) -> torch.Tensor:
+        """The initial parameters, one copy per seed: shape (S, d)."""
         theta0 = initial_parameters(self.problem, self.config.init_dist, self.config.seed)
         return theta0.expand(self.config.seeds, -1).clone()
 
     def step(
         self, theta: torch.Tensor, generator: torch.Generator, reference: torch.Tensor
     ) -> torch.Tensor:
-        """theta_{t+1} from theta_t with DPO reference ``reference``."""
+        r""":math:`\theta_{t+1}` from :math:`\theta_t` with DPO reference ``reference``."""
         c, p = self.config, self.problem
         if c.n == 0:
             return population_update(p, theta, c.alpha, c.lam, reference)
@@ -171,6 +176,7 @@ class SelfRewardingRunner:
         return dpo_update(dphi, pairs.label, p.beta, c.lam, reference, theta)
 
     def run(self) -> SimulationResult:
+        """All rounds, from one generator seeded by the config."""
         c = self.config
         generator = torch.Generator(device=self.device).manual_seed(c.seed)
         theta = self.initial_thetas()

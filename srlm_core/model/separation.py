@@ -1,11 +1,12 @@
-"""Existence of the finite-sample DPO estimate (the logistic MLE) with lambda = 0.
+r"""Existence of the finite-sample DPO estimate (the logistic MLE) with :math:`\lambda = 0`.
 
-With lambda = 0 the DPO step is a logistic regression without penalty, whose minimiser exists
-and is unique iff the signed feature differences a_i = (2 l_i - 1) beta dphi_i span R^d and
-no direction u != 0 has a_i . u >= 0 for every pair (no complete or quasi-complete separation;
-Albert and Anderson 1984).  We decide it with one linear programme per seed (scipy's HiGHS):
-maximise sum_i a_i . u subject to a_i . u >= 0 and -1 <= u <= 1; the optimum is positive
-exactly when the data are separated.
+With :math:`\lambda = 0` the DPO step is a logistic regression without penalty, whose minimiser
+exists and is unique iff the signed feature differences
+:math:`a_i = (2 l_i - 1) \beta \Delta\phi_i` span :math:`\mathbb R^d` and no direction
+:math:`u \ne 0` has :math:`a_i \cdot u \ge 0` for every pair (no complete or quasi-complete
+separation; Albert and Anderson 1984).  We decide it with one linear programme per seed
+(scipy's HiGHS): maximise :math:`\sum_i a_i \cdot u` subject to :math:`a_i \cdot u \ge 0` and
+:math:`-1 \le u \le 1`; the optimum is positive exactly when the data are separated.
 """
 
 from __future__ import annotations

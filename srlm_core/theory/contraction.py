@@ -1,21 +1,28 @@
-"""S1 in SymPy: the self-rewarding population operator is a contraction.
+r"""S1 in SymPy: the self-rewarding population operator is a contraction.
 
 The derivation, step by step (each function returns the SymPy object the book renders):
 
-1. :func:`gibbs_policy` - the KL-regularised optimum of E_pi[r] - beta KL(pi || pi_ref) is
-   pi ∝ pi_ref exp(r / beta) (Lagrangian stationarity).
-2. :func:`judge_margin` - for linear-softmax policies the self-judge's reward margin
-   r_t(y) - r_t(y') equals beta v_t . (phi_y - phi_y'), v_t = alpha w* + (1 - alpha) u_t,
-   u_t = theta_t - theta_ref: the log-normalisers cancel.
-3. :func:`population_gradient` - the population DPO gradient is
-   E[(sigma(beta u . dphi) - sigma(beta v_t . dphi)) beta dphi]; it vanishes at u = v_t, and
-   the loss is strictly convex when the dphi span R^d, so u_{t+1} = v_t.
-4. :func:`contraction` - hence theta_{t+1} - theta* = (1 - alpha)(theta_t - theta*), and
-   :func:`unrolled_error` solves the recursion: e_t = (1 - alpha)^t e_0.
+1. :func:`gibbs_policy` - the KL-regularised optimum of
+   :math:`\mathbb E_\pi[r] - \beta \operatorname{KL}(\pi \,\|\, \pi_{\mathrm{ref}})` is
+   :math:`\pi \propto \pi_{\mathrm{ref}} \exp(r / \beta)` (Lagrangian stationarity).
+2. :func:`judge_margin` - for linear-softmax policies the self-judge's reward margin is
+   :math:`r_t(y) - r_t(y') = \beta\, v_t \cdot (\phi_y - \phi_{y'})` with
+   :math:`v_t = \alpha w^* + (1 - \alpha) u_t` and :math:`u_t = \theta_t - \theta_{\mathrm{ref}}`:
+   the log-normalisers cancel.
+3. :func:`population_gradient` - the population DPO gradient
+   :math:`\mathbb E[(\sigma(\beta u \cdot \Delta\phi) - \sigma(\beta v_t \cdot \Delta\phi))
+   \,\beta \Delta\phi]` vanishes at :math:`u = v_t`, and the loss is strictly convex when the
+   :math:`\Delta\phi` span :math:`\mathbb R^d`, so :math:`u_{t+1} = v_t`.
+4. :func:`contraction` - hence
+
+   .. math:: \theta_{t+1} - \theta^* = (1 - \alpha)(\theta_t - \theta^*),
+
+   and :func:`unrolled_error` solves the recursion: :math:`e_t = (1 - \alpha)^t e_0`.
 5. :func:`log_policy_recursion` - the same statement for log-policies, up to a per-prompt
-   constant c_t(x).
-6. :func:`moving_reference` - with the DPO reference reset to pi_t every round the deviation
-   D_t = theta_t - theta_ref obeys D_{t+1} = (2 - alpha) D_t + alpha w*: not a contraction.
+   constant :math:`c_t(x)`.
+6. :func:`moving_reference` - with the DPO reference reset to :math:`\pi_t` every round the
+   deviation :math:`D_t = \theta_t - \theta_{\mathrm{ref}}` obeys
+   :math:`D_{t+1} = (2 - \alpha) D_t + \alpha w^*`: not a contraction.
 """
 
 from __future__ import annotations
@@ -34,9 +41,11 @@ def _vector(name: str, d: int) -> sp.Matrix:
 
 
 def gibbs_policy(K: int = 3) -> tuple[list[sp.Expr], list[sp.Expr]]:
-    """Maximise sum_y pi_y r_y - beta sum_y pi_y log(pi_y / p_y) subject to sum_y pi_y = 1.
+    r"""Maximise :math:`\sum_y \pi_y r_y - \beta \sum_y \pi_y \log(\pi_y / p_y)` subject to
+    :math:`\sum_y \pi_y = 1`.
 
-    Returns (the solution pi_y, the Gibbs form p_y exp(r_y / beta) / Z) for K responses."""
+    Returns (the solution :math:`\pi_y`, the Gibbs form :math:`p_y e^{r_y / \beta} / Z`) for
+    K responses."""
     pis = sp.symbols(f"pi_1:{K + 1}", positive=True)
     rs = sp.symbols(f"r_1:{K + 1}", real=True)
     ps = sp.symbols(f"p_1:{K + 1}", positive=True)
@@ -52,10 +61,12 @@ def gibbs_policy(K: int = 3) -> tuple[list[sp.Expr], list[sp.Expr]]:
 
 
 def judge_margin(d: int = 2) -> tuple[sp.Expr, sp.Expr]:
-    """The self-judge's margin r_t(x, y) - r_t(x, y') for a linear-softmax policy, written out
-    with explicit log-normalisers, and the claimed closed form beta v_t . (phi_y - phi_y').
+    r"""The self-judge's margin :math:`r_t(x, y) - r_t(x, y')` for a linear-softmax policy,
+    written out with explicit log-normalisers, and the claimed closed form
+    :math:`\beta\, v_t \cdot (\phi_y - \phi_{y'})`.
 
-    Returns (margin, beta * v_t . dphi); their difference simplifies to zero."""
+    Returns (margin, :math:`\beta\, v_t \cdot \Delta\phi`); their difference simplifies to
+    zero."""
     phi_y, phi_yp = _vector("phi", d), _vector("phi'", d)
     w, theta, theta_ref = _vector("w^*", d), _vector("theta_t", d), _vector("theta_ref", d)
     logZ_t, logZ_ref = sp.symbols("log_Z_t log_Z_ref", real=True)
@@ -71,10 +82,11 @@ def judge_margin(d: int = 2) -> tuple[sp.Expr, sp.Expr]:
 
 
 def population_gradient(d: int = 2) -> tuple[sp.Matrix, dict]:
-    """The gradient in u of the population DPO loss for one pair direction dphi, with soft label
-    sigma(beta v . dphi):  (sigma(beta u . dphi) - sigma(beta v . dphi)) beta dphi.
+    r"""The gradient in :math:`u` of the population DPO loss for one pair direction
+    :math:`\Delta\phi` with soft label :math:`\sigma(\beta v \cdot \Delta\phi)`:
+    :math:`(\sigma(\beta u \cdot \Delta\phi) - \sigma(\beta v \cdot \Delta\phi))\,\beta \Delta\phi`.
 
-    Returns (gradient, the substitution u = v under which it vanishes)."""
+    Returns (gradient, the substitution :math:`u = v` under which it vanishes)."""
     u, v, dphi = _vector("u", d), _vector("v", d), _vector("Delta", d)
     s = sp.Function("sigma")
     gradient = (s(beta * (u.T * dphi)[0]) - s(beta * (v.T * dphi)[0])) * beta * dphi
@@ -82,9 +94,10 @@ def population_gradient(d: int = 2) -> tuple[sp.Matrix, dict]:
 
 
 def population_hessian(d: int = 2) -> tuple[sp.Matrix, sp.Matrix]:
-    """Hessian of the DPO loss -log sigma(beta u . dphi) for one pair direction, and its
-    closed form beta^2 sigma(z) sigma(-z) dphi dphi^T (z = beta u . dphi): positive
-    semi-definite, and positive definite once summed over directions that span R^d, so the
+    r"""Hessian of the DPO loss :math:`-\log \sigma(\beta u \cdot \Delta\phi)` for one pair
+    direction, and its closed form :math:`\beta^2 \sigma(z) \sigma(-z)\, \Delta\phi
+    \Delta\phi^\top` (:math:`z = \beta u \cdot \Delta\phi`): positive semi-definite, and
+    positive definite once summed over directions that span :math:`\mathbb R^d`, so the
     population minimiser is unique.  (A soft label changes the loss by a linear term only.)"""
     u, dphi = _vector("u", d), _vector("Delta", d)
     z = beta * (u.T * dphi)[0]
@@ -95,13 +108,16 @@ def population_hessian(d: int = 2) -> tuple[sp.Matrix, sp.Matrix]:
 
 @dataclass(frozen=True)
 class Contraction:
-    update: sp.Expr  # theta_{t+1} - theta* in terms of theta_t - theta*
-    factor: sp.Expr  # 1 - alpha
+    """The S1 map in one coordinate (:func:`contraction`)."""
+
+    update: sp.Expr  #: :math:`\theta_{t+1} - \theta^*` in terms of :math:`\theta_t - \theta^*`
+    factor: sp.Expr  #: :math:`1 - \alpha`
 
 
 def contraction() -> Contraction:
-    """theta_{t+1} - theta* with theta_{t+1} = theta_ref + v_t and theta* = theta_ref + w*,
-    in one coordinate (the map acts coordinate-wise)."""
+    r""":math:`\theta_{t+1} - \theta^*` with :math:`\theta_{t+1} = \theta_{\mathrm{ref}} + v_t`
+    and :math:`\theta^* = \theta_{\mathrm{ref}} + w^*`, in one coordinate (the map acts
+    coordinate-wise)."""
     theta_t, theta_ref, w = sp.symbols("theta_t theta_ref w^*", real=True)
     theta_star = theta_ref + w
     theta_next = theta_ref + alpha * w + (1 - alpha) * (theta_t - theta_ref)
@@ -111,16 +127,19 @@ def contraction() -> Contraction:
 
 
 def unrolled_error() -> sp.Expr:
-    """Solve e_{t+1} = (1 - alpha) e_t, e_0 given: e_t = (1 - alpha)^t e_0."""
+    r"""Solve :math:`e_{t+1} = (1 - \alpha) e_t`, :math:`e_0` given:
+    :math:`e_t = (1 - \alpha)^t e_0`."""
     e = sp.Function("e")
     return sp.rsolve(e(t + 1) - (1 - alpha) * e(t), e(t), {e(0): e0})
 
 
 def log_policy_recursion(K: int = 3) -> sp.Expr:
-    """Tabular check of log pi_{t+1} - log pi* = (1 - alpha)(log pi_t - log pi*) + c_t(x).
+    r"""Tabular check of
+    :math:`\log \pi_{t+1} - \log \pi^* = (1 - \alpha)(\log \pi_t - \log \pi^*) + c_t(x)`.
 
-    Returns, for response 1 minus response 2 (so c_t cancels), the residual
-    [log pi_{t+1} - log pi*] - (1 - alpha)[log pi_t - log pi*], which is zero."""
+    Returns, for response 1 minus response 2 (so :math:`c_t` cancels), the residual
+    :math:`[\log \pi_{t+1} - \log \pi^*] - (1 - \alpha)[\log \pi_t - \log \pi^*]`, which is
+    zero."""
     lp_t = sp.symbols(f"l_1:{K + 1}", real=True)  # log pi_t
     lp_ref = sp.symbols(f"lref_1:{K + 1}", real=True)  # log pi_ref
     r = sp.symbols(f"rstar_1:{K + 1}", real=True)  # r*
@@ -136,15 +155,18 @@ def log_policy_recursion(K: int = 3) -> sp.Expr:
 
 @dataclass(frozen=True)
 class MovingReference:
-    recursion: sp.Expr  # D_{t+1} in terms of D_t
-    solution: sp.Expr  # D_t in closed form
-    solution_alpha_one: sp.Expr  # the alpha = 1 case
-    growth: sp.Expr  # 2 - alpha
+    """The deviation recursion under a moving reference (:func:`moving_reference`)."""
+
+    recursion: sp.Expr  #: :math:`D_{t+1}` in terms of :math:`D_t`
+    solution: sp.Expr  #: :math:`D_t` in closed form
+    solution_alpha_one: sp.Expr  #: the :math:`\alpha = 1` case
+    growth: sp.Expr  #: :math:`2 - \alpha`
 
 
 def moving_reference() -> MovingReference:
-    """DPO against pi_ref <- pi_t with the judge's self-preference measured against the fixed
-    pi_ref: theta_{t+1} = theta_t + v_t, so D_{t+1} = (2 - alpha) D_t + alpha w*
+    r"""DPO against :math:`\pi_{\mathrm{ref}} \leftarrow \pi_t` with the judge's
+    self-preference measured against the fixed :math:`\pi_{\mathrm{ref}}`:
+    :math:`\theta_{t+1} = \theta_t + v_t`, so :math:`D_{t+1} = (2 - \alpha) D_t + \alpha w^*`
     (one coordinate)."""
     D = sp.Function("D")
     w, D0 = sp.symbols("w^* D_0", real=True)

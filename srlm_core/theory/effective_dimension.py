@@ -1,23 +1,38 @@
-"""S5 in SymPy: the effective dimension of a polynomially decaying spectrum, and the ridge that
+r"""S5 in SymPy: the effective dimension of a polynomially decaying spectrum, and the ridge that
 balances bias and variance.
 
-Sigma has eigenvalues mu_j = mu_1 j^(-p), p > 1, and d_eff(lambda) = tr(Sigma (Sigma + lambda I)^-1)
-= sum_{j<=d} f(j) with f(x) = 1 / (1 + (lambda / mu_1) x^p).  The derivation, step by step:
+:math:`\Sigma` has eigenvalues :math:`\mu_j = \mu_1 j^{-p}`, :math:`p > 1`, and
 
-1. :func:`integral_constant` - int_0^oo du / (1 + u^p) = (pi/p) / sin(pi/p) =: C_p.
-2. :func:`effective_dimension_integral` - int_0^oo f = C_p (lambda/mu_1)^(-1/p).
-3. :func:`integral_comparison` - f decreases and 0 < f <= 1, so for every d
-   C_p (lambda/mu_1)^(-1/p) - 1 <= d_eff(lambda; d = oo) and
-   d_eff(lambda; d) <= C_p (lambda/mu_1)^(-1/p):
-   d_eff = Theta(lambda^(-1/p)), with an upper bound free of d.
+.. math::
+
+   d_{\mathrm{eff}}(\lambda) = \operatorname{tr}(\Sigma (\Sigma + \lambda I)^{-1})
+   = \sum_{j \le d} f(j), \qquad f(x) = \frac{1}{1 + (\lambda / \mu_1) x^p}.
+
+The derivation, step by step:
+
+1. :func:`integral_constant` - :math:`\int_0^\infty \frac{du}{1 + u^p}
+   = \frac{\pi/p}{\sin(\pi/p)} =: C_p`.
+2. :func:`effective_dimension_integral` - :math:`\int_0^\infty f = C_p
+   (\lambda/\mu_1)^{-1/p}`.
+3. :func:`integral_comparison` - :math:`f` decreases and :math:`0 < f \le 1`, so for every
+   :math:`d`, :math:`C_p (\lambda/\mu_1)^{-1/p} - 1 \le d_{\mathrm{eff}}(\lambda; d = \infty)`
+   and :math:`d_{\mathrm{eff}}(\lambda; d) \le C_p (\lambda/\mu_1)^{-1/p}`:
+   :math:`d_{\mathrm{eff}} = \Theta(\lambda^{-1/p})`, with an upper bound free of :math:`d`.
 4. :func:`second_order_risk` - one eigendirection of the linearised ridge estimator
-   delta = -lambda (Sigma + lambda)^-1 w* + (Sigma + lambda)^-1 g, Cov g = Sigma / n: its risk
-   E delta^2 mu splits into bias lambda^2 mu w^2 / (mu + lambda)^2 and variance
-   mu^2 / (n (mu + lambda)^2), bounded termwise by lambda w^2 / 4 and mu / (n (mu + lambda)).
-   Summed: E ||theta_hat - theta*||_Sigma^2 <= lambda ||w*||^2 / 4 + d_eff(lambda) / n.
-5. :func:`balanced_ridge` - minimising lambda W^2 / 4 + C_p (lambda/mu_1)^(-1/p) / n gives
-   lambda* ∝ n^(-p/(p+1)), d_eff(lambda*) ∝ n^(1/(p+1)) and the rate n^(-p/(p+1)), none of which
-   involves d.  As lambda -> 0 the variance term is d / n instead.
+   :math:`\delta = -\lambda (\Sigma + \lambda)^{-1} w^* + (\Sigma + \lambda)^{-1} g`,
+   :math:`\operatorname{Cov} g = \Sigma / n`: its risk :math:`\mu\, \mathbb E \delta^2` splits
+   into bias :math:`\lambda^2 \mu w^2 / (\mu + \lambda)^2` and variance
+   :math:`\mu^2 / (n (\mu + \lambda)^2)`, bounded termwise by :math:`\lambda w^2 / 4` and
+   :math:`\mu / (n (\mu + \lambda))`.  Summed:
+
+   .. math:: \mathbb E \|\hat\theta - \theta^*\|_\Sigma^2 \le \lambda \|w^*\|^2 / 4
+      + d_{\mathrm{eff}}(\lambda) / n.
+
+5. :func:`balanced_ridge` - minimising :math:`\lambda W^2 / 4 + C_p (\lambda/\mu_1)^{-1/p} / n`
+   gives :math:`\lambda^* \propto n^{-p/(p+1)}`,
+   :math:`d_{\mathrm{eff}}(\lambda^*) \propto n^{1/(p+1)}` and the rate :math:`n^{-p/(p+1)}`,
+   none of which involves :math:`d`.  As :math:`\lambda \to 0` the variance term is
+   :math:`d / n` instead.
 """
 
 from __future__ import annotations
@@ -45,39 +60,45 @@ def _convergent_branch(result: sp.Expr) -> sp.Expr:
 
 
 def integral_constant() -> sp.Expr:
-    """C_p = int_0^oo du / (1 + u^p), valid for p > 1."""
+    r""":math:`C_p = \int_0^\infty du / (1 + u^p)`, valid for :math:`p > 1`."""
     return sp.simplify(_convergent_branch(sp.integrate(1 / (1 + u**p), (u, 0, sp.oo))))
 
 
 def spectrum_term(at: sp.Expr = x) -> sp.Expr:
-    """f(x) = mu(x) / (mu(x) + lambda) with mu(x) = mu_1 x^(-p): the contribution of one
-    eigendirection to d_eff."""
+    r""":math:`f(x) = \mu(x) / (\mu(x) + \lambda)` with :math:`\mu(x) = \mu_1 x^{-p}`: the
+    contribution of one eigendirection to :math:`d_{\mathrm{eff}}`."""
     mu = mu1 * at ** (-p)
     return mu / (mu + lam)
 
 
 def effective_dimension_integral() -> sp.Expr:
-    """int_0^oo f(x) dx = C_p (lambda / mu_1)^(-1/p)."""
+    r""":math:`\int_0^\infty f(x)\, dx = C_p (\lambda / \mu_1)^{-1/p}`."""
     f = sp.simplify(spectrum_term())
     return sp.powsimp(sp.simplify(_convergent_branch(sp.integrate(f, (x, 0, sp.oo)))), force=True)
 
 
 def effective_dimension_asymptotic() -> sp.Expr:
-    """The closed form C_p (lambda / mu_1)^(-1/p) that :func:`effective_dimension_integral`
-    must equal."""
+    r"""The closed form :math:`C_p (\lambda / \mu_1)^{-1/p}` that
+    :func:`effective_dimension_integral` must equal."""
     return integral_constant() * (lam / mu1) ** (-1 / p)
 
 
 @dataclass(frozen=True)
 class IntegralComparison:
-    upper: sp.Expr  # bounds d_eff(lambda; d) for every d: int_0^oo f
-    lower: sp.Expr  # bounds d_eff(lambda; oo) from below: int_0^oo f - 1 <= int_1^oo f
-    derivative: sp.Expr  # f'(x), negative: f decreases
-    head: sp.Expr  # int_0^1 f <= 1 since 0 < f <= 1
+    """Sum against integral (:func:`integral_comparison`)."""
+
+    #: bounds :math:`d_{\mathrm{eff}}(\lambda; d)` for every :math:`d`: :math:`\int_0^\infty f`
+    upper: sp.Expr
+    #: bounds :math:`d_{\mathrm{eff}}(\lambda; \infty)` from below:
+    #: :math:`\int_0^\infty f - 1 \le \int_1^\infty f`
+    lower: sp.Expr
+    derivative: sp.Expr  #: :math:`f'(x)`, negative: :math:`f` decreases
+    head: sp.Expr  #: :math:`\int_0^1 f \le 1` since :math:`0 < f \le 1`
 
 
 def integral_comparison() -> IntegralComparison:
-    """For a decreasing f >= 0: int_1^{d+1} f <= sum_{j=1}^d f(j) <= int_0^d f <= int_0^oo f."""
+    r"""For a decreasing :math:`f \ge 0`: :math:`\int_1^{d+1} f \le \sum_{j=1}^d f(j)
+    \le \int_0^d f \le \int_0^\infty f`."""
     f = spectrum_term()
     upper = effective_dimension_asymptotic()
     return IntegralComparison(
@@ -90,15 +111,18 @@ def integral_comparison() -> IntegralComparison:
 
 @dataclass(frozen=True)
 class DirectionRisk:
-    bias: sp.Expr  # mu E[delta]^2
-    variance: sp.Expr  # mu Var(delta)
-    bias_slack: sp.Expr  # lambda w^2 / 4 - bias, >= 0
-    variance_slack: sp.Expr  # mu / (n (mu + lambda)) - variance, >= 0
+    """The risk of one eigendirection (:func:`second_order_risk`)."""
+
+    bias: sp.Expr  #: :math:`\mu\, \mathbb E[\delta]^2`
+    variance: sp.Expr  #: :math:`\mu \operatorname{Var}(\delta)`
+    bias_slack: sp.Expr  #: :math:`\lambda w^2 / 4 - \text{bias} \ge 0`
+    variance_slack: sp.Expr  #: :math:`\mu / (n (\mu + \lambda)) - \text{variance} \ge 0`
 
 
 def second_order_risk() -> DirectionRisk:
-    """One eigendirection (eigenvalue mu, target coordinate w) of the ridge estimator linearised
-    at the truth: delta = (-lambda w + g) / (mu + lambda), E g = 0, Var g = mu / n."""
+    r"""One eigendirection (eigenvalue :math:`\mu`, target coordinate :math:`w`) of the ridge
+    estimator linearised at the truth: :math:`\delta = (-\lambda w + g) / (\mu + \lambda)`,
+    :math:`\mathbb E g = 0`, :math:`\operatorname{Var} g = \mu / n`."""
     mu, w = sp.symbols("mu w", positive=True)
     mean = -lam * w / (mu + lam)
     var = (mu / n) / (mu + lam) ** 2
@@ -113,17 +137,22 @@ def second_order_risk() -> DirectionRisk:
 
 @dataclass(frozen=True)
 class BalancedRidge:
-    risk_bound: sp.Expr  # U(lambda) = lambda W^2 / 4 + C_p (lambda/mu_1)^(-1/p) / n
-    lam_star: sp.Expr  # argmin U
-    d_eff_star: sp.Expr  # C_p (lambda*/mu_1)^(-1/p)
-    risk_star: sp.Expr  # U(lambda*)
-    rate: sp.Expr  # d log U(lambda*) / d log n = -p / (p + 1)
-    d_eff_rate: sp.Expr  # d log d_eff(lambda*) / d log n = 1 / (p + 1)
+    """The ridge that balances bias and variance (:func:`balanced_ridge`)."""
+
+    #: :math:`U(\lambda) = \lambda W^2 / 4 + C_p (\lambda/\mu_1)^{-1/p} / n`
+    risk_bound: sp.Expr
+    lam_star: sp.Expr  #: :math:`\lambda^* = \operatorname{argmin} U`
+    d_eff_star: sp.Expr  #: :math:`C_p (\lambda^*/\mu_1)^{-1/p}`
+    risk_star: sp.Expr  #: :math:`U(\lambda^*)`
+    rate: sp.Expr  #: :math:`d \log U(\lambda^*) / d \log n = -p / (p + 1)`
+    #: :math:`d \log d_{\mathrm{eff}}(\lambda^*) / d \log n = 1 / (p + 1)`
+    d_eff_rate: sp.Expr
 
 
 def balanced_ridge() -> BalancedRidge:
-    """Balance bias lambda W^2 / 4 against variance d_eff(lambda) / n with the d-free
-    asymptotic d_eff: U'(lambda*) = 0."""
+    r"""Balance bias :math:`\lambda W^2 / 4` against variance
+    :math:`d_{\mathrm{eff}}(\lambda) / n` with the :math:`d`-free asymptotic
+    :math:`d_{\mathrm{eff}}`: :math:`U'(\lambda^*) = 0`."""
     d_eff = effective_dimension_asymptotic()
     risk = lam * W**2 / 4 + d_eff / n
     (lam_star,) = sp.solve(sp.diff(risk, lam), lam)
@@ -145,8 +174,8 @@ def balanced_ridge() -> BalancedRidge:
 
 
 def unregularised_variance() -> sp.Expr:
-    """lim_{lambda -> 0} sum_{j<=d} mu_j^2 / (n (mu_j + lambda)^2) = d / n: every direction
-    counts fully, however small its variance."""
+    r""":math:`\lim_{\lambda \to 0} \sum_{j \le d} \mu_j^2 / (n (\mu_j + \lambda)^2) = d / n`:
+    every direction counts fully, however small its variance."""
     mu = sp.symbols("mu", positive=True)
     return d * sp.limit(mu**2 / (n * (mu + lam) ** 2), lam, 0)
 

@@ -1,25 +1,34 @@
-"""S4 in SymPy: the iterative finite-sample bound, its geometric sums and its trade-off.
+r"""S4 in SymPy: the iterative finite-sample bound, its geometric sums and its trade-off.
 
-Each finite-sample step is the population contraction of S1 plus an estimation error xi_t
-(the DPO step is a well-specified logistic regression, so with lambda = 0 this is exact):
+Each finite-sample step is the population contraction of S1 plus an estimation error
+:math:`\xi_t` (the DPO step is a well-specified logistic regression, so with
+:math:`\lambda = 0` this is exact):
 
-    theta_{t+1} - theta* = (1 - alpha)(theta_t - theta*) + xi_t.
+.. math:: \theta_{t+1} - \theta^* = (1 - \alpha)(\theta_t - \theta^*) + \xi_t.
 
 The derivation, step by step (each function returns the SymPy objects the book renders):
 
-1. :func:`unrolled_recursion` - taking norms, e_{t+1} <= (1 - alpha) e_t + eps_t with
-   eps_t >= ||xi_t||; unrolled, e_T <= (1 - alpha)^T e_0 + sum_{k<T} (1 - alpha)^{T-1-k} eps_k.
-2. :func:`geometric_sum` - sum_{k<T} (1 - alpha)^{T-1-k} = (1 - (1 - alpha)^T) / alpha
-   -> 1 / alpha, so with eps_k <= eps the bound is (1 - alpha)^T e_0 + eps (1 - (1-alpha)^T)/alpha.
+1. :func:`unrolled_recursion` - taking norms,
+   :math:`e_{t+1} \le (1 - \alpha) e_t + \varepsilon_t` with
+   :math:`\varepsilon_t \ge \|\xi_t\|`; unrolled,
+
+   .. math:: e_T \le (1 - \alpha)^T e_0 + \sum_{k<T} (1 - \alpha)^{T-1-k} \varepsilon_k.
+
+2. :func:`geometric_sum` - :math:`\sum_{k<T} (1 - \alpha)^{T-1-k} = (1 - (1 - \alpha)^T) /
+   \alpha \to 1 / \alpha`, so with :math:`\varepsilon_k \le \varepsilon` the bound is
+   :math:`(1 - \alpha)^T e_0 + \varepsilon (1 - (1 - \alpha)^T) / \alpha`.
 3. :func:`stationary_variance` - the mean square of the linear-Gaussian recursion,
-   m_{t+1} = (1 - alpha)^2 m_t + v, solves to (1 - alpha)^{2t} m_0 + v (1 - (1-alpha)^{2t})
-   / (1 - (1-alpha)^2) -> v / (alpha (2 - alpha)): iterating amplifies the per-step noise v by
-   1 / (1 - (1 - alpha)^2).
-4. :func:`burn_in` - T*, where the initial term (1 - alpha)^T e_0 falls to the statistical
-   term eps / alpha; with eps = c / sqrt(n), T* = log(alpha e_0 sqrt(n) / c) / log(1/(1-alpha)).
-5. :func:`one_step_versus_iterating` - with a budget of N = nT samples, one step with all of
-   them has mean square (1-alpha)^2 e_0^2 + v / T, T iterations of n have the recursion's
-   mean square; the critical e_0 below which one step wins.
+   :math:`m_{t+1} = (1 - \alpha)^2 m_t + v`, solves to
+   :math:`(1 - \alpha)^{2t} m_0 + v \frac{1 - (1 - \alpha)^{2t}}{1 - (1 - \alpha)^2}
+   \to \frac{v}{\alpha (2 - \alpha)}`: iterating amplifies the per-step noise :math:`v` by
+   :math:`1 / (1 - (1 - \alpha)^2)`.
+4. :func:`burn_in` - :math:`T^*`, where the initial term :math:`(1 - \alpha)^T e_0` falls to
+   the statistical term :math:`\varepsilon / \alpha`; with :math:`\varepsilon = c / \sqrt n`,
+   :math:`T^* = \log(\alpha e_0 \sqrt n / c) / \log(1 / (1 - \alpha))`.
+5. :func:`one_step_versus_iterating` - with a budget of :math:`N = nT` samples, one step with
+   all of them has mean square :math:`(1 - \alpha)^2 e_0^2 + v / T`, :math:`T` iterations of
+   :math:`n` have the recursion's mean square; the critical :math:`e_0` below which one step
+   wins.
 """
 
 from __future__ import annotations
@@ -37,14 +46,19 @@ eps, v, c, n = sp.symbols("varepsilon v c n", positive=True)
 
 @dataclass(frozen=True)
 class Unrolled:
-    recursion: sp.Expr  # the one-step inequality's right-hand side, e_{t+1} <= ...
-    closed_form: sp.Expr  # (1 - alpha)^T e_0 + Sum_{k<T} (1 - alpha)^{T-1-k} eps_k
-    iterated: list[sp.Expr]  # the recursion iterated by hand for T = 1, 2, ...
-    closed: list[sp.Expr]  # the closed form evaluated at the same T
+    """The unrolled error recursion (:func:`unrolled_recursion`)."""
+
+    #: the one-step inequality's right-hand side, :math:`e_{t+1} \le \dots`
+    recursion: sp.Expr
+    #: :math:`(1 - \alpha)^T e_0 + \sum_{k<T} (1 - \alpha)^{T-1-k} \varepsilon_k`
+    closed_form: sp.Expr
+    iterated: list[sp.Expr]  #: the recursion iterated by hand for T = 1, 2, ...
+    closed: list[sp.Expr]  #: the closed form evaluated at the same T
 
 
 def unrolled_recursion(max_T: int = 5) -> Unrolled:
-    """Unroll e_{t+1} = (1 - alpha) e_t + eps_t (the worst case of the inequality).
+    r"""Unroll :math:`e_{t+1} = (1 - \alpha) e_t + \varepsilon_t` (the worst case of the
+    inequality).
 
     Returns the symbolic closed form with an unevaluated sum and, for T = 1..max_T, the
     recursion iterated step by step next to the closed form (they are equal term by term)."""
@@ -76,8 +90,9 @@ def _generic(expr: sp.Expr) -> sp.Expr:
 
 
 def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
-    """Whether two expressions in alpha agree identically for 0 < alpha < 1: the difference,
-    written in a = 1 - alpha > 0 (so (alpha - 1)^{2t} = a^{2t} for integer t), simplifies to 0."""
+    r"""Whether two expressions in :math:`\alpha` agree identically for
+    :math:`0 < \alpha < 1`: the difference, written in :math:`a = 1 - \alpha > 0` (so
+    :math:`(\alpha - 1)^{2t} = a^{2t}` for integer :math:`t`), simplifies to 0."""
     a = sp.symbols("a", positive=True)
     difference = sp.expand(sp.expand_log((lhs - rhs).subs(alpha, 1 - a), force=True))
     return sp.simplify(sp.powsimp(difference, force=True)) == 0
@@ -85,17 +100,20 @@ def equal(lhs: sp.Expr, rhs: sp.Expr) -> bool:
 
 @dataclass(frozen=True)
 class GeometricSum:
-    finite: sp.Expr  # sum_{k<T} (1 - alpha)^{T-1-k} as SymPy sums it
-    finite_stated: sp.Expr  # (1 - (1 - alpha)^T) / alpha
-    limit: sp.Expr  # lim_T of the finite sum: 1 / alpha
-    uniform_bound: sp.Expr  # (1 - alpha)^T e_0 + eps (1 - (1 - alpha)^T) / alpha
-    squared_finite: sp.Expr  # sum_{k<T} (1 - alpha)^{2(T-1-k)} as SymPy sums it
-    squared_stated: sp.Expr  # (1 - (1 - alpha)^{2T}) / (1 - (1 - alpha)^2)
-    squared_limit: sp.Expr  # 1 / (alpha (2 - alpha))
+    """The geometric sums of S4 (:func:`geometric_sum`)."""
+
+    finite: sp.Expr  #: :math:`\sum_{k<T} (1 - \alpha)^{T-1-k}` as SymPy sums it
+    finite_stated: sp.Expr  #: :math:`(1 - (1 - \alpha)^T) / \alpha`
+    limit: sp.Expr  #: the limit in :math:`T` of the finite sum: :math:`1 / \alpha`
+    #: :math:`(1 - \alpha)^T e_0 + \varepsilon (1 - (1 - \alpha)^T) / \alpha`
+    uniform_bound: sp.Expr
+    squared_finite: sp.Expr  #: :math:`\sum_{k<T} (1 - \alpha)^{2(T-1-k)}` as SymPy sums it
+    squared_stated: sp.Expr  #: :math:`(1 - (1 - \alpha)^{2T}) / (1 - (1 - \alpha)^2)`
+    squared_limit: sp.Expr  #: :math:`1 / (\alpha (2 - \alpha))`
 
 
 def geometric_sum() -> GeometricSum:
-    """The two geometric sums of S4 in closed form (0 < alpha <= 1)."""
+    r"""The two geometric sums of S4 in closed form (:math:`0 < \alpha \le 1`)."""
     finite = _generic(sp.summation((1 - alpha) ** (T - 1 - k), (k, 0, T - 1)))
     squared = _generic(sp.summation((1 - alpha) ** (2 * (T - 1 - k)), (k, 0, T - 1)))
     finite_stated = (1 - (1 - alpha) ** T) / alpha
@@ -112,16 +130,21 @@ def geometric_sum() -> GeometricSum:
 
 @dataclass(frozen=True)
 class StationaryVariance:
-    solution: sp.Expr  # m_t solving m_{t+1} = (1 - alpha)^2 m_t + v, m_0 = e_0^2 (rsolve)
-    stated: sp.Expr  # (1 - alpha)^{2t} e_0^2 + v (1 - (1 - alpha)^{2t}) / (1 - (1 - alpha)^2)
-    stationary: sp.Expr  # lim_t m_t
-    amplification: sp.Expr  # stationary / v
-    amplification_stated: sp.Expr  # 1 / (1 - (1 - alpha)^2)
+    """The mean square of the linear-Gaussian recursion (:func:`stationary_variance`)."""
+
+    #: :math:`m_t` solving :math:`m_{t+1} = (1 - \alpha)^2 m_t + v`, :math:`m_0 = e_0^2`
+    solution: sp.Expr
+    #: :math:`(1 - \alpha)^{2t} e_0^2 + v (1 - (1 - \alpha)^{2t}) / (1 - (1 - \alpha)^2)`
+    stated: sp.Expr
+    stationary: sp.Expr  #: :math:`\lim_t m_t`
+    amplification: sp.Expr  #: ``stationary`` / :math:`v`
+    amplification_stated: sp.Expr  #: :math:`1 / (1 - (1 - \alpha)^2)`
 
 
 def stationary_variance() -> StationaryVariance:
-    """Mean square of delta_{t+1} = (1 - alpha) delta_t + xi_t with E xi_t = 0, E||xi_t||^2 = v
-    and xi_t independent of the past: m_{t+1} = (1 - alpha)^2 m_t + v (the cross term vanishes)."""
+    r"""Mean square of :math:`\delta_{t+1} = (1 - \alpha) \delta_t + \xi_t` with
+    :math:`\mathbb E \xi_t = 0`, :math:`\mathbb E \|\xi_t\|^2 = v` and :math:`\xi_t` independent
+    of the past: :math:`m_{t+1} = (1 - \alpha)^2 m_t + v` (the cross term vanishes)."""
     m = sp.Function("m")
     solution = sp.rsolve(m(t + 1) - (1 - alpha) ** 2 * m(t) - v, m(t), {m(0): e0**2})
     stated = (1 - alpha) ** (2 * t) * e0**2 + v * (1 - (1 - alpha) ** (2 * t)) / (
@@ -139,15 +162,20 @@ def stationary_variance() -> StationaryVariance:
 
 @dataclass(frozen=True)
 class BurnIn:
-    equation: sp.Eq  # (1 - alpha)^T e_0 = eps / alpha
-    T_star: sp.Expr  # its solution, as SymPy solves it
-    stated: sp.Expr  # log(alpha e_0 / eps) / log(1 / (1 - alpha))
-    rate_stated: sp.Expr  # with eps = c / sqrt(n): log(alpha e_0 sqrt(n) / c) / log(1/(1-alpha))
+    """The burn-in iteration :math:`T^*` (:func:`burn_in`)."""
+
+    equation: sp.Eq  #: :math:`(1 - \alpha)^T e_0 = \varepsilon / \alpha`
+    T_star: sp.Expr  #: its solution, as SymPy solves it
+    stated: sp.Expr  #: :math:`\log(\alpha e_0 / \varepsilon) / \log(1 / (1 - \alpha))`
+    #: with :math:`\varepsilon = c / \sqrt n`:
+    #: :math:`\log(\alpha e_0 \sqrt n / c) / \log(1 / (1 - \alpha))`
+    rate_stated: sp.Expr
 
 
 def burn_in() -> BurnIn:
-    """T*: the iteration at which the initial term equals the statistical term eps / alpha
-    (the limit of the geometric sum); past T* the bound is within a factor 2 of its floor."""
+    r""":math:`T^*`: the iteration at which the initial term equals the statistical term
+    :math:`\varepsilon / \alpha` (the limit of the geometric sum); past :math:`T^*` the bound is
+    within a factor 2 of its floor."""
     Ts = sp.symbols("T", positive=True)
     equation = sp.Eq((1 - alpha) ** Ts * e0, eps / alpha)
     (solution,) = sp.solve(equation, Ts)
@@ -162,16 +190,19 @@ def burn_in() -> BurnIn:
 
 @dataclass(frozen=True)
 class OneStepVersusIterating:
-    one_step: sp.Expr  # mean square of one step with all N = nT samples
-    iterating: sp.Expr  # mean square after T steps of n samples each
-    critical_e0_squared: sp.Expr  # e_0^2 at which they are equal, as SymPy solves it
-    critical_stated: sp.Expr  # the same, written with the geometric sum
+    """One step or :math:`T` steps on the same budget (:func:`one_step_versus_iterating`)."""
+
+    one_step: sp.Expr  #: mean square of one step with all :math:`N = nT` samples
+    iterating: sp.Expr  #: mean square after :math:`T` steps of :math:`n` samples each
+    critical_e0_squared: sp.Expr  #: :math:`e_0^2` at which they are equal, as SymPy solves it
+    critical_stated: sp.Expr  #: the same, written with the geometric sum
 
 
 def one_step_versus_iterating() -> OneStepVersusIterating:
-    """Same budget, two uses: one step with nT samples keeps the floor (1 - alpha)^2 e_0^2 but
-    has noise v / T; T steps of n samples forget e_0 but accumulate amplified noise.  Iterating
-    has the smaller mean square exactly when e_0^2 exceeds the critical value."""
+    r"""Same budget, two uses: one step with :math:`nT` samples keeps the floor
+    :math:`(1 - \alpha)^2 e_0^2` but has noise :math:`v / T`; :math:`T` steps of :math:`n`
+    samples forget :math:`e_0` but accumulate amplified noise.  Iterating has the smaller mean
+    square exactly when :math:`e_0^2` exceeds the critical value."""
     one_step = (1 - alpha) ** 2 * e0**2 + v / T
     variance = stationary_variance()
     iterating = variance.stated.subs(t, T)

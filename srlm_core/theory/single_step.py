@@ -1,19 +1,30 @@
-"""S2 in SymPy: the single-step limit of self-rewarding.
+r"""S2 in SymPy: the single-step limit of self-rewarding.
 
 The derivation, step by step (each function returns the SymPy objects the book renders):
 
-1. :func:`one_step_limit` - one population step from theta_0 (S1's operator, reused from
-   :mod:`srlm_core.theory.contraction`) lands at theta_1 = theta* + (1 - alpha)(theta_0 - theta*).
-2. :func:`kl_cumulant_series` - for a softmax family KL(pi* || pi_{theta* + t g}) is the
-   Bregman divergence of the log-partition, whose Taylor series in t is
-   t^2 Var_{pi*}(g . phi) / 2 + t^3 kappa_3 / 6 + O(t^4) (kappa_3 the third central moment):
-   the quadratic term is 1/2 ||t g||_F^2 with F = Cov_{pi*}(phi), and kappa_3 sizes its error.
-3. :func:`expected_quadratic_kl` - for an estimate theta_1 + xi with E xi = 0 and
-   Cov xi = (beta^2 I_0)^{-1} / n, E 1/2 ||theta_hat_1 - theta*||_F^2 =
-   1/2 (1 - alpha)^2 ||theta_0 - theta*||_F^2 + tr(F I_0^{-1}) / (2 n beta^2).
-4. :func:`one_versus_iterated` - spending nT samples on one step keeps the floor
-   (1 - alpha)^2 q_0; T steps of n samples leave (1 - alpha)^{2T} q_0 plus geometrically
-   weighted per-step noise, and beat one step once n exceeds a crossing size n_x.
+1. :func:`one_step_limit` - one population step from :math:`\theta_0` (S1's operator, reused
+   from :mod:`srlm_core.theory.contraction`) lands at
+   :math:`\theta_1 = \theta^* + (1 - \alpha)(\theta_0 - \theta^*)`.
+2. :func:`kl_cumulant_series` - for a softmax family
+   :math:`\operatorname{KL}(\pi^* \,\|\, \pi_{\theta^* + t g})` is the Bregman divergence of the
+   log-partition, whose Taylor series in :math:`t` is
+   :math:`\tfrac12 t^2 \operatorname{Var}_{\pi^*}(g \cdot \phi) + \tfrac16 t^3 \kappa_3 + O(t^4)`
+   (:math:`\kappa_3` the third central moment): the quadratic term is
+   :math:`\tfrac12 \|t g\|_F^2` with :math:`F = \operatorname{Cov}_{\pi^*}(\phi)`, and
+   :math:`\kappa_3` sizes its error.
+3. :func:`expected_quadratic_kl` - for an estimate :math:`\theta_1 + \xi` with
+   :math:`\mathbb E \xi = 0` and :math:`\operatorname{Cov} \xi = (\beta^2 I_0)^{-1} / n`,
+
+   .. math::
+
+      \mathbb E\, \tfrac12 \|\hat\theta_1 - \theta^*\|_F^2
+      = \tfrac12 (1 - \alpha)^2 \|\theta_0 - \theta^*\|_F^2
+      + \frac{\operatorname{tr}(F I_0^{-1})}{2 n \beta^2}.
+
+4. :func:`one_versus_iterated` - spending :math:`nT` samples on one step keeps the floor
+   :math:`(1 - \alpha)^2 q_0`; :math:`T` steps of :math:`n` samples leave
+   :math:`(1 - \alpha)^{2T} q_0` plus geometrically weighted per-step noise, and beat one step
+   once :math:`n` exceeds a crossing size :math:`n_x`.
 """
 
 from __future__ import annotations
@@ -33,15 +44,19 @@ RHO2 = rho**2
 
 @dataclass(frozen=True)
 class OneStepLimit:
-    error: sp.Expr  # theta_1 - theta*, in one coordinate
-    factor: sp.Expr  # its ratio to theta_0 - theta*: 1 - alpha
-    squared_floor_ratio: sp.Expr  # ||theta_1 - theta*||^2 / ||theta_0 - theta*||^2
+    """Where one population step lands (:func:`one_step_limit`)."""
+
+    error: sp.Expr  #: :math:`\theta_1 - \theta^*`, in one coordinate
+    factor: sp.Expr  #: its ratio to :math:`\theta_0 - \theta^*`: :math:`1 - \alpha`
+    #: :math:`\|\theta_1 - \theta^*\|^2 / \|\theta_0 - \theta^*\|^2`
+    squared_floor_ratio: sp.Expr
 
 
 def one_step_limit() -> OneStepLimit:
-    """theta_1 - theta* = (1 - alpha)(theta_0 - theta*): S1's population operator applied once.
+    r""":math:`\theta_1 - \theta^* = (1 - \alpha)(\theta_0 - \theta^*)`: S1's population
+    operator applied once.
 
-    The n = infinity limit of one finite-sample step is this point because the step is a
+    The :math:`n = \infty` limit of one finite-sample step is this point because the step is a
     well-specified logistic regression (S1: its population minimiser is unique)."""
     c = s1.contraction()
     return OneStepLimit(error=c.update, factor=c.factor, squared_floor_ratio=c.factor**2)
@@ -49,19 +64,24 @@ def one_step_limit() -> OneStepLimit:
 
 @dataclass(frozen=True)
 class CumulantSeries:
-    kl: sp.Expr  # KL(pi* || pi_{theta* + t g}) for K responses, exact
-    series: sp.Expr  # its Taylor polynomial in t to order 3
-    variance: sp.Expr  # Var_{pi*}(g . phi)
-    third_moment: sp.Expr  # E_{pi*}[(g . phi - mean)^3]
-    t: sp.Symbol
+    """The KL along a line and its Taylor polynomial (:func:`kl_cumulant_series`)."""
+
+    #: :math:`\operatorname{KL}(\pi^* \,\|\, \pi_{\theta^* + t g})` for K responses, exact
+    kl: sp.Expr
+    series: sp.Expr  #: its Taylor polynomial in :math:`t` to order 3
+    variance: sp.Expr  #: :math:`\operatorname{Var}_{\pi^*}(g \cdot \phi)`
+    third_moment: sp.Expr  #: :math:`\mathbb E_{\pi^*}[(g \cdot \phi - \text{mean})^3]`
+    t: sp.Symbol  #: the line parameter
 
 
 def kl_cumulant_series(K: int = 3) -> CumulantSeries:
-    """Taylor-expand KL(pi* || pi) along pi = softmax(a + t g), pi* = softmax(a).
+    r"""Taylor-expand :math:`\operatorname{KL}(\pi^* \,\|\, \pi)` along
+    :math:`\pi = \operatorname{softmax}(a + t g)`, :math:`\pi^* = \operatorname{softmax}(a)`.
 
-    Here a_k = theta* . phi_k and g_k = (theta - theta*) . phi_k for K responses of one prompt.
-    KL = log Z(a + t g) - log Z(a) - t E_{pi*}[g]; its derivatives in t at 0 are the
-    cumulants of g under pi*."""
+    Here :math:`a_k = \theta^* \cdot \phi_k` and :math:`g_k = (\theta - \theta^*) \cdot \phi_k`
+    for K responses of one prompt.
+    :math:`\operatorname{KL} = \log Z(a + t g) - \log Z(a) - t\, \mathbb E_{\pi^*}[g]`; its
+    derivatives in :math:`t` at 0 are the cumulants of :math:`g` under :math:`\pi^*`."""
     t = sp.Symbol("t", real=True)
     a = sp.symbols(f"a_1:{K + 1}", real=True)
     g = sp.symbols(f"g_1:{K + 1}", real=True)
@@ -79,11 +99,14 @@ def kl_cumulant_series(K: int = 3) -> CumulantSeries:
 
 
 def expected_quadratic_kl(d: int = 2) -> tuple[sp.Expr, sp.Expr]:
-    """E[1/2 (D + xi)^T F (D + xi)] for D = (1 - alpha) delta_0, E xi = 0, E xi xi^T = S / n
-    with S = (beta^2 I_0)^{-1}, written out for d = 2 with symmetric F and I_0.
+    r""":math:`\mathbb E[\tfrac12 (D + \xi)^\top F (D + \xi)]` for
+    :math:`D = (1 - \alpha) \delta_0`, :math:`\mathbb E \xi = 0`,
+    :math:`\mathbb E \xi \xi^\top = S / n` with :math:`S = (\beta^2 I_0)^{-1}`, written out for
+    :math:`d = 2` with symmetric :math:`F` and :math:`I_0`.
 
     Returns (the expectation computed term by term, the closed form
-    1/2 (1 - alpha)^2 delta_0^T F delta_0 + tr(F I_0^{-1}) / (2 n beta^2))."""
+    :math:`\tfrac12 (1 - \alpha)^2 \delta_0^\top F \delta_0
+    + \operatorname{tr}(F I_0^{-1}) / (2 n \beta^2)`)."""
     delta = sp.Matrix(sp.symbols(f"delta_1:{d + 1}", real=True))
     xi = sp.Matrix(sp.symbols(f"xi_1:{d + 1}", real=True))
     F = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"F_{min(i, j) + 1}{max(i, j) + 1}", real=True))
@@ -108,20 +131,25 @@ def expected_quadratic_kl(d: int = 2) -> tuple[sp.Expr, sp.Expr]:
 
 @dataclass(frozen=True)
 class OneVersusIterated:
-    one_step: sp.Expr  # E KL after one step with nT samples
-    iterated: sp.Expr  # E KL after T steps with n samples each (constant per-sample variance v)
-    one_step_floor: sp.Expr  # n -> infinity limit of one_step
-    iterated_floor: sp.Expr  # n -> infinity limit of iterated
-    crossing_n: sp.Expr  # n above which T steps beat one step
+    """Two ways of spending :math:`nT` samples (:func:`one_versus_iterated`)."""
+
+    one_step: sp.Expr  #: E KL after one step with :math:`nT` samples
+    #: E KL after :math:`T` steps with :math:`n` samples each (constant per-sample variance v)
+    iterated: sp.Expr
+    one_step_floor: sp.Expr  #: :math:`n \to \infty` limit of ``one_step``
+    iterated_floor: sp.Expr  #: :math:`n \to \infty` limit of ``iterated``
+    crossing_n: sp.Expr  #: :math:`n` above which :math:`T` steps beat one step
 
 
 def one_versus_iterated() -> OneVersusIterated:
-    """Second-order E KL for the two ways of spending nT samples, in rho = 1 - alpha.
+    r"""Second-order E KL for the two ways of spending :math:`nT` samples, in
+    :math:`\rho = 1 - \alpha`.
 
-    One step: rho^2 q_0 + v / (nT).  T steps: the error recursion
-    theta_{k+1} - theta* = rho (theta_k - theta*) + xi_k with independent xi_k of
-    F-weighted variance v / n gives rho^{2T} q_0 + (v / n) sum_{k<T} rho^{2k}.
-    v is held constant along the path (in the book it is evaluated on the path)."""
+    One step: :math:`\rho^2 q_0 + v / (nT)`.  :math:`T` steps: the error recursion
+    :math:`\theta_{k+1} - \theta^* = \rho (\theta_k - \theta^*) + \xi_k` with independent
+    :math:`\xi_k` of :math:`F`-weighted variance :math:`v / n` gives
+    :math:`\rho^{2T} q_0 + (v / n) \sum_{k<T} \rho^{2k}`.  :math:`v` is held constant along
+    the path (in the book it is evaluated on the path)."""
     one_step = RHO2 * q0 + v / (n * T)
     iterated = RHO2**T * q0 + v / n * geometric_noise()
     crossing = sp.solve(sp.Eq(one_step, iterated), n)
@@ -135,5 +163,6 @@ def one_versus_iterated() -> OneVersusIterated:
 
 
 def geometric_noise() -> sp.Expr:
-    """sum_{k<T} rho^{2k} = (1 - rho^{2T}) / (1 - rho^2) with rho = 1 - alpha in [0, 1)."""
+    r""":math:`\sum_{k<T} \rho^{2k} = (1 - \rho^{2T}) / (1 - \rho^2)` with
+    :math:`\rho = 1 - \alpha \in [0, 1)`."""
     return (1 - RHO2**T) / (1 - RHO2)
