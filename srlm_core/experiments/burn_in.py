@@ -121,7 +121,7 @@ def summarise(values: dict) -> dict:
 
 def table(values: dict):
     """One row per start: its condition numbers, the share of seeds whose estimate exists at
-    ``n_report`` pairs, and its burn-in (a :class:`pandas.DataFrame`)."""
+    ``n_report`` pairs, and its burn-in (a ``pandas.DataFrame``)."""
     import pandas as pd
 
     starts, n = burn_in_sizes(values), values["n_report"]

@@ -17,8 +17,8 @@ records (so gamma-hat's uncertainty enters every prediction that uses it).  Pred
   contains 0);
 * P3: the single step with matched compute stays at or above (1 - alpha) E_0 (interval of
   E_1/E_0 - (1 - alpha) reaches 0 or above) and above the iterated arm's last E_T;
-* P4: under the moving reference E_t/E_0 follows |a_t| of the partial-step recursion (every
-  round's interval of the difference contains 0).
+* P4: under the moving reference E_t/E_0 follows :math:`|a_t|` of the partial-step recursion
+  (every round's interval of the difference contains 0).
 """
 
 from __future__ import annotations

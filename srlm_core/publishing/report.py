@@ -268,15 +268,18 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
     title is the module docstring's first line, its parameters the config's fields, and its
     code ``module.run`` plus ``code``.
 
-    Given ``values = module.run(config)``, the record holds exactly those values and the
-    command ``srlm experiment NAME --field value ...`` that recomputes them, so
-    ``srlm results verify`` re-runs the experiment (not the chapter); the numbers glued to
-    it are then derived from those values and are not stored again."""
+    Given ``values = module.run(config)`` (and a config the command line can express), the
+    record holds exactly those values and the command ``srlm experiment NAME --field value
+    ...`` that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
+    chapter); the numbers glued to it are then derived from those values and are not stored
+    again."""
     from dataclasses import asdict
 
     title = (module.__doc__ or result_id).strip().splitlines()[0]
     source = live(result_id, title, code=[module.run, *code], params=asdict(config))
-    if values is not None:
+    from srlm_core.cli.options import supports
+
+    if values is not None and supports(module.Config):
         from srlm_core.cli.sweep import regenerating_command
 
         name = module.__name__.rsplit(".", 1)[1]
