@@ -1,12 +1,25 @@
 """S5 experiment: at fixed d_eff the balanced-ridge DPO error does not grow with d; the
 lambda -> 0 error does."""
 
+import math
+
+import matplotlib.pyplot as plt
 import pytest
 import sympy as sp
 import torch
 
 from srlm_core.cli import main
-from srlm_core.experiments.effective_dimension import Config, predicted_risk, run, sandwich_risk
+from srlm_core.experiments.effective_dimension import (
+    Config,
+    plot,
+    predicted_risk,
+    ratio_span,
+    relative_gap,
+    run,
+    sandwich_risk,
+    summarise,
+    table,
+)
 from srlm_core.publishing.results import load_record
 from srlm_core.theory import effective_dimension as s5
 
@@ -20,6 +33,7 @@ def rows_at(d: int) -> dict:
     return {row["arm"]: row for row in run(Config(d_min=d, d_max=d, **SMALL))["rows"]}
 
 
+@pytest.mark.slow
 def test_balanced_ridge_is_flat_in_d_and_lambda_min_grows():
     small, large = rows_at(16), rows_at(256)
     assert small["balanced"]["kl_target"] == large["balanced"]["kl_target"]  # same difficulty
@@ -69,3 +83,106 @@ def test_sandwich_prediction_matches_the_measured_balanced_error():
     refined = sandwich_risk(config, 16, row["lam"])
     assert abs(row["error_mean"] / refined - 1) < 0.12
     assert abs(row["error_mean"] / refined - 1) < abs(row["error_mean"] / row["prediction"] - 1)
+
+
+# --- the chapter's analysis of a record: summarise, plot, table, relative_gap --------------
+
+DIMS = (16, 32, 64, 128)
+
+
+def hand_made_values() -> dict:
+    """A record-shaped dict: the balanced error grows by exactly 1% per doubling in every seed;
+    near lambda = 0 the unregularised estimate exists up to d = 32 and then stops existing."""
+    rows, errors = [], {}
+    flat = {16: (0.1, 1.0), 32: (0.3, 1.0), 64: (5.0, 0.5), 128: (2.0, 0.0)}
+    for k, d in enumerate(DIMS):
+        scale = 1 + 0.01 * k
+        errors[f"{d}/balanced"] = [1.0 * scale, 2.0 * scale, 3.0 * scale]
+        errors[f"{d}/lam_min"] = [flat[d][0]] * 3
+        mean = 2.0 * scale
+        common = {"d": d, "kl_target": 0.4, "grad_max": 1e-12 * (k + 1)}
+        rows.append({**common, "arm": "balanced", "lam": 0.01, "d_eff": 5.0 + 0.1 * k,
+                     "error_mean": mean, "error_lo": mean - 0.5,
+                     "error_hi": mean + (0.6 if d < 64 else 0.4), "prediction": 1.25 * mean,
+                     "bound": 10.0, "kl_mean": 0.002, "mle_share": flat[d][1]})
+        rows.append({**common, "arm": "lam_min", "lam": 1e-9, "d_eff": 0.99 * d,
+                     "error_mean": flat[d][0], "error_lo": 0.0, "error_hi": 2 * flat[d][0],
+                     "prediction": d / 64, "bound": 1.0, "kl_mean": 0.5,
+                     "mle_share": flat[d][1]})
+    return {"lam_star": 0.01, "curvature": 0.3, "top_eigenvalue": 0.18, "rows": rows,
+            "errors": errors}
+
+
+HAND_CONFIG = Config(d_min=16, d_max=128, contexts=128, n=64, seeds=3)
+
+
+def test_summarise_on_hand_made_values():
+    out = summarise(hand_made_values(), HAND_CONFIG)
+    assert out["flat_change_pct"] == pytest.approx(3.0, rel=1e-12)
+    assert out["flat_change_lo"] == pytest.approx(3.0, rel=1e-12)  # the same change per seed
+    assert out["flat_max_dev_pct"] == pytest.approx(3.0, rel=1e-12)
+    assert out["ridge_ratio"] == "0.80"
+    assert out["ridge_inside"] == 2  # the interval is too narrow to reach 1.25 x mean at d >= 64
+    assert out["bound_holds"] == 4
+    assert out["bound_slack"] == pytest.approx(10.0 / 2.06)
+    assert (out["d_mle_last"], out["d_mle_first_fail"]) == (32, 64)
+    assert out["flat_ratio_first"] == pytest.approx(0.4)
+    assert out["flat_ratio_last"] == pytest.approx(0.6)
+    assert out["flat_growth"] == pytest.approx(3.0)
+    assert out["flat_growth_pred"] == 2.0
+    assert (out["flat_peak"], out["flat_peak_d"]) == (5.0, 64)
+    assert out["flat_over_ridge_hi"] == pytest.approx(2.0 / 2.06)
+    assert out["lam_min_share"] == pytest.approx(0.99)
+    assert out["orders"] == pytest.approx(math.log10(8))
+    assert (out["d_lo"], out["d_hi"], out["n_dims"], out["n_pairs"], out["n_seeds"]) == (
+        16, 128, 4, 64, 3)
+    assert out["kl_target_spread"] == 0.0
+    assert out["grad_max"] == 4e-12
+    # p = 2: the d-free bound on d_eff at lambda* is (pi / 2) sqrt(nu_1 / lambda*)
+    assert out["deff_free"] == pytest.approx(math.pi / 2 * math.sqrt(0.18 / 0.01), rel=1e-12)
+
+
+def test_summarise_when_every_estimate_exists():
+    values = hand_made_values()
+    for row in values["rows"]:
+        row["mle_share"] = 1.0
+    out = summarise(values, HAND_CONFIG)
+    assert (out["d_mle_last"], out["d_mle_first_fail"]) == (128, None)
+    assert out["flat_growth_pred"] == 8.0
+
+
+def test_ratio_span():
+    assert ratio_span([0.761, 0.758]) == "0.76"
+    assert ratio_span([0.74, 0.78, 0.76]) == "0.74 to 0.78"
+
+
+def test_relative_gap():
+    reference = {"errors": {"16/balanced": [1.0, 2.2], "16/lam_min": [4.0, 5.0],
+                            "32/balanced": [9.0, 9.0]}}
+    rerun = {"errors": {"16/balanced": [1.0, 2.0], "16/lam_min": [4.0, 5.0]}}
+    assert relative_gap(rerun, reference) == pytest.approx(0.2 / 2.2, rel=1e-15)
+
+
+def test_plot_and_table():
+    values = hand_made_values()
+    sandwich = {"d": list(DIMS), "sandwich": [2.2, 2.3, 2.4, 2.5]}
+    fig = plot(values, HAND_CONFIG, sandwich)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "sandwich prediction" in labels
+    assert [text.get_text() for text in ax.texts] == ["unregularised estimate\ndoes not exist"]
+    plt.close(fig)
+    fig = plot(values, HAND_CONFIG)
+    assert "sandwich prediction" not in [line.get_label() for line in fig.axes[0].get_lines()]
+    plt.close(fig)
+    frame = table(values, sandwich).data
+    assert list(frame["d"]) == list(DIMS)
+    assert list(frame["sandwich λ*"]) == sandwich["sandwich"]
+    assert frame["error λ*"].iloc[0] == "2.00000 [1.50000, 2.60000]"
+    with pytest.raises(ValueError, match="record for d"):
+        table(values, {"d": [16], "sandwich": [1.0]})
+
+
+def test_defaults_are_the_records_parameters():
+    """The chapter analyses the record; Config() is the run it holds."""
+    assert Config(**load_record("effective-dimension").params) == Config()
