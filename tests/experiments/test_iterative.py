@@ -38,3 +38,58 @@ def test_bad_config(changes, field):
     with pytest.raises(ConfigError) as err:
         iterative.Config(**changes).validate()
     assert err.value.field == field
+
+
+def _hand_made(slope_dist, slope_kl):
+    """Two n with two seeds each; slope intervals of half-width 0.05 around the given slopes."""
+    def fit(slope):
+        return {"slope": slope, "lo": slope - 0.05, "hi": slope + 0.05, "intercept": 0.0}
+
+    per_n = [
+        {"n": n, "dist_T": [s, 2 * s], "kl_T": [s**2, 2 * s**2], "covered_all_t": cov,
+         "bound_T": 6 * s, "bound_kappa_T": 9 * s, "predicted_rms_T": 1.5 * s,
+         "predicted_kl_T": 2.5 * s**2, "bound_uniform_T": 7 * s, "population_dist_T": 0.0}
+        for n, s, cov in ((100, 0.2, [True, False]), (400, 0.1, [True, True]))
+    ]
+    return {"per_n": per_n, "slopes": {"dist_T": fit(slope_dist), "kl_T": fit(slope_kl)},
+            "coverage": 0.75}
+
+
+def test_summarise_on_hand_made_values():
+    config = iterative.Config(alpha=0.5, init_dist=2.0, iters=10)
+    holds = iterative.summarise(_hand_made(-0.52, -0.98), config)
+    assert (holds["dist_inside"], holds["kl_inside"]) == ("inside", "inside")
+    fails = iterative.summarise(_hand_made(-0.3, -1.5), config)
+    assert (fails["dist_inside"], fails["kl_inside"]) == ("outside", "outside")
+    assert holds["coverage"] == 75.0 and holds["coverage_runs"] == 4
+    assert holds["coverage_min"] == 50.0
+    # mean error 1.5 s, bound 6 s: looser by 4 at every n; the kappa form by 6
+    assert holds["loose_mean_lo"] == pytest.approx(4.0) and holds["loose_mean_hi"] == 4.0
+    assert holds["loose_kappa"] == pytest.approx(6.0)
+    # root mean square sqrt(2.5) s against the prediction 1.5 s; KL mean 1.5 s^2 against 2.5 s^2
+    assert holds["rms_ratio_small_n"] == pytest.approx(np.sqrt(2.5) / 1.5)
+    assert holds["rms_ratio_small_n_sq"] == pytest.approx(2.5 / 2.25)
+    assert holds["kl_ratio_lo"] == pytest.approx(0.6) and holds["kl_ratio_hi"] == pytest.approx(0.6)
+    assert holds["sw_initial"] == 2.0 * 0.5**10
+    assert holds["triangle_factor"] == pytest.approx(np.sqrt(3.0))
+
+
+def test_summarise_the_record():
+    from srlm_core.publishing.results import load_record
+
+    record = load_record("iterative")
+    config = iterative.Config(**record.params)
+    summary = iterative.summarise(record.values, config)
+    assert summary["coverage_runs"] == len(config.grid()) * config.seeds
+    assert summary["slope_dist_lo"] <= summary["slope_dist"] <= summary["slope_dist_hi"]
+    assert summary["loose_q_lo"] <= summary["loose_q_hi"]
+    assert summary["sw_nmin"] == config.n_min == record.values["per_n"][0]["n"]
+
+
+def test_plot():
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = iterative.plot(_hand_made(-0.5, -1.0))
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    plt.close(fig)
