@@ -50,3 +50,14 @@ def require_one_of(config, name: str, allowed) -> None:
 def is_lowercase_name(name: str) -> bool:
     """Whether ``name`` is a run name: lowercase letters, digits, ``-`` and ``_``."""
     return bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.islower()
+
+
+def require_shares(config, name: str, closed: bool = False) -> None:
+    """Raise ConfigError unless the tuple field ``name`` holds distinct signal shares in
+    (0, 1), or (0, 1] when ``closed``."""
+    shares = tuple(getattr(config, name))
+    top_ok = (lambda a: a <= 1.0) if closed else (lambda a: a < 1.0)
+    interval = "(0, 1]" if closed else "(0, 1)"
+    require(config, (name, bool(shares), "needs at least one signal share"),
+            (name, all(0.0 < a and top_ok(a) for a in shares), f"each must be in {interval}"),
+            (name, len(set(shares)) == len(shares), "must be distinct"))

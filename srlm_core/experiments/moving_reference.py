@@ -1,0 +1,137 @@
+r"""S1 contrast: with a moving DPO reference the population iteration is not a contraction.
+
+The population iteration (:math:`n=\infty`, one run) with the DPO reference fixed at
+:math:`\pi_{\mathrm{ref}}` and with it reset to :math:`\pi_t` every round, against the SymPy
+closed forms of :mod:`srlm_core.theory.contraction`: fixed,
+:math:`e_t = e_0(1-\alpha)^t` (:func:`srlm_core.theory.contraction.unrolled_error`); moving,
+:math:`e_t = \lVert D_t - w^\star\rVert_2` with :math:`D_{t+1} = (2-\alpha)D_t + \alpha w^\star`
+solved coordinate-wise (:func:`srlm_core.theory.contraction.moving_reference`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from srlm_core.errors import require_at_least, require_positive, require_shares
+from srlm_core.experiments.contraction import key
+from srlm_core.model import metrics
+from srlm_core.model.self_rewarding import REFERENCES, SelfRewardingRunner, SimulationConfig
+
+
+@dataclass(frozen=True)
+class Config:
+    """``alphas``: the signal shares, each in (0, 1]."""
+
+    alphas: tuple[float, ...] = (0.5, 1.0)
+    iters: int = 5
+    init_dist: float = 1.0
+    d: int = 8
+    K: int = 8
+    contexts: int = 32
+    beta: float = 1.0
+    signal: float = 1.0
+    seed: int = 0
+    device: str = "cpu"
+
+    def simulation(self, alpha: float, reference: str) -> SimulationConfig:
+        """The population run (``n = 0``, one seed) for one share and reference."""
+        return SimulationConfig(
+            alpha=alpha, beta=self.beta, n=0, iters=self.iters, d=self.d, K=self.K,
+            contexts=self.contexts, init_dist=self.init_dist, signal=self.signal, seeds=1,
+            reference=reference, seed=self.seed, device=self.device,
+        )
+
+    def validate(self) -> Config:
+        """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
+        require_shares(self, "alphas", closed=True)
+        require_at_least(self, 1, "iters")
+        require_positive(self, "init_dist")
+        self.simulation(self.alphas[0], "fixed").validate()
+        return self
+
+
+def closed_forms(alpha: float):
+    r"""The S1 closed forms at ``alpha`` as NumPy functions: the fixed-reference error
+    :math:`e_t(t, e_0)` and the moving-reference deviation :math:`D_t(t, D_0, w^\star)`
+    (the :math:`\alpha=1` solution at :math:`\alpha=1`, where the general one is singular)."""
+    import sympy as sp
+
+    from srlm_core.theory import contraction as s1
+
+    m = s1.moving_reference()
+    D0, w = sp.symbols("D_0 w^*", real=True)
+    moving = m.solution_alpha_one if alpha == 1 else m.solution.subs(s1.alpha, alpha)
+    fixed = s1.unrolled_error().subs(s1.alpha, alpha)
+    return (sp.lambdify((s1.t, s1.e0), fixed, "numpy"),
+            sp.lambdify((s1.t, D0, w), moving, "numpy"))
+
+
+def growth_factor(alpha: float) -> float:
+    r"""The moving reference's per-round growth factor :math:`2-\alpha` from SymPy."""
+    from srlm_core.theory import contraction as s1
+
+    return float(s1.moving_reference().growth.subs(s1.alpha, alpha))
+
+
+def run(config: Config) -> dict:
+    r"""Per share, reference and round: the measured :math:`\lVert\theta_t-\theta^\star\rVert_2`
+    and its closed form (:func:`closed_forms`); per share the predicted growth factor."""
+    c = config.validate()
+    rows, growth = [], []
+    for alpha in c.alphas:
+        fixed, moving = closed_forms(alpha)
+        growth.append({"alpha": alpha, "predicted": growth_factor(alpha)})
+        for reference in REFERENCES:
+            runner = SelfRewardingRunner(c.simulation(alpha, reference))
+            result = runner.run()
+            p = runner.problem
+            dist = metrics.param_distance(p, result.thetas)[:, 0].cpu().tolist()
+            D_0 = (result.thetas[0, 0] - p.theta_ref).cpu().numpy()
+            w_star = p.w_star.cpu().numpy()
+            for t, measured in enumerate(dist):
+                if reference == "moving":  # ||theta_t - theta*|| = ||D_t - w*||
+                    predicted = float(np.linalg.norm(moving(t, D_0, w_star) - w_star))
+                else:
+                    predicted = float(fixed(t, c.init_dist))
+                rows.append({"alpha": alpha, "reference": reference, "t": t,
+                             "measured": measured, "predicted": predicted})
+    return {"alphas": list(c.alphas), "rows": rows, "growth": growth}
+
+
+def summarise(values: dict) -> dict:
+    """The largest absolute gap between the simulation and the closed forms; per share the
+    last round's measured growth factor of the moving-reference error and the predicted one."""
+    rows = values["rows"]
+    out = {"moving_max_gap": float(max(abs(r["measured"] - r["predicted"]) for r in rows))}
+    for entry in values["growth"]:
+        alpha, k = entry["alpha"], key(entry["alpha"])
+        moving = [r["measured"] for r in rows
+                  if r["reference"] == "moving" and r["alpha"] == alpha]
+        out[f"moving_growth_{k}"] = float(moving[-1] / moving[-2])
+        out[f"growth_pred_{k}"] = entry["predicted"]
+    return out
+
+
+def plot(values: dict):
+    """One panel per share: measured error per round for both references (markers) and the
+    closed forms (dashed); log scale."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    frame = pd.DataFrame(values["rows"])
+    alphas = values["alphas"]
+    fig, axes = plt.subplots(1, len(alphas), figsize=(4.5 * len(alphas), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, alpha in zip(axes[0], alphas):
+        sub = frame[frame.alpha == alpha]
+        sns.lineplot(data=sub, x="t", y="measured", hue="reference", marker="o", ax=ax)
+        for _, group in sub.groupby("reference"):
+            ax.plot(group["t"], group["predicted"], ls="--", color="gray", lw=1)
+        ax.set_yscale("log")
+        ax.set_title(rf"$\alpha = {alpha:g}$")
+        ax.set_xlabel("iteration $t$")
+        ax.set_ylabel(r"$\|\theta_t-\theta^\star\|_2$")
+    return fig

@@ -1,0 +1,60 @@
+"""S1 as n grows: the slope-versus-n experiment's values, verdicts and checks."""
+
+import json
+import math
+
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
+
+from srlm_core import ConfigError
+from srlm_core.experiments import contraction, contraction_vs_n
+
+SMALL = contraction_vs_n.Config(ns=(300, 600), iters=2, d=4, K=4, contexts=8, seeds=3)
+
+
+def test_defaults_are_the_chapter_run():
+    c = contraction_vs_n.Config()
+    assert (c.alpha, c.ns, c.iters, c.seeds, c.init_dist) == (0.5, (5000, 20000, 80000), 4, 16,
+                                                              4.0)
+
+
+def test_small_run_is_deterministic_and_matches_the_contraction_fit():
+    values = contraction_vs_n.run(SMALL)
+    assert json.loads(json.dumps(values)) == values
+    assert contraction_vs_n.run(SMALL) == values
+    assert values["predicted"] == math.log(0.5)
+    assert [row["n"] for row in values["rows"]] == [300, 600]
+    # each row is the contraction experiment's measurement at that n, floor over the same rounds
+    same = contraction.measure(SMALL.simulation(600), floor_iters=2, floor_margin=4.0)
+    row = values["rows"][1]
+    assert (row["slope"], row["lo"], row["hi"], row["floor"]) == (
+        same["slope"], same["lo"], same["hi"], same["floor"])
+    assert row["gap_pct"] == pytest.approx(100 * (row["slope"] / math.log(0.5) - 1))
+    fig = contraction_vs_n.plot(values)
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+
+
+def hand_made(lo, hi):
+    rows = [{"n": 10, "slope": -0.6, "lo": -0.65, "hi": -0.55, "gap_pct": -13.4, "floor": 0.1},
+            {"n": 40, "slope": -0.68, "lo": lo, "hi": hi, "gap_pct": -1.9, "floor": 0.05}]
+    return {"alpha": 0.5, "predicted": math.log(0.5), "rows": rows}
+
+
+def test_summarise_verdicts():
+    held = contraction_vs_n.summarise(hand_made(-0.70, -0.66))
+    assert held == {"gap_small_n": 13.4, "gap_large_n": 1.9, "large_n": 40,
+                    "large_n_inside": "inside"}
+    assert contraction_vs_n.summarise(hand_made(-0.69, -0.66))["large_n_inside"] == (
+        "still outside")
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"alpha": 1.0}, "alpha"), ({"ns": ()}, "ns"), ({"ns": (20000, 5000)}, "ns"),
+    ({"ns": (0, 10)}, "ns"), ({"floor_margin": -1.0}, "floor_margin"), ({"seeds": 0}, "seeds"),
+])
+def test_validate_names_the_bad_field(change, field):
+    with pytest.raises(ConfigError) as error:
+        contraction_vs_n.Config(**change).validate()
+    assert error.value.field == field
