@@ -74,3 +74,26 @@ def test_a_live_experiment_result_stores_run_values_and_its_command(demo, tmp_pa
     assert stored["command"].startswith("srlm experiment demo-exp --scale 2.0 --steps 2")
     assert stored["command"].endswith("--id ch9.demo")
     report.reset()
+
+
+@pytest.mark.slow
+def test_verify_reruns_a_live_experiment_result_and_catches_a_change(tmp_path, monkeypatch,
+                                                                     capsys):
+    from srlm_core.experiments import moving_reference
+    from srlm_core.publishing.results import write_record
+
+    live = tmp_path / "live"
+    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live))
+    monkeypatch.setenv(report.NOTEBOOK_ENV, str(tmp_path / "chapter.md"))
+    report.reset()
+    config = moving_reference.Config()
+    report.experiment("ch9.moving", moving_reference, config, moving_reference.run(config))
+    report.reset()
+    assert main(["results", "verify", "ch9.moving", "--results-dir", str(live)]) == 0
+    assert "PASS  ch9.moving" in capsys.readouterr().out
+
+    record = load_record("ch9.moving", live)
+    record.values = json.loads(json.dumps(record.values).replace("0.5", "0.55", 1))
+    write_record(record, live)
+    assert main(["results", "verify", "ch9.moving", "--results-dir", str(live)]) == 1
+    assert "FAIL  ch9.moving" in capsys.readouterr().out
