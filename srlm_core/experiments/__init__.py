@@ -31,3 +31,12 @@ SWEEPS: tuple[str, ...] = ("iterative", "effective_dimension")
 def load_sweep(name: str) -> ModuleType:
     """The experiment module behind ``srlm sweep NAME`` (dashes or underscores)."""
     return importlib.import_module(f"srlm_core.experiments.{name.replace('-', '_')}")
+
+
+def doubling_grid(lo: int, hi: int) -> list[int]:
+    """``lo, 2 lo, 4 lo, ...`` up to ``hi``: the sample sizes of the sweeps over n."""
+    grid = []
+    while lo <= hi:
+        grid.append(lo)
+        lo *= 2
+    return grid

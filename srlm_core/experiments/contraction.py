@@ -48,11 +48,7 @@ class Config:
 
     def simulation(self, alpha: float) -> SimulationConfig:
         """The run for one signal share."""
-        return SimulationConfig(
-            alpha=alpha, beta=self.beta, n=self.n, iters=self.iters, d=self.d, K=self.K,
-            contexts=self.contexts, init_dist=self.init_dist, signal=self.signal,
-            seeds=self.seeds, seed=self.seed, device=self.device,
-        )
+        return SimulationConfig.taking(self, alpha=alpha)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -42,11 +42,7 @@ class Config:
 
     def simulation(self, n: int) -> SimulationConfig:
         """The run with ``n`` pairs per round."""
-        return SimulationConfig(
-            alpha=self.alpha, beta=self.beta, n=n, iters=self.iters, d=self.d, K=self.K,
-            contexts=self.contexts, init_dist=self.init_dist, signal=self.signal,
-            seeds=self.seeds, seed=self.seed, device=self.device,
-        )
+        return SimulationConfig.taking(self, n=n)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

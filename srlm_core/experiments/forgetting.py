@@ -44,8 +44,7 @@ class Config:
 
     def simulation(self, init_dist: float) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one start."""
-        return SimulationConfig(alpha=self.alpha, n=self.n, iters=self.iters,
-                                init_dist=init_dist, seeds=self.seeds, seed=self.seed)
+        return SimulationConfig.taking(self, init_dist=init_dist)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

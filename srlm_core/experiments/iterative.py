@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from srlm_core.errors import require_at_least
+from srlm_core.experiments import doubling_grid
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, validate_delta
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
@@ -45,18 +46,11 @@ class Config:
     device: str = "cpu"
 
     def grid(self) -> list[int]:
-        ns, n = [], self.n_min
-        while n <= self.n_max:
-            ns.append(n)
-            n *= 2
-        return ns
+        """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""
+        return doubling_grid(self.n_min, self.n_max)
 
     def simulation(self, n: int) -> SimulationConfig:
-        return SimulationConfig(
-            alpha=self.alpha, n=n, iters=self.iters, d=self.d, K=self.K,
-            contexts=self.contexts, init_dist=self.init_dist, seeds=self.seeds,
-            seed=self.seed, device=self.device,
-        )
+        return SimulationConfig.taking(self, n=n)
 
     def validate(self) -> Config:
         require_at_least(self, 1, "n_min")

@@ -41,8 +41,7 @@ class Config:
     def simulation(self, init_dist: float, arm: str) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one arm and start."""
         n, iters = (self.n * self.T, 1) if arm == ONE_STEP else (self.n, self.T)
-        return SimulationConfig(alpha=self.alpha, n=n, iters=iters, init_dist=init_dist,
-                                seeds=self.seeds, seed=self.seed)
+        return SimulationConfig.taking(self, n=n, iters=iters, init_dist=init_dist)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

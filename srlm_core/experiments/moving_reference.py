@@ -37,11 +37,7 @@ class Config:
 
     def simulation(self, alpha: float, reference: str) -> SimulationConfig:
         """The population run (``n = 0``, one seed) for one share and reference."""
-        return SimulationConfig(
-            alpha=alpha, beta=self.beta, n=0, iters=self.iters, d=self.d, K=self.K,
-            contexts=self.contexts, init_dist=self.init_dist, signal=self.signal, seeds=1,
-            reference=reference, seed=self.seed, device=self.device,
-        )
+        return SimulationConfig.taking(self, alpha=alpha, n=0, seeds=1, reference=reference)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -44,10 +44,7 @@ class Config:
     seed: int = 0
 
     def simulation(self, n: int, iters: int) -> SimulationConfig:
-        return SimulationConfig(
-            alpha=self.alpha, n=n, iters=iters, d=self.d, K=self.K, contexts=self.contexts,
-            init_dist=self.init_dist, seeds=self.seeds, seed=self.seed,
-        )
+        return SimulationConfig.taking(self, n=n, iters=iters)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.experiments import doubling_grid
 from srlm_core.model import metrics
 from srlm_core.model.one_step_prediction import (
     OneStepPrediction,
@@ -57,18 +58,11 @@ class Config:
 
     def grid(self) -> list[int]:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""
-        ns, n = [], self.n_min
-        while n <= self.n_max:
-            ns.append(n)
-            n *= 2
-        return ns
+        return doubling_grid(self.n_min, self.n_max)
 
     def simulation(self, init_dist: float, n: int) -> SimulationConfig:
         """One step (``iters=1``) from distance ``init_dist`` with ``n`` pairs."""
-        return SimulationConfig(
-            alpha=self.alpha, n=n, iters=1, d=self.d, K=self.K, contexts=self.contexts,
-            init_dist=init_dist, seeds=self.seeds, seed=self.seed,
-        )
+        return SimulationConfig.taking(self, n=n, iters=1, init_dist=init_dist)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -10,7 +10,7 @@ batched along the first tensor axis.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 import torch
@@ -67,6 +67,13 @@ class SimulationConfig:
         require(self, *checks)
         resolve_device(self.device)
         return self
+
+    @classmethod
+    def taking(cls, config, **overrides) -> SimulationConfig:
+        """The simulation that takes every field it shares by name with an experiment's
+        ``config``, then ``overrides`` (e.g. the one ``alpha`` or ``n`` of a sweep)."""
+        shared = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
+        return cls(**{**shared, **overrides})
 
 
 def population_update(

@@ -46,3 +46,17 @@ def test_invalid_config_names_the_field(field, value):
     with pytest.raises(ConfigError) as err:
         SimulationConfig(**{field: value}).validate()
     assert err.value.field == field
+
+
+def test_a_simulation_takes_the_fields_an_experiment_shares_with_it():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Experiment:
+        alpha: float = 0.3
+        n: int = 500
+        starts: tuple = (1.0, 2.0)  # not a simulation field
+
+    sim = SimulationConfig.taking(Experiment(), init_dist=2.0)
+    assert (sim.alpha, sim.n, sim.init_dist) == (0.3, 500, 2.0)
+    assert sim.iters == SimulationConfig().iters  # unshared fields keep their defaults
