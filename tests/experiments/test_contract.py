@@ -1,0 +1,31 @@
+"""Every experiment module keeps the contract of :mod:`srlm_core.experiments`: a frozen
+``Config`` with ``validate``, a documented ``run``, and defaults that validate."""
+
+import dataclasses
+import importlib
+import pkgutil
+
+import pytest
+
+import srlm_core.experiments as package
+from srlm_core.cli.options import supports
+
+MODULES = [info.name for info in pkgutil.iter_modules(package.__path__)
+           if not info.name.endswith("_analysis")]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_has_a_frozen_config_and_a_documented_run(name):
+    module = importlib.import_module(f"srlm_core.experiments.{name}")
+    assert module.__doc__, name
+    config_cls = module.Config
+    assert dataclasses.is_dataclass(config_cls) and config_cls.__dataclass_params__.frozen
+    assert callable(module.run) and module.run.__doc__, f"{name}.run needs a docstring"
+    config = config_cls()
+    assert config.validate() == config  # the chapter's defaults are valid
+
+
+def test_most_experiments_run_from_the_command_line():
+    runnable = [name for name in MODULES
+                if supports(importlib.import_module(f"srlm_core.experiments.{name}").Config)]
+    assert len(runnable) >= len(MODULES) - 3, sorted(set(MODULES) - set(runnable))
