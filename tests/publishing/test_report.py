@@ -176,4 +176,6 @@ def test_every_chapter_names_the_result_of_each_figure_and_number(chapter):
         assert f"{{glue:md}}`{name}-source:myst`" in caption, f"figure {name}: no source note"
     assert "from myst_nb import glue" not in text, "glue through srlm_core.publishing.report"
     assert "load_record(" not in text, "load registry records with report.use"
-    assert "glue_summary(" in text and "```{figure}" not in text
+    assert "```{figure}" not in text
+    if "{glue:" in text:  # a chapter that glues numbers lists them with their result IDs
+        assert "glue_summary(" in text
