@@ -10,7 +10,7 @@ from srlm_core.device import DEVICE_CHOICES
 
 def register(sub) -> None:
     from srlm_core.cli.options import add_config_arguments
-    from srlm_core.model.self_rewarding import REFERENCES, SimulationConfig
+    from srlm_core.model.self_rewarding import ENGINES, REFERENCES, SimulationConfig
 
     parser = sub.add_parser(
         "bound",
@@ -20,7 +20,8 @@ def register(sub) -> None:
         "over all iterations; also the root-mean-square and KL predictions.  --seeds is "
         "accepted for symmetry and ignored: the bound is deterministic.",
     )
-    add_config_arguments(parser, SimulationConfig, reference=REFERENCES, device=DEVICE_CHOICES)
+    add_config_arguments(parser, SimulationConfig, reference=REFERENCES, device=DEVICE_CHOICES,
+                         engine=ENGINES)
     parser.add_argument(
         "--delta", type=float, default=0.05, help="failure probability (default: 0.05)"
     )

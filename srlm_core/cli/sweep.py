@@ -42,11 +42,15 @@ def regenerating_command(name: str, config, result_id: str, prefix=("srlm", "swe
 def experiment_record(module, config, values, result_id: str, wall: float, began=None,
                       prefix=("srlm", "sweep")):
     """The result record of ``module.run(config)``: its values, parameters, regenerating
-    command, tolerance (``module.TOLERANCE`` or the registry's default) and provenance."""
+    command, tolerance (``module.TOLERANCE`` or the registry's default) and provenance.  A
+    ``timings`` entry of the values (machine-dependent seconds, as a benchmark returns them)
+    goes to ``provenance["timings"]`` instead, so that re-verification compares the rest."""
     from srlm_core.device import resolve_device
     from srlm_core.publishing import provenance
     from srlm_core.publishing.results import ResultRecord
 
+    values = dict(values)
+    timings = values.pop("timings", None)
     name = module.__name__.rsplit(".", 1)[1]
     record = ResultRecord(
         id=result_id,
@@ -60,6 +64,8 @@ def experiment_record(module, config, values, result_id: str, wall: float, began
     )
     if hasattr(module, "TOLERANCE"):
         record.tolerance = dict(module.TOLERANCE)
+    if timings is not None:
+        record.provenance["timings"] = timings
     return record
 
 

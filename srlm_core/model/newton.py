@@ -1,7 +1,8 @@
 """Damped Newton's method for a batch of smooth convex objectives (the DPO solvers).
 
-Both DPO solvers, in parameter space (:func:`srlm_core.model.dpo.fit_logistic`) and in sample
-space (:func:`srlm_core.model.dual_logistic.fit_logistic_dual`), minimise one strictly convex
+The DPO solvers, in parameter space (:func:`srlm_core.model.dpo.fit_logistic`), on pair counts
+(:func:`srlm_core.model.pair_counts.fit_logistic_counts`) and in sample space
+(:func:`srlm_core.model.dual_logistic.fit_logistic_dual`), minimise one strictly convex
 objective per seed.  They share this loop: take the Newton step :math:`x - s\\,H^{-1}g` with
 :math:`s = 1`, and halve :math:`s` for the seeds whose objective would rise (backtracking),
 until every seed's gradient norm is below ``tol``.

@@ -5,6 +5,12 @@ then a DPO step (:mod:`srlm_core.model.dpo`) updates it.  The DPO reference is e
 :math:`\pi_{\mathrm{ref}}` (the contraction of S1) or moving,
 :math:`\pi_{\mathrm{ref}} \leftarrow \pi_t` (as in many iterative-DPO recipes).  Seeds are
 batched along the first tensor axis.
+
+Two engines draw and fit a round, with the same distribution of :math:`\theta_{t+1}`:
+``samples`` draws the n pairs one by one (the reference implementation, :math:`O(n d^2)` per
+Newton step), ``counts`` draws their counts per triple :math:`(x, y, y')` and fits on them
+(:mod:`srlm_core.model.pair_counts`, cost independent of n).  ``auto`` takes counts when
+:math:`n > C K^2`.
 """
 
 from __future__ import annotations
@@ -16,14 +22,31 @@ import pandas as pd
 import torch
 
 from srlm_core.device import resolve_device
-from srlm_core.errors import require
+from srlm_core.errors import ConfigError, require, require_one_of
 from srlm_core.model import metrics
 from srlm_core.model.dpo import dpo_update, fit_logistic
 from srlm_core.model.judge import judge_rewards, sample_pairs
+from srlm_core.model.pair_counts import (
+    PairCounts,
+    dpo_update_counts,
+    mle_missing,
+    sample_pair_counts,
+)
 from srlm_core.model.policy import LinearSoftmaxProblem, initial_parameters, make_problem
 from srlm_core.stats import mean_interval
 
 REFERENCES = ("fixed", "moving")
+ENGINES = ("auto", "counts", "samples")
+#: Largest n: the count engine holds counts in float64, exact integers up to :math:`2^{53}`.
+MAX_N = 2**53
+#: Largest beta, signal, init_dist and lam: logits of this size already make every policy and
+#: every judge label deterministic in float64 (the sigmoid saturates near 37).
+MAX_SCALE = 1e4
+#: Seeds stay below this: torch's generators take signed 64-bit seeds, and the initial
+#: direction and the per-seed loops add small offsets.
+MAX_SEED = 2**62
+#: Share of the available memory a run may plan to use.
+MEMORY_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -46,27 +69,77 @@ class SimulationConfig:
     reference: str = "fixed"
     seed: int = 0
     device: str = "cpu"
+    #: ``counts``, ``samples`` or ``auto`` (counts when :math:`n > C K^2`); see the module
+    engine: str = "auto"
 
     def validate(self) -> SimulationConfig:
-        """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field."""
+        """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field: values
+        out of range, non-finite or absurd scales, and sizes whose memory
+        (:meth:`memory_bytes`) exceeds what the device has available."""
+        scale = f"must be finite and at most {MAX_SCALE:g}"
         checks = [
             ("alpha", 0.0 < self.alpha <= 1.0, "must be in (0, 1]"),
             ("beta", self.beta > 0.0 and math.isfinite(self.beta), "must be positive"),
+            ("beta", self.beta <= MAX_SCALE, scale),
             ("n", self.n >= 0, "must be >= 1 (or 0 for the population update)"),
+            ("n", self.n <= MAX_N, "must be at most 2**53 (counts are exact float64 integers)"),
             ("iters", self.iters >= 0, "must be >= 0"),
             ("d", self.d >= 1, "must be >= 1"),
             ("K", self.K >= 2, "must be >= 2"),
             ("contexts", self.contexts >= 1, "must be >= 1"),
             ("init_dist", self.init_dist >= 0.0, "must be >= 0"),
+            ("init_dist", self.init_dist <= MAX_SCALE, scale),
             ("signal", self.signal >= 0.0, "must be >= 0"),
+            ("signal", self.signal <= MAX_SCALE, scale),
             ("lam", self.lam >= 0.0, "must be >= 0"),
+            ("lam", self.lam <= MAX_SCALE, scale),
             ("seeds", self.seeds >= 1, "must be >= 1"),
             ("reference", self.reference in REFERENCES, f"must be one of {', '.join(REFERENCES)}"),
             ("seed", self.seed >= 0, "must be >= 0"),
+            ("seed", self.seed < MAX_SEED, "must be below 2**62 (torch generators take 64 bits)"),
         ]
         require(self, *checks)
-        resolve_device(self.device)
+        require_one_of(self, "engine", ENGINES)
+        device = resolve_device(self.device)
+        self.require_memory(available_memory(device))
         return self
+
+    def resolved_engine(self) -> str:
+        """``population`` (n = 0), ``counts`` or ``samples``: what ``engine`` runs here."""
+        if self.n == 0:
+            return "population"
+        if self.engine == "auto":
+            return "counts" if self.n > self.contexts * self.K**2 else "samples"
+        return self.engine
+
+    def memory_bytes(self) -> dict[str, int]:
+        """Estimated peak bytes of a run, by the field that drives each part: ``n``, the
+        per-sample pairs (indices, probability rows, feature differences and the Newton
+        products: :math:`8 S n (K + 3 d + 8)` with S seeds); ``contexts``, the cells of the
+        count and population engines (:math:`8 S C K (12 K + 3 d)`); and ``d``, the
+        features, Hessians and the history of parameters."""
+        S, n, d, K, C = self.seeds, self.n, self.d, self.K, self.contexts
+        engine = self.resolved_engine()
+        parts = {"d": 8 * (3 * C * K * d + 6 * S * d * d + (self.iters + 1) * S * d)}
+        if engine == "samples":
+            parts["n"] = 8 * S * n * (K + 3 * d + 8)
+        parts["contexts"] = 8 * S * C * K * (12 * K + 3 * d)
+        return parts
+
+    def require_memory(self, available: int) -> None:
+        """Raise :class:`~srlm_core.errors.ConfigError` naming the field behind the largest
+        part of :meth:`memory_bytes` when the total exceeds ``MEMORY_SHARE * available``."""
+        parts = self.memory_bytes()
+        total = sum(parts.values())
+        if total <= MEMORY_SHARE * available:
+            return
+        field = max(parts, key=parts.get)
+        hint = {"n": "use --engine counts (its memory does not grow with n) or fewer --seeds",
+                "contexts": "use fewer --contexts, --K or --seeds",
+                "d": "use a smaller --d or fewer --seeds"}[field]
+        raise ConfigError(field, f"{getattr(self, field)} needs about {_gib(total)} of memory "
+                          f"({self.resolved_engine()} engine, {self.seeds} seeds), more than "
+                          f"the {_gib(available)} available; {hint}")
 
     @classmethod
     def taking(cls, config, **overrides) -> SimulationConfig:
@@ -74,6 +147,29 @@ class SimulationConfig:
         ``config``, then ``overrides`` (e.g. the one ``alpha`` or ``n`` of a sweep)."""
         shared = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
         return cls(**{**shared, **overrides})
+
+
+def _gib(size: float) -> str:
+    """Bytes in GiB, TiB, PiB or EiB, three significant digits."""
+    for power, unit in enumerate(("GiB", "TiB", "PiB"), start=3):
+        if size < 1000 * 1024**power:
+            return f"{size / 1024**power:.3g} {unit}"
+    return f"{size / 1024**6:.3g} EiB"
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes available for a run on ``device``: free GPU memory, else the system's available
+    memory (psutil, else ``os.sysconf``)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil ships with the lock
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def population_update(
@@ -174,13 +270,34 @@ class SelfRewardingRunner:
     def step(
         self, theta: torch.Tensor, generator: torch.Generator, reference: torch.Tensor
     ) -> torch.Tensor:
-        r""":math:`\theta_{t+1}` from :math:`\theta_t` with DPO reference ``reference``."""
+        r""":math:`\theta_{t+1}` from :math:`\theta_t` with DPO reference ``reference``, by
+        the config's engine.  Without ridge, a sample with no maximum-likelihood estimate
+        raises :class:`~srlm_core.errors.ConfigError` on ``lam``."""
         c, p = self.config, self.problem
-        if c.n == 0:
+        engine = c.resolved_engine()
+        if engine == "population":
             return population_update(p, theta, c.alpha, c.lam, reference)
-        pairs = sample_pairs(p, theta, c.alpha, c.n, generator)
-        dphi = pairs.feature_differences(p)
-        return dpo_update(dphi, pairs.label, p.beta, c.lam, reference, theta)
+        if engine == "counts":
+            counts = sample_pair_counts(p, theta, c.alpha, c.n, generator)
+            theta_next = dpo_update_counts(p, counts, c.lam, reference, theta)
+        else:
+            pairs = sample_pairs(p, theta, c.alpha, c.n, generator)
+            dphi = pairs.feature_differences(p)
+            theta_next = dpo_update(dphi, pairs.label, p.beta, c.lam, reference, theta)
+            del dphi
+            counts = PairCounts.from_pairs(pairs, p) if c.lam == 0.0 else None
+        if c.lam == 0.0:
+            self._require_mle(counts, theta_next - reference)
+        return theta_next
+
+    def _require_mle(self, counts: PairCounts, u: torch.Tensor) -> None:
+        missing = mle_missing(self.problem, counts, u)
+        if missing.any():
+            raise ConfigError("lam", f"0 leaves the DPO step undefined: in {int(missing.sum())} "
+                              f"of {len(missing)} seeds the {counts.n} pairs have no "
+                              f"maximum-likelihood estimate (they are separable or do not span "
+                              f"R^{self.problem.dim}); use a ridge, e.g. --lam 1e-3, or a "
+                              f"larger --n")
 
     def run(self) -> SimulationResult:
         """All rounds, from one generator seeded by the config."""

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 from srlm_core import ConfigError
 from srlm_core.experiments import contraction, contraction_vs_n
 
-SMALL = contraction_vs_n.Config(ns=(300, 600), iters=2, d=4, K=4, contexts=8, seeds=3)
+# n above contexts * K^2 = 128: the count engine, whose cost does not grow with n
+SMALL = contraction_vs_n.Config(ns=(3000, 6000), iters=2, d=4, K=4, contexts=8, seeds=3)
 
 
 def test_defaults_are_the_chapter_run():
@@ -24,9 +25,9 @@ def test_small_run_is_deterministic_and_matches_the_contraction_fit():
     assert json.loads(json.dumps(values)) == values
     assert contraction_vs_n.run(SMALL) == values
     assert values["predicted"] == math.log(0.5)
-    assert [row["n"] for row in values["rows"]] == [300, 600]
+    assert [row["n"] for row in values["rows"]] == [3000, 6000]
     # each row is the contraction experiment's measurement at that n, floor over the same rounds
-    same = contraction.measure(SMALL.simulation(600), floor_iters=2, floor_margin=4.0)
+    same = contraction.measure(SMALL.simulation(6000), floor_iters=2, floor_margin=4.0)
     row = values["rows"][1]
     assert (row["slope"], row["lo"], row["hi"], row["floor"]) == (
         same["slope"], same["lo"], same["hi"], same["floor"])

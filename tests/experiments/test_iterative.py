@@ -13,20 +13,61 @@ def test_registered():
     assert "iterative" in SWEEPS
 
 
-def test_tiny_sweep_values():
-    config = iterative.Config(n_min=200, n_max=400, iters=3, seeds=4).validate()
+def test_tiny_sweep_values(ols_slope_interval):
+    """Each n's bound is the library's S4 bound for that n (a sweep that ignored n or delta
+    would repeat one value); the coverage is the share of covered runs; the slopes are the
+    least-squares slopes of log error on log n over all seeds, with t intervals (derived
+    independently in the conftest)."""
+    from srlm_core.model.bounds import iterative_bound
+    from srlm_core.model.self_rewarding import SimulationConfig
+
+    config = iterative.Config(n_min=200, n_max=400, iters=3, seeds=4, delta=0.1).validate()
     assert config.grid() == [200, 400]
     values = iterative.run(config)
     assert [row["n"] for row in values["per_n"]] == [200, 400]
     for row in values["per_n"]:
         assert len(row["dist_T"]) == len(row["kl_T"]) == len(row["covered_all_t"]) == 4
-        assert row["bound_T"] >= row["population_dist_T"] > 0
-    assert 0.0 <= values["coverage"] <= 1.0
-    for fit in values["slopes"].values():
-        assert fit["lo"] <= fit["slope"] <= fit["hi"]
+        frame = iterative_bound(SimulationConfig(alpha=config.alpha, n=row["n"], iters=3,
+                                                 init_dist=config.init_dist), delta=0.1).frame
+        assert row["bound_T"] == pytest.approx(frame["bound"].iloc[-1], rel=1e-12)
+        assert row["population_dist_T"] == pytest.approx(frame["population_dist"].iloc[-1])
+    flags = [c for row in values["per_n"] for c in row["covered_all_t"]]
+    assert values["coverage"] == sum(flags) / len(flags)
+    log_n = [np.log(row["n"]) for row in values["per_n"] for _ in range(4)]
+    for key, fit in values["slopes"].items():
+        log_y = np.log([v for row in values["per_n"] for v in row[key]])
+        slope, lo, hi = ols_slope_interval(log_n, log_y)
+        assert (fit["slope"], fit["lo"], fit["hi"]) == pytest.approx((slope, lo, hi), rel=1e-9)
     # the record is reproducible: the same config gives the same numbers
     again = iterative.run(config)
     assert np.allclose(again["per_n"][1]["dist_T"], values["per_n"][1]["dist_T"])
+
+
+def test_coverage_is_the_share_of_runs_under_the_bound_at_every_round(monkeypatch):
+    """With the noise term shrunk (so that some runs escape the bound) the coverage is the
+    share over every n and seed of runs under the bound at all t, recomputed here from the
+    simulated distances; a coverage taken from one n only, or at T only, fails."""
+    from srlm_core.model import bounds, metrics
+    from srlm_core.model.self_rewarding import SelfRewardingRunner
+
+    def shrunk(sim, delta):
+        result = bounds.iterative_bound(sim, delta)
+        frame = result.frame
+        population = frame["population_dist"]
+        frame["bound"] = population + 0.35 * (frame["bound"] - population)
+        return result
+
+    monkeypatch.setattr(iterative, "iterative_bound", shrunk)
+    config = iterative.Config(n_min=200, n_max=400, iters=3, seeds=8).validate()
+    values = iterative.run(config)
+    covered = []
+    for n in config.grid():
+        result = SelfRewardingRunner(config.simulation(n)).run()
+        dist = metrics.param_distance(result.problem, result.thetas).numpy()
+        bound = shrunk(config.simulation(n), config.delta).frame["bound"].to_numpy()
+        covered += (dist <= bound[:, None]).all(axis=0).tolist()
+    assert 0 < sum(covered) < len(covered)  # the case has teeth
+    assert values["coverage"] == pytest.approx(np.mean(covered))
 
 
 @pytest.mark.parametrize(
@@ -81,8 +122,13 @@ def test_summarise_the_record():
     config = iterative.Config(**record.params)
     summary = iterative.summarise(record.values, config)
     assert summary["coverage_runs"] == len(config.grid()) * config.seeds
-    assert summary["slope_dist_lo"] <= summary["slope_dist"] <= summary["slope_dist_hi"]
-    assert summary["loose_q_lo"] <= summary["loose_q_hi"]
+    slopes = record.values["slopes"]["dist_T"]
+    assert (summary["slope_dist"], summary["slope_dist_lo"], summary["slope_dist_hi"]) == (
+        slopes["slope"], slopes["lo"], slopes["hi"])
+    looseness = [row["bound_T"] / np.quantile(row["dist_T"], 0.95)
+                 for row in record.values["per_n"]]
+    assert (summary["loose_q_lo"], summary["loose_q_hi"]) == pytest.approx(
+        (min(looseness), max(looseness)))
     assert summary["sw_nmin"] == config.n_min == record.values["per_n"][0]["n"]
 
 

@@ -18,16 +18,36 @@ def test_population_update_contracts_by_one_minus_alpha(alpha):
 
 def test_finite_sample_decay_slope_matches_log_one_minus_alpha():
     alpha = 0.5
-    frame = simulate(alpha=alpha, n=20000, iters=4, seeds=8, init_dist=3.0).metrics()
+    # n = 10^6 (the count engine makes it cheap) keeps the statistical floor, which flattens
+    # the decay, well below e_0 (1 - alpha)^T
+    frame = simulate(alpha=alpha, n=10**6, iters=4, seeds=8, init_dist=3.0).metrics()
     fit = fit_slope(frame["t"], np.log(frame["dist"]))
     assert fit.lo <= np.log(1 - alpha) <= fit.hi
     assert fit.hi - fit.lo < 0.2  # the interval is informative
 
 
-def test_moving_reference_diverges_in_the_population():
+@pytest.mark.parametrize("alpha", [0.5, 0.8])
+def test_moving_reference_follows_the_exact_deviation_recursion(alpha):
+    """S1's contrast: with the DPO reference reset to pi_t, the solved population steps obey
+    D_{t+1} = (2 - alpha) D_t + alpha w* exactly (D_t = theta_t - theta_ref, a vector), checked
+    step by step to 1e-6; so ||theta_t - theta*|| = ||D_t - w*|| grows by 2 - alpha per
+    round.  A reference lagging one round, a judge whose self-preference is measured against
+    the moving reference (growth 1), or the fixed reference all fail; "more than 2x growth"
+    did not see the rate."""
+    result = simulate(alpha=alpha, n=0, iters=4, seeds=1, reference="moving", d=4, K=4,
+                      contexts=8)
+    p = result.problem
+    deviation = (result.thetas[:, 0] - p.theta_ref).numpy()
+    w_star = p.w_star.numpy()
+    for t in range(4):
+        expected = (2 - alpha) * deviation[t] + alpha * w_star
+        assert np.abs(deviation[t + 1] - expected).max() < 1e-6
+    dist = result.metrics()["dist"].to_numpy()
+    assert np.allclose(dist, np.linalg.norm(deviation - w_star, axis=1), rtol=1e-12)
+
+
+def test_fixed_reference_contracts_in_the_population():
     fixed = simulate(alpha=0.5, n=0, iters=4, seeds=1).metrics()["dist"].to_numpy()
-    moving = simulate(alpha=0.5, n=0, iters=4, seeds=1, reference="moving").metrics()["dist"]
-    assert moving.to_numpy()[-1] > 2 * moving.to_numpy()[0]
     assert fixed[-1] < fixed[0] / 10
 
 
