@@ -144,3 +144,111 @@ def test_trl_sigmoid_loss_ignores_label_smoothing(trainer):
     finally:
         trainer.label_smoothing = 0.0
     assert smoothed == pytest.approx(plain, abs=1e-9)
+
+
+# -- the production model-world DPO step against TRL ----------------------------------------------
+
+
+#: the model world's KL strength in the tie to TRL: large enough that the DPO loss is curved
+#: (at TRL's BETA = 0.37 its gradient 0.3 away from the minimiser is below 4e-3)
+WORLD_BETA = 2.5
+
+
+@pytest.fixture
+def world_trainer(trainer):
+    """The trainer with its beta set to the model world's for one test."""
+    trainer.beta = WORLD_BETA
+    yield trainer
+    trainer.beta = BETA
+
+
+def _model_world_pairs(pairs: int = 48):
+    """A small linear-softmax problem with ``pairs`` labelled pairs drawn from its reference."""
+    from srlm_core.model.judge import sample_pairs
+    from srlm_core.model.policy import make_problem
+
+    problem = make_problem(d=3, K=4, contexts=3, beta=WORLD_BETA, signal=1.0, seed=11)
+    generator = torch.Generator().manual_seed(4)
+    drawn = sample_pairs(problem, problem.theta_ref[None], 1.0, pairs, generator)
+    return problem, drawn
+
+
+def _winner_loser(drawn):
+    """(context, chosen, rejected) per pair: the labelled winner is TRL's "chosen"."""
+    won = drawn.label[0].bool()
+    chosen = torch.where(won, drawn.first[0], drawn.second[0])
+    rejected = torch.where(won, drawn.second[0], drawn.first[0])
+    return drawn.contexts[0], chosen, rejected
+
+
+def _pair_batch(tokenizer, pairs: int):
+    """A TRL batch of ``pairs`` preference rows on the tiny LM (texts are irrelevant: the
+    reference log-probs set below fix every log-ratio)."""
+    from trl.trainer.dpo_trainer import DataCollatorForPreference
+
+    texts = [("Say yes.", "Yes!", "No, never."), ("Count to three.", "1 2 3", "three")]
+    examples = [{"prompt_ids": tokenizer.encode(p), "chosen_ids": tokenizer.encode(c),
+                 "rejected_ids": tokenizer.encode(r), "ref_chosen_logps": 0.0,
+                 "ref_rejected_logps": 0.0}
+                for p, c, r in (texts[i % 2] for i in range(pairs))]
+    return DataCollatorForPreference(pad_token_id=tokenizer.pad_token_id)(examples)
+
+
+def _trl_loss_on_log_ratios(trainer, batch, chosen_ratio, rejected_ratio):
+    """TRL's sigmoid DPO loss on a batch whose log pi(y)/pi_ref(y) are the given log-ratios:
+    TRL subtracts the supplied reference log-probs from the LM's own, so the reference is set
+    to (LM log-prob - ratio)."""
+    model = trainer.model
+    model.eval()
+    lm_chosen, lm_rejected = _sequence_logps(model, batch)
+    return _trl_loss(trainer, batch, (lm_chosen - chosen_ratio).float(),
+                     (lm_rejected - rejected_ratio).float())
+
+
+def test_model_world_dpo_objective_is_trl_sigmoid_loss_on_log_prob_ratios(world_trainer):
+    """The production update (dpo_update -> fit_logistic on beta * dphi with hard labels)
+    minimises logistic_objective; at any theta that objective equals TRL's sigmoid DPO loss
+    fed the log-ratios log pi_theta(y|x) - log pi_ref(y|x) of LinearSoftmaxProblem.log_probs
+    for each (winner, loser) pair.  A missing beta, flipped labels or a sign error in the
+    implicit reward changes the value by more than 1e-2."""
+    from srlm_core.model.dpo import logistic_objective
+
+    problem, drawn = _model_world_pairs()
+    x, chosen, rejected = _winner_loser(drawn)
+    batch = _pair_batch(world_trainer.processing_class, len(x))
+    dphi = drawn.feature_differences(problem)
+    weight = torch.full_like(drawn.label, 1.0 / len(x))
+    g = torch.Generator().manual_seed(0)
+    for theta in (problem.theta_ref, problem.theta_star,
+                  torch.randn(3, generator=g, dtype=torch.float64)):
+        ratio = problem.log_probs(theta) - problem.log_probs(problem.theta_ref)
+        trl = _trl_loss_on_log_ratios(world_trainer, batch, ratio[x, chosen], ratio[x, rejected])
+        ours = logistic_objective((theta - problem.theta_ref)[None], problem.beta * dphi,
+                                  drawn.label, weight, 0.0).item()
+        assert ours == pytest.approx(trl, abs=1e-5)
+
+
+def test_model_world_dpo_update_minimises_trl_sigmoid_loss(world_trainer):
+    """theta_1 = dpo_update(...) is a stationary point of TRL's loss as a function of theta
+    (central differences, h = 1e-2: |grad| < 2e-3), while 0.1 away the gradient is at least
+    ten times larger, so the check resolves a wrong minimiser (beta dropped from the
+    features, labels flipped, or theta_1 = theta_ref - u)."""
+    from srlm_core.model.dpo import dpo_update
+
+    problem, drawn = _model_world_pairs()
+    x, chosen, rejected = _winner_loser(drawn)
+    batch = _pair_batch(world_trainer.processing_class, len(x))
+    dphi = drawn.feature_differences(problem)
+    theta_1 = dpo_update(dphi, drawn.label, problem.beta, 0.0, problem.theta_ref,
+                         problem.theta_ref[None])[0]
+
+    def loss(theta):
+        ratio = problem.log_probs(theta) - problem.log_probs(problem.theta_ref)
+        return _trl_loss_on_log_ratios(world_trainer, batch, ratio[x, chosen], ratio[x, rejected])
+
+    def gradient(theta, h=1e-2):
+        eye = torch.eye(3, dtype=torch.float64)
+        return torch.tensor([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h) for e in eye])
+
+    assert gradient(theta_1).norm() < 2e-3
+    assert gradient(theta_1 + 0.1 * torch.ones(3, dtype=torch.float64) / 3**0.5).norm() > 2e-2

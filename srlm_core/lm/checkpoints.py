@@ -2,8 +2,10 @@
 
 Layout: ``config.json`` (the run's config; a folder holding another config is refused),
 ``baseline.json`` (pi_0's diagnostics) and per arm ``<arm>/iter_<t>/`` holding the policy
-(safetensors) and ``metrics.json``.  An iteration's folder appears whole or not at all, so a
-rerun skips the finished iterations and redoes the interrupted one.
+(safetensors) and ``metrics.json``.  An iteration's folder appears whole or not at all (it is
+written or copied into ``iter_<t>.tmp<pid>`` and renamed into place), so a rerun skips the
+finished iterations and redoes the interrupted one; the temporary folder a killed run left
+behind (under its own process id) is removed when that iteration is written again.
 """
 
 from __future__ import annotations
@@ -39,20 +41,32 @@ class CheckpointStore:
     def done(self, arm: str, t: int) -> bool:
         return (self.iteration_dir(arm, t) / "metrics.json").exists()
 
-    def save(self, arm: str, t: int, policy, metrics: dict) -> None:
-        """Write the policy and its metrics into a temporary folder, then rename it into place."""
-        final = self.iteration_dir(arm, t)
-        tmp = final.with_name(final.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        policy.save_pretrained(tmp)
-        write_json_atomic(tmp / "metrics.json", metrics)
+    def _temporary(self, final: Path) -> Path:
+        """A fresh temporary folder beside ``final``, after removing those of killed runs."""
+        for stale in final.parent.glob(final.name + ".tmp*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return final.with_name(final.name + f".tmp{os.getpid()}")
+
+    def _publish(self, tmp: Path, final: Path) -> None:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
 
+    def save(self, arm: str, t: int, policy, metrics: dict) -> None:
+        """Write the policy and its metrics into a temporary folder, then rename it into place."""
+        final = self.iteration_dir(arm, t)
+        tmp = self._temporary(final)
+        tmp.mkdir(parents=True)
+        policy.save_pretrained(tmp)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        self._publish(tmp, final)
+
     def copy(self, arm: str, t: int, to_arm: str) -> None:
-        """Reuse a finished iteration for another arm (identical by construction)."""
-        shutil.copytree(self.iteration_dir(arm, t), self.iteration_dir(to_arm, t))
+        """Reuse a finished iteration for another arm (identical by construction), copied
+        into a temporary folder first: a copy cut short is never taken for a finished one."""
+        final = self.iteration_dir(to_arm, t)
+        tmp = self._temporary(final)
+        shutil.copytree(self.iteration_dir(arm, t), tmp)
+        self._publish(tmp, final)
 
     def metrics(self, arm: str, t: int) -> dict:
         return json.loads((self.iteration_dir(arm, t) / "metrics.json").read_text())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 from srlm_core.errors import ConfigError
@@ -81,7 +82,12 @@ def dequantized_folder() -> Path:
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    os.replace(tmp, folder)  # atomic: a half-written cache is never used
+    try:
+        os.replace(tmp, folder)  # atomic: a half-written cache is never used
+    except OSError:  # another process built the same folder meanwhile: use theirs
+        if not (folder / "model.safetensors").exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

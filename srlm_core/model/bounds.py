@@ -102,6 +102,14 @@ def step_covariance(
     beta2 = problem.beta**2
     label_info = beta2 * pair_fisher(problem, theta_k, one_step_limit(problem, theta_k, alpha))
     if lam == 0.0:
+        spectrum = torch.linalg.eigvalsh(label_info)
+        if not spectrum[0] > 1e-12 * spectrum[-1].abs():
+            C, K, d = problem.features.shape
+            raise ConfigError(
+                "lam", f"0 leaves the DPO estimate undefined: pairs drawn from this policy do not "
+                f"identify theta in every direction of R^{d} (contexts * (K - 1) = {C * (K - 1)} "
+                "differences, or margins so large that the labels are deterministic); use a "
+                "ridge, e.g. --lam 1e-3, or smaller scales")
         return torch.linalg.inv(label_info) / n
     eye = torch.eye(problem.dim, dtype=theta_k.dtype, device=theta_k.device)
     hess_inv = torch.linalg.inv(beta2 * pair_fisher(problem, theta_k, theta_next) + lam * eye)
@@ -152,12 +160,13 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         thetas = torch.stack(thetas)
     else:  # the ridge moves the fixed point: solve each population step
         thetas = runner.run().thetas[:, 0]
+        if not torch.isfinite(thetas).all():
+            raise ConfigError("lam", f"{config.lam!r} overflows the ridge-regularised "
+                              "population steps (non-finite parameters); use a smaller ridge")
     # thetas: the population trajectory theta_bar_t, shape (T+1, d)
     T, alpha, n = config.iters, config.alpha, config.n
     a = 1.0 - alpha
     log_term = math.log(max(T, 1) / delta)
-    h_star_inv = torch.linalg.inv(metrics.pair_covariance(problem, problem.theta_star))
-    star_quantile = float(gaussian_norm_quantile(h_star_inv, log_term))
 
     kappa_sigma = metrics.feature_condition_number(problem, thetas).cpu().tolist()
     fishers = policy_fisher(problem, thetas)  # F(theta_bar_t), the Hessian of the KL
@@ -171,10 +180,14 @@ def iterative_bound(config: SimulationConfig, delta: float = 0.05) -> IterativeB
         eps.append(float(gaussian_norm_quantile(cov, log_term)))
         trace.append(float(torch.trace(cov)))
         if config.lam == 0.0 and n > 0:
+            if k == 0:  # the step covariance above exists, so H_* is invertible
+                h_star_inv = torch.linalg.inv(metrics.pair_covariance(problem, problem.theta_star))
+                star_quantile = float(gaussian_norm_quantile(h_star_inv, log_term))
             margin = _max_margin(problem, one_step_limit(problem, thetas[k], alpha))
-            c_k = 1.0 / (4.0 * math.cosh(margin / 2.0) ** 2)  # sigma'(margin)
+            c_k = math.exp(-margin) / (1.0 + math.exp(-margin)) ** 2  # sigma'(margin), margin >= 0
             kappa = kappa_sigma[k]
-            eps_kappa.append(math.sqrt(kappa / (problem.beta**2 * c_k * n)) * star_quantile)
+            scale = problem.beta**2 * c_k * n
+            eps_kappa.append(math.sqrt(kappa / scale) * star_quantile if scale > 0 else math.inf)
         else:
             eps_kappa.append(0.0 if n == 0 else math.nan)
 

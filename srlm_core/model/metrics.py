@@ -51,13 +51,26 @@ def pair_covariance(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch
 
 def feature_condition_number(problem: LinearSoftmaxProblem, theta: torch.Tensor) -> torch.Tensor:
     r""":math:`\kappa_\Sigma(\pi) = \lambda_{\max}(H_\pi^{-1/2} H_{\pi^*} H_\pi^{-1/2})` (S3),
-    via the Cholesky factor of :math:`H_\pi` (a generalised symmetric eigenproblem)."""
+    via the Cholesky factor of :math:`H_\pi` (a generalised symmetric eigenproblem).
+
+    Infinite where :math:`H_\pi` is singular to working precision (smallest eigenvalue at
+    most 1e-12 of the largest): when the pair differences do not span :math:`\mathbb R^d`
+    (``contexts * (K - 1) < d``) or the policy is so peaked that no pair varies; NaN where
+    ``theta`` is not finite."""
     h_pi = pair_covariance(problem, theta)
     h_star = pair_covariance(problem, problem.theta_star).expand_as(h_pi)
-    chol = torch.linalg.cholesky(h_pi)
+    eye = torch.eye(h_pi.shape[-1], dtype=h_pi.dtype, device=h_pi.device)
+    finite = torch.isfinite(h_pi).all(-1).all(-1)  # NaN parameters give NaN, not an error
+    h_pi = torch.where(finite[..., None, None], h_pi, eye)
+    spectrum = torch.linalg.eigvalsh(h_pi)
+    chol, info = torch.linalg.cholesky_ex(h_pi)
+    singular = (info != 0) | (spectrum[..., 0] <= 1e-12 * spectrum[..., -1].abs())
+    chol = torch.where(singular[..., None, None], eye, chol)  # any factor: masked below
     left = torch.linalg.solve_triangular(chol, h_star, upper=False)
     whitened = torch.linalg.solve_triangular(chol, left.transpose(-1, -2), upper=False)
-    return torch.linalg.eigvalsh(whitened).amax(-1)
+    kappa = torch.linalg.eigvalsh(whitened).amax(-1)
+    kappa = torch.where(singular, torch.full_like(kappa, torch.inf), kappa)
+    return torch.where(finite, kappa, torch.full_like(kappa, torch.nan))
 
 
 def effective_dimension(eigenvalues: torch.Tensor, lam: float) -> torch.Tensor:
@@ -87,3 +100,44 @@ def consistency_residual(
     pair_weight = probs.unsqueeze(-1) * probs.unsqueeze(-2)
     per_context = (pair_weight * (judge_pref - policy_pref).abs()).sum(dim=(-2, -1))
     return per_context @ problem.context_probs
+
+
+def best_responses(problem: LinearSoftmaxProblem) -> torch.Tensor:
+    r""":math:`y^\star(x) = \arg\max_y \pi^*(y|x)`, the target's most likely response per
+    prompt, shape (C,) (the coverage form of S2)."""
+    return problem.logits(problem.theta_star).argmax(-1)
+
+
+def coverage_coefficient(
+    problem: LinearSoftmaxProblem, theta: torch.Tensor, best: torch.Tensor | None = None
+) -> torch.Tensor:
+    r"""Coverage coefficient :math:`\kappa_0(x) = 1 / \pi_\theta(y^\star(x)|x)` per prompt,
+    shape (..., C); ``best`` defaults to :func:`best_responses`.  Its average over prompts is
+    the :math:`C_{\mathrm{cov}}` of Huang et al. (2025)."""
+    best = best_responses(problem) if best is None else best
+    log_probs = problem.log_probs(theta)
+    index = best.expand(*log_probs.shape[:-1]).unsqueeze(-1)
+    return (-log_probs.gather(-1, index).squeeze(-1)).exp()
+
+
+def feature_coverage(
+    problem: LinearSoftmaxProblem, theta: torch.Tensor, best: torch.Tensor | None = None
+) -> torch.Tensor:
+    r"""Feature coverage of the best response per prompt, shape (..., C):
+
+    .. math::
+
+       \kappa_\phi(x) = 1 + 2\rho(x)\, v_x^\top H_\pi^{+} v_x, \qquad
+       v_x = \phi(x, y^\star(x)) - \mathbb E_{\pi_\theta}\phi(x, \cdot),
+
+    with :math:`H_\pi` of :func:`pair_covariance` (pseudo-inverse: it is singular for one-hot
+    features).  It equals :func:`coverage_coefficient` for one-hot features and never exceeds
+    it; with shared features the pairs of other prompts inform :math:`y^\star` too."""
+    best = best_responses(problem) if best is None else best
+    probs = problem.log_probs(theta).exp()  # (..., C, K)
+    phi = problem.features
+    mean = torch.einsum("...ck,ckd->...cd", probs, phi)
+    v = phi[torch.arange(phi.shape[0], device=phi.device), best] - mean  # (..., C, d)
+    h_plus = torch.linalg.pinv(pair_covariance(problem, theta), hermitian=True, rtol=1e-10)
+    quadratic = torch.einsum("...cd,...de,...ce->...c", v, h_plus, v)
+    return 1.0 + 2.0 * problem.context_probs * quadratic

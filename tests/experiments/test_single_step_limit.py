@@ -43,7 +43,7 @@ def test_run_is_deterministic_and_consistent(values):
         assert 0 < row["floor"] and 0 < row["exact_floor"] and row["variance"] > 0
 
 
-def test_summarise_on_the_run(values):
+def test_summarise_on_the_run(values, ols_slope_interval):
     summary = ssl.summarise(values)
     assert set(summary) == {
         "s2_cover_all", "s2_cover_large", "s2_cover_refined_large", "s2_worst_rel_small_n",
@@ -51,7 +51,12 @@ def test_summarise_on_the_run(values):
         "s2_quad_worst"}
     assert summary["s2_cover_all"].endswith(" of 4")
     assert summary["s2_cover_large"].endswith(" of 2")
-    assert summary["s2_slope_lo"] <= summary["s2_slope"] <= summary["s2_slope_hi"]
+    # the variance slope of the slope start: log variance part on log n over all seeds
+    cells = [c for c in values["cells"] if c["e0"] == values["slope_start"]]
+    x = [math.log(c["n"]) for c in cells for _ in c["variance_part"]]
+    y = [math.log(v) for c in cells for v in c["variance_part"]]
+    assert (summary["s2_slope"], summary["s2_slope_lo"], summary["s2_slope_hi"]) == (
+        pytest.approx(ols_slope_interval(x, y), rel=1e-9))
     assert summary["s2_max_dev"] == max(max(c["deviation"]) for c in values["cells"])
 
 

@@ -3,6 +3,7 @@ finished iterations, and refuses a work folder that holds another config."""
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -20,34 +21,86 @@ TINY = {
 }
 
 
-def test_resume_skips_finished_iterations(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The tiny run in one go, to compare resumed runs with."""
+    return LMRunner(config_from_dict(TINY), tmp_path_factory.mktemp("uninterrupted")).run()
+
+
+def _record(out: dict) -> str:
+    """The rows a run reports (baseline and every arm), as canonical JSON (NaN included)."""
+    return json.dumps({"baseline": out["baseline"], "judge_timing": out["judge_timing"],
+                       "arms": out["arms"]}, sort_keys=True)
+
+
+def test_runs_killed_anywhere_resume_to_the_uninterrupted_rows(tmp_path, monkeypatch,
+                                                                uninterrupted):
+    """Four kills, each followed by a new process on the same work folder: during the baseline
+    evaluation, during the evaluation of pi_2 of the fixed arm (after its training), inside
+    the copy of the fixed arm's first iteration to the moving arm, and inside the checkpoint
+    write of the moving arm's pi_2 (weights written, metrics not, the temporary folder left
+    under the dead process's id).  Finished iterations are never redone, nothing temporary
+    is left, and the final rows equal those of an uninterrupted run."""
+    from srlm_core.lm import checkpoints
+
     config = config_from_dict(TINY)
-    calls = []
-    original_iterate, original_save = LMRunner._iterate, CheckpointStore.save
+    store = CheckpointStore(tmp_path)
+    calls, evaluations = [], []
+    original_iterate, original_evaluate = LMRunner._iterate, LMRunner.evaluate
+    original_copytree, original_write = checkpoints.shutil.copytree, checkpoints.write_json_atomic
+    kill = {}
 
     def iterate(self, arm, t):
         calls.append((arm, t))
         return original_iterate(self, arm, t)
 
-    def save_then_die(self, arm, t, policy, metrics):
-        original_save(self, arm, t, policy, metrics)
-        if (arm, t) == ("fixed", 1):
-            raise KeyboardInterrupt  # killed right after the first checkpoint
+    def evaluate(self, policy):
+        evaluations.append(1)
+        if kill.get("evaluation") == len(evaluations):
+            raise KeyboardInterrupt
+        return original_evaluate(self, policy)
+
+    def copytree(src, dst, **kwargs):
+        if kill.get("copy"):  # metrics.json copied, the weights not yet
+            original_copytree(src, dst, ignore=shutil.ignore_patterns("*.safetensors"))
+            raise KeyboardInterrupt
+        return original_copytree(src, dst, **kwargs)
+
+    def write(path, payload, **kwargs):
+        if kill.get("write") == path.parent.parent.name and path.name == "metrics.json":
+            raise KeyboardInterrupt  # the weights are in iter_2.tmp<pid>, nothing renamed
+        return original_write(path, payload, **kwargs)
 
     monkeypatch.setattr(LMRunner, "_iterate", iterate)
-    monkeypatch.setattr(CheckpointStore, "save", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        LMRunner(config, tmp_path).run()
-    first = json.loads((tmp_path / "fixed" / "iter_1" / "metrics.json").read_text())
-    assert calls == [("fixed", 1)]
-    assert not (tmp_path / "fixed" / "iter_2").exists()
+    monkeypatch.setattr(LMRunner, "evaluate", evaluate)
+    monkeypatch.setattr(checkpoints.shutil, "copytree", copytree)
+    monkeypatch.setattr(checkpoints, "write_json_atomic", write)
 
-    monkeypatch.setattr(CheckpointStore, "save", original_save)
+    def run_killed(**where):
+        kill.clear()
+        kill.update(where)
+        calls.clear()
+        evaluations.clear()
+        with pytest.raises(KeyboardInterrupt):
+            LMRunner(config, tmp_path).run()
+        return list(calls)
+
+    assert run_killed(evaluation=1) == []  # the baseline
+    assert not (tmp_path / "baseline.json").exists()
+    assert run_killed(evaluation=3) == [("fixed", 1), ("fixed", 2)]  # baseline, pi_1, pi_2
+    assert store.done("fixed", 1) and not store.done("fixed", 2)
+    assert run_killed(copy=True) == [("fixed", 2)]
+    assert not store.done("moving", 1)
+    assert run_killed(write="moving") == [("moving", 2)]
+    leftovers = list((tmp_path / "moving").glob("iter_2.tmp*"))
+    assert len(leftovers) == 1 and (leftovers[0] / "model.safetensors").exists()
+    leftovers[0].rename(leftovers[0].with_name("iter_2.tmp999999"))  # its process is gone
+
+    kill.clear()
     calls.clear()
     out = LMRunner(config, tmp_path).run()
-    assert calls == [("fixed", 2), ("moving", 2)]  # moving's t = 1 is fixed's (same reference)
-    assert out["arms"]["fixed"][0] == {**first, "arm": "fixed"}
-    assert [r["iteration"] for r in out["arms"]["moving"]] == [1, 2]
+    assert calls == [("moving", 2)]
+    assert _record(out) == _record(uninterrupted)
     assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]  # no half-written files
 
 
@@ -71,9 +124,13 @@ def test_smoke_config_runs_every_arm_offline(tmp_path):
     assert set(out["arms"]) == {"fixed", "moving", "single_step", "oracle"}
     assert out["arms"]["single_step"][0]["iteration"] == 2
     assert out["judge_timing"]["responses"] == 3
+    from srlm_core.lm.diagnostics import wilson_interval
+
     for rows in out["arms"].values():
-        for row in rows:
-            assert 0.0 <= row["pass_rate_lo"] <= row["pass_rate"] <= row["pass_rate_hi"] <= 1.0
+        for row in rows:  # the interval is the Wilson interval of the row's own count
+            passed = round(row["pass_rate"] * row["responses"])
+            assert (row["pass_rate_lo"], row["pass_rate_hi"]) == pytest.approx(
+                wilson_interval(passed, row["responses"]))
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """model.one_step_prediction: the S2 predictions, checked against autograd and a simulation."""
 
+import pytest
 import torch
 
 from srlm_core.model import metrics, one_step_prediction
@@ -81,16 +82,29 @@ def test_variance_term_between_kappa_sigma_bounds():
 
 
 def test_one_step_floor_in_small_simulation():
-    """S2: with many samples one step lands at (1 - alpha)^2 e_0^2 plus the Fisher variance."""
-    config = SimulationConfig(alpha=ALPHA, n=20000, iters=1, d=4, K=4, contexts=8,
-                              init_dist=2.0, seeds=16, seed=1)
+    """S2: one finite-sample step lands, on average, at the population limit theta_1 (the floor
+    (1 - alpha) e_0 that no n removes) and scatters around it with
+    E ||theta_hat_1 - theta_1||^2 = param_variance / n.
+
+    The spread is measured around theta_1 itself, not around theta* (where the cross term
+    2 (theta_1 - theta*) . xi made the old tolerance 25 times the variance term): over 400
+    seeds the standard error is 4% of the term and the tolerance 4 standard errors, so a
+    variance term of zero, half or double the prediction fails."""
+    config = SimulationConfig(alpha=ALPHA, beta=1.5, n=5000, iters=1, d=4, K=4, contexts=8,
+                              init_dist=2.0, seeds=400, seed=1)  # beta != 1: a lost beta^2 shows
     runner = SelfRewardingRunner(config)
     thetas = runner.run().thetas
     p = runner.problem
     pred = one_step_prediction.predict_one_step(p, thetas[0, 0], ALPHA)
-    squared = metrics.param_distance(p, thetas[1]) ** 2
-    expected = (1 - ALPHA) ** 2 * config.init_dist**2 + pred.param_variance / config.n
+    theta1 = one_step_prediction.one_step_limit(p, thetas[0, 0], ALPHA)
+    squared = ((thetas[1] - theta1) ** 2).sum(-1)
+    predicted = pred.param_variance / config.n
     sem = float(squared.std() / len(squared) ** 0.5)
-    assert abs(float(squared.mean()) - expected) < 4 * sem + 1e-3
-    # and the floor itself does not move: the excess over it is the variance term only
-    assert float(squared.mean()) > 0.95 * (1 - ALPHA) ** 2 * config.init_dist**2
+    assert sem < 0.05 * predicted  # the check resolves the term
+    assert abs(float(squared.mean()) - predicted) < 4 * sem
+    # the floor: the mean estimate sits at theta_1, (1 - alpha) e_0 = 1 from theta* (up to the
+    # logistic MLE's O(d / n) bias, about 1% here)
+    centre = thetas[1].mean(0)
+    assert float((centre - theta1).norm()) < 0.02 * (1 - ALPHA) * config.init_dist
+    assert float(metrics.param_distance(p, centre)) == pytest.approx(
+        (1 - ALPHA) * config.init_dist, rel=0.02)

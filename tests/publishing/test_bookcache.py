@@ -47,7 +47,10 @@ def test_bytecode_and_temporary_files_do_not_count(tmp_path):
 
 def test_config_keys_the_cache_folder_and_prunes_stale_ones(tmp_path, monkeypatch):
     root = make_tree(tmp_path / "repo")
-    monkeypatch.delenv(report.LIVE_DIR_ENV, raising=False)
+    # _config_inited sets the variable in os.environ: setenv first so that monkeypatch
+    # records its prior state (absent) and restores it; delenv alone records nothing
+    monkeypatch.setenv(report.LIVE_DIR_ENV, "")
+    monkeypatch.delenv(report.LIVE_DIR_ENV)
     stale = tmp_path / "build" / ".jupyter_cache" / "srlm-0000000000000000"
     stale.mkdir(parents=True)
     app = SimpleNamespace(outdir=str(tmp_path / "build" / "html"), confdir=str(tmp_path))

@@ -33,6 +33,42 @@ def test_contraction_factor_is_one_minus_alpha():
     assert sp.simplify(result.factor - (1 - c.alpha)) == 0
 
 
+def test_contraction_update_is_the_minimiser_of_the_population_loss():
+    """contraction() writes its conclusion theta_{t+1} = theta_ref + v_t in; here theta_{t+1} is
+    found from the loss instead: with numbers for alpha, beta, w*, theta_t, theta_ref and three
+    weighted pair directions spanning R^2, the stationary point of the soft-label DPO loss
+    sum_i w_i [-p_i log sigma(beta u . D_i) - (1 - p_i) log sigma(-beta u . D_i)], with the
+    self-judge's label p_i = sigma(r_t(y) - r_t(y')) written from the judge's definition, is
+    solved numerically and theta_ref + u compared with contraction().update coordinate-wise."""
+    a, b = sp.Rational(3, 10), sp.Rational(17, 10)
+    w = sp.Matrix([sp.Rational(4, 5), sp.Rational(-2, 5)])
+    theta_t = sp.Matrix([sp.Rational(3, 2), sp.Rational(1, 5)])
+    theta_ref = sp.Matrix([sp.Rational(1, 10), sp.Rational(-3, 10)])
+    directions = [sp.Matrix([1, 0]), sp.Matrix([0, 1]), sp.Matrix([1, -1])]
+    weights = [sp.Rational(1, 5), sp.Rational(3, 10), sp.Rational(1, 2)]
+    u = sp.Matrix(sp.symbols("u_1:3", real=True))
+
+    def sigma(z):
+        return 1 / (1 + sp.exp(-z))
+
+    loss = 0
+    for weight, delta in zip(weights, directions, strict=True):
+        # r_t(y) - r_t(y'): alpha beta w* . D + (1 - alpha) beta (log pi_t - log pi_ref) margin
+        margin = a * b * (w.T * delta)[0] + (1 - a) * b * ((theta_t - theta_ref).T * delta)[0]
+        s = b * (u.T * delta)[0]
+        label = sigma(margin)
+        loss += weight * (-label * sp.log(sigma(s)) - (1 - label) * sp.log(sigma(-s)))
+    gradient = [sp.diff(loss, ui) for ui in u]
+    solution = sp.nsolve(gradient, list(u), [0, 0], tol=1e-20, prec=30)
+    theta_next = theta_ref + sp.Matrix(solution)
+    update = c.contraction().update
+    symbols = {s.name: s for s in update.free_symbols}
+    for j in range(2):
+        predicted = update.subs({symbols["theta_t"]: theta_t[j], symbols["theta_ref"]: theta_ref[j],
+                                 symbols["w^*"]: w[j], c.alpha: a})
+        assert abs(float(theta_next[j] - (theta_ref[j] + w[j])) - float(predicted)) < 1e-12
+
+
 def test_unrolled_error_is_geometric():
     assert sp.simplify(c.unrolled_error() - c.e0 * (1 - c.alpha) ** c.t) == 0
 
