@@ -1,0 +1,679 @@
+r"""S2 in coverage form: how many pairs one step needs when :math:`\pi_0` rarely writes the best
+answer, with shared features, and T rounds at the same total budget.
+
+The DPO reference is the initial model, :math:`\pi_{\mathrm{ref}} = \pi_0` (the setting of
+Huang et al., ICLR 2025: the target is :math:`\pi^\star \propto \pi_0 e^{r^\star/\beta}`), the
+best answer is the target's most likely one, :math:`y^\star(x) = \arg\max_y \pi^\star(y|x)`,
+and its coverage coefficient is :math:`\kappa_0(x) = 1/\pi_0(y^\star(x)|x)`.  A step
+*succeeds* on a prompt when :math:`\pi_1(y^\star|x) \ge 1/2`.  The ridge is a vanishing
+number of pseudo-pairs, :math:`\lambda = \text{ridge}/n`: it fixes the directions no pair
+informs (a response nobody sampled keeps :math:`u = 0`,
+:func:`srlm_core.theory.coverage.unseen_response`) and otherwise leaves the step the
+unpenalised DPO step.  Three parts:
+
+* **tabular, one step** - ``contexts`` prompts with ``K`` one-hot responses; :math:`\pi_0`
+  puts :math:`1/\kappa_0` on :math:`y^\star` and spreads the rest evenly, the target puts
+  ``target`` on it.  For every :math:`\kappa_0` of ``kappas`` and pairs per prompt
+  :math:`m = n/C = \text{ratio}\cdot\kappa_0`, the share of prompts where one step succeeds,
+  against the coverage bound :math:`1 - (1-\rho(1-(1-1/\kappa_0)^2))^n` (the probability that
+  :math:`y^\star` is in at least one pair, :func:`srlm_core.theory.coverage.miss_probability`);
+* **featured, one step** - random unit features in :math:`\mathbb R^d`, ``instances`` problems,
+  starts at distance ``starts`` from the target in a random direction; on the prompts where
+  the target puts at least ``min_target_mass`` on :math:`y^\star` and :math:`\pi_0` at most
+  ``max_start_mass``, success against :math:`n\rho(x)/\kappa_0(x)` and against
+  :math:`n\rho(x)/\kappa_\phi(x)` (:func:`srlm_core.model.metrics.feature_coverage`);
+* **iterating at equal budget** - in the tabular problem, for every signal share of ``alphas``,
+  :math:`T` rounds of :math:`n/T` pairs (fixed reference) for :math:`T` in ``rounds``, with a
+  total of ``budget`` :math:`\cdot\,\kappa_0` pairs per prompt, against one step with all of
+  them; the population prediction is :func:`srlm_core.theory.coverage.population_mass`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from srlm_core.errors import require, require_at_least
+from srlm_core.model import metrics
+from srlm_core.model.policy import (
+    DTYPE,
+    LinearSoftmaxProblem,
+    initial_parameters,
+    make_problem,
+)
+from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.stats import mean_interval
+from srlm_core.theory import coverage as theory
+
+TITLE = ("Coverage form of the single-step limit: one step against pairs per prompt over "
+         "kappa_0 (tabular and featured) and T rounds at equal budget")
+TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
+#: Bootstrap resamples of the seeds behind every interval of :func:`summarise`.
+N_BOOT = 1000
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class Config:
+    """The chapter's sweep.  Tabular: ``contexts``, ``K``, ``kappas``, ``ratios`` (pairs per
+    prompt over :math:`\\kappa_0`), ``seeds``; featured: ``d``, ``featured_K``,
+    ``featured_contexts``, ``signal``, ``starts``, ``instances``, ``featured_n``,
+    ``featured_seeds``; iterating: ``alphas``, ``rounds``, ``budgets`` (total pairs per prompt
+    over :math:`\\kappa_0`), ``iter_seeds``.  ``alpha`` is the signal share of the one-step
+    parts, ``ridge`` the ridge in pseudo-pairs (:math:`\\lambda = \\text{ridge}/n`)."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
+    ridge: float = 1e-4
+    target: float = 0.9
+    contexts: int = 16
+    K: int = 4
+    kappas: tuple[float, ...] = (8.0, 32.0, 128.0, 512.0)
+    ratios: tuple[float, ...] = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+    seeds: int = 64
+    d: int = 8
+    featured_K: int = 8
+    featured_contexts: int = 32
+    signal: float = 8.0
+    starts: tuple[float, ...] = (8.0, 12.0, 16.0)
+    instances: int = 4
+    featured_n: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+    featured_seeds: int = 32
+    min_target_mass: float = 0.75
+    max_start_mass: float = 0.25
+    alphas: tuple[float, ...] = (1.0, 0.75, 0.5)
+    rounds: tuple[int, ...] = (1, 2, 4)
+    budgets: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+    iter_seeds: int = 32
+    seed: int = 0
+
+    def validate(self) -> Config:
+        """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
+        require_at_least(self, 1, "contexts", "seeds", "d", "featured_contexts", "instances",
+                         "featured_seeds", "iter_seeds")
+        require_at_least(self, 2, "K", "featured_K")
+        require_at_least(self, 0, "seed")
+        require(
+            self,
+            ("alpha", 0.0 < self.alpha <= 1.0, "must be in (0, 1]"),
+            ("beta", 0.0 < self.beta < math.inf, "must be positive and finite"),
+            ("ridge", 0.0 < self.ridge < math.inf, "must be positive (it fixes unseen responses)"),
+            ("target", 0.5 < self.target < 1.0, "must be in (1/2, 1)"),
+            ("kappas", bool(self.kappas) and min(self.kappas) > 1.0, "must be above 1"),
+            ("ratios", bool(self.ratios) and min(self.ratios) > 0.0, "must be positive"),
+            ("signal", self.signal > 0.0, "must be positive"),
+            ("starts", bool(self.starts) and min(self.starts) > 0.0, "must be positive"),
+            ("featured_n", bool(self.featured_n) and min(self.featured_n) >= 1,
+             "must be at least 1"),
+            ("min_target_mass", 0.5 < self.min_target_mass < 1.0, "must be in (1/2, 1)"),
+            ("max_start_mass", 0.0 < self.max_start_mass < 0.5, "must be in (0, 1/2)"),
+            ("alphas", bool(self.alphas) and all(0.0 < a <= 1.0 for a in self.alphas),
+             "must be in (0, 1]"),
+            ("rounds", bool(self.rounds) and min(self.rounds) >= 1 and 1 in self.rounds,
+             "must be at least 1 and include 1 (the single step)"),
+            ("budgets", bool(self.budgets) and min(self.budgets) > 0.0, "must be positive"),
+        )
+        return self
+
+    def simulation(self, problem: LinearSoftmaxProblem, n: int, alpha: float, iters: int,
+                   seeds: int) -> SimulationConfig:
+        """The runner's settings for ``iters`` rounds of ``n`` pairs in ``problem``."""
+        C, K, d = problem.features.shape
+        return SimulationConfig(alpha=alpha, beta=self.beta, n=n, iters=iters, d=d, K=K,
+                                contexts=C, lam=self.ridge / n, seeds=seeds, seed=self.seed)
+
+
+def tabular_problem(contexts: int, K: int, kappa: float, target: float,
+                    beta: float = 1.0) -> LinearSoftmaxProblem:
+    r"""One-hot features; in every prompt :math:`\pi_0` puts :math:`1/\kappa_0` on response 0
+    (:math:`y^\star`) and the rest evenly on the others; the reference is :math:`\pi_0`; the
+    reward is on :math:`y^\star` only, :math:`r^\star = \beta\log(O_\star(\kappa_0-1))` with
+    :math:`O_\star` the target odds, so that :math:`\pi^\star(y^\star) =` ``target``."""
+    d = contexts * K
+    features = torch.eye(d, dtype=DTYPE).reshape(contexts, K, d)
+    theta0 = torch.zeros(contexts, K, dtype=DTYPE)
+    theta0[:, 0] = math.log((K - 1) / (kappa - 1))
+    w_star = torch.zeros(contexts, K, dtype=DTYPE)
+    w_star[:, 0] = math.log(target / (1 - target) * (kappa - 1))
+    return LinearSoftmaxProblem(features, torch.full((contexts,), 1.0 / contexts, dtype=DTYPE),
+                                theta0.reshape(-1), w_star.reshape(-1), beta)
+
+
+def featured_problem(config: Config, instance: int, start: float) -> LinearSoftmaxProblem:
+    r"""Random unit features (:func:`srlm_core.model.policy.make_problem`, seed ``instance``)
+    with target :math:`\theta^\star` of norm ``signal``; :math:`\theta_0` at distance ``start``
+    in a random direction (:func:`srlm_core.model.policy.initial_parameters`) is also the
+    reference, so the reward is :math:`w^\star = \theta^\star - \theta_0`."""
+    base = make_problem(d=config.d, K=config.featured_K, contexts=config.featured_contexts,
+                        beta=config.beta, signal=config.signal, seed=instance)
+    theta0 = initial_parameters(base, start, seed=instance)
+    return LinearSoftmaxProblem(base.features, base.context_probs, theta0,
+                                base.theta_star - theta0, base.beta)
+
+
+def rounds_from_start(config: Config, problem: LinearSoftmaxProblem, n: int, alpha: float,
+                      iters: int, seeds: int) -> torch.Tensor:
+    r""":math:`\theta_T` after ``iters`` rounds of ``n`` pairs from :math:`\theta_0 =
+    \theta_{\mathrm{ref}}` with the fixed reference, ``seeds`` runs: shape (seeds, d).  Each
+    round is :meth:`srlm_core.model.self_rewarding.SelfRewardingRunner.step`."""
+    runner = SelfRewardingRunner(config.simulation(problem, n, alpha, iters, seeds), problem)
+    generator = torch.Generator().manual_seed(config.seed)
+    theta = problem.theta_ref.expand(seeds, -1).clone()
+    for _ in range(iters):
+        theta = runner.step(theta, generator, problem.theta_ref)
+    return theta
+
+
+def _success(problem: LinearSoftmaxProblem, theta: torch.Tensor,
+             best: torch.Tensor) -> torch.Tensor:
+    """(seeds, C) booleans: :math:`\\pi(y^\\star|x) \\ge 1/2`."""
+    return metrics.coverage_coefficient(problem, theta, best) <= 2.0
+
+
+def encode_counts(success: torch.Tensor) -> str:
+    """Per seed, the number of prompts that succeeded, as one space-separated string."""
+    return " ".join(str(int(k)) for k in success.sum(-1).tolist())
+
+
+def encode_bits(success: torch.Tensor) -> str:
+    """Per seed, one ``0``/``1`` character per prompt; seeds separated by spaces."""
+    return " ".join("".join("1" if s else "0" for s in row) for row in success.tolist())
+
+
+def decode_counts(text: str) -> np.ndarray:
+    """The per-seed counts of :func:`encode_counts`."""
+    return np.array([int(k) for k in text.split()], dtype=float)
+
+
+def decode_bits(text: str) -> np.ndarray:
+    """The (seeds, prompts) 0/1 array of :func:`encode_bits`."""
+    rows = text.split()
+    return np.array([[c == "1" for c in row] for row in rows], dtype=float).reshape(
+        len(rows), len(rows[0]) if rows else 0)
+
+
+def tabular_bound(contexts: int, kappa: float, n: int) -> float:
+    """The probability that :math:`y^\\star` is in at least one of a prompt's pairs: the most a
+    step can succeed (:func:`srlm_core.theory.coverage.miss_probability`)."""
+    per_pair = (1.0 - 1.0 / kappa) ** 2
+    return 1.0 - (1.0 - (1.0 - per_pair) / contexts) ** n
+
+
+def _run_tabular(config: Config) -> dict:
+    cells = []
+    for kappa in config.kappas:
+        problem = tabular_problem(config.contexts, config.K, kappa, config.target, config.beta)
+        best = torch.zeros(config.contexts, dtype=torch.long)
+        for ratio in config.ratios:
+            n = max(1, round(config.contexts * kappa * ratio))
+            theta = rounds_from_start(config, problem, n, config.alpha, 1, config.seeds)
+            cells.append({"kappa": kappa, "ratio": ratio, "n": n,
+                          "m": n / config.contexts,
+                          "bound": tabular_bound(config.contexts, kappa, n),
+                          "successes": encode_counts(_success(problem, theta, best))})
+    return {"contexts": config.contexts, "K": config.K, "kappas": list(config.kappas),
+            "ratios": list(config.ratios), "seeds": config.seeds, "cells": cells}
+
+
+def _run_featured(config: Config) -> dict:
+    starts = []
+    for instance in range(config.instances):
+        for start in config.starts:
+            problem = featured_problem(config, instance, start)
+            best = metrics.best_responses(problem)
+            theta0 = problem.theta_ref
+            star_mass = 1.0 / metrics.coverage_coefficient(problem, problem.theta_star, best)
+            kappa0 = metrics.coverage_coefficient(problem, theta0, best)
+            eligible = (star_mass >= config.min_target_mass) & (
+                1.0 / kappa0 <= config.max_start_mass)
+            keep = eligible.nonzero().squeeze(-1)
+            success = []
+            for n in config.featured_n:
+                theta = rounds_from_start(config, problem, n, config.alpha, 1,
+                                          config.featured_seeds)
+                success.append(encode_bits(_success(problem, theta, best)[:, keep]))
+            starts.append({
+                "instance": instance, "start": start, "contexts": keep.tolist(),
+                "rho": problem.context_probs[keep].tolist(),
+                "kappa0": kappa0[keep].tolist(),
+                "kappa_phi": metrics.feature_coverage(problem, theta0, best)[keep].tolist(),
+                "target_mass": star_mass[keep].tolist(),
+                "kappa": float(metrics.condition_number(problem, theta0)),
+                "kappa_sigma": float(metrics.feature_condition_number(problem, theta0)),
+                "success": success,
+            })
+    return {"n": list(config.featured_n), "seeds": config.featured_seeds, "starts": starts}
+
+
+def _run_iterative(config: Config) -> dict:
+    cells = []
+    for alpha in config.alphas:
+        for kappa in config.kappas:
+            problem = tabular_problem(config.contexts, config.K, kappa, config.target,
+                                      config.beta)
+            best = torch.zeros(config.contexts, dtype=torch.long)
+            for budget in config.budgets:
+                for T in config.rounds:
+                    n = max(1, round(config.contexts * kappa * budget / T))
+                    theta = rounds_from_start(config, problem, n, alpha, T, config.iter_seeds)
+                    cells.append({
+                        "alpha": alpha, "kappa": kappa, "budget": budget, "rounds": T,
+                        "n_round": n,
+                        "population": theory.population_mass(alpha, T, kappa, config.target),
+                        "successes": encode_counts(_success(problem, theta, best)),
+                    })
+    thresholds = [{"alpha": alpha, "rounds": T,
+                   "kappa_max": theory.kappa_max(alpha, T, config.target)}
+                  for alpha in config.alphas for T in config.rounds]
+    return {"alphas": list(config.alphas), "rounds": list(config.rounds),
+            "budgets": list(config.budgets), "seeds": config.iter_seeds,
+            "contexts": config.contexts, "cells": cells,
+            "thresholds": [{**t, "kappa_max": t["kappa_max"] if math.isfinite(t["kappa_max"])
+                            else None} for t in thresholds]}
+
+
+def run(config: Config) -> dict:
+    r"""The three parts of the module docstring, each round a
+    :meth:`srlm_core.model.self_rewarding.SelfRewardingRunner.step`.  Stored: per tabular
+    cell the number of prompts where the step succeeded, per seed (:func:`encode_counts`),
+    and the coverage bound; per featured start the eligible prompts' :math:`\rho`,
+    :math:`\kappa_0`, :math:`\kappa_\phi` and target mass, :math:`\kappa(\pi_0)` and
+    :math:`\kappa_\Sigma(\pi_0)`, and per :math:`n` the success of every seed on every
+    eligible prompt (:func:`encode_bits`); per iterating cell the number of prompts that
+    succeeded after the last round, per seed, and the population prediction.  Runs on one CPU
+    thread."""
+    config.validate()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny problems: one thread is faster, and the sums keep one order
+    try:
+        return {"alpha": config.alpha, "target": config.target, "ridge": config.ridge,
+                "tabular": _run_tabular(config), "featured": _run_featured(config),
+                "iterative": _run_iterative(config)}
+    finally:
+        torch.set_num_threads(threads)
+
+
+# ----------------------------------------------------------------------------- analysis
+
+
+def _boot_weights(seeds: int, seed: int = 0) -> np.ndarray:
+    """(N_BOOT, seeds) multiplicities of a bootstrap over seeds (the same for every cell)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=N_BOOT).astype(float)
+
+
+def _percentiles(samples: np.ndarray) -> tuple[float, float]:
+    finite = samples[np.isfinite(samples)]
+    if finite.size < len(samples) * 0.5:
+        return math.nan, math.nan
+    lo, hi = np.percentile(finite, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+    return float(lo), float(hi)
+
+
+def crossing(x: np.ndarray, y: np.ndarray) -> float:
+    """The first ``x`` at which ``y`` reaches 1/2, interpolated linearly in ``log x`` (NaN when
+    it never does; ``x[0]`` when it starts there)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    above = np.nonzero(y >= 0.5)[0]
+    if above.size == 0:
+        return math.nan
+    i = int(above[0])
+    if i == 0:
+        return float(x[0])
+    lx0, lx1 = np.log(x[i - 1]), np.log(x[i])
+    share = (0.5 - y[i - 1]) / (y[i] - y[i - 1])
+    return float(np.exp(lx0 + share * (lx1 - lx0)))
+
+
+def tabular_curves(values: dict) -> list[dict]:
+    r"""Per :math:`\kappa_0`: the mean success over seeds at every ratio with its 95% interval,
+    the bound, and the crossing :math:`m_{1/2}/\kappa_0` with its bootstrap interval."""
+    tab = values["tabular"]
+    weights = _boot_weights(tab["seeds"])
+    out = []
+    for kappa in tab["kappas"]:
+        cells = sorted((c for c in tab["cells"] if c["kappa"] == kappa), key=lambda c: c["ratio"])
+        shares = np.array([decode_counts(c["successes"]) for c in cells]) / tab["contexts"]
+        x = np.array([c["m"] / kappa for c in cells])
+        boot = (weights @ shares.T) / tab["seeds"]  # (B, ratios)
+        intervals = [mean_interval(row) for row in shares]
+        cross = crossing(x, shares.mean(1))
+        cross_boot = np.array([crossing(x, row) for row in boot])
+        lo, hi = _percentiles(cross_boot)
+        out.append({"kappa": kappa, "x": x.tolist(), "mean": shares.mean(1).tolist(),
+                    "lo": [iv.lo for iv in intervals], "hi": [iv.hi for iv in intervals],
+                    "bound": [c["bound"] for c in cells], "crossing": cross,
+                    "crossing_lo": lo, "crossing_hi": hi, "boot": cross_boot})
+    return out
+
+
+def crossing_exponent(curves: list[dict]) -> dict:
+    r"""The exponent :math:`b` of :math:`m_{1/2} \propto \kappa_0^b` (least squares on the
+    logs) with a bootstrap interval over seeds; :math:`b = 1` is the coverage form."""
+    kappas = np.log([c["kappa"] for c in curves])
+
+    def slope(m_half: np.ndarray) -> float:
+        y = np.log(m_half)
+        if not np.all(np.isfinite(y)):
+            return math.nan
+        return float(np.polyfit(kappas, y, 1)[0])
+
+    point = slope(np.array([c["crossing"] * c["kappa"] for c in curves]))
+    boot = np.array([slope(np.array([c["boot"][b] * c["kappa"] for c in curves]))
+                     for b in range(N_BOOT)])
+    lo, hi = _percentiles(boot)
+    return {"value": point, "lo": lo, "hi": hi}
+
+
+def featured_rows(values: dict, scale: str = "kappa0") -> dict:
+    r"""The featured measurements as flat arrays: per (start, :math:`n`, seed, eligible
+    prompt) the seed, :math:`\log_2(n\rho(x)/\kappa(x))` with :math:`\kappa` = ``scale``
+    (``kappa0`` or ``kappa_phi``) and success (0/1)."""
+    seeds, x, success = [], [], []
+    for start in values["featured"]["starts"]:
+        if not start["contexts"]:
+            continue
+        coverage = np.log2(np.asarray(start["rho"]) / np.asarray(start[scale]))
+        for n, text in zip(values["featured"]["n"], start["success"], strict=True):
+            grid = decode_bits(text)  # (seeds, contexts)
+            seeds.append(np.repeat(np.arange(grid.shape[0]), grid.shape[1]))
+            x.append(np.tile(np.log2(n) + coverage, grid.shape[0]))
+            success.append(grid.ravel())
+    if not seeds:
+        return {"seed": np.zeros(0, int), "x": np.zeros(0), "success": np.zeros(0)}
+    return {"seed": np.concatenate(seeds), "x": np.concatenate(x),
+            "success": np.concatenate(success).astype(float)}
+
+
+def featured_curve(values: dict, scale: str = "kappa0", min_count: int = 64) -> dict:
+    r"""Success against :math:`n\rho/\kappa` in unit bins of :math:`\log_2` (bins with at least
+    ``min_count`` measurements), with bootstrap intervals over seeds, and the crossing of 1/2
+    with its interval."""
+    rows = featured_rows(values, scale)
+    seeds = values["featured"]["seeds"]
+    if not rows["x"].size:
+        return {"x": [], "mean": [], "lo": [], "hi": [], "count": [], "crossing": math.nan,
+                "crossing_lo": math.nan, "crossing_hi": math.nan, "boot": np.zeros((N_BOOT, 0))}
+    bins = np.round(rows["x"]).astype(int)
+    edges = np.arange(bins.min(), bins.max() + 1)
+    sums = np.zeros((len(edges), seeds))
+    counts = np.zeros((len(edges), seeds))
+    xsum = np.zeros(len(edges))
+    np.add.at(sums, (bins - edges[0], rows["seed"]), rows["success"])
+    np.add.at(counts, (bins - edges[0], rows["seed"]), 1.0)
+    np.add.at(xsum, bins - edges[0], rows["x"])
+    keep = counts.sum(1) >= min_count
+    sums, counts, xsum = sums[keep], counts[keep], xsum[keep]
+    total = counts.sum(1)
+    x = np.exp2(xsum / total)
+    mean = sums.sum(1) / total
+    weights = _boot_weights(seeds)
+    boot = (weights @ sums.T) / np.maximum(weights @ counts.T, 1e-300)  # (B, bins)
+    lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
+    cross = crossing(x, mean)
+    cross_lo, cross_hi = _percentiles(np.array([crossing(x, row) for row in boot]))
+    return {"x": x.tolist(), "mean": mean.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
+            "count": total.astype(int).tolist(), "crossing": cross,
+            "crossing_lo": cross_lo, "crossing_hi": cross_hi, "boot": boot}
+
+
+def featured_low_coverage(values: dict, below: float = 1 / 16) -> dict:
+    r"""Success of the featured step pooled over the measurements with
+    :math:`n\rho(x)/\kappa_0(x) \le` ``below``, with a bootstrap interval over seeds, and the
+    tabular coverage bound at that ratio, :math:`1-(1-1/\kappa_0)^{2m}\to 1-e^{-2\,\text{below}}`
+    for large :math:`\kappa_0`."""
+    rows = featured_rows(values, "kappa0")
+    mask = rows["x"] <= math.log2(below)
+    seeds = values["featured"]["seeds"]
+    sums = np.bincount(rows["seed"][mask], rows["success"][mask], minlength=seeds)
+    counts = np.bincount(rows["seed"][mask], minlength=seeds).astype(float)
+    weights = _boot_weights(seeds)
+    boot = (weights @ sums) / np.maximum(weights @ counts, 1e-300)
+    lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+    return {"value": float(sums.sum() / max(counts.sum(), 1.0)), "lo": float(lo),
+            "hi": float(hi), "count": int(counts.sum()), "below": below,
+            "bound": 1.0 - math.exp(-2.0 * below)}
+
+
+def iterative_table(values: dict) -> list[dict]:
+    r"""Per (:math:`\alpha`, :math:`\kappa_0`, budget, :math:`T`): mean success over seeds with
+    its 95% interval, the paired difference to one step at the same budget with its
+    bootstrap interval, and the population prediction."""
+    it = values["iterative"]
+    weights = _boot_weights(it["seeds"])
+    one = {(c["alpha"], c["kappa"], c["budget"]): decode_counts(c["successes"]) / it["contexts"]
+           for c in it["cells"] if c["rounds"] == 1}
+    rows = []
+    for c in it["cells"]:
+        s = decode_counts(c["successes"]) / it["contexts"]
+        diff = s - one[(c["alpha"], c["kappa"], c["budget"])]
+        iv = mean_interval(s)
+        boot = weights @ diff / it["seeds"]
+        lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+        rows.append({"alpha": c["alpha"], "kappa": c["kappa"], "budget": c["budget"],
+                     "rounds": c["rounds"], "mean": iv.mean, "lo": iv.lo, "hi": iv.hi,
+                     "diff": float(diff.mean()), "diff_lo": float(lo), "diff_hi": float(hi),
+                     "population": c["population"]})
+    return rows
+
+
+def budget_to_half(values: dict) -> list[dict]:
+    r"""Per (:math:`\alpha`, :math:`\kappa_0`, :math:`T`): the smallest total budget (pairs per
+    prompt over :math:`\kappa_0`) at which the mean success reaches 1/2, interpolated on the
+    budget grid (NaN: never within it), and the success at the largest budget."""
+    table = iterative_table(values)
+    out = []
+    keys = sorted({(r["alpha"], r["kappa"], r["rounds"]) for r in table},
+                  key=lambda k: (-k[0], k[1], k[2]))
+    for alpha, kappa, T in keys:
+        rows = sorted((r for r in table if (r["alpha"], r["kappa"], r["rounds"])
+                       == (alpha, kappa, T)), key=lambda r: r["budget"])
+        x = np.array([r["budget"] for r in rows])
+        out.append({"alpha": alpha, "kappa": kappa, "rounds": T,
+                    "budget_half": crossing(x, np.array([r["mean"] for r in rows])),
+                    "last": rows[-1]})
+    return out
+
+
+def one_step_mass(values: dict, row: dict) -> float:
+    """The population :math:`\\pi_1(y^\\star)` of one step for an iterating table row."""
+    return theory.population_mass(row["alpha"], 1, row["kappa"], values["target"])
+
+
+def _word(holds: bool) -> str:
+    return "holds" if holds else "fails"
+
+
+def _ratio_text(value: float) -> str:
+    return "never within the grid" if not math.isfinite(value) else f"{value:.2g}"
+
+
+def summarise(values: dict) -> dict:
+    r"""The numbers and verdict words the chapter glues (prefix ``cov_``): the coverage bound
+    against every tabular cell (C1), the crossings :math:`m_{1/2}/\kappa_0` and their exponent
+    (C2), the featured success at low :math:`n\rho/\kappa_0` against the tabular bound (C3),
+    :math:`\kappa_\phi\le\kappa_0` and the featured crossings in both units (C4), and the
+    iterating comparisons where one step's population limit reaches 1/2 (C5) and where it
+    does not (C6)."""
+    out: dict = {}
+    curves = tabular_curves(values)
+    below = [lo <= bound + 1e-12 for c in curves
+             for lo, bound in zip(c["lo"], c["bound"], strict=True)]
+    out["cov_c1"] = _word(all(below))
+    out["cov_c1_count"] = f"{sum(below)} of {len(below)}"
+    gaps = [bound - mean for c in curves for mean, bound in zip(c["mean"], c["bound"],
+                                                                  strict=True)]
+    out["cov_c1_max_excess"] = float(max(0.0, -min(gaps)))
+    out["cov_kappa_list"] = ", ".join(f"{c['kappa']:g}" for c in curves)
+    for c in curves:
+        key = f"{c['kappa']:g}"
+        out[f"cov_gap_{key}"] = float(max(b - m for m, b in zip(c["mean"], c["bound"],
+                                                                 strict=True)))
+        out[f"cov_cross_{key}"] = c["crossing"]
+        out[f"cov_cross_{key}_lo"] = c["crossing_lo"]
+        out[f"cov_cross_{key}_hi"] = c["crossing_hi"]
+    crosses = [c["crossing"] for c in curves]
+    out["cov_cross_min"], out["cov_cross_max"] = float(min(crosses)), float(max(crosses))
+    bound_half = [crossing(np.asarray(c["x"]), np.asarray(c["bound"])) for c in curves]
+    out["cov_bound_cross"] = float(np.mean(bound_half))
+    exponent = crossing_exponent(curves)
+    out["cov_exponent"], out["cov_exponent_lo"], out["cov_exponent_hi"] = (
+        exponent["value"], exponent["lo"], exponent["hi"])
+    out["cov_c2"] = _word(exponent["lo"] <= 1.0 <= exponent["hi"])
+    # featured
+    low = featured_low_coverage(values)
+    out.update({"cov_feat_low": low["value"], "cov_feat_low_lo": low["lo"],
+                "cov_feat_low_hi": low["hi"], "cov_feat_low_bound": low["bound"],
+                "cov_feat_low_count": low["count"]})
+    out["cov_c3"] = _word(low["lo"] > low["bound"])
+    starts = values["featured"]["starts"]
+    k0 = np.concatenate([s["kappa0"] for s in starts])
+    kphi = np.concatenate([s["kappa_phi"] for s in starts])
+    out["cov_feat_prompts"] = int(k0.size)
+    out["cov_feat_kappa0_median"] = float(np.median(k0))
+    out["cov_feat_kappa0_max"] = float(k0.max())
+    out["cov_feat_kphi_median"] = float(np.median(kphi))
+    out["cov_feat_kphi_max"] = float(kphi.max())
+    out["cov_feat_kphi_le"] = "in every one" if bool(np.all(kphi <= k0 * (1 + 1e-9))) else \
+        f"in {int(np.sum(kphi <= k0 * (1 + 1e-9)))}"
+    out["cov_feat_kappa_sigma_max"] = float(max(s["kappa_sigma"] for s in starts))
+    out["cov_feat_kappa_max"] = float(max(s["kappa"] for s in starts))
+    tab_cross = float(np.exp(np.mean(np.log(crosses))))
+    out["cov_tab_cross"] = tab_cross
+    for scale, key in (("kappa0", "k0"), ("kappa_phi", "kphi")):
+        curve = featured_curve(values, scale)
+        out[f"cov_feat_cross_{key}"] = curve["crossing"]
+        out[f"cov_feat_cross_{key}_lo"] = curve["crossing_lo"]
+        out[f"cov_feat_cross_{key}_hi"] = curve["crossing_hi"]
+    phi_ratio = out["cov_feat_cross_kphi"] / tab_cross
+    out["cov_feat_phi_ratio"] = phi_ratio
+    out["cov_feat_k0_ratio"] = tab_cross / out["cov_feat_cross_k0"]
+    out["cov_c4"] = _word(out["cov_feat_kphi_le"] == "in every one"
+                          and 0.25 <= phi_ratio <= 4.0)
+    # iterating
+    table = iterative_table(values)
+    it = values["iterative"]
+    t_max = max(it["rounds"])
+    limits = {(t["alpha"], t["rounds"]): (math.inf if t["kappa_max"] is None
+                                          else t["kappa_max"]) for t in it["thresholds"]}
+    reachable = [r for r in table if r["rounds"] == t_max
+                 and r["kappa"] <= limits[(r["alpha"], 1)]]
+    gains = [r for r in reachable if r["diff_lo"] > 0.0]
+    out["cov_t_max"] = t_max
+    out["cov_c5"] = _word(not gains)
+    out["cov_c5_cells"] = len(reachable)
+    out["cov_c5_gains"] = len(gains)
+    out["cov_c5_worse"] = sum(r["diff_hi"] < 0.0 for r in reachable)
+    out["cov_c5_where"] = "; ".join(
+        f"\u03b1 = {r['alpha']:g}, \u03ba\u2080 = {r['kappa']:g}, budget {r['budget']:g}, "
+        f"where one step's population limit is {one_step_mass(values, r):.2f}"
+        for r in gains) or "none"
+    floor_cells = [r for r in table if r["rounds"] == t_max
+                   and limits[(r["alpha"], 1)] < r["kappa"] <= limits[(r["alpha"], t_max)]
+                   and r["budget"] == max(it["budgets"])]
+    out["cov_c6"] = _word(bool(floor_cells) and all(r["diff_lo"] > 0.0 for r in floor_cells))
+    out["cov_c6_count"] = f"{sum(r['diff_lo'] > 0.0 for r in floor_cells)} of {len(floor_cells)}"
+    for alpha in it["alphas"]:
+        key = f"{alpha:g}".replace(".", "")
+        limit = limits[(alpha, 1)]
+        out[f"cov_kmax_{key}"] = "no limit" if math.isinf(limit) else f"{limit:.0f}"
+    halves = budget_to_half(values)
+    for h in halves:
+        key = f"{h['alpha']:g}".replace(".", "") + f"_{h['kappa']:g}_{h['rounds']}"
+        out[f"cov_half_{key}"] = _ratio_text(h["budget_half"])
+        out[f"cov_last_{key}"] = h["last"]["mean"]
+    example = [r for r in floor_cells if r["alpha"] == min(it["alphas"])]
+    if example:
+        r = max(example, key=lambda r: r["kappa"])
+        one = next(o for o in table if (o["alpha"], o["kappa"], o["budget"], o["rounds"])
+                   == (r["alpha"], r["kappa"], r["budget"], 1))
+        out.update({"cov_ex_alpha": r["alpha"], "cov_ex_kappa": r["kappa"],
+                    "cov_ex_budget": r["budget"], "cov_ex_iter": r["mean"],
+                    "cov_ex_iter_lo": r["lo"], "cov_ex_iter_hi": r["hi"],
+                    "cov_ex_one": one["mean"], "cov_ex_one_lo": one["lo"],
+                    "cov_ex_one_hi": one["hi"], "cov_ex_pop_one": one["population"],
+                    "cov_ex_pop_iter": r["population"]})
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def plot_single_step(values: dict):
+    r"""Left: tabular success against pairs per prompt over :math:`\kappa_0` (markers: mean
+    over seeds with 95% intervals) and the coverage bound (dashed).  Right: the featured
+    success against :math:`n\rho/\kappa_0` and :math:`n\rho/\kappa_\phi` (bootstrap intervals
+    over seeds), with the large-:math:`\kappa_0` tabular bound :math:`1-e^{-2x}` (dotted)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    curves = tabular_curves(values)
+    palette = sns.color_palette("viridis", len(curves))
+    ax = axes[0]
+    for colour, c in zip(palette, curves, strict=True):
+        x, mean = np.asarray(c["x"]), np.asarray(c["mean"])
+        ax.errorbar(x, mean, yerr=[mean - np.asarray(c["lo"]), np.asarray(c["hi"]) - mean],
+                    fmt="o", color=colour, capsize=3, ms=4,
+                    label=rf"$\kappa_0$ = {c['kappa']:g}")
+        ax.plot(x, c["bound"], ls="--", color=colour, lw=1)
+    ax.axhline(0.5, color="grey", lw=0.6)
+    ax.set(xscale="log", xlabel=r"pairs per prompt / $\kappa_0$  ($m/\kappa_0$)",
+           ylabel=r"share of prompts with $\pi_1(y^\star\mid x)\geq 1/2$",
+           title="tabular: one step (dashed: coverage bound)")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    grid = np.geomspace(1e-4, 1e3, 200)
+    ax.plot(grid, 1 - np.exp(-2 * grid), ls=":", color="black", lw=1,
+            label=r"tabular bound, $1-e^{-2x}$")
+    for scale, label, colour in (("kappa0", r"$x = n\rho/\kappa_0$", "C0"),
+                                 ("kappa_phi", r"$x = n\rho/\kappa_\phi$", "C3")):
+        c = featured_curve(values, scale)
+        x, mean = np.asarray(c["x"]), np.asarray(c["mean"])
+        ax.errorbar(x, mean, yerr=[mean - np.asarray(c["lo"]), np.asarray(c["hi"]) - mean],
+                    fmt="o-", color=colour, capsize=3, ms=4, lw=1, label=label)
+    ax.axhline(0.5, color="grey", lw=0.6)
+    ax.set(xscale="log", xlabel=r"$x$", title="featured: one step")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_iterative(values: dict):
+    r"""One panel per (:math:`\alpha`, :math:`\kappa_0`): success after the last round against
+    the total budget (pairs per prompt over :math:`\kappa_0`) for every :math:`T`, mean over
+    seeds with 95% intervals; dotted: the population prediction after T rounds
+    (:func:`srlm_core.theory.coverage.population_mass`)."""
+    import matplotlib.pyplot as plt
+
+    it, table = values["iterative"], iterative_table(values)
+    alphas, kappas = it["alphas"], sorted({c["kappa"] for c in it["cells"]})
+    fig, axes = plt.subplots(len(alphas), len(kappas), figsize=(2.8 * len(kappas),
+                                                                2.3 * len(alphas)),
+                             sharex=True, sharey=True, squeeze=False)
+    for i, alpha in enumerate(alphas):
+        for j, kappa in enumerate(kappas):
+            ax = axes[i][j]
+            for k, T in enumerate(it["rounds"]):
+                rows = sorted((r for r in table if (r["alpha"], r["kappa"], r["rounds"])
+                               == (alpha, kappa, T)), key=lambda r: r["budget"])
+                x = np.array([r["budget"] for r in rows]) * (1.04 ** k)
+                mean = np.array([r["mean"] for r in rows])
+                ax.errorbar(x, mean, yerr=[mean - np.array([r["lo"] for r in rows]),
+                                           np.array([r["hi"] for r in rows]) - mean],
+                            fmt="o-", ms=3, lw=1, capsize=2, color=f"C{k}",
+                            label=f"T = {T}")
+                ax.axhline(rows[0]["population"], color=f"C{k}", ls=":", lw=0.8)
+            ax.axhline(0.5, color="grey", lw=0.5)
+            ax.set_xscale("log")
+            ax.set_title(rf"$\alpha$ = {alpha:g}, $\kappa_0$ = {kappa:g}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(r"success", fontsize=9)
+            if i == len(alphas) - 1:
+                ax.set_xlabel(r"total pairs per prompt / $\kappa_0$", fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
