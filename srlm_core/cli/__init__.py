@@ -13,7 +13,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate", "sweep", "experiment", "results", "bound", "lm", "bench")
+COMMANDS = ("simulate", "sweep", "experiment", "results", "bound", "lm", "lab", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

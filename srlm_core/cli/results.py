@@ -6,9 +6,12 @@
 * ``srlm results verify ID... | --all [--fast]``: re-run each record's ``command`` with
   ``--results-dir TMP`` appended, compare the new values leaf by leaf within the record's
   tolerance, print every difference; exit 1 on a mismatch;
-* ``srlm results execute CHAPTER.md``: execute a chapter notebook outside the book; its live
-  results (``srlm_core.publishing.report``) are written to ``--results-dir``.  This is the
-  regenerating command of every live, chapter-scoped result.
+* ``srlm results execute CHAPTER``: execute a chapter notebook outside the book (a path, or a
+  name such as ``01_operator`` or ``01`` under book/chapters) and write its executed notebook
+  and an HTML page that reads offline to ``--output-dir`` (default book/_build/executed,
+  :mod:`srlm_core.publishing.chapter`); its live results (``srlm_core.publishing.report``)
+  go to ``--results-dir`` (default: a new temporary folder).  This is the regenerating
+  command of every live, chapter-scoped result.
 """
 
 from __future__ import annotations
@@ -49,10 +52,23 @@ def register(sub) -> None:
     verify.set_defaults(handler=run_verify)
 
     execute = actions.add_parser(
-        "execute", help="execute a chapter notebook and write its live results"
+        "execute",
+        help="execute a chapter: its notebook, HTML page and live results",
+        description="Execute a chapter top to bottom and write the executed notebook "
+        "(CHAPTER.ipynb) and a page of it (CHAPTER.html, reads offline).",
     )
-    execute.add_argument("notebook", type=Path, metavar="CHAPTER", help="a chapter .md file")
-    execute.add_argument("--results-dir", type=Path, default=None, help="where to write")
+    execute.add_argument(
+        "notebook", type=Path, metavar="CHAPTER",
+        help="a chapter .md file, or its name under book/chapters (01_operator, or 01)",
+    )
+    execute.add_argument(
+        "--output-dir", type=Path, default=None,
+        help="folder for the executed notebook and its page (default book/_build/executed)",
+    )
+    execute.add_argument(
+        "--results-dir", type=Path, default=None,
+        help="folder for the chapter's live result records (default: a new temporary folder)",
+    )
     execute.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     execute.set_defaults(handler=run_execute)
 
@@ -243,30 +259,19 @@ def run_verify(args) -> int:
 def run_execute(args) -> int:
     import os
 
-    from srlm_core.errors import ConfigError
-    from srlm_core.publishing.report import LIVE_DIR_ENV, NOTEBOOK_ENV
+    from srlm_core.publishing import chapter
+    from srlm_core.publishing.report import LIVE_DIR_ENV
 
-    path = args.notebook.resolve()
-    if not path.is_file() or path.suffix != ".md":
-        raise ConfigError("notebook", f"{args.notebook} is not a chapter .md file")
-    import jupytext
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    notebook = jupytext.read(path)
-    os.environ[NOTEBOOK_ENV] = str(path)
-    if args.results_dir is not None:
-        os.environ[LIVE_DIR_ENV] = str(args.results_dir.resolve())
-    elif LIVE_DIR_ENV not in os.environ:
-        raise ConfigError("results_dir", "give the folder for the chapter's live results")
-    client = NotebookClient(
-        notebook, timeout=args.timeout, kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    live = args.results_dir
+    if live is None and os.environ.get(LIVE_DIR_ENV):
+        live = Path(os.environ[LIVE_DIR_ENV])  # a caller (a book build) named the folder
     try:
-        client.execute()
-    except CellExecutionError as err:
-        last = [line for line in str(err).strip().splitlines() if line.strip()][-1:]
-        return _fail(f"{args.notebook}: a cell failed: {' '.join(last)}")
-    print(f"executed {args.notebook}; live results in {os.environ[LIVE_DIR_ENV]}")
+        run = chapter.execute(args.notebook, live_results=live, output=args.output_dir,
+                              timeout=args.timeout)
+    except chapter.ChapterFailed as err:
+        return _fail(f"{args.notebook}: {err}")
+    print(f"executed {run.chapter}")
+    print(f"  notebook:     {run.notebook}")
+    print(f"  page:         {run.page}")
+    print(f"  live results: {run.live_results}")
     return 0

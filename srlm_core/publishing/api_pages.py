@@ -57,7 +57,8 @@ PAGES = (
     Page("lm", "A real language model", "self-rewarding SmolLM2-135M-Instruct: prompts and "
          "checkers, the LLM judge, DPO training, diagnostics and the loop", ("srlm_core.lm",)),
     Page("publishing", "Publishing", "the results registry, provenance, the chapter-side glue, "
-         "citations, the Sphinx execution cache and this appendix",
+         "citations, the Sphinx execution cache, the offline book and its browser check and "
+         "PDF, executing one chapter, and this appendix",
          ("srlm_core.publishing",)),
     Page("core", "Command line and core", "the ``srlm`` command line, the errors, the device "
          "choice and the summaries across seeds",

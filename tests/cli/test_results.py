@@ -2,10 +2,13 @@
 
 import json
 import textwrap
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from srlm_core.cli import main
+from srlm_core.errors import ConfigError
 from srlm_core.publishing import provenance
 from srlm_core.publishing.results import ResultRecord, load_record, write_record
 
@@ -116,11 +119,14 @@ def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, mon
 
 
 @pytest.mark.slow
-def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys):
+def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys, monkeypatch):
     chapter = tmp_path / "chapter.md"
     chapter.write_text(CHAPTER)
     registry = tmp_path / "results"
-    assert main(["results", "execute", str(chapter), "--results-dir", str(registry)]) == 0
+    # Where the re-run of `verify` writes the executed notebook and its page.
+    monkeypatch.setenv("SRLM_EXECUTED_DIR", str(tmp_path / "verify-executed"))
+    assert main(["results", "execute", str(chapter), "--results-dir", str(registry),
+                 "--output-dir", str(tmp_path / "executed")]) == 0
     written = load_record("t.demo", registry)
     assert written.command == f"srlm results execute {chapter}"
     assert set(written.values) == {"draw", "curve"} and len(written.values["curve"]) == 3
@@ -138,6 +144,69 @@ def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "FAIL  t.demo: 1 value(s) differ" in out and "values.draw" in out
     assert "|diff| 0.001" in out
+
+
+@pytest.mark.slow
+def test_execute_writes_the_notebook_and_an_offline_page(tmp_path, capsys, monkeypatch):
+    """A reader's run: no --results-dir (the live results go to a new temporary folder, not
+    to the registry), the executed notebook and its page in --output-dir."""
+    import nbformat
+
+    from srlm_core.publishing.offline import remote_references
+    from srlm_core.publishing.results import RESULTS_DIR
+
+    monkeypatch.delenv("SRLM_LIVE_RESULTS_DIR", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # the temporary folder lands here
+    chapter = tmp_path / "tiny.md"
+    chapter.write_text(CHAPTER + "\nThe draw is $x \\sim \\mathcal N(0, 1)$.\n")
+    out = tmp_path / "executed"
+    before = sorted(RESULTS_DIR.glob("*.json"))
+    assert main(["results", "execute", str(chapter), "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"notebook:     {out / 'tiny.ipynb'}" in printed
+    assert f"page:         {out / 'tiny.html'}" in printed
+
+    notebook = nbformat.read(out / "tiny.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code[0].execution_count == 1 and all(c.execution_count for c in code)
+
+    page = (out / "tiny.html").read_text()
+    assert "A tiny chapter" in page and "\\mathcal N(0, 1)" in page
+    assert remote_references(page) == [] and 'src="_static/mathjax/tex-chtml.js"' in page
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+    live = [line.split(":", 1)[1].strip() for line in printed.splitlines()
+            if line.strip().startswith("live results:")]
+    assert len(live) == 1 and Path(live[0]).parent == tmp_path
+    assert load_record("t.demo", Path(live[0])).values["draw"] == pytest.approx(
+        float(np.random.default_rng(3).normal())
+    )
+    assert sorted(RESULTS_DIR.glob("*.json")) == before  # the registry is not touched
+
+
+@pytest.mark.slow
+def test_a_failing_chapter_still_writes_its_page(tmp_path, capsys):
+    chapter = tmp_path / "broken.md"
+    chapter.write_text(CHAPTER.replace("rng = np.random", "1 / 0\nrng = np.random"))
+    out = tmp_path / "executed"
+    assert main(["results", "execute", str(chapter), "--output-dir", str(out),
+                 "--results-dir", str(tmp_path / "live")]) == 2
+    err = capsys.readouterr().err
+    assert "a cell failed: ZeroDivisionError" in err and str(out / "broken.html") in err
+    assert "ZeroDivisionError" in (out / "broken.html").read_text()
+
+
+def test_execute_finds_a_chapter_by_name(tmp_path, monkeypatch):
+    from srlm_core.publishing import chapter
+
+    (tmp_path / "01_operator.md").write_text(CHAPTER)
+    (tmp_path / "02_single_step.md").write_text(CHAPTER)
+    monkeypatch.setattr(chapter, "CHAPTERS_DIR", tmp_path)
+    assert chapter.resolve("01_operator") == tmp_path / "01_operator.md"
+    assert chapter.resolve("02") == tmp_path / "02_single_step.md"
+    assert chapter.resolve(tmp_path / "01_operator.md") == tmp_path / "01_operator.md"
+    with pytest.raises(ConfigError, match="0 is not a chapter"):
+        chapter.resolve("0")  # two chapters match
 
 
 def test_execute_rejects_a_missing_chapter(tmp_path, capsys):
