@@ -17,3 +17,19 @@ def test_a_test_sets_srlm_variables_directly(monkeypatch):
 def test_the_next_test_sees_the_environment_restored(srlm_cache_dir):
     assert PROBE not in os.environ
     assert os.environ["SRLM_CACHE_DIR"] == str(srlm_cache_dir)
+
+
+def test_the_package_never_sets_torch_threads_in_process():
+    """``torch.set_num_threads`` inside a process (even to the current count) makes later
+    batched ``torch.linalg.solve`` calls of this torch build stall (oneMKL: "Parameter 6 was
+    incorrect on entry to DLASWP"): one experiment that set it froze a later test of the
+    suite.  Threads are chosen by ``OMP_NUM_THREADS`` when a process starts."""
+    import re
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "srlm_core"
+    calls = [f"{path.relative_to(package.parent)}:{number}"
+             for path in sorted(package.rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"\bset_num_threads\s*\(", line) and "``" not in line]
+    assert calls == []

@@ -283,17 +283,11 @@ def run(config: Config) -> dict:
     :math:`\kappa_0`, :math:`\kappa_\phi` and target mass, :math:`\kappa(\pi_0)` and
     :math:`\kappa_\Sigma(\pi_0)`, and per :math:`n` the success of every seed on every
     eligible prompt (:func:`encode_bits`); per iterating cell the number of prompts that
-    succeeded after the last round, per seed, and the population prediction.  Runs on one CPU
-    thread."""
+    succeeded after the last round, per seed, and the population prediction."""
     config.validate()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny problems: one thread is faster, and the sums keep one order
-    try:
-        return {"alpha": config.alpha, "target": config.target, "ridge": config.ridge,
-                "tabular": _run_tabular(config), "featured": _run_featured(config),
-                "iterative": _run_iterative(config)}
-    finally:
-        torch.set_num_threads(threads)
+    return {"alpha": config.alpha, "target": config.target, "ridge": config.ridge,
+            "tabular": _run_tabular(config), "featured": _run_featured(config),
+            "iterative": _run_iterative(config)}
 
 
 # ----------------------------------------------------------------------------- analysis

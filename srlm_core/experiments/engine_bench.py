@@ -46,7 +46,9 @@ _MAX_ROUNDS = 50
 @dataclass(frozen=True)
 class Config:
     """The benchmark's sizes; ``batch_small`` and ``batch_large`` are (n, d, K, contexts,
-    seeds).  ``threads``: torch threads during the timings (0 keeps torch's default)."""
+    seeds).  The timings use torch's threads as the process starts them (``OMP_NUM_THREADS``):
+    calling ``torch.set_num_threads`` inside a process breaks later batched solves of this
+    torch build (oneMKL's DLASWP rejects its arguments and the solve stalls)."""
 
     ns: tuple[int, ...] = (1000, 10000, 100000, 1000000, 10000000)
     d: int = 32
@@ -58,7 +60,6 @@ class Config:
     batch_small: tuple[int, ...] = (4000, 8, 8, 32, 32)
     batch_large: tuple[int, ...] = (50000, 32, 16, 128, 16)
     repeats: int = 3
-    threads: int = 1
     seed: int = 0
     device: str = "cpu"
 
@@ -80,7 +81,7 @@ class Config:
                 ("batch_small", len(self.batch_small) == 5, "must be n,d,K,contexts,seeds"),
                 ("batch_large", len(self.batch_large) == 5, "must be n,d,K,contexts,seeds"))
         require_at_least(self, 1, "iters", "repeats", "seeds")
-        require_at_least(self, 0, "threads", "samples_max_n")
+        require_at_least(self, 0, "samples_max_n")
         for name in ("small", "large"):
             try:
                 self.batch_case(name).validate()
@@ -168,36 +169,30 @@ def run(config: Config) -> dict:
     from srlm_core.model.self_rewarding import SelfRewardingRunner
 
     values = workload(config)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        SelfRewardingRunner(config.simulation(1000, "counts", iters=1)).run()  # warm up
-        SelfRewardingRunner(config.simulation(1000, "samples", iters=1)).run()
-        # the count engine and the batching first, the slow per-sample runs (whose memory
-        # churn would disturb them) last
-        counts = _best_times([SelfRewardingRunner(config.simulation(n, "counts")).run
-                              for n in config.ns], config.repeats)
-        batching = []
-        for row in values["batching"]:
-            batched, loop = _time_batched_and_loop(config.batch_case(row["case"]),
-                                                   config.repeats)
-            batching.append({"case": row["case"], "batched_s": batched, "loop_s": loop,
-                             "speedup": loop / batched})
-        engines = []
-        for row, seconds in zip(values["engines"], counts, strict=True):
-            entry = {"n": row["n"], "counts_s": seconds,
-                     "counts_s_per_round": seconds / config.iters, "samples_s": None,
-                     "samples_mode": "not run (n > samples_max_n)", "speedup": None}
-            if row["samples_timed"]:
-                samples, mode = _time_samples(config.simulation(row["n"], "samples"),
-                                              config.repeats)
-                entry |= {"samples_s": samples, "samples_mode": mode,
-                          "speedup": samples / seconds}
-            engines.append(entry)
-        used = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(threads)
+    SelfRewardingRunner(config.simulation(1000, "counts", iters=1)).run()  # warm up
+    SelfRewardingRunner(config.simulation(1000, "samples", iters=1)).run()
+    # the count engine and the batching first, the slow per-sample runs (whose memory
+    # churn would disturb them) last
+    counts = _best_times([SelfRewardingRunner(config.simulation(n, "counts")).run
+                          for n in config.ns], config.repeats)
+    batching = []
+    for row in values["batching"]:
+        batched, loop = _time_batched_and_loop(config.batch_case(row["case"]),
+                                               config.repeats)
+        batching.append({"case": row["case"], "batched_s": batched, "loop_s": loop,
+                         "speedup": loop / batched})
+    engines = []
+    for row, seconds in zip(values["engines"], counts, strict=True):
+        entry = {"n": row["n"], "counts_s": seconds,
+                 "counts_s_per_round": seconds / config.iters, "samples_s": None,
+                 "samples_mode": "not run (n > samples_max_n)", "speedup": None}
+        if row["samples_timed"]:
+            samples, mode = _time_samples(config.simulation(row["n"], "samples"),
+                                          config.repeats)
+            entry |= {"samples_s": samples, "samples_mode": mode,
+                      "speedup": samples / seconds}
+        engines.append(entry)
+    used = torch.get_num_threads()
     per_round = {row["n"]: row["counts_s_per_round"] for row in engines}
     flat = (per_round[max(per_round)] / per_round[10000]) if 10000 in per_round else None
     return values | {"timings": {"engines": engines, "batching": batching,
