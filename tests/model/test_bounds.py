@@ -145,6 +145,8 @@ def test_no_estimate_without_a_ridge_is_a_config_error_naming_lam(change):
 
 
 def test_an_overflowing_ridge_is_a_config_error():
-    with pytest.raises(ConfigError, match="overflows") as err:
+    """A ridge so large that the population steps would overflow is refused by the config's
+    scale limit, before any step runs."""
+    with pytest.raises(ConfigError, match="finite and at most") as err:
         iterative_bound(SimulationConfig(n=50, iters=1, d=3, K=3, contexts=4, lam=1e308))
     assert err.value.field == "lam"

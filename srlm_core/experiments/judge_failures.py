@@ -1,0 +1,636 @@
+r"""When self-rewarding fails: judges that break the assumptions of S1, derived and simulated.
+
+Each *arm* replaces the theory's judge by a :class:`srlm_core.model.judge_variants.JudgeVariant`
+(a feature bias, a saturating or amplifying self-preference, noise that grows with the
+model's confidence) and iterates the population round (:math:`n = \infty`) with a fixed
+reference on ``instances`` independently drawn problems (the unit of independence), from
+distance ``init_dist`` to the target, until a round moves :math:`\theta` by less than
+``tol`` (*converged*), :math:`\lVert u_t\rVert_2` exceeds ``blowup`` or turns non-finite
+(*diverged*), or ``max_rounds`` pass.  Measured per instance:
+
+* the contraction rate: the geometric mean of :math:`e_{t+1}/e_t`,
+  :math:`e_t = \lVert\theta_t - \theta_\infty\rVert_2`, over the rounds where the error has
+  fallen below ``linear_below`` times its start (the linear regime near the fixed point);
+* the linearised prediction: with J the Jacobian of the population map at
+  :math:`\theta_\infty` (central differences), the geometric mean of
+  :math:`\lVert J e_t\rVert/\lVert e_t\rVert` over the same rounds, and J's spectral
+  radius (the asymptotic rate); for the theory and the bias the derived :math:`1 - \alpha`;
+* the fixed point's distance :math:`\lVert\theta_\infty - \theta^*\rVert_2` and
+  :math:`\operatorname{KL}(\pi^* \,\|\, \pi_\infty)`, against the derived
+  :math:`w^* + b\,c_\psi/(\alpha\beta)` for the bias.
+
+The *scalar world* (:func:`srlm_core.model.judge_variants.two_response_problem`) checks the
+SymPy maps of :mod:`srlm_core.theory.judge_failures` exactly: fixed point and local rate.
+The *vanishing signal* arm runs the theory's judge at shrinking :math:`\alpha`: the
+population rate against :math:`1 - \alpha`, and with ``n`` pairs per round the stationary
+mean squared error of runs started at the target (rounds after ``burn_in_rounds``) against the
+derived :math:`\sigma^2/(\alpha(2 - \alpha))`, relative to the largest share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+import torch
+
+from srlm_core.errors import require, require_at_least, require_positive, require_shares
+from srlm_core.model import metrics
+from srlm_core.model.judge_variants import (
+    JudgeVariant,
+    VariantRunner,
+    two_response_problem,
+)
+from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.stats import mean_interval
+from srlm_core.theory import judge_failures as jf
+
+#: what each kind of departure violates (the table's first column)
+NEEDS = {
+    "theory": "none (the theory's judge)",
+    "bias": "no judge term outside r* and the log-ratio",
+    "saturating": "self-preference linear in the log-ratio",
+    "amplifying": "self-preference linear in the log-ratio",
+    "confidence_noise": "label noise independent of the model (Bradley-Terry only)",
+    "vanishing": "signal share alpha bounded away from 0",
+}
+#: relative gap below which a measured rate or fixed point "matches" its prediction
+MATCH_RTOL = 0.01
+#: the same for the probit approximation of the noisy judge's scalar law
+APPROX_RTOL = 0.05
+
+
+@dataclass(frozen=True)
+class Config:
+    """The chapter's run.  ``bias_alphas``: the signal shares of the bias arm;
+    ``saturating``, ``amplifying`` (weak, strong) and ``noise``: the strengths s of the
+    other arms (all at ``alpha``); ``vanishing_alphas``: decreasing shares of the last arm,
+    with ``n`` pairs, ``seeds`` runs per instance and ``vanishing_rounds`` rounds."""
+
+    alpha: float = 0.5
+    bias: float = 0.2
+    bias_alphas: tuple[float, ...] = (0.5, 0.25, 0.1)
+    saturating: float = 1.0
+    amplifying: tuple[float, ...] = (1.0, 2.5)
+    noise: float = 1.0
+    vanishing_alphas: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05)
+    vanishing_rounds: int = 40
+    burn_in_rounds: int = 30
+    n: int = 4000
+    seeds: int = 8
+    noise_ns: tuple[int, ...] = (1000, 16000)
+    noise_rounds: int = 12
+    noise_tail: int = 4
+    instances: int = 8
+    d: int = 8
+    K: int = 8
+    contexts: int = 32
+    beta: float = 1.0
+    signal: float = 1.0
+    init_dist: float = 2.0
+    max_rounds: int = 300
+    plot_rounds: int = 25
+    tol: float = 1e-12
+    blowup: float = 10.0
+    linear_below: float = 1e-2
+    linear_floor: float = 1e-7
+    seed: int = 0
+
+    def arms(self) -> list[tuple[str, JudgeVariant, float]]:
+        """(name, judge, alpha) of every population arm of the general problem."""
+        arms = [("theory", JudgeVariant(), self.alpha)]
+        arms += [(f"bias_a{round(100 * a)}", JudgeVariant("bias", self.bias), a)
+                 for a in self.bias_alphas]
+        arms.append(("saturating", JudgeVariant("saturating", self.saturating), self.alpha))
+        arms += [(f"amplifying_{label}", JudgeVariant("amplifying", s), self.alpha)
+                 for label, s in zip(("weak", "strong"), self.amplifying)]
+        arms.append(("confidence_noise", JudgeVariant("confidence_noise", self.noise),
+                     self.alpha))
+        return arms
+
+    def simulation(self, alpha: float, instance: int, **overrides) -> SimulationConfig:
+        """The population simulation of one instance (problem seed ``seed + instance``)."""
+        fields = {"n": 0, "iters": 0, "seeds": 1, **overrides}
+        return SimulationConfig.taking(self, alpha=alpha, seed=self.seed + instance, **fields)
+
+    def validate(self) -> Config:
+        """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
+        require_shares(self, "bias_alphas")
+        require_shares(self, "vanishing_alphas")
+        require(self, ("alpha", 0.0 < self.alpha < 1.0, "must be in (0, 1)"),
+                ("amplifying", len(self.amplifying) == 2 and min(self.amplifying) > 0,
+                 "must be two positive strengths (weak, strong)"),
+                ("burn_in_rounds", 0 <= self.burn_in_rounds < self.vanishing_rounds,
+                 "must be in [0, vanishing_rounds)"),
+                ("linear_below", 0.0 < self.linear_below < 1.0, "must be in (0, 1)"),
+                ("linear_floor", 0.0 < self.linear_floor < self.linear_below,
+                 "must be in (0, linear_below)"))
+        require_at_least(self, 1, "n", "seeds", "max_rounds", "plot_rounds", "noise_tail")
+        require(self, ("noise_ns", len(self.noise_ns) >= 1 and min(self.noise_ns) >= 1,
+                       "must be one or more sample sizes >= 1"),
+                ("noise_rounds", self.noise_rounds > self.noise_tail,
+                 "must exceed noise_tail"))
+        require_at_least(self, 2, "instances")
+        require_positive(self, "saturating", "noise", "init_dist", "tol", "blowup", "signal")
+        self.simulation(self.alpha, 0).validate()
+        return self
+
+
+def iterate(runner: SelfRewardingRunner, max_rounds: int, tol: float, blowup: float):
+    r"""Population rounds from the runner's :math:`\theta_0` until converged, diverged or
+    ``max_rounds``; returns (the list of :math:`\theta_t` of shape (1, d), status) with status
+    ``converged``, ``diverged`` or ``unfinished``."""
+    p = runner.problem
+    theta = runner.initial_thetas()
+    history = [theta]
+    generator = torch.Generator().manual_seed(runner.config.seed)
+    for _ in range(max_rounds):
+        nxt = runner.step(theta, generator, p.theta_ref)
+        if not torch.isfinite(nxt).all() or (nxt - p.theta_ref).norm() > blowup:
+            return history, "diverged"
+        history.append(nxt)
+        if (nxt - theta).norm() < tol:
+            return history, "converged"
+        theta = nxt
+    return history, "unfinished"
+
+
+def linear_window(errors: np.ndarray, below: float, floor: float = 1e-7) -> list[int]:
+    r"""The rounds t with :math:`e_t \le` ``below`` :math:`e_0` and
+    :math:`e_{t+1} \ge` ``floor`` :math:`e_0` (the linear regime near the fixed point); if
+    none, every t with :math:`e_{t+1} \ge` ``floor`` :math:`e_0`."""
+    e = np.asarray(errors, float) / errors[0]
+    pairs = [t for t in range(len(e) - 1) if e[t + 1] >= floor and e[t] > 0]
+    return [t for t in pairs if e[t] <= below] or pairs
+
+
+def linear_rate(errors: np.ndarray, below: float, floor: float = 1e-7) -> float:
+    r"""Geometric mean of :math:`e_{t+1}/e_t` over :func:`linear_window`."""
+    e = np.asarray(errors, float)
+    return float(np.exp(np.mean([np.log(e[t + 1] / e[t])
+                                 for t in linear_window(e, below, floor)])))
+
+
+def jacobian(runner: SelfRewardingRunner, theta: torch.Tensor, h: float = 1e-5) -> np.ndarray:
+    r""":math:`J = \partial\theta_{t+1}/\partial\theta_t` at ``theta`` (1, d), by central
+    differences of the runner's population step (one batched call)."""
+    d = theta.shape[-1]
+    eye = torch.eye(d, dtype=theta.dtype)
+    batch = torch.cat([theta + h * eye, theta - h * eye])
+    out = runner.step(batch, torch.Generator(), runner.problem.theta_ref)
+    return ((out[:d] - out[d:]) / (2 * h)).T.numpy()
+
+
+def linearised_rate(jac: np.ndarray, errors: np.ndarray, window: list[int]) -> float:
+    r"""The rate the linearised map predicts on the measured rounds: the geometric mean of
+    :math:`\lVert J e_t\rVert / \lVert e_t\rVert` over ``window``, with
+    :math:`e_t = \theta_t - \theta_\infty` (rows of ``errors``).  It tends to the spectral
+    radius of J as the error aligns with the leading eigenvector."""
+    ratios = [np.linalg.norm(jac @ errors[t]) / np.linalg.norm(errors[t]) for t in window]
+    return float(np.exp(np.mean(np.log(ratios))))
+
+
+def measure_arm(config: Config, name: str, judge: JudgeVariant, alpha: float) -> dict:
+    """One arm on every instance: status, rounds, measured and predicted rate, distance of
+    the fixed point to the target and KL, their bias predictions, and the first
+    ``plot_rounds`` errors to the target and to the fixed point."""
+    rows = {k: [] for k in ("status", "rounds", "rate", "rate_predicted", "dist", "kl",
+                            "dist_predicted", "kl_predicted", "u_norm", "radius", "to_target",
+                            "to_fixed")}
+    for i in range(config.instances):
+        runner = VariantRunner(config.simulation(alpha, i), judge)
+        p = runner.problem
+        history, status = iterate(runner, config.max_rounds, config.tol, config.blowup)
+        thetas = torch.cat(history)
+        to_target = metrics.param_distance(p, thetas).numpy()
+        last = thetas[-1:]
+        to_fixed = (thetas - last).norm(dim=-1).numpy()
+        exact = judge.is_theory or judge.kind == "bias"
+        if status == "converged":
+            window = linear_window(to_fixed[:-1], config.linear_below, config.linear_floor)
+            rate = linear_rate(to_fixed[:-1], config.linear_below, config.linear_floor)
+            jac = jacobian(runner, last)
+            radius = float(np.abs(np.linalg.eigvals(jac)).max())
+            predicted = (1 - alpha) if exact else linearised_rate(
+                jac, (thetas - last).numpy(), window)
+        else:
+            rate = float(to_target[-1] / to_target[-2])
+            predicted = radius = None
+        if exact:
+            shift = 0.0 if judge.is_theory else judge.strength / (alpha * p.beta)
+            fixed = p.theta_star + shift * runner.direction
+            rows["dist_predicted"].append(float(abs(shift)))
+            rows["kl_predicted"].append(max(float(metrics.kl_target_to_policy(p, fixed)), 0.0))
+        else:
+            rows["dist_predicted"].append(None)
+            rows["kl_predicted"].append(None)
+        rows["status"].append(status)
+        rows["rounds"].append(len(history) - 1)
+        rows["rate"].append(rate)
+        rows["rate_predicted"].append(predicted)
+        rows["radius"].append(radius)
+        rows["dist"].append(float(to_target[-1]))
+        rows["kl"].append(max(float(metrics.kl_target_to_policy(p, last)[0]), 0.0))
+        rows["u_norm"].append(float((last - p.theta_ref).norm()))
+        rows["to_target"].append(to_target[: config.plot_rounds + 1].tolist())
+        rows["to_fixed"].append(to_fixed[: config.plot_rounds + 1].tolist())
+    return {"name": name, "kind": judge.kind, "strength": judge.strength, "alpha": alpha,
+            **rows}
+
+
+def scalar_world(config: Config) -> list[dict]:
+    r"""The two-response problem (:math:`w =` ``signal``) under the saturating, both
+    amplifying and the noisy judge: the measured fixed point and rate of the population
+    iteration against the SymPy map's (``sympy.nsolve``; the probit approximation for the
+    noise), and whether the amplifying strength exceeds the derived threshold
+    :math:`s_c`."""
+    problem = two_response_problem(w=config.signal, beta=config.beta)
+    s_c = float(jf.amplifying_threshold().critical_s.subs(
+        {jf.alpha: config.alpha, jf.beta: config.beta, jf.w: config.signal}))
+    cases = [("saturating", config.saturating, jf.nonlinear_map(jf.saturating_g())),
+             ("amplifying_weak", config.amplifying[0], jf.nonlinear_map(jf.amplifying_g())),
+             ("amplifying_strong", config.amplifying[1], jf.nonlinear_map(jf.amplifying_g())),
+             ("confidence_noise", config.noise, jf.confidence_noise_map())]
+    out = []
+    for name, strength, law in cases:
+        kind = name.split("_")[0] if name.startswith("amplifying") else name
+        judge = JudgeVariant(kind, strength)
+        sim = SimulationConfig(alpha=config.alpha, beta=config.beta, n=0, iters=0, seeds=1,
+                               d=1, K=2, contexts=1, init_dist=config.init_dist,
+                               signal=config.signal, seed=config.seed)
+        runner = VariantRunner(sim, judge, problem=problem)
+        history, status = iterate(runner, config.max_rounds, config.tol, config.blowup)
+        u_path = torch.cat(history)[:, 0].numpy()
+        values = {jf.alpha: config.alpha, jf.beta: config.beta, jf.w: config.signal,
+                  jf.s: strength}
+        row = {"name": name, "strength": strength, "status": status,
+               "threshold": s_c if kind == "amplifying" else None,
+               "u_path": u_path[: config.plot_rounds + 1].tolist()}
+        if status == "converged":
+            u_inf = float(u_path[-1])
+            predicted = jf.solve_fixed_point(law, values, u_inf)
+            row.update(fixed=u_inf, fixed_predicted=predicted,
+                       rate=linear_rate(np.abs(u_path[:-1] - u_inf), config.linear_below,
+                                       config.linear_floor),
+                       rate_predicted=jf.local_rate(law, values, predicted))
+        else:
+            try:
+                predicted = jf.solve_fixed_point(law, values, config.signal)
+            except (ValueError, ZeroDivisionError):  # nsolve finds no root: none exists
+                predicted = None
+            row.update(fixed=None, fixed_predicted=predicted, rate=None, rate_predicted=None)
+        out.append(row)
+    return out
+
+
+def vanishing(config: Config) -> dict:
+    r"""The theory's judge at each share of ``vanishing_alphas``, per instance: the
+    population rate (geometric mean of :math:`e_{t+1}/e_t` over ``plot_rounds`` rounds) and
+    the finite-n stationary mean of :math:`e_t^2` (``seeds`` runs started at the target,
+    rounds after ``burn_in_rounds``)."""
+    rates, floors = [], []
+    for a in config.vanishing_alphas:
+        rate_row, floor_row = [], []
+        for i in range(config.instances):
+            runner = SelfRewardingRunner(config.simulation(a, i, iters=config.plot_rounds))
+            e = metrics.param_distance(runner.problem, runner.run().thetas)[:, 0].numpy()
+            rate_row.append(linear_rate(e, below=1.0))
+            noisy = config.simulation(a, i, n=config.n, seeds=config.seeds, init_dist=0.0,
+                                      iters=config.vanishing_rounds, engine="counts")
+            result = SelfRewardingRunner(noisy).run()
+            sq = metrics.param_distance(result.problem, result.thetas)[
+                config.burn_in_rounds + 1:].numpy() ** 2
+            floor_row.append(float(sq.mean()))
+        rates.append(rate_row)
+        floors.append(floor_row)
+    return {"alphas": list(config.vanishing_alphas), "rate": rates, "floor": floors}
+
+
+def noisy_finite_n(config: Config) -> dict:
+    r"""The confidence-noise judge with finite samples: per sample size of ``noise_ns`` and
+    instance, the mean of :math:`\lVert\theta_t - \theta^*\rVert_2^2` over the last
+    ``noise_tail`` of ``noise_rounds`` rounds and ``seeds`` runs, for the noisy judge and for
+    the theory's judge at the same n (the floor).  Their difference, the *excess*, estimates
+    the squared distance of the noisy fixed point to the target, whatever n."""
+    noisy_judge = JudgeVariant("confidence_noise", config.noise)
+    rows = []
+    for n in config.noise_ns:
+        noisy, clean = [], []
+        for i in range(config.instances):
+            sim = config.simulation(config.alpha, i, n=n, seeds=config.seeds,
+                                    iters=config.noise_rounds)
+            for judge, sink in ((noisy_judge, noisy), (JudgeVariant(), clean)):
+                result = VariantRunner(sim, judge).run()
+                dist = metrics.param_distance(result.problem, result.thetas)
+                sink.append(float((dist[-config.noise_tail:] ** 2).mean()))
+        rows.append({"n": n, "noisy": noisy, "clean": clean})
+    return {"rows": rows}
+
+
+def run(config: Config) -> dict:
+    """Every population arm (:func:`measure_arm`), the scalar world (:func:`scalar_world`),
+    the vanishing signal (:func:`vanishing`) and the noisy judge with finite samples
+    (:func:`noisy_finite_n`)."""
+    c = config.validate()
+    arms = [measure_arm(c, name, judge, a) for name, judge, a in c.arms()]
+    scalar = scalar_world(c)
+    fading = vanishing(c)
+    finite = noisy_finite_n(c)
+    return {"alpha": c.alpha, "beta": c.beta, "bias": c.bias, "signal": c.signal,
+            "instances": c.instances, "n": c.n, "seeds": c.seeds, "init_dist": c.init_dist,
+            "arms": arms, "scalar": scalar, "vanishing": fading, "noise_finite": finite}
+
+
+def _interval(values) -> tuple[float, float, float]:
+    iv = mean_interval(values)
+    return iv.mean, iv.lo, iv.hi
+
+
+def _matches(measured: float, predicted: float | None, rtol: float = MATCH_RTOL) -> str:
+    if predicted is None:
+        return "no prediction"
+    return "matches" if abs(measured - predicted) <= rtol * abs(predicted) else "departs"
+
+
+def summarise(values: dict) -> dict:
+    r"""Per arm (suffix = arm name): the number of instances that converge, the verdict
+    ``contracts`` / ``does not contract`` (every instance converged or not), the rate's mean
+    and 95% interval over instances and the mean prediction with the verdict ``matches`` /
+    ``departs`` (largest relative gap within :data:`MATCH_RTOL`), the spectral radius of the
+    Jacobian, :math:`\lVert u_\infty\rVert` and whether it lies ``beyond`` or ``short of``
+    :math:`\lVert w^*\rVert`, the fixed point's distance and KL (mean, interval; predicted
+    for the bias); the bias displacement growth from the
+    largest to the smallest share (measured and :math:`\alpha_{\max}/\alpha_{\min}`); per
+    scalar case the fixed point and rate against the SymPy values; for the vanishing signal
+    per share the mean rate and its largest gap to :math:`1 - \alpha`, and the floor ratio to
+    the largest share against :math:`\alpha_0(2 - \alpha_0)/(\alpha(2 - \alpha))`."""
+    out = {"alpha": values["alpha"], "bias_b": values["bias"], "n_instances":
+           values["instances"], "n_pairs": values["n"], "e0": values["init_dist"]}
+    for arm in values["arms"]:
+        k = arm["name"]
+        ok = [s == "converged" for s in arm["status"]]
+        out[f"converged_{k}"] = int(sum(ok))
+        out[f"contracts_{k}"] = "contracts" if all(ok) else (
+            "does not contract" if not any(ok) else "contracts on some instances")
+        out[f"rate_{k}"], out[f"rate_{k}_lo"], out[f"rate_{k}_hi"] = _interval(arm["rate"])
+        preds = [p for p in arm["rate_predicted"] if p is not None]
+        if preds and all(ok):
+            out[f"rate_pred_{k}"] = float(np.mean(preds))
+            gap = max(abs(r / p - 1) for r, p in zip(arm["rate"], arm["rate_predicted"]))
+            out[f"rate_gap_{k}"] = float(gap)
+            out[f"rate_verdict_{k}"] = "matches" if gap <= MATCH_RTOL else "departs"
+        else:
+            out[f"rate_pred_{k}"] = None
+            out[f"rate_gap_{k}"] = None
+            out[f"rate_verdict_{k}"] = "no fixed point"
+        radii = [r for r in arm["radius"] if r is not None]
+        out[f"radius_{k}"] = float(np.mean(radii)) if radii else None
+        out[f"unorm_{k}"] = float(np.mean(arm["u_norm"]))
+        gap = out[f"unorm_{k}"] - values["signal"]
+        out[f"side_{k}"] = "at" if abs(gap) < 1e-6 else ("beyond" if gap > 0 else "short of")
+        out[f"dist_{k}"], out[f"dist_{k}_lo"], out[f"dist_{k}_hi"] = _interval(arm["dist"])
+        out[f"kl_{k}"], out[f"kl_{k}_lo"], out[f"kl_{k}_hi"] = _interval(arm["kl"])
+        if arm["dist_predicted"][0] is not None:
+            out[f"dist_pred_{k}"] = float(np.mean(arm["dist_predicted"]))
+            out[f"kl_pred_{k}"] = float(np.mean(arm["kl_predicted"]))
+            gap = max(abs(m - p) for m, p in zip(arm["dist"], arm["dist_predicted"]))
+            out[f"dist_gap_{k}"] = float(gap)
+    bias = [a for a in values["arms"] if a["kind"] == "bias"]
+    if len(bias) >= 2:
+        first, last = bias[0], bias[-1]
+        out["bias_growth"] = float(np.mean(last["dist"]) / np.mean(first["dist"]))
+        out["bias_growth_pred"] = float(first["alpha"] / last["alpha"])
+        out["bias_alpha_min"] = last["alpha"]
+    for row in values["scalar"]:
+        k = f"scalar_{row['name']}"
+        out[f"{k}_status"] = row["status"]
+        out[f"{k}_fixed"] = row["fixed"]
+        out[f"{k}_fixed_pred"] = row["fixed_predicted"]
+        out[f"{k}_rate"] = row["rate"]
+        out[f"{k}_rate_pred"] = row["rate_predicted"]
+        if row["fixed"] is not None:
+            out[f"{k}_fixed_gap_pct"] = float(100 * abs(row["fixed"] / row["fixed_predicted"]
+                                                        - 1))
+            rtol = APPROX_RTOL if row["name"] == "confidence_noise" else MATCH_RTOL
+            out[f"{k}_verdict"] = _matches(row["fixed"], row["fixed_predicted"], rtol)
+            out[f"{k}_rate_verdict"] = _matches(row["rate"], row["rate_predicted"], rtol)
+        if row["threshold"] is not None:
+            out["scalar_threshold"] = row["threshold"]
+            out[f"{k}_above"] = "above" if row["strength"] > row["threshold"] else "below"
+    fade = values["vanishing"]
+    a0 = fade["alphas"][0]
+    floors0 = np.asarray(fade["floor"][0])
+    rate_gaps = []
+    for a, rate, floor in zip(fade["alphas"], fade["rate"], fade["floor"]):
+        k = f"a{round(100 * a)}"
+        out[f"van_rate_{k}"] = float(np.mean(rate))
+        out[f"van_rate_pred_{k}"] = 1 - a
+        rate_gaps.append(max(abs(r - (1 - a)) for r in rate))
+        ratio = np.asarray(floor) / floors0  # per instance: the unit of independence
+        out[f"van_floor_{k}"], out[f"van_floor_{k}_lo"], out[f"van_floor_{k}_hi"] = \
+            _interval(floor)
+        out[f"van_ratio_{k}"], out[f"van_ratio_{k}_lo"], out[f"van_ratio_{k}_hi"] = \
+            _interval(ratio)
+        out[f"van_ratio_pred_{k}"] = a0 * (2 - a0) / (a * (2 - a))
+        out[f"van_rounds_{k}"] = float(math.log(0.01) / math.log(1 - a))
+    out["van_rate_gap"] = float(max(rate_gaps))
+    k = f"a{round(100 * fade['alphas'][-1])}"
+    lo, hi, pred = out[f"van_ratio_{k}_lo"], out[f"van_ratio_{k}_hi"], out[f"van_ratio_pred_{k}"]
+    out["van_alpha_min"] = fade["alphas"][-1]
+    out["van_floor_verdict"] = "inside" if lo <= pred <= hi else "outside"
+    noise = [a for a in values["arms"] if a["name"] == "confidence_noise"]
+    if noise and values.get("noise_finite") and min(noise[0]["dist"]) > 0:
+        sq_gap = np.asarray(noise[0]["dist"]) ** 2  # per instance, population
+        out["noise_sq_gap"] = float(sq_gap.mean())
+        for row in values["noise_finite"]["rows"]:
+            k = f"n{row['n']}"
+            excess = np.asarray(row["noisy"]) - np.asarray(row["clean"])
+            out[f"noise_excess_{k}"], out[f"noise_excess_{k}_lo"], out[f"noise_excess_{k}_hi"] \
+                = _interval(excess / sq_gap)
+            out[f"noise_floor_{k}"] = float(np.mean(row["clean"]))
+        first = values["noise_finite"]["rows"][0]
+        out["noise_n_min"] = first["n"]
+        out["noise_small_n"] = ("lower" if np.mean(first["noisy"]) < np.mean(first["clean"])
+                                else "higher")
+        last = f"n{values['noise_finite']['rows'][-1]['n']}"
+        out["noise_n_max"] = values["noise_finite"]["rows"][-1]["n"]
+        out["noise_gap_persists"] = ("persists" if out[f"noise_excess_{last}_lo"] > 0.5
+                                     else "vanishes")
+    out.update(verdicts(values, out))
+    return out
+
+
+def _word(ok: bool) -> str:
+    return "holds" if ok else "fails"
+
+
+def verdicts(values: dict, out: dict) -> dict:
+    r"""The chapter's four predictions, ``holds`` / ``fails`` from the summary ``out``.
+
+    F1 (bias): every bias arm contracts at its :math:`1 - \alpha` (verdict ``matches``) and
+    its fixed point lies at :math:`|b|/(\alpha\beta)` within 1e-6 relative.  F2 (nonlinear
+    g): the scalar fixed points and rates match SymPy, the strong scalar amplifier diverges;
+    in the general problem the saturating and weak amplifying arms contract at their
+    linearised rates, below / above :math:`1 - \alpha`, short of / beyond :math:`w^*`, and
+    the strong amplifier does not contract.  F3 (confidence noise): it contracts faster than
+    :math:`1 - \alpha`, short of :math:`w^*`, at a distance above 1e-3, the probit law
+    matches the scalar fixed point within 5%, and with finite samples the excess squared error
+    over the theory's judge stays above half the population gap at the largest n.  F4
+    (vanishing signal): the population rates are :math:`1 - \alpha` within 1e-3 and the
+    floor ratio's interval holds its prediction."""
+    a = values["alpha"]
+    names = [arm["name"] for arm in values["arms"]]
+    got = out
+    result = {}
+    bias = [n for n in names if n.startswith("bias")]
+    if bias:
+        result["verdict_f1"] = _word(all(
+            got[f"contracts_{n}"] == "contracts" and got[f"rate_verdict_{n}"] == "matches"
+            and got[f"dist_gap_{n}"] <= 1e-6 * max(got[f"dist_pred_{n}"], 1e-12) for n in bias))
+    if {"saturating", "amplifying_weak", "amplifying_strong"} <= set(names):
+        scalar_ok = all(got.get(f"scalar_{n}_verdict") == "matches"
+                        and got.get(f"scalar_{n}_rate_verdict") == "matches"
+                        for n in ("saturating", "amplifying_weak"))
+        general_ok = (
+            got["contracts_saturating"] == "contracts"
+            and got["rate_verdict_saturating"] == "matches" and got["rate_saturating"] < 1 - a
+            and got["side_saturating"] == "short of"
+            and got["contracts_amplifying_weak"] == "contracts"
+            and got["rate_verdict_amplifying_weak"] == "matches"
+            and got["rate_amplifying_weak"] > 1 - a and got["side_amplifying_weak"] == "beyond"
+            and got["contracts_amplifying_strong"] == "does not contract")
+        result["verdict_f2"] = _word(scalar_ok and general_ok
+                                     and got.get("scalar_amplifying_strong_status") == "diverged")
+    if "confidence_noise" in names:
+        result["verdict_f3"] = _word(
+            got["contracts_confidence_noise"] == "contracts"
+            and got["rate_confidence_noise"] < 1 - a
+            and got["side_confidence_noise"] == "short of"
+            and got["dist_confidence_noise"] > 1e-3
+            and got.get("scalar_confidence_noise_verdict") == "matches"
+            and got.get("noise_gap_persists") == "persists")
+    result["verdict_f4"] = _word(got["van_rate_gap"] <= 1e-3
+                                 and got["van_floor_verdict"] == "inside")
+    return result
+
+
+def table(values: dict):
+    """The chapter's closing table (a pandas DataFrame of strings), every cell from
+    :func:`summarise`: per departure the need of the guarantee it violates, whether the
+    iteration contracts, the measured rate against the prediction, and the fixed point's
+    distance to the target and KL."""
+    import pandas as pd
+
+    out = summarise(values)
+
+    def fmt(x, spec=".3f"):
+        return "-" if x is None else format(x, spec)
+
+    rows = []
+    for arm in values["arms"]:
+        k = arm["name"]
+        label = {"theory": "theory's judge", "saturating": f"saturating g, s = {arm['strength']}",
+                 "confidence_noise": f"confidence noise, s = {arm['strength']}"}.get(k)
+        if label is None and arm["kind"] == "bias":
+            label = f"bias b = {arm['strength']}, alpha = {arm['alpha']}"
+        if label is None:
+            label = f"amplifying g, s = {arm['strength']}"
+        dist_pred = out.get(f"dist_pred_{k}")
+        rows.append({
+            "departure": label,
+            "need it violates": NEEDS[arm["kind"]],
+            "iteration": out[f"contracts_{k}"],
+            "rate (measured)": f"{fmt(out[f'rate_{k}'])} [{fmt(out[f'rate_{k}_lo'])}, "
+                               f"{fmt(out[f'rate_{k}_hi'])}]",
+            "rate (predicted)": fmt(out[f"rate_pred_{k}"]),
+            "rate is": out[f"rate_verdict_{k}"],
+            "||theta_inf - theta*||": f"{fmt(out[f'dist_{k}'])}"
+                                      + (f" (pred. {fmt(dist_pred)})" if dist_pred is not None
+                                         else ""),
+            "KL(pi* || pi_inf)": fmt(out[f"kl_{k}"], ".2e"),
+        })
+    fade = values["vanishing"]
+    for a in fade["alphas"][1:]:
+        k = f"a{round(100 * a)}"
+        rows.append({
+            "departure": f"alpha = {a} (theory's judge, n = {values['n']})",
+            "need it violates": NEEDS["vanishing"],
+            "iteration": "contracts" if out[f"van_rate_{k}"] < 1 else "does not contract",
+            "rate (measured)": fmt(out[f"van_rate_{k}"]),
+            "rate (predicted)": fmt(out[f"van_rate_pred_{k}"]),
+            "rate is": _matches(out[f"van_rate_{k}"], out[f"van_rate_pred_{k}"]),
+            "||theta_inf - theta*||": f"floor x{out[f'van_ratio_{k}']:.2f} "
+                                      f"(pred. x{out[f'van_ratio_pred_{k}']:.2f})",
+            "KL(pi* || pi_inf)": "-",
+        })
+    return pd.DataFrame(rows)
+
+
+def plot(values: dict):
+    r"""Left: :math:`\lVert\theta_t - \theta_\infty\rVert_2` (mean over instances, log scale)
+    per population arm that converges, against :math:`e_0(1-\alpha)^t` (dashed); right:
+    :math:`\lVert\theta_t - \theta^*\rVert_2`, where a displaced fixed point shows as a
+    plateau and a diverging arm as a rising line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    arms = values["arms"]
+    colours = dict(zip([a["name"] for a in arms], sns.color_palette("tab10", len(arms))))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for arm in arms:
+        converged = all(s == "converged" for s in arm["status"])
+        panels = ((left, "to_fixed"), (right, "to_target")) if converged else \
+            ((right, "to_target"),)
+        for ax, key in panels:
+            length = min(len(r) for r in arm[key])
+            mean = np.mean([r[:length] for r in arm[key]], axis=0)
+            ax.plot(np.arange(length), mean, marker="o", ms=3, color=colours[arm["name"]],
+                    label=arm["name"])
+    steps = np.arange(max(len(r) for a in arms for r in a["to_fixed"]))
+    left.plot(steps, values["init_dist"] * (1 - values["alpha"]) ** steps, "k--", lw=1,
+              label=r"$e_0(1-\alpha)^t$")
+    for ax, label in ((left, r"$\|\theta_t-\theta_\infty\|_2$"),
+                      (right, r"$\|\theta_t-\theta^\star\|_2$")):
+        ax.set_yscale("log")
+        ax.set_xlabel("round $t$")
+        ax.set_ylabel(label)
+    left.set_ylim(bottom=1e-12)
+    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_vanishing(values: dict):
+    r"""The vanishing signal: the finite-n stationary mean of :math:`e_t^2` relative to the
+    largest share (mean and 95% interval over instances) against
+    :math:`\alpha_0(2-\alpha_0)/(\alpha(2-\alpha))` (dashed); log-log."""
+    import matplotlib.pyplot as plt
+
+    out = summarise(values)
+    alphas = values["vanishing"]["alphas"]
+    keys = [f"a{round(100 * a)}" for a in alphas]
+    mean = [out[f"van_ratio_{k}"] for k in keys]
+    err = [[m - out[f"van_ratio_{k}_lo"] for m, k in zip(mean, keys)],
+           [out[f"van_ratio_{k}_hi"] - m for m, k in zip(mean, keys)]]
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.errorbar(alphas, mean, yerr=err, fmt="o", capsize=3, label="measured")
+    grid = np.geomspace(min(alphas), max(alphas), 50)
+    a0 = alphas[0]
+    ax.plot(grid, a0 * (2 - a0) / (grid * (2 - grid)), "k--", lw=1,
+            label=r"$\alpha_0(2-\alpha_0)/(\alpha(2-\alpha))$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
+    ax.minorticks_off()
+    ax.set_xlabel(r"signal share $\alpha$")
+    ax.set_ylabel("stationary error$^2$ / that at " + rf"$\alpha={a0}$")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def latex(expr) -> str:
+    """``sympy.latex`` of a derived expression, for the chapter's glued formulas."""
+    return sp.latex(expr)
