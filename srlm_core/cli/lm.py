@@ -28,6 +28,10 @@ def _config_file_action(actions, name: str, help: str, description: str, handler
     parser.add_argument("--config", required=True, type=Path, help="TOML config file")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="override the config's device (auto: a GPU when present)")
+    parser.add_argument("--model", default=None,
+                        help="override the config's model: smollm2-135m-instruct, tiny-random "
+                             "or a local Hugging Face checkpoint folder (config.json, "
+                             "safetensors weights, tokenizer with a chat template)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="checkpoint folder (default: under $SRLM_CACHE_DIR/runs)")
     parser.add_argument("--results-dir", type=Path, default=None,
@@ -92,6 +96,14 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def model_identity(name: str) -> dict:
+    """The model's identity for a record's provenance
+    (:func:`srlm_core.lm.model_loading.model_identity`)."""
+    from srlm_core.lm.model_loading import model_identity as identity
+
+    return identity(name)
+
+
 def _timed_record(args, device, compute, **fields) -> int:
     """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
     time and the provenance (git state taken when the run began)."""
@@ -114,6 +126,8 @@ def _file_command(action: str, args) -> str:
     command = ["srlm", "lm", action, "--config", _shown(args.config)]
     if args.device:
         command += ["--device", args.device]
+    if getattr(args, "model", None):
+        command += ["--model", args.model]
     return shlex.join(command)
 
 
@@ -123,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     set_offline()  # before transformers is imported
     from srlm_core.lm.config import load_config
 
-    config = load_config(args.config, device=args.device)
+    config = load_config(args.config, device=args.device, model=args.model)
     from srlm_core.lm.loop import LMRunner
 
     workdir = args.workdir or default_workdir(config)
@@ -133,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         args, runner.device, runner.run, id=config.name,
         title=f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}",
         command=_file_command("run", args), params=config.to_dict(),
-        tolerance={"rtol": 0.05, "atol": 0.05})
+        tolerance={"rtol": 0.05, "atol": 0.05},
+        extra_provenance=lambda: {"model": model_identity(config.model)})
 
 
 def alpha(args: argparse.Namespace) -> int:
@@ -142,7 +157,7 @@ def alpha(args: argparse.Namespace) -> int:
     set_offline()
     from srlm_core.experiments import controlled_alpha as experiment
 
-    config = experiment.load(args.config, device=args.device)
+    config = experiment.load(args.config, device=args.device, model=args.model)
     workdir = args.workdir or default_workdir(config)
     runner = experiment.ControlledAlphaRunner(config, workdir)
     print(f"work folder: {workdir}", flush=True)
@@ -150,7 +165,8 @@ def alpha(args: argparse.Namespace) -> int:
         args, runner.device, runner.run, id=config.name, title=experiment.TITLE,
         command=_file_command("alpha", args), params=config.to_dict(),
         tolerance=dict(experiment.TOLERANCE),
-        extra_provenance=lambda: {"stage_seconds": runner.seconds},
+        extra_provenance=lambda: {"stage_seconds": runner.seconds,
+                                  "model": model_identity(config.model)},
         code=["srlm_core/experiments/controlled_alpha.py", "srlm_core/lm/top_blocks.py",
               "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"])
 
@@ -165,6 +181,8 @@ def _option_record(args, action: str, module, config_cls, compute, code, **field
     from srlm_core.device import resolve_device
 
     config = config_from_args(config_cls, args).validate()
+    extra = fields.pop("extra_provenance", lambda: {})
+    fields["extra_provenance"] = lambda: {**extra(), "model": model_identity(config.model)}
     return _timed_record(
         args, resolve_device(config.device), lambda: compute(config), id=args.id,
         title=module.TITLE,

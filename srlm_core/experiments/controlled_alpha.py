@@ -96,13 +96,13 @@ class Config:
 
     def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES
-        from srlm_core.lm.model_loading import MODELS
+        from srlm_core.lm.model_loading import require_model
 
         require_at_least(self, 1, "train_prompts", "trainable_blocks", "epochs",
                          "prompts_per_step", "samples_per_prompt", "max_new_tokens")
         require_at_least(self, 0, "eval_prompts", "sample_prompts", "seed")
         require_positive(self, "scale", "beta", "learning_rate")
-        require_one_of(self, "model", MODELS)
+        require_model(self)
         require_one_of(self, "device", DEVICE_CHOICES)
         names = [arm.validate().name for arm in self.arms]
         require(self, ("arms", bool(names), "at least one arm is needed"),
@@ -173,6 +173,12 @@ class ControlledAlphaRunner:
             torch.manual_seed(self.config.seed)
             model, tokenizer = self.timer.call("load_model", load_model, self.config.model,
                                            device=self.device, seed=self.config.seed)
+            pool = self.pool.for_tokenizer(tokenizer, self.config.model)
+            if pool is not self.pool:  # a brought model: the same answers in its tokens
+                by_id = {p["id"]: p for p in pool.prompts}
+                self.prompts = [by_id[p["id"]] for p in self.prompts]
+                self.train = self.prompts[:len(self.train)]
+                self.held = [by_id[p["id"]] for p in self.held]
             sequences = PoolSequences.build(
                 tokenizer, [p["instruction"] for p in self.prompts for _ in p["answers"]],
                 [a["ids"] for p in self.prompts for a in p["answers"]])

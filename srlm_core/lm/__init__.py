@@ -4,6 +4,8 @@ One concept per module: ``model_loading`` (offline GGUF -> cached de-quantized w
 ``tiny`` (a tiny random model of the same architecture, for tests), ``checkers`` and
 ``prompts`` (instructions with a program-checkable ground truth), ``judge`` (the additive
 5-point LLM-as-a-Judge rubric of Yuan et al. 2024), ``pairs``, ``training`` (one DPO round),
-``diagnostics`` (alpha-hat, consistency, KL, condition-number proxy), ``config`` and ``loop``.
+``diagnostics`` (alpha-hat, consistency, KL, condition-number proxy), ``config`` and ``loop``;
+``gpu_check`` is the prepared check of a CUDA machine (``scripts/gpu-check.sh``).  Wherever a
+model name is taken, a local Hugging Face checkpoint folder works too (``model_loading``).
 Heavy dependencies (torch, transformers, trl) are imported by the modules that need them.
 """

@@ -22,7 +22,7 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.judge import JUDGE_MODES
-from srlm_core.lm.model_loading import MODELS
+from srlm_core.lm.model_loading import require_model
 
 #: fixed: reference = M0 (S1); moving: reference = pi_t (Yuan et al.); single_step: all
 #: T x n pairs judged by M0, one round; oracle: pairs ranked by the ground-truth checker.
@@ -62,7 +62,7 @@ class LMConfig:
         require_at_least(self, 2, "candidates", "heldout_samples")  # pairs need two
         require_positive(self, "temperature", "beta", "learning_rate")
         require_at_least(self, 0, "min_margin", "timing_candidates", "seed")
-        require_one_of(self, "model", MODELS)
+        require_model(self)
         require_one_of(self, "device", DEVICE_CHOICES)
         require_one_of(self, "judge_mode", JUDGE_MODES)
         arms = list(self.arms)
@@ -125,7 +125,8 @@ def config_from_dict(data: dict) -> LMConfig:
 
 def load_config(path: Path | str, cls=LMConfig, **overrides):
     """Read, type-check and validate a TOML config of the dataclass ``cls`` (default
-    :class:`LMConfig`); ``overrides`` (e.g. device) win."""
+    :class:`LMConfig`); ``overrides`` (e.g. device, model) win, and an error in one of them
+    names that option instead of the file."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("config", f"no such file: {path}")
@@ -137,5 +138,7 @@ def load_config(path: Path | str, cls=LMConfig, **overrides):
     try:
         return from_mapping(cls, data)
     except ConfigError as err:
+        if overrides.get(err.field) is not None:
+            raise  # the option given on the command line is at fault (--model, --device)
         message = str(err).split(": ", 1)[1]
         raise ConfigError("config", f"{path}: key '{err.field}': {message}") from None

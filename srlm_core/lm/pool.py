@@ -17,6 +17,7 @@ the command that made it; :func:`load_pool` validates it before use.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from srlm_core.errors import (
@@ -51,7 +52,7 @@ class PoolConfig:
 
     def validate(self) -> PoolConfig:
         from srlm_core.device import DEVICE_CHOICES
-        from srlm_core.lm.model_loading import MODELS
+        from srlm_core.lm.model_loading import require_model
 
         require_at_least(self, 1, "samples", "max_new_tokens", "train_scan", "train_keep",
                          "heldout_scan")
@@ -65,7 +66,7 @@ class PoolConfig:
              f"plus heldout_no_pass must be at most heldout_scan ({self.heldout_scan})"),
         )
         require_positive(self, "temperature")
-        require_one_of(self, "model", MODELS)
+        require_model(self)
         require_one_of(self, "device", DEVICE_CHOICES)
         return self
 
@@ -213,9 +214,23 @@ class Pool:
     prompts: list
     summary: dict
     scan: list
+    model: str = ""  #: the model whose tokenizer made the ids ("" when not recorded)
 
     def split(self, name: str) -> list:
         return [p for p in self.prompts if p["split"] == name]
+
+    def for_tokenizer(self, tokenizer, model: str) -> Pool:
+        """This pool for ``model``: unchanged when it made the pool's token ids (or when that
+        is not recorded), else every answer re-tokenized from its text followed by the end of
+        turn (a brought model with another tokenizer); the stored log pi_0 then no longer
+        belongs to the ids, and the runner reports how far off it is."""
+        if not self.model or self.model == model:
+            return self
+        eos = tokenizer.eos_token_id
+        prompts = [{**p, "answers": [
+            {**a, "ids": tokenizer(a["text"], add_special_tokens=False)["input_ids"] + [eos]}
+            for a in p["answers"]]} for p in self.prompts]
+        return Pool(prompts=prompts, summary=self.summary, scan=self.scan, model=model)
 
 
 def pool_from_values(values: dict, where: str = "pool") -> Pool:
@@ -251,7 +266,8 @@ def load_pool(result_id: str = "lm-pool", directory=None) -> Pool:
         record = load_record(result_id, directory or RESULTS_DIR)
     except ResultError as err:
         raise ConfigError("pool", str(err)) from None
-    return pool_from_values(record.values, where="pool")
+    pool = pool_from_values(record.values, where="pool")
+    return dataclasses.replace(pool, model=record.params.get("model", ""))
 
 
 def chapter_numbers(record) -> dict:

@@ -62,3 +62,30 @@ def tiny_model(tokenizer, seed: int = 0, hidden_size: int = 16, layers: int = 2)
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model.eval()
+
+
+def tiny_pool(tokenizer=None, train: int = 3, heldout: int = 2):
+    """A controlled-alpha response pool for the tiny model (its byte tokens): ``train`` training
+    and ``heldout`` held-out prompts, K = 4 answers each, two passing the lowercase checker and
+    two failing.  Used by the dry mode of :mod:`srlm_core.lm.gpu_check` and by tests."""
+    from srlm_core.lm.pool import pool_from_values
+
+    tokenizer = tokenizer or tiny_tokenizer()
+    topics = ("rain", "tea", "owls", "maps", "salt", "moss", "figs", "kites")
+    if train < 1 or heldout < 0 or train + heldout > len(topics):
+        raise ValueError(f"train + heldout must be at most {len(topics)} (train at least 1)")
+    lower = [{"kind": "lowercase", "value": None}]
+    prompts = []
+    for i, topic in enumerate(topics[:train + heldout]):
+        texts = [f"{topic} is nice.", f"{topic.title()} Is Nice.", f"i like {topic}.",
+                 f"I Like {topic.title()}!"]
+        answers = []
+        for text, g in zip(texts, (1, 0, 1, 0), strict=True):
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+            answers.append({"text": text, "ids": " ".join(map(str, ids)), "g": g, "logp0": 0.0,
+                            "source": "sampled", "edit": None})
+        prompts.append({"split": "train" if i < train else "heldout", "id": i,
+                        "instruction": f"Describe {topic}.", "constraints": lower,
+                        "answers": answers})
+    scan = [{"id": i, "sampled_pass_rate": 0.5} for i in range(train + heldout)]
+    return pool_from_values({"prompts": prompts, "scan": scan, "summary": {}})

@@ -109,3 +109,56 @@ def test_default_workdir_changes_with_the_code(tmp_path, monkeypatch):
     assert first == lm.default_workdir(CONFIG)
     (fake_root / "srlm_core" / "a.py").write_text("x = 2\n")
     assert lm.default_workdir(CONFIG) != first
+
+
+def _save_tiny(folder):
+    from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    tiny_model(tokenizer, seed=0).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_the_pilot_runs_unchanged_on_a_brought_checkpoint_folder(tmp_path, tiny_pool):
+    """Bring your own model: the tiny random model saved to a folder gives the numbers of the
+    built-in tiny model, and a pool made by another model is re-tokenized from its texts."""
+    import dataclasses
+
+    folder = _save_tiny(tmp_path / "my-model")
+    config = ca.Config(**{**CONFIG.__dict__, "arms": ARMS[:2], "sample_prompts": 1})
+    brought = ca.Config(**{**config.__dict__, "model": str(folder)})
+    built_in = ca.ControlledAlphaRunner(config, tmp_path / "a", pool=tiny_pool,
+                                        progress=False).run()
+    values = ca.ControlledAlphaRunner(brought, tmp_path / "b", pool=tiny_pool,
+                                      progress=False).run()
+    assert values["arms"] == built_in["arms"] and values["pool"] == built_in["pool"]
+    foreign = dataclasses.replace(tiny_pool, model="smollm2-135m-instruct")
+    runner = ca.ControlledAlphaRunner(brought, tmp_path / "c", pool=foreign, progress=False)
+    assert runner.run()["arms"] == built_in["arms"]  # same tokenizer: the same ids again
+
+
+@pytest.mark.slow
+def test_the_cli_runs_the_pilot_on_a_brought_folder_and_records_its_identity(tmp_path):
+    """``srlm lm alpha --model FOLDER`` on the stored lm-pool (SmolLM2's tokens, re-tokenized
+    for the brought model): the record's provenance names the folder, its parameter count and
+    the sha256 of its weights."""
+    import hashlib
+
+    from srlm_core.cli import main
+    from srlm_core.publishing.results import load_record
+
+    folder = _save_tiny(tmp_path / "my-model")
+    config = tmp_path / "alpha-tiny.toml"
+    config.write_text('name = "alpha-tiny"\ntrain_prompts = 2\neval_prompts = 1\nepochs = 1\n'
+                      'learning_rate = 1e-2\n[[arms]]\nname = "alpha-0.5"\nalpha = 0.5\n'
+                      'rounds = 1\n')
+    assert main(["lm", "alpha", "--config", str(config), "--model", str(folder),
+                 "--workdir", str(tmp_path / "work"), "--results-dir", str(tmp_path)]) == 0
+    record = load_record("alpha-tiny", tmp_path)
+    identity = record.provenance["model"]
+    assert identity["source"] == str(folder.resolve()) and identity["parameters"] > 0
+    assert identity["weights_sha256"]["model.safetensors"] == hashlib.sha256(
+        (folder / "model.safetensors").read_bytes()).hexdigest()
+    assert record.params["model"] == str(folder) and "--model" in record.command
+    assert len(record.values["arms"]["alpha-0.5"]["h"]) == 2

@@ -175,3 +175,16 @@ def test_arms_can_run_in_separate_calls(tmp_path):
     assert set(out["arms"]) == {"fixed", "moving"}
     with pytest.raises(ConfigError):
         LMRunner(config, tmp_path).run(arms=["oracle"])
+
+
+def test_the_loop_runs_unchanged_on_a_brought_checkpoint_folder(tmp_path, uninterrupted):
+    """Bring your own model: the tiny random model saved as a checkpoint folder gives the
+    rows of the built-in tiny model (same weights, same seeds)."""
+    from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
+
+    folder = tmp_path / "my-model"
+    tokenizer = tiny_tokenizer()
+    tiny_model(tokenizer, seed=0).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    out = LMRunner(config_from_dict({**TINY, "model": str(folder)}), tmp_path / "work").run()
+    assert _record(out) == _record(uninterrupted)

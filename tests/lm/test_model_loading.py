@@ -1,8 +1,10 @@
 """lm.model_loading: the de-quantized model cache lives under ``SRLM_CACHE_DIR`` (a temporary
 folder in the tests), is keyed by the GGUF file and the transformers version, is read without
 rebuilding, and is written atomically.  The GGUF reader is replaced by the tiny model, so no
-test here needs the packaged weights."""
+test here needs the packaged weights.  A brought model (a local checkpoint folder) loads, has
+an identity for the provenance, and a folder lacking a piece is one error naming it."""
 
+import json
 import re
 import sys
 import types
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 import transformers
 
+from srlm_core.errors import ConfigError
 from srlm_core.lm import model_loading
 from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
 
@@ -87,3 +90,82 @@ def test_a_cache_built_meanwhile_by_another_process_is_used(fake_gguf, tmp_path,
                         load_while_another_finishes)
     assert model_loading.dequantized_folder() == folder
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [folder.name]
+
+
+# -- bring your own model: a local Hugging Face checkpoint folder ----------------------------
+
+@pytest.fixture
+def tiny_folder(tmp_path):
+    """The tiny random model (seed 0) saved as a Hugging Face checkpoint folder."""
+    folder = tmp_path / "my-model"
+    tokenizer = tiny_tokenizer()
+    tiny_model(tokenizer, seed=0).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_a_checkpoint_folder_loads_as_the_model_and_has_an_identity(tiny_folder):
+    import hashlib
+
+    import torch
+
+    model_loading.check_model(str(tiny_folder))
+    brought, tokenizer = model_loading.load_model(str(tiny_folder))
+    tiny, _ = model_loading.load_model(model_loading.TINY, seed=0)
+    ids = torch.tensor([[5, 6, 7, 8]])
+    assert torch.equal(brought(input_ids=ids).logits, tiny(input_ids=ids).logits)
+    assert tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    identity = model_loading.model_identity(str(tiny_folder))
+    weights = tiny_folder / "model.safetensors"
+    assert identity["source"] == str(tiny_folder.resolve())
+    assert identity["weights_sha256"] == {
+        "model.safetensors": hashlib.sha256(weights.read_bytes()).hexdigest()}
+    assert identity["parameters"] == sum(p.numel() for p in brought.parameters())
+    assert model_loading.model_identity(model_loading.TINY)["parameters"] == identity["parameters"]
+
+
+def _drop_chat_template(folder: Path) -> None:
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config = folder / "tokenizer_config.json"
+    data = json.loads(config.read_text())
+    data.pop("chat_template", None)
+    config.write_text(json.dumps(data))
+
+
+BROKEN = {
+    "config.json": (lambda f: (f / "config.json").unlink(), "no config.json"),
+    "weights": (lambda f: (f / "model.safetensors").unlink(), "no *.safetensors weights"),
+    "tokenizer": (lambda f: (f / "tokenizer.json").unlink(), "no tokenizer"),
+    "chat template": (_drop_chat_template, "no chat template"),
+}
+
+
+@pytest.mark.parametrize("piece", list(BROKEN))
+def test_a_folder_lacking_a_piece_is_one_config_error_naming_it(tiny_folder, piece):
+    breaking, message = BROKEN[piece]
+    breaking(tiny_folder)
+    with pytest.raises(ConfigError, match=re.escape(message)) as err:
+        model_loading.check_model(str(tiny_folder))
+    assert err.value.field == "model" and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        model_loading.load_model(str(tiny_folder))
+
+
+def test_an_unknown_name_that_is_no_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="must be one of .* or a local Hugging Face") as err:
+        model_loading.check_model(str(tmp_path / "nowhere"))
+    assert err.value.field == "model"
+
+
+@pytest.mark.parametrize("action", ["run", "alpha"])
+def test_the_cli_reports_a_broken_model_folder_in_one_line(tiny_folder, action, capsys):
+    from srlm_core.cli import main
+    from srlm_core.publishing.provenance import REPO_ROOT
+
+    (tiny_folder / "config.json").unlink()
+    config = REPO_ROOT / "data" / "lm" / "configs" / (
+        "smoke.toml" if action == "run" else "alpha-small.toml")
+    assert main(["lm", action, "--config", str(config), "--model", str(tiny_folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("srlm lm: error: --model: ") and "no config.json" in err
+    assert "\n" not in err and "Traceback" not in err
