@@ -232,7 +232,14 @@ class Check:
             path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
             gguf = {"path": str(path), "exists": path.is_file(),
                     "bytes": path.stat().st_size if path.is_file() else None}
-        out = {"python": platform.python_version(), "platform": platform.platform(),
+        from srlm_core.publishing.bookcache import fingerprint
+        from srlm_core.publishing.provenance import git_state
+
+        # which code ran: the git state where the checkout has one, and in any case the
+        # fingerprint of srlm_core/, data/ and the lock (the book cache's key), which a copy
+        # of the working tree without .git keeps
+        out = {"git": git_state(), "source_fingerprint": fingerprint(),
+               "python": platform.python_version(), "platform": platform.platform(),
                "packages": versions, "torch_cuda": torch.version.cuda,
                "cuda_available": torch.cuda.is_available(), "gguf": gguf,
                "cache_dir": str(cache_dir()), "cpu_threads": torch.get_num_threads()}
@@ -420,6 +427,33 @@ def compare(a, b, tolerance: float) -> dict:
     return {"n": len(x), "max_abs_diff": abs_diff, "max_rel_diff": rel_diff,
             "tolerance": tolerance, "within_tolerance": abs_diff <= tolerance * max(
                 1.0, max((abs(u) for u, _ in pairs), default=1.0))}
+
+
+def stage_table(report: dict):
+    """One row per stage of a check's report, in the order they run: whether it passed, its seconds and its peak GPU
+    memory in GiB (``None`` where the stage ran no CUDA work in this process)."""
+    import pandas as pd
+
+    rows = []
+    order = [n for n in STAGES if n in report["stages"]]
+    for name in order + [n for n in report["stages"] if n not in order]:
+        stage = report["stages"][name]
+        peak = report["peak_gpu_memory_bytes"].get(name) or None
+        rows.append({"stage": name, "ok": bool(stage.get("ok")),
+                     "seconds": report["timings"].get(name),
+                     "peak GiB": peak / 2**30 if peak else None})
+    return pd.DataFrame(rows)
+
+
+def agreement_table(report: dict):
+    """The GPU-against-CPU comparisons of the ``agreement`` stage: per quantity the number of
+    values, the largest absolute and relative differences, the tolerance and the verdict."""
+    import pandas as pd
+
+    compared = report["stages"]["agreement"]["compared"]
+    return pd.DataFrame([{"quantity": name, "values": c["n"], "max |diff|": c["max_abs_diff"],
+                          "max rel. diff": c["max_rel_diff"], "tolerance": c["tolerance"],
+                          "agrees": c["within_tolerance"]} for name, c in compared.items()])
 
 
 def run(config: Config) -> dict:

@@ -28,6 +28,11 @@ def test_the_dry_mode_runs_every_stage_and_writes_one_json(tmp_path):
     assert set(stored["timings"]) == set(gpu_check.STAGES)
     assert stored["peak_gpu_memory_bytes"] == {}  # no GPU here
     assert stored["stages"]["environment"]["packages"]["torch"]
+    from srlm_core.publishing.bookcache import fingerprint
+
+    environment = stored["stages"]["environment"]
+    assert environment["source_fingerprint"] == fingerprint()
+    assert set(environment["git"]) == {"git_commit", "git_dirty"}
     assert "skipped" in stored["stages"]["pytest_gpu"]["summary"]  # no CUDA: gpu tests skip
     agreement = stored["stages"]["agreement"]
     assert agreement["all_within_tolerance"] and agreement["device"] == "cpu"
@@ -122,3 +127,17 @@ def test_the_shell_wrapper_forwards_its_arguments(tmp_path):
     assert done.returncode == 0, done.stderr
     stored = json.loads(out.read_text())
     assert stored["stages"]["environment"]["cache_dir"] == "/tmp/srlm-cache"
+
+
+def test_tables_of_the_stored_gpu_record():
+    """The H200 record the Reproducibility appendix shows: one row per stage, every stage
+    passed, and every GPU/CPU comparison within its tolerance."""
+    record = json.loads((REPO_ROOT / "data" / "gpu" / "gpu-check-h200.json").read_text())
+    stages = gpu_check.stage_table(record)
+    assert list(stages["stage"]) == list(gpu_check.STAGES)
+    assert stages["ok"].all() and record["ok"]
+    assert stages.set_index("stage").loc["loop_round", "peak GiB"] == pytest.approx(
+        record["peak_gpu_memory_bytes"]["loop_round"] / 2**30)
+    agreement = gpu_check.agreement_table(record)
+    assert agreement["agrees"].all()
+    assert set(agreement["quantity"]) >= {"E_t", "dpo_loss_fixed_pairs", "judge_scores_fp32"}
