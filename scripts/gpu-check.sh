@@ -50,5 +50,15 @@ export SRLM_CACHE_DIR="${SRLM_CACHE_DIR:-/tmp/srlm-cache}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 export TOKENIZERS_PARALLELISM=false TQDM_DISABLE="${TQDM_DISABLE:-1}"
 
+# transformers imports peft whenever it is installed; a peft built for another transformers
+# (as on the H200 image: it imports BloomPreTrainedModel, which the carried wheel lacks) breaks
+# every training stage.  The compendium does not use peft.
+if "$python" -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('peft') else 1)" \
+        && ! "$python" -c "import peft" > /dev/null 2>&1; then
+    echo "gpu-check: error: the installed peft does not import with this transformers;" \
+        "uninstall it (python3 -m pip uninstall -y peft), the compendium does not use it" >&2
+    exit 2
+fi
+
 cd "$repo"
 exec "$python" -m srlm_core.lm.gpu_check "$@"
