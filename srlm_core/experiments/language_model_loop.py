@@ -67,6 +67,9 @@ class Config:
         try:
             self.lm_config()
         except ConfigError as err:
+            # load_config names an override's own field, and the file's keys as "key '...'"
+            if err.field in self.overrides:
+                raise ConfigError("overrides", str(err)) from None
             key = str(err).split("key '", 1)[-1].split("'", 1)[0]
             name = "overrides" if key in self.overrides else "config_file"
             raise ConfigError(name, str(err).split(": ", 1)[-1]) from None
