@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 from srlm_core.errors import ConfigError
@@ -50,6 +51,14 @@ def _module(name: str):
     return module
 
 
+def plain_text(line: str) -> str:
+    r"""A docstring line for a terminal: Sphinx roles dropped to their text
+    (``:math:`\pi_0``` becomes ``\pi_0``, ``:py:obj:`~a.b``` becomes ``b``)."""
+    return re.sub(r":[a-z]+(?::[a-z]+)?:`~?([^`]+)`",
+                  lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1),
+                  line)
+
+
 def run(args: argparse.Namespace) -> int:
     from srlm_core.cli.options import add_config_arguments, config_from_args, supports
     from srlm_core.cli.sweep import run_and_write
@@ -61,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if not supports(module.Config):
         raise ConfigError("name", f"{args.name} takes a config file; see its module's run()")
     parser = argparse.ArgumentParser(prog=f"srlm experiment {args.name}",
-                                     description=module.__doc__.strip().splitlines()[0])
+                                     description=plain_text(module.__doc__.strip().splitlines()[0]))
     add_config_arguments(parser, module.Config)
     parser.add_argument("--id", default=args.name, help="result ID")
     parser.add_argument("--results-dir", type=Path, default=None,

@@ -430,8 +430,9 @@ def compare(a, b, tolerance: float) -> dict:
 
 
 def stage_table(report: dict):
-    """One row per stage of a check's report, in the order they run: whether it passed, its seconds and its peak GPU
-    memory in GiB (``None`` where the stage ran no CUDA work in this process)."""
+    """One row per stage of a check's report, in the order they run: whether it passed, its
+    seconds and its peak GPU memory in GiB (``None`` where the stage ran no CUDA work in this
+    process)."""
     import pandas as pd
 
     rows = []

@@ -97,3 +97,11 @@ def test_verify_reruns_a_live_experiment_result_and_catches_a_change(tmp_path, m
     write_record(record, live)
     assert main(["results", "verify", "ch9.moving", "--results-dir", str(live)]) == 1
     assert "FAIL  ch9.moving" in capsys.readouterr().out
+
+
+def test_help_shows_docstring_roles_as_plain_text():
+    from srlm_core.cli.experiment import plain_text
+
+    assert plain_text(r"needs when :math:`\pi_0` rarely writes; see "
+                      ":py:obj:`~srlm_core.model.metrics.kappa` and :func:`f`") == (
+        r"needs when \pi_0 rarely writes; see kappa and f")
