@@ -1,4 +1,15 @@
-"""Summaries across seeds: means with Student-t 95% intervals, and fitted log-linear slopes."""
+r"""Summaries that follow the design: the unit of independence is the seed or the problem
+instance, never the row.
+
+* :func:`mean_interval` and :func:`bootstrap_interval` summarise one number per unit;
+* :func:`slope_across_units` fits a slope within each unit and summarises the per-unit slopes
+  across units (a trajectory's rounds are autocorrelated, so its points are not independent);
+  :func:`fit_slope` is the pooled least-squares fit, valid only for independent points, and
+  :func:`fit_line` the interval-free fit of a deterministic curve;
+* :func:`minimum_detectable_difference` and :func:`equivalence_test` replace reading a null
+  as an absence; :func:`binomial_count_range` is the expected-miss baseline of a coverage
+  count.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +29,28 @@ class Interval:
 
 
 def mean_interval(values, confidence: float = 0.95) -> Interval:
-    """Mean over seeds with a Student-t confidence interval (degenerate for one seed)."""
+    """Mean over independent units with a Student-t confidence interval (degenerate for one)."""
     x = np.asarray(values, dtype=float)
     mean = float(x.mean())
     if x.size < 2:
         return Interval(mean, mean, mean)
     half = stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return Interval(mean, mean - float(half), mean + float(half))
+
+
+def bootstrap_interval(values, statistic=np.mean, confidence: float = 0.95,
+                       resamples: int = 9999, seed: int = 0) -> Interval:
+    """Percentile bootstrap over units (:func:`scipy.stats.bootstrap`, resampling the rows of
+    ``values``, one row per unit); ``statistic(rows, axis=0)`` is the summary.  Degenerate
+    for fewer than two units or when every unit agrees."""
+    x = np.asarray(values, dtype=float)
+    point = float(statistic(x, axis=0))
+    if len(x) < 2 or np.all(x == x[0]):
+        return Interval(point, point, point)
+    res = stats.bootstrap((x,), statistic, confidence_level=confidence, n_resamples=resamples,
+                          method="percentile", rng=np.random.default_rng(seed))
+    ci = res.confidence_interval
+    return Interval(point, float(ci.low), float(ci.high))
 
 
 @dataclass(frozen=True)
@@ -37,10 +63,25 @@ class SlopeFit:
     intercept: float
 
 
-def fit_slope(x, y, confidence: float = 0.95) -> SlopeFit:
-    """Least-squares slope of y on x with a t-based confidence interval (scipy.stats.linregress).
+@dataclass(frozen=True)
+class Line:
+    """The slope and intercept of a deterministic curve: no interval."""
 
-    x and y may hold repeated x values (one point per seed)."""
+    slope: float
+    intercept: float
+
+
+def fit_line(x, y) -> Line:
+    """Least-squares line through a deterministic curve (e.g. a population run)."""
+    slope, intercept = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    return Line(float(slope), float(intercept))
+
+
+def fit_slope(x, y, confidence: float = 0.95) -> SlopeFit:
+    """Pooled least-squares slope with a t-based interval (:func:`scipy.stats.linregress`).
+
+    Valid only when the points are independent; for trajectories (several points per seed)
+    use :func:`slope_across_units`."""
     res = stats.linregress(np.asarray(x, float), np.asarray(y, float))
     dof = len(x) - 2
     half = stats.t.ppf(0.5 + confidence / 2, dof) * res.stderr if dof > 0 else 0.0
@@ -48,14 +89,85 @@ def fit_slope(x, y, confidence: float = 0.95) -> SlopeFit:
     return SlopeFit(slope, slope - half, slope + half, float(res.intercept))
 
 
-def fit_log_decay(t, dist, floor: float, margin: float = 4.0) -> SlopeFit:
-    """Slope of log dist against t over the self-correction phase only: the iterations whose
-    mean error (over seeds) stays above ``margin * floor``, where ``floor`` is the
-    statistical error level (e.g. the error of the same procedure started at the target)."""
-    t, dist = np.asarray(t, float), np.asarray(dist, float)
-    steps = np.unique(t)
-    keep = [s for s in steps if dist[t == s].mean() > margin * floor]
-    mask = np.isin(t, keep)
+def unit_slopes(x, y, units) -> np.ndarray:
+    """The least-squares slope of y on x within each unit (sorted by unit label)."""
+    x, y, units = np.asarray(x, float), np.asarray(y, float), np.asarray(units)
+    return np.array([np.polyfit(x[units == u], y[units == u], 1)[0] for u in np.unique(units)])
+
+
+def slope_across_units(x, y, units, confidence: float = 0.95) -> SlopeFit:
+    r"""A slope fitted within each unit (seed or problem instance), summarised across units:
+    the mean per-unit slope with a Student-t interval over units, and the mean intercept.
+
+    Each unit's rounds form one autocorrelated trajectory, so the units, not the points, are
+    the independent observations; with nested designs pass the outer unit (the instance)."""
+    x, y, units = np.asarray(x, float), np.asarray(y, float), np.asarray(units)
+    labels = np.unique(units)
+    if labels.size < 2:
+        raise ValueError("a slope across units needs at least two units")
+    fits = np.array([np.polyfit(x[units == u], y[units == u], 1) for u in labels])
+    ci = mean_interval(fits[:, 0], confidence)
+    return SlopeFit(ci.mean, ci.lo, ci.hi, float(fits[:, 1].mean()))
+
+
+def fit_log_decay(t, dist, floor: float, units, margin: float = 4.0,
+                  confidence: float = 0.95) -> SlopeFit:
+    """Slope of log dist against t over the self-correction phase only, across ``units``
+    (:func:`slope_across_units`): the iterations whose mean error (over all units) stays
+    above ``margin * floor``, where ``floor`` is the statistical error level (e.g. the error
+    of the same procedure started at the target)."""
+    t, dist, units = np.asarray(t, float), np.asarray(dist, float), np.asarray(units)
+    keep = [s for s in np.unique(t) if dist[t == s].mean() > margin * floor]
     if len(keep) < 2:
         raise ValueError("fewer than two iterations above the floor: nothing to fit")
-    return fit_slope(t[mask], np.log(dist[mask]))
+    mask = np.isin(t, keep)
+    return slope_across_units(t[mask], np.log(dist[mask]), units[mask], confidence)
+
+
+def minimum_detectable_difference(sd: float, units: int, alpha: float = 0.05,
+                                  power: float = 0.8) -> float:
+    r"""The smallest true mean difference a two-sided one-sample (or paired) t-test over
+    ``units`` independent units with standard deviation ``sd`` detects with probability
+    ``power`` at level ``alpha``: :math:`(t_{1-\alpha/2} + t_{\mathrm{power}})\,s/\sqrt{m}`
+    with :math:`m-1` degrees of freedom (the normal-approximation formula with t quantiles)."""
+    if units < 2:
+        raise ValueError("a detectable difference needs at least two units")
+    dof = units - 1
+    return float((stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof))
+                 * sd / np.sqrt(units))
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Two one-sided tests (TOST) of :math:`|\\mu| < \\text{margin}` over units."""
+
+    p_value: float
+    equivalent: bool
+    margin: float
+
+
+def equivalence_test(values, margin: float, alpha: float = 0.05) -> Equivalence:
+    r"""TOST over independent units: the mean of ``values`` lies inside
+    :math:`(-\text{margin}, \text{margin})` when both one-sided t-tests reject at ``alpha``
+    (p = the larger of the two one-sided p-values)."""
+    x = np.asarray(values, dtype=float)
+    lower = stats.ttest_1samp(x, -margin, alternative="greater").pvalue
+    upper = stats.ttest_1samp(x, margin, alternative="less").pvalue
+    p = float(max(lower, upper))
+    return Equivalence(p, p < alpha, float(margin))
+
+
+@dataclass(frozen=True)
+class CountRange:
+    """The expected count of ``trials`` Bernoulli(p) events and its central range [lo, hi]."""
+
+    expected: float
+    lo: int
+    hi: int
+
+
+def binomial_count_range(trials: int, p: float, confidence: float = 0.95) -> CountRange:
+    """The baseline of a coverage count: how many of ``trials`` independent cells a method
+    with exact level ``p`` covers, expected and central ``confidence`` range (binomial)."""
+    lo, hi = stats.binom.interval(confidence, trials, p)
+    return CountRange(trials * p, int(lo), int(hi))

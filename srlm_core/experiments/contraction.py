@@ -80,7 +80,8 @@ def measure(sim: SimulationConfig, floor_iters: int, floor_margin: float) -> dic
     consistency = metrics.consistency_residual(result.problem, result.thetas, sim.alpha)
     floor = statistical_floor(sim, floor_iters)
     t = np.repeat(np.arange(sim.iters + 1), sim.seeds)
-    fit = fit_log_decay(t, dist.ravel(), floor=floor, margin=floor_margin)
+    seeds = np.tile(np.arange(sim.seeds), sim.iters + 1)  # the unit of independence
+    fit = fit_log_decay(t, dist.ravel(), floor=floor, units=seeds, margin=floor_margin)
     return {
         "alpha": sim.alpha,
         "dist": dist.tolist(),

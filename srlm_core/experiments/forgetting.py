@@ -101,7 +101,8 @@ def _fits(values: dict) -> dict:
         dist = np.asarray(start["dist"], float)  # (T+1, seeds): t-major when flattened
         t = np.repeat(np.arange(dist.shape[0]), dist.shape[1])
         try:
-            fits[start["e0"]] = fit_log_decay(t, dist.ravel(), floor=floor,
+            seeds = np.tile(np.arange(dist.shape[1]), dist.shape[0])
+            fits[start["e0"]] = fit_log_decay(t, dist.ravel(), floor=floor, units=seeds,
                                               margin=values["margin"])
         except ValueError:
             pass

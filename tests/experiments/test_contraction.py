@@ -42,9 +42,9 @@ def test_small_run_is_deterministic_plain_data_and_exact_where_known(values):
                                  init_dist=0.0)
     frame = SelfRewardingRunner(at_target).run().metrics()
     assert arm["floor"] == pytest.approx(frame.query("t > 0")["dist"].mean(), rel=1e-12)
-    # the slope is fit_log_decay over (t, e_t) of every seed
-    t = np.repeat(np.arange(4), 4)
-    fit = fit_log_decay(t, np.ravel(arm["dist"]), floor=arm["floor"])
+    # the slope is fit_log_decay over (t, e_t), one trajectory per seed
+    t, seeds = np.repeat(np.arange(4), 4), np.tile(np.arange(4), 4)
+    fit = fit_log_decay(t, np.ravel(arm["dist"]), floor=arm["floor"], units=seeds)
     assert (arm["slope"], arm["lo"], arm["hi"]) == pytest.approx((fit.slope, fit.lo, fit.hi))
 
 

@@ -108,7 +108,8 @@ def test_decay_slope_is_log_one_minus_alpha():
     floor = iterative_bound(config).noise_floor()
     dist = _distances(config)
     steps = np.repeat(np.arange(config.iters + 1), dist.shape[1])
-    fit = fit_log_decay(steps, dist.ravel(), floor=floor, margin=8.0)
+    seeds = np.tile(np.arange(dist.shape[1]), dist.shape[0])
+    fit = fit_log_decay(steps, dist.ravel(), floor=floor, units=seeds, margin=8.0)
     assert fit.lo <= math.log(1 - config.alpha) <= fit.hi
     assert fit.hi - fit.lo < 0.05
 
