@@ -6,7 +6,10 @@
 * ``bench``: seconds per training epoch, fast path against TRL full fine-tuning.
 
 Each writes a result record ``data/results/<id>.json`` with its parameters, the command that
-regenerates it, and the provenance.  torch, transformers and trl are imported inside the
+regenerates it, and the provenance.  ``run`` and ``alpha`` also run data-parallel, unchanged,
+under ``torchrun --nproc-per-node N -m srlm_core.cli lm ...`` (or ``accelerate launch -m
+srlm_core.cli lm ...``): rank 0 alone prints and writes the record
+(:mod:`srlm_core.lm.parallel`).  torch, transformers and trl are imported inside the
 handlers, so ``srlm --help`` stays fast."""
 
 from __future__ import annotations
@@ -106,7 +109,9 @@ def model_identity(name: str) -> dict:
 
 def _timed_record(args, device, compute, **fields) -> int:
     """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
-    time and the provenance (git state taken when the run began)."""
+    time and the provenance (git state taken when the run began); under a launcher, on rank 0
+    only, once every rank has finished."""
+    from srlm_core.lm import parallel
     from srlm_core.publishing import provenance
     from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
@@ -114,7 +119,12 @@ def _timed_record(args, device, compute, **fields) -> int:
     start = time.perf_counter()
     values = compute()
     wall = time.perf_counter() - start
+    parallel.barrier()
+    if not parallel.is_main():
+        return 0
     extra = fields.pop("extra_provenance", lambda: {})()
+    if parallel.world_size() > 1:
+        extra["processes"] = parallel.world_size()
     record = ResultRecord(values=values, provenance={
         **provenance.collect(str(device), wall_time_s=wall, since=began), **extra}, **fields)
     path = write_record(record, args.results_dir or RESULTS_DIR)
@@ -138,11 +148,13 @@ def run(args: argparse.Namespace) -> int:
     from srlm_core.lm.config import load_config
 
     config = load_config(args.config, device=args.device, model=args.model)
+    from srlm_core.lm import parallel
     from srlm_core.lm.loop import LMRunner
 
     workdir = args.workdir or default_workdir(config)
     runner = LMRunner(config, workdir)
-    print(f"work folder: {workdir}", flush=True)
+    if parallel.is_main():
+        print(f"work folder: {workdir}", flush=True)
     return _timed_record(
         args, runner.device, runner.run, id=config.name,
         title=f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}",
@@ -156,11 +168,13 @@ def alpha(args: argparse.Namespace) -> int:
 
     set_offline()
     from srlm_core.experiments import controlled_alpha as experiment
+    from srlm_core.lm import parallel
 
     config = experiment.load(args.config, device=args.device, model=args.model)
     workdir = args.workdir or default_workdir(config)
     runner = experiment.ControlledAlphaRunner(config, workdir)
-    print(f"work folder: {workdir}", flush=True)
+    if parallel.is_main():
+        print(f"work folder: {workdir}", flush=True)
     return _timed_record(
         args, runner.device, runner.run, id=config.name, title=experiment.TITLE,
         command=_file_command("alpha", args), params=config.to_dict(),

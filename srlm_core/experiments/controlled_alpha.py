@@ -22,6 +22,8 @@ compute is one round of ``epoch_factor x epochs`` epochs).  Every arm starts fro
 and returns the raw measurements: h_t of every pool answer after every round, the training
 log, and sampled pass rates at the end.  :mod:`srlm_core.experiments.controlled_alpha_analysis`
 turns them into E_t, the calibration gamma-hat, the predictions P1-P4 and their verdicts.
+Launched over N processes (``torchrun``), each training step's prompts are split over the ranks
+(:func:`srlm_core.lm.soft_dpo.train_round`) and sampling is sharded; rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from srlm_core.errors import (
     require_one_of,
     require_positive,
 )
+from srlm_core.lm import parallel
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.publishing.results import write_atomic, write_json_atomic
 
@@ -183,7 +186,8 @@ class ControlledAlphaRunner:
                 tokenizer, [p["instruction"] for p in self.prompts for _ in p["answers"]],
                 [a["ids"] for p in self.prompts for a in p["answers"]])
             self._policy = self.timer.call("cache_frozen", TopBlocksPolicy, model, sequences,
-                                       self.config.trainable_blocks, progress=self.progress)
+                                       self.config.trainable_blocks,
+                                       progress=self.progress and parallel.is_main())
             self._model, self._tokenizer = model, tokenizer
             self._logp0 = self.timer.call("evaluate", self._policy.all_logprobs)
         return self._policy
@@ -192,15 +196,16 @@ class ControlledAlphaRunner:
         return self.workdir / arm.name
 
     def _check_workdir(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
         stored = self.workdir / "config.json"
         mine = {**self.config.to_dict(), "device": None}
-        if stored.exists():
-            if json.loads(stored.read_text()) != mine:
-                raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
-                                  "use a fresh folder")
-        else:
-            write_json_atomic(stored, mine)
+        if parallel.is_main():
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            if not stored.exists():
+                write_json_atomic(stored, mine)
+        parallel.barrier()
+        if json.loads(stored.read_text()) != mine:
+            raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
+                              "use a fresh folder")
 
     # -- one round ------------------------------------------------------------------------
     def _labels(self, arm: Arm, t: int, h):
@@ -270,7 +275,7 @@ class ControlledAlphaRunner:
         folder.mkdir(parents=True, exist_ok=True)
         logp, rows, logs, previous = self._logp0, [], [], None
         for t in tqdm(range(1, arm.rounds + 1), desc=arm.name, leave=False,
-                      disable=not self.progress):
+                      disable=not (self.progress and parallel.is_main())):
             path = folder / f"round_{t}.pt"
             if path.exists():
                 try:
@@ -284,7 +289,9 @@ class ControlledAlphaRunner:
                 else:
                     policy.load_state(previous["state"])
                 checkpoint = self._round(arm, t, logp)
-                write_atomic(path, lambda p, c=checkpoint: torch.save(c, p))
+                if parallel.is_main():
+                    write_atomic(path, lambda p, c=checkpoint: torch.save(c, p))
+                parallel.barrier()
             previous, logp = checkpoint, checkpoint["logp"]
             rows.append((logp - self._logp0).tolist())
             logs.append(checkpoint["log"])
@@ -298,7 +305,9 @@ class ControlledAlphaRunner:
             else:
                 policy.load_state(previous["state"])
                 out["sampled"] = self._sampled_pass_rates(arm)
-                write_json_atomic(sampled, out["sampled"])
+                if parallel.is_main():
+                    write_json_atomic(sampled, out["sampled"])
+                parallel.barrier()
         return out
 
     def run(self, arms=None) -> dict:

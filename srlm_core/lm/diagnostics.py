@@ -34,6 +34,8 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
+from srlm_core.lm import parallel
+
 
 def chat_prompts(tokenizer, instructions) -> list[str]:
     return [
@@ -66,29 +68,48 @@ def _sampled_ids(row: torch.Tensor, eos: int) -> tuple[list[int], bool]:
     return ids, False
 
 
+def _sample(model, tokenizer, prompts, samples: int, max_new_tokens: int,
+            temperature: float) -> list[list[Response]]:
+    """One ``generate`` call: ``samples`` responses to each of ``prompts``."""
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
+                    add_special_tokens=False).to(model.device)
+    ids = model.generate(
+        **enc, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
+        max_new_tokens=max_new_tokens, num_return_sequences=samples,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    new = ids[:, enc["input_ids"].shape[1]:].cpu()
+    texts = tokenizer.batch_decode(new, skip_special_tokens=True)
+    flat = []
+    for text, row in zip(texts, new, strict=True):
+        sampled, finished = _sampled_ids(row, tokenizer.eos_token_id)
+        flat.append(response(text, finished, sampled))
+    return [flat[i:i + samples] for i in range(0, len(flat), samples)]
+
+
 @torch.no_grad()
 def generate(model, tokenizer, instructions, samples: int, max_new_tokens: int,
              temperature: float, seed: int, batch_size: int = 32) -> list[list[Response]]:
-    """``samples`` sampled responses per instruction (pure temperature sampling, seeded)."""
-    torch.manual_seed(seed)
+    """``samples`` sampled responses per instruction (pure temperature sampling, seeded).
+
+    In one plain process all batches draw from one stream seeded with ``seed``.  Launched over
+    N processes (:mod:`srlm_core.lm.parallel`), the prompts are sharded over the ranks and
+    prompt i is sampled alone with the seed ``block_seed(seed, i)``: its responses are the same
+    for every N (but differ from the plain process's)."""
     prompts = chat_prompts(tokenizer, instructions)
+    if parallel.launched():
+        def one(start: int, stop: int) -> list[list[Response]]:
+            torch.manual_seed(parallel.block_seed(seed, start))
+            return _sample(model, tokenizer, prompts[start:stop], samples, max_new_tokens,
+                           temperature)
+
+        return parallel.map_blocks(one, len(prompts), 1, desc="generate")
+    torch.manual_seed(seed)
     out: list[list[Response]] = []
     per_batch = max(1, batch_size // samples)
     for start in tqdm(range(0, len(prompts), per_batch), desc="generate", leave=False):
-        enc = tokenizer(prompts[start:start + per_batch], return_tensors="pt", padding=True,
-                        padding_side="left", add_special_tokens=False).to(model.device)
-        ids = model.generate(
-            **enc, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
-            max_new_tokens=max_new_tokens, num_return_sequences=samples,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-        new = ids[:, enc["input_ids"].shape[1]:].cpu()
-        texts = tokenizer.batch_decode(new, skip_special_tokens=True)
-        flat = []
-        for text, row in zip(texts, new, strict=True):
-            sampled, finished = _sampled_ids(row, tokenizer.eos_token_id)
-            flat.append(response(text, finished, sampled))
-        out += [flat[i:i + samples] for i in range(0, len(flat), samples)]
+        out += _sample(model, tokenizer, prompts[start:start + per_batch], samples,
+                       max_new_tokens, temperature)
     return out
 
 
@@ -105,13 +126,12 @@ class LogProbs:
 def sequence_logprobs(model, tokenizer, instructions, responses, temperature: float = 1.0,
                       batch_size: int = 16) -> LogProbs:
     """log pi(y|x) of each response under the chat-formatted prompt, logits divided by
-    ``temperature``."""
+    ``temperature`` (launched: batches sharded over the ranks, the same numbers)."""
     prompts = chat_prompts(tokenizer, instructions)
-    totals, means, lengths = [], [], []
-    for start in tqdm(range(0, len(prompts), batch_size), desc="log-probs", leave=False):
+
+    def block(start: int, stop: int) -> list[tuple[float, float, int]]:
         rows, masks = [], []
-        for prompt, text in zip(prompts[start:start + batch_size],
-                                    responses[start:start + batch_size], strict=True):
+        for prompt, text in zip(prompts[start:stop], responses[start:stop], strict=True):
             p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
             r = getattr(text, "ids", None)
             if r is None:  # plain text: tokenize, and close the turn
@@ -132,9 +152,12 @@ def sequence_logprobs(model, tokenizer, instructions, responses, temperature: fl
         logp = torch.log_softmax(logits / temperature, dim=-1)
         token = logp.gather(-1, ids[:, 1:, None]).squeeze(-1) * completion[:, 1:]
         n = completion[:, 1:].sum(-1)
-        totals += token.sum(-1).tolist()
-        means += (token.sum(-1) / n).tolist()
-        lengths += n.tolist()
+        return list(zip(token.sum(-1).tolist(), (token.sum(-1) / n).tolist(), n.tolist(),
+                        strict=True))
+
+    out = parallel.map_blocks(block, len(prompts), batch_size, desc="log-probs")
+    totals, means, lengths = ([list(x) for x in zip(*out, strict=True)] if out
+                              else ([], [], []))
     return LogProbs(totals, means, lengths)
 
 

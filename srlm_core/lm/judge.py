@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
+
+from srlm_core.lm import parallel
 
 JUDGE_MODES = ("logits", "generate")
 RUBRIC_HEAD = (
@@ -107,19 +108,19 @@ def score_token_ids(tokenizer) -> list[int]:
 
 @torch.no_grad()
 def judge_logits(model, tokenizer, instructions, responses, batch_size: int = 8) -> Judgement:
-    """Logit-mode scores: E[score] under the renormalised next-token distribution on 1..5."""
+    """Logit-mode scores: E[score] under the renormalised next-token distribution on 1..5
+    (launched: batches sharded over the ranks, the same numbers)."""
     device = model.device
     digits = torch.tensor(score_token_ids(tokenizer), device=device)
     values = torch.arange(1, 6, dtype=torch.float64, device=device)
     prefix = tokenizer(_chat_prefix(tokenizer), return_tensors="pt", add_special_tokens=False)
     prefix_ids = prefix["input_ids"].to(device)
     prefix_cache = model(input_ids=prefix_ids, use_cache=True).cache
-    scores, validity = [], []
-    for start in tqdm(range(0, len(responses), batch_size), desc="judge (logits)", leave=False):
+
+    def block(start: int, stop: int) -> list[tuple[float, float]]:
         texts = [
             _chat_suffix(tokenizer, ins, res)
-            for ins, res in zip(instructions[start:start + batch_size],
-                                responses[start:start + batch_size], strict=True)
+            for ins, res in zip(instructions[start:stop], responses[start:stop], strict=True)
         ]
         enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right",
                         add_special_tokens=False)
@@ -135,8 +136,10 @@ def judge_logits(model, tokenizer, instructions, responses, batch_size: int = 8)
         digit_logp = logp[:, digits]
         mass = digit_logp.exp().sum(-1)
         probs = torch.softmax(digit_logp, dim=-1)
-        scores += (probs * values).sum(-1).tolist()
-        validity += mass.tolist()
+        return list(zip((probs * values).sum(-1).tolist(), mass.tolist(), strict=True))
+
+    out = parallel.map_blocks(block, len(responses), batch_size, desc="judge (logits)")
+    scores, validity = ([list(x) for x in zip(*out, strict=True)] if out else ([], []))
     return Judgement(scores, validity)
 
 
@@ -152,18 +155,25 @@ def _expand_cache(cache, n: int):
 @torch.no_grad()
 def judge_generate(
     model, tokenizer, instructions, responses, samples: int = 3, max_new_tokens: int = 128,
-    temperature: float = 0.7, batch_size: int = 8,
+    temperature: float = 0.7, batch_size: int = 8, seed: int = 0,
 ) -> Judgement:
-    """Generate-mode scores: the mean of the parsed "Score: X" over ``samples`` judge samples."""
+    """Generate-mode scores: the mean of the parsed "Score: X" over ``samples`` judge samples.
+
+    In one plain process the samples continue the global random stream (``seed`` unused).
+    Launched over N processes, the batches are sharded over the ranks and the batch from
+    response i on is seeded with ``block_seed(seed, i)``: the same scores for every N."""
     device = model.device
     prompts = [
         tokenizer.apply_chat_template([{"role": "user", "content": judge_message(i, r)}],
                                       tokenize=False, add_generation_prompt=True)
         for i, r in zip(instructions, responses, strict=True)
     ]
-    parsed: list[list[float]] = [[] for _ in prompts]
-    for start in tqdm(range(0, len(prompts), batch_size), desc="judge (generate)", leave=False):
-        enc = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True,
+    launched = parallel.launched()
+
+    def block(start: int, stop: int) -> list[list[float]]:
+        if launched:
+            torch.manual_seed(parallel.block_seed(seed, start))
+        enc = tokenizer(prompts[start:stop], return_tensors="pt", padding=True,
                         padding_side="left", add_special_tokens=False).to(device)
         out = model.generate(
             **enc, do_sample=True, temperature=temperature, top_p=1.0, top_k=0,
@@ -171,8 +181,10 @@ def judge_generate(
             pad_token_id=tokenizer.pad_token_id,
         )
         texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-        for j, text in enumerate(texts):
-            parsed[start + j // samples].append(parse_score(text))
+        return [[parse_score(t) for t in texts[j:j + samples]]
+                for j in range(0, len(texts), samples)]
+
+    parsed = parallel.map_blocks(block, len(prompts), batch_size, desc="judge (generate)")
     scores, validity = [], []
     for values in parsed:
         valid = [v for v in values if not math.isnan(v)]

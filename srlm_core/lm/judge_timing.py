@@ -23,7 +23,7 @@ def judge_timing(model, tokenizer, instructions: list[str], responses: list[str]
     torch.manual_seed(seed)
     start = time.perf_counter()
     slow = judge_generate(model, tokenizer, instructions, responses, samples=samples,
-                          max_new_tokens=max_new_tokens)
+                          max_new_tokens=max_new_tokens, seed=seed)
     t_generate = time.perf_counter() - start
     both = [(a, b) for a, b in zip(fast.scores, slow.scores, strict=True) if not math.isnan(b)]
     rho = (float(stats.spearmanr(*zip(*both)).statistic)

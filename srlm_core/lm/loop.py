@@ -11,6 +11,9 @@ and seeds (common random numbers).
 The runner orchestrates; held-out measurement is :mod:`srlm_core.lm.evaluation`, the
 comparison of the two judges :mod:`srlm_core.lm.judge_timing`, and the resumable work folder
 :mod:`srlm_core.lm.checkpoints` (a rerun with the same folder skips finished iterations).
+Launched over N processes (``torchrun``), generation, judging and evaluation are sharded over
+the ranks, DPO trains data-parallel with the same global batch, and rank 0 alone writes
+(:mod:`srlm_core.lm.parallel`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tqdm import tqdm
 from srlm_core.device import resolve_device
 from srlm_core.errors import ConfigError
 from srlm_core.lm import diagnostics as diag
+from srlm_core.lm import parallel
 from srlm_core.lm.checkers import compliance, passes
 from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.config import LMConfig
@@ -104,13 +108,13 @@ class LMRunner:
                            [p["instruction"] for p in prompts], cfg.candidates,
                            cfg.max_new_tokens, cfg.temperature, seed)
 
-    def _self_scores(self, policy, prompts, candidates):
+    def _self_scores(self, policy, prompts, candidates, seed: int):
         flat_i = [p["instruction"] for p, c in zip(prompts, candidates, strict=True) for _ in c]
         flat_r = [r for c in candidates for r in c]
         kwargs = {}
         if self.config.judge_mode == "generate":
             kwargs = {"samples": self.config.judge_samples,
-                      "max_new_tokens": self.config.judge_max_new_tokens}
+                      "max_new_tokens": self.config.judge_max_new_tokens, "seed": seed}
         judged = self.timer.call("judge", judge, policy, self._tokenizer, flat_i, flat_r,
                              mode=self.config.judge_mode, **kwargs)
         k = self.config.candidates
@@ -140,8 +144,9 @@ class LMRunner:
         key = key or f"m0-{t}-{len(prompts)}"
         if t == 1 and key in self._memo:
             return self._memo[key]
-        candidates = self._candidates(policy, prompts, self.config.seed * 1000 + t)
-        scores = self._self_scores(policy, prompts, candidates)
+        seed = self.config.seed * 1000 + t
+        candidates = self._candidates(policy, prompts, seed)
+        scores = self._self_scores(policy, prompts, candidates, seed)
         if t == 1:
             self._memo[key] = (candidates, scores)
         return candidates, scores
@@ -206,7 +211,7 @@ class LMRunner:
                      "judge_timing": self._judge_timing()})
         steps = [(arm, t) for arm in todo
                  for t in ([1] if arm == "single_step" else range(1, cfg.iterations + 1))]
-        for arm, t in tqdm(steps, desc="self-rewarding iterations"):
+        for arm, t in tqdm(steps, desc="self-rewarding iterations", **parallel.quiet()):
             if self.store.done(arm, t):
                 continue
             if arm == "moving" and t == 1 and self.store.done("fixed", 1):

@@ -10,7 +10,8 @@ Its minimiser over free log-ratios is beta (h_i - h_j) = r_i - r_j for every pai
 population update of the book's model.  A network reaches only part of that target; the
 experiment measures how much.  Adam with a learning rate decaying linearly to zero over the
 round, reset every round (the weights are warm-started); minibatches of whole prompts in a
-seeded order.
+seeded order.  Launched over N processes (:mod:`srlm_core.lm.parallel`), each step's prompts
+are split over the ranks and the gradients summed: the same steps as one process.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from srlm_core.lm import parallel
 from srlm_core.model.dpo import soft_label_nll
 
 
@@ -43,12 +45,33 @@ def group_loss(logp: torch.Tensor, ref: torch.Tensor, labels: torch.Tensor,
     return soft_label_nll(margins[i, j], labels[i, j]).mean()
 
 
+def _my_share(batch: list[int], rank: int, n: int) -> list[int]:
+    """The contiguous part of a step's prompts that rank ``rank`` of ``n`` trains on."""
+    k, m = divmod(len(batch), n)
+    start = rank * k + min(rank, m)
+    return batch[start:start + k + (rank < m)]
+
+
+def _sum_gradients(parameters) -> None:
+    """Replace every gradient by its sum over the ranks (one all-reduce)."""
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+    total = parallel.sum_across(torch.cat([g.reshape(-1) for g in grads]))
+    offset = 0
+    for p in parameters:
+        p.grad = total[offset:offset + p.numel()].view_as(p).clone()
+        offset += p.numel()
+
+
 def train_round(policy, groups: list[list[int]], labels: list[torch.Tensor],
                 reference: torch.Tensor, settings: SoftDPOSettings) -> dict:
     """Minimise the summed group losses over ``policy``'s trainable parameters.
 
     ``groups[k]`` are the pool indices of prompt k's answers, ``labels[k]`` its (K, K) labels,
-    ``reference`` the reference log-probabilities of every pool sequence."""
+    ``reference`` the reference log-probabilities of every pool sequence.  Launched over N
+    processes, ``settings.prompts_per_step`` must be a multiple of N."""
+    n_ranks, rank = parallel.world_size(), parallel.rank()
+    if n_ranks > 1:
+        parallel.require_divisible("prompts_per_step", settings.prompts_per_step)
     optimizer = torch.optim.Adam(policy.parameters(), lr=settings.learning_rate)
     steps = settings.epochs * -(-len(groups) // settings.prompts_per_step)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: max(0.0, 1 - k / steps))
@@ -59,17 +82,26 @@ def train_round(policy, groups: list[list[int]], labels: list[torch.Tensor],
         total = 0.0
         for s in range(0, len(order), settings.prompts_per_step):
             batch = order[s:s + settings.prompts_per_step]
-            index = [i for k in batch for i in groups[k]]
-            logp = policy.logprobs(index)
-            loss, offset = 0.0, 0
-            for k in batch:
-                size = len(groups[k])
-                ref = reference[groups[k]].to(logp)
-                loss = loss + group_loss(logp[offset:offset + size], ref,
-                                         labels[k].to(logp), settings.beta)
-                offset += size
+            if n_ranks > 1:
+                batch = _my_share(batch, rank, n_ranks)
+            loss = 0.0
+            if batch:
+                index = [i for k in batch for i in groups[k]]
+                logp = policy.logprobs(index)
+                offset = 0
+                for k in batch:
+                    size = len(groups[k])
+                    ref = reference[groups[k]].to(logp)
+                    loss = loss + group_loss(logp[offset:offset + size], ref,
+                                             labels[k].to(logp), settings.beta)
+                    offset += size
             optimizer.zero_grad(set_to_none=True)
-            (loss / len(groups)).backward()
+            if batch:
+                (loss / len(groups)).backward()
+            if n_ranks > 1:
+                _sum_gradients(policy.parameters())
+                local = loss.detach() if torch.is_tensor(loss) else torch.tensor(loss)
+                loss = parallel.sum_across(local.double())
             optimizer.step()
             schedule.step()
             total += loss.item()

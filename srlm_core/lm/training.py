@@ -6,6 +6,13 @@ training (TRL would otherwise reload the original checkpoint by name).  The *fix
 is the initial model M0 (S1: a contraction toward pi*); the *moving* reference is a frozen
 copy of the current policy (Yuan et al.; in the book's model chapter: not a contraction).  On
 CPU the trainer runs with ``use_cpu``, float32, no gradient checkpointing; on a GPU in bf16.
+Launched over N > 1 processes (``torchrun``), TRL trains with DDP through Accelerate, each rank
+on ``batch_size / N`` pairs per step: the global batch, and so the steps, stay those of one
+process when the number of pairs is a multiple of ``batch_size`` (otherwise Accelerate fills
+the last step of each epoch with pairs from the epoch's start, so that step differs).  The
+reference log-probabilities are then computed alongside each batch instead of
+in advance (TRL caches the precomputed ones in a per-process temporary folder that the other
+ranks cannot read); they are the same numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from srlm_core.lm import parallel
 from srlm_core.lm.pairs import conversational
 
 
@@ -41,13 +49,18 @@ def frozen_copy(model):
 
 
 def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict:
-    """Train ``model`` in place on ``pairs`` against ``reference``; returns the training log."""
+    """Train ``model`` in place on ``pairs`` against ``reference``; returns the training log.
+
+    Launched over N processes, ``settings.batch_size`` (the global batch) must be a multiple
+    of N."""
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
     if not pairs:
         return {"pairs": 0, "steps": 0, "train_loss": None}
+    per_device = parallel.require_divisible("batch_size", settings.batch_size)
+    single = parallel.world_size() == 1
     # TRL patches the forward of the models it is given (fused LM head); a deep copy of a
     # patched model would keep calling the original's weights.  Give it a private copy of
     # the reference so that the caller's reference (M0) stays pristine.
@@ -60,12 +73,12 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
             loss_type=["sigmoid"],
             learning_rate=settings.learning_rate,
             num_train_epochs=settings.epochs,
-            per_device_train_batch_size=settings.batch_size,
+            per_device_train_batch_size=per_device,
             gradient_accumulation_steps=1,
             lr_scheduler_type="constant",
             warmup_steps=0,
             max_length=settings.max_length,
-            precompute_ref_log_probs=True,
+            precompute_ref_log_probs=single,
             use_cpu=not on_gpu,
             bf16=on_gpu,
             gradient_checkpointing=False,
