@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -52,14 +53,27 @@ def _inputs_hash() -> str:
     return digest.hexdigest()
 
 
+def installer() -> tuple[str, ...]:
+    """The install command for the shared environment: ``uv pip`` when ``uv`` is on the PATH
+    (``.ci/run`` installs it; about 8x faster than pip on a fresh machine), else pip.  uv does
+    not read pip's configuration, so pip's ``PIP_FIND_LINKS`` (where a machine keeps wheels
+    such as the CPU build of torch) is passed on."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return (str(BIN / "python"), "-m", "pip", "install", "--quiet",
+                "--disable-pip-version-check")
+    links = [arg for folder in os.environ.get("PIP_FIND_LINKS", "").split()
+             for arg in ("--find-links", folder)]
+    return (uv, "pip", "install", "--quiet", "--python", str(BIN / "python"), *links)
+
+
 def pinned(session: nox.Session) -> dict[str, str]:
     """Create or update the shared environment; the variables that run a command inside it."""
     wanted = _inputs_hash()
     if not (BIN / "python").exists():
         session.run(sys.executable, "-m", "venv", str(ENV), external=True)
     if not STAMP.is_file() or STAMP.read_text().strip() != wanted:
-        pip = (str(BIN / "python"), "-m", "pip", "install", "--quiet",
-               "--disable-pip-version-check")
+        pip = installer()
         session.run(*pip, "-r", LOCK, external=True)
         session.run(*pip, "--no-deps", "-r", MODEL, external=True)
         session.run(*pip, "--no-deps", "-e", ".", external=True)
