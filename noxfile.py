@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -53,6 +54,19 @@ def _inputs_hash() -> str:
     return digest.hexdigest()
 
 
+def pip_find_links() -> list[str]:
+    """The wheel folders pip is configured to look in (``PIP_FIND_LINKS`` and pip's
+    configuration files)."""
+    folders = os.environ.get("PIP_FIND_LINKS", "").split()
+    listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
+                            capture_output=True, text=True, check=False).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.endswith("find-links"):
+            folders += value.strip().strip("'\"").split()
+    return folders
+
+
 def installer() -> tuple[str, ...]:
     """The install command for the shared environment: ``uv pip`` when ``uv`` is on the PATH
     (``.ci/run`` installs it; about 8x faster than pip on a fresh machine), else pip.  uv does
@@ -62,7 +76,7 @@ def installer() -> tuple[str, ...]:
     if uv is None:
         return (str(BIN / "python"), "-m", "pip", "install", "--quiet",
                 "--disable-pip-version-check")
-    links = [arg for folder in os.environ.get("PIP_FIND_LINKS", "").split()
+    links = [arg for folder in dict.fromkeys(pip_find_links())
              for arg in ("--find-links", folder)]
     return (uv, "pip", "install", "--quiet", "--python", str(BIN / "python"), *links)
 
