@@ -8,7 +8,10 @@ sandwich of :math:`d_{\mathrm{eff}}`; the bias and variance of one eigendirectio
 linearised ridge estimator with their slack against :math:`\lambda w^2/4` and
 :math:`\mu/(n(\mu+\lambda))`; the unregularised variance :math:`d/n`; and the balanced ridge
 :math:`\lambda^\star` with the exponents of :math:`U(\lambda^\star)` and
-:math:`d_{\mathrm{eff}}(\lambda^\star)` in n.
+:math:`d_{\mathrm{eff}}(\lambda^\star)` in n; and the ridge inside the iterated procedure
+(:func:`srlm_core.theory.effective_dimension.iterated_ridge`): its round map and fixed point,
+the effective ridge :math:`\lambda/\alpha`, the stationary variance, the bound
+:math:`U_\alpha` and how the balanced ridge scales with :math:`\alpha`.
 """
 
 from __future__ import annotations
@@ -70,5 +73,30 @@ def run(config: Config) -> dict:
                      + r",\qquad \frac{d\log " + d_eff + r"(\lambda^\star)}{d\log n} = "
                      + sp.latex(balanced.d_eff_rate)),
     }
+    equations.update(iterated_equations(s5.iterated_ridge()))
     rate = balanced.rate.subs(s5.p, sp.nsimplify(config.p, rational=True))
     return {"equations": equations, "rate": str(rate)}
+
+
+def iterated_equations(theory: s5.IteratedRidge) -> dict:
+    """The displays of :func:`srlm_core.theory.effective_dimension.iterated_ridge` (the ridge
+    inside the iterated procedure), as LaTeX by glue name."""
+    return {
+        "ir_map": (r"u_{t+1} = " + sp.latex(theory.round_map) + r",\qquad u_\infty = "
+                   + sp.latex(theory.fixed_point)),
+        "ir_bias_factor": (r"\frac{w-u_\infty}{w} = " + sp.latex(theory.bias_factor)
+                           + r" = \frac{\lambda_e}{\mu+\lambda_e},\qquad \lambda_e = "
+                           + sp.latex(theory.effective_ridge)),
+        "ir_variance": (r"\mu\operatorname{Var}_\infty = " + sp.latex(theory.variance)
+                        + r",\qquad \frac{\mu}{\alpha(2-\alpha)n(\mu+\lambda/\alpha)}"
+                        r"-\mu\operatorname{Var}_\infty = " + sp.latex(theory.variance_slack)),
+        "ir_bias_slack": (r"\frac{\lambda w^2}{4\alpha}-\text{bias} = "
+                          + sp.latex(theory.bias_slack) + r"\;\ge 0"),
+        "ir_bound": r"U_\alpha(\lambda) = " + sp.latex(theory.risk_bound),
+        "ir_lam_star": (r"\frac{\lambda^\star_\alpha}{\lambda^\star_1} = "
+                        + sp.latex(theory.lam_star_ratio) + r",\qquad \frac{U_\alpha"
+                        r"(\lambda^\star_\alpha)}{U_1(\lambda^\star_1)} = "
+                        + sp.latex(theory.risk_star_ratio)),
+        "ir_cost": (r"\frac{U_\alpha(\lambda^\star_1)}{U_\alpha(\lambda^\star_\alpha)} = "
+                    + sp.latex(theory.one_step_cost)),
+    }

@@ -35,11 +35,19 @@ from srlm_core.model.dual_logistic import fit_ridge_logistic
 from srlm_core.model.judge import sample_pairs
 from srlm_core.model.separation import mle_exists
 from srlm_core.model.spectral_features import SpectralDesign
-from srlm_core.stats import mean_interval
+from srlm_core.stats import equivalence_test, mean_interval
 
 TITLE = "S5: DPO error versus ambient dimension d at fixed effective dimension"
 TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
 ARMS = ("balanced", "lam_min")
+#: relative margin within which the balanced ridge's paired change from the smallest to the
+#: largest d counts as flat (TOST over seeds at level 0.05)
+FLAT_MARGIN = 0.05
+#: a relative change of the bound's slack (bound over measured mean) from the smallest to the
+#: largest d beyond which the bound "grows" with d
+SLACK_GROWTH = 0.1
+#: the largest gradient norm at which a Newton solve counts as converged
+GRAD_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -268,7 +276,14 @@ def summarise(values: dict, config: Config) -> dict:
     Near :math:`\lambda = 0`: the largest d at which every seed's unregularised estimate
     exists and the first at which one does not, the error over :math:`d/n` there, its growth
     against that of :math:`d/n`, its peak, its ratio to the balanced ridge's error at the
-    largest d, and the final :math:`\mathrm{KL}(\pi^\star\Vert\hat\pi)` of both arms."""
+    largest d, and the final :math:`\mathrm{KL}(\pi^\star\Vert\hat\pi)` of both arms.
+
+    Verdict words, chosen from those numbers: whether the paired change is equivalent to zero
+    within ``FLAT_MARGIN`` (TOST over seeds), whether the measured mean lies below or above
+    the second-order prediction in every dimension, whether the bound's slack grows by more
+    than ``SLACK_GROWTH`` across d, whether the error near :math:`\lambda = 0` grows with d
+    while the estimate exists, whether that arm ends further from :math:`\pi^\star` than
+    the reference, and whether every Newton solve reached ``GRAD_TOL``."""
     import pandas as pd
 
     ridge, flat = arms(values)
@@ -325,7 +340,34 @@ def summarise(values: dict, config: Config) -> dict:
         "kl_flat": float(flat["kl_mean"].iloc[-1]),
         "grad_max": float(rows["grad_max"].max()),
     }
-    return out
+    return {**out, **_verdicts(out, ridge, flat, exists, change)}
+
+
+def _verdicts(out: dict, ridge, flat, exists, change) -> dict:
+    """The verdict words of :func:`summarise`."""
+    flat_test = equivalence_test(change, FLAT_MARGIN)
+    over = ridge["error_mean"] / ridge["prediction"]
+    slack = ridge["bound"] / ridge["error_mean"]
+    slack_growth = float(slack.iloc[-1] / slack.iloc[0] - 1)
+    grows = len(exists) > 1 and out["flat_growth"] > 1
+    converged = out["grad_max"] <= GRAD_TOL
+    return {
+        "flat_margin_pct": 100 * FLAT_MARGIN,
+        "flat_equiv_p": flat_test.p_value,
+        "flat_verdict": "stays flat" if flat_test.equivalent else "does not stay flat",
+        "flat_equiv": ("equivalent to no change" if flat_test.equivalent
+                       else "not shown to be equivalent to no change"),
+        "pred_side": ("too high" if (over < 1).all() else "too low" if (over > 1).all()
+                      else "on neither side throughout"),
+        "bound_slack_growth_pct": 100 * slack_growth,
+        "slack_growth_pct": 100 * SLACK_GROWTH,
+        "bound_growth": ("does not grow with d" if abs(slack_growth) <= SLACK_GROWTH
+                         else "grows with d" if slack_growth > 0 else "shrinks with d"),
+        "flat_arm_verdict": "grows with d" if grows else "does not grow with d",
+        "kl_side": "further from" if out["kl_flat"] > out["kl_target"] else "closer to",
+        "newton_verdict": ("converged in every case" if converged
+                           else "did not converge in every case"),
+    }
 
 
 def plot(values: dict, config: Config, sandwich: dict | None = None):

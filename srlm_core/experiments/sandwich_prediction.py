@@ -56,14 +56,22 @@ def summarise(values: dict, measured: dict) -> dict:
     r"""The chapter's numbers: :math:`v`, the rise :math:`100(h/\gamma - 1)` of the curvature
     in %, and, against the sweep's record ``measured`` (its values), the range of the measured
     balanced-ridge mean over the sandwich prediction and the number of dimensions whose 95%
-    seed interval contains the prediction."""
+    seed interval contains the prediction; the share of the plain prediction's gap to the
+    measured mean (its distance from 1 as a ratio, averaged over d) that the sandwich
+    closes, and the verdict word for it."""
     ridge, _ = arms(measured)
     if list(ridge.index) != list(values["d"]):
         raise ValueError(f"prediction for d = {values['d']}, record for d = {list(ridge.index)}")
     sandwich = np.asarray(values["sandwich"], dtype=float)
     mean = ridge["error_mean"].to_numpy()
     inside = (ridge["error_lo"].to_numpy() <= sandwich) & (sandwich <= ridge["error_hi"].to_numpy())
+    plain_gap = np.abs(mean / ridge["prediction"].to_numpy() - 1).mean()
+    closed = float(1 - np.abs(mean / sandwich - 1).mean() / plain_gap)
     return {
+        "sandwich_closed_pct": 100 * closed,
+        "sandwich_closes": ("all of the gap" if closed >= 0.995 else "most of the gap"
+                            if closed > 0.5 else "less than half of the gap" if closed > 0
+                            else "none of the gap"),
         "v_star": values["v_star"],
         "h_gain_pct": 100 * (values["h_star"] / values["curvature"] - 1),
         "sandwich_ratio": ratio_span(mean / sandwich),

@@ -30,7 +30,13 @@ def test_equations_show_the_theory_expressions(values):
     assert set(equations) == {
         "s5_cp", "s5_integral", "s5_c2", "s5_fprime", "s5_sandwich", "s5_bias", "s5_variance",
         "s5_bias_slack", "s5_variance_slack", "s5_unreg", "s5_lam_star", "s5_rates",
+        "ir_map", "ir_bias_factor", "ir_variance", "ir_bias_slack", "ir_bound", "ir_lam_star",
+        "ir_cost",
     }
+    theory = s5.iterated_ridge()
+    assert equations["ir_bias_factor"].startswith(r"\frac{w-u_\infty}{w} = "
+                                                  + sp.latex(theory.bias_factor))
+    assert sp.latex(theory.lam_star_ratio) in equations["ir_lam_star"]
 
 
 def test_rate_at_a_fractional_p():

@@ -43,9 +43,11 @@ def test_without_ridge_the_sandwich_is_the_plain_prediction():
     assert plain == pytest.approx(d / SMALL.n, rel=1e-6)
 
 
-def measured(means, los, his):
-    rows = [{"d": d, "arm": arm, "error_mean": m, "error_lo": lo, "error_hi": hi}
-            for d, m, lo, hi in zip((8, 16), means, los, his) for arm in ("balanced", "lam_min")]
+def measured(means, los, his, predictions=(1.5, 3.0)):
+    rows = [{"d": d, "arm": arm, "error_mean": m, "error_lo": lo, "error_hi": hi,
+             "prediction": p}
+            for d, m, lo, hi, p in zip((8, 16), means, los, his, predictions)
+            for arm in ("balanced", "lam_min")]
     return {"rows": rows}
 
 
@@ -53,11 +55,23 @@ def test_summarise_on_hand_made_values():
     values = {"d": [8, 16], "sandwich": [1.0, 2.0], "v_star": 1.2, "h_star": 0.55,
               "curvature": 0.5}
     out = sandwich_prediction.summarise(values, measured([0.87, 1.74], [0.8, 1.5], [1.1, 1.9]))
+    # plain: measured / prediction = 0.58 (gap 0.42); sandwich: 0.87 (gap 0.13)
     assert out == {"v_star": 1.2, "h_gain_pct": pytest.approx(10.0), "sandwich_ratio": "0.87",
-                   "sandwich_inside": 1}
+                   "sandwich_inside": 1, "sandwich_closes": "most of the gap",
+                   "sandwich_closed_pct": pytest.approx(100 * (1 - 0.13 / 0.42))}
     out = sandwich_prediction.summarise(values, measured([0.80, 1.80], [0.7, 1.7], [1.0, 2.1]))
     assert out["sandwich_ratio"] == "0.80 to 0.90"
     assert out["sandwich_inside"] == 2
+    # plain gaps 0.2 and 0.1 (mean 0.15), sandwich gaps 0.2 and 0.1: nothing closed
+    out = sandwich_prediction.summarise(values, measured([0.80, 1.80], [0.7, 1.7], [1.0, 2.1],
+                                                         predictions=(1.0, 2.0)))
+    assert out["sandwich_closes"] == "none of the gap"
+    out = sandwich_prediction.summarise(values, measured([0.85, 1.8], [0.7, 1.7], [1.0, 2.1],
+                                                         predictions=(0.5, 1.0)))
+    assert out["sandwich_closes"] == "most of the gap"  # gaps 0.7, 0.8 against 0.15, 0.1
+    out = sandwich_prediction.summarise(values, measured([0.5, 1.0], [0.4, 0.9], [0.6, 1.1],
+                                                         predictions=(1.25, 2.5)))
+    assert out["sandwich_closes"] == "less than half of the gap"  # gap 0.5 against 0.6
 
 
 def test_summarise_refuses_other_dimensions():

@@ -78,3 +78,69 @@ def test_balanced_ridge_is_the_minimiser_and_gives_the_rate():
     # p = 2: lambda* = (4 C_2 sqrt(mu_1) / (2 n W^2))^(2/3) with C_2 = pi/2
     expected = (math.pi * math.sqrt(0.1) / (1000 * 2.25)) ** (2 / 3)
     assert math.isclose(e.numeric(b.lam_star, p=2, mu1=0.1, n=1000, W=1.5), expected, rel_tol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def iterated():
+    return e.iterated_ridge()
+
+
+def test_iterated_ridge_has_the_effective_ridge_lambda_over_alpha(iterated):
+    mu, w = sp.symbols("mu w", positive=True)
+    assert sp.simplify(iterated.bias_factor - e.lam / (e.alpha * mu + e.lam)) == 0
+    lam_e = iterated.effective_ridge
+    assert sp.simplify(lam_e - e.lam / e.alpha) == 0
+    assert sp.simplify(iterated.bias_factor - lam_e / (mu + lam_e)) == 0
+    assert sp.simplify(iterated.fixed_point - e.alpha * mu * w / (e.alpha * mu + e.lam)) == 0
+    assert sp.simplify(iterated.contraction - (1 - e.alpha) * mu / (mu + e.lam)) == 0
+    # lambda = 0: S1's contraction 1 - alpha and the unbiased fixed point w
+    assert sp.simplify(iterated.contraction.subs(e.lam, 0) - (1 - e.alpha)) == 0
+    assert iterated.fixed_point.subs(e.lam, 0) == w
+
+
+def test_iterated_ridge_reduces_to_one_step_and_to_s4(iterated):
+    one = e.second_order_risk()
+    assert sp.simplify(iterated.bias.subs(e.alpha, 1) - one.bias) == 0
+    assert sp.simplify(iterated.variance.subs(e.alpha, 1) - one.variance) == 0
+    # no ridge: S4's stationary variance 1 / (n (1 - (1 - alpha)^2)) per direction
+    assert sp.simplify(iterated.variance.subs(e.lam, 0)
+                       - 1 / (e.n * (1 - (1 - e.alpha) ** 2))) == 0
+
+
+def test_iterated_ridge_slacks_are_nonnegative(iterated):
+    mu, w = sp.symbols("mu w", positive=True)
+    assert sp.simplify(iterated.bias_slack - e.lam * w**2 * (e.alpha * mu - e.lam) ** 2
+                       / (4 * e.alpha * (e.alpha * mu + e.lam) ** 2)) == 0
+    point = {mu: 0.3, e.lam: 0.05, e.n: 100, w: 0.7}
+    for a in (0.1, 0.5, 1.0):
+        assert float(iterated.variance_slack.subs(point).subs(e.alpha, a)) >= 0
+        assert float(iterated.bias_slack.subs(point).subs(e.alpha, a)) >= 0
+
+
+def test_iterated_balanced_ridge_scales_with_alpha(iterated):
+    ratio = iterated.lam_star_ratio
+    assert sp.simplify(ratio.subs(e.alpha, 1)) == 1
+    assert math.isclose(float(ratio.subs({e.p: 2, e.alpha: sp.Rational(1, 4)})),
+                        0.25 ** (1 / 3) * 1.75 ** (-2 / 3), rel_tol=1e-12)
+    values = {e.p: 2, e.mu1: 0.1, e.n: 1000, e.W: 1.5, e.alpha: 0.25}
+    lam_star = float(iterated.lam_star.subs(values))
+    derivative = sp.diff(iterated.risk_bound, e.lam).subs(values).subs(e.lam, lam_star)
+    assert abs(float(derivative)) < 1e-9
+    one = e.balanced_ridge().lam_star.subs(values)
+    assert math.isclose(lam_star / float(one), float(ratio.subs(values)), rel_tol=1e-12)
+    # the one-step ridge costs a factor >= 1 in the iterated bound, 1 exactly at alpha = 1
+    cost = iterated.one_step_cost
+    assert sp.simplify(cost.subs(e.alpha, 1)) == 1
+    at = {e.p: 2, e.alpha: 0.25}
+    u_one = float(iterated.risk_bound.subs(values).subs(e.lam, one))
+    u_star = float(iterated.risk_bound.subs(values).subs(e.lam, lam_star))
+    assert math.isclose(float(cost.subs(at)), u_one / u_star, rel_tol=1e-10)
+    assert u_one / u_star > 1.2
+    assert math.isclose(float(iterated.risk_star_ratio.subs(at)), (0.25 * 1.75) ** (-2 / 3))
+
+
+def test_closed_forms_are_checked_against_the_derivation():
+    closed = 2 * e.alpha - e.alpha**2
+    assert e._same(e.alpha * (2 - e.alpha), closed) is closed
+    with pytest.raises(ArithmeticError):
+        e._same(e.alpha ** (1 / (e.p + 1)), e.alpha ** (1 / e.p))
