@@ -45,7 +45,7 @@ from srlm_core.model.policy import (
     make_problem,
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.stats import mean_interval
+from srlm_core.stats import binomial_count_range, mean_interval, minimum_detectable_difference
 from srlm_core.theory import coverage as theory
 
 TITLE = ("Coverage form of the single-step limit: one step against pairs per prompt over "
@@ -79,7 +79,7 @@ class Config:
     featured_contexts: int = 32
     signal: float = 8.0
     starts: tuple[float, ...] = (8.0, 12.0, 16.0)
-    instances: int = 4
+    instances: int = 8
     featured_n: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
     featured_seeds: int = 32
     min_target_mass: float = 0.75
@@ -364,9 +364,9 @@ def crossing_exponent(curves: list[dict]) -> dict:
 
 def featured_rows(values: dict, scale: str = "kappa0") -> dict:
     r"""The featured measurements as flat arrays: per (start, :math:`n`, seed, eligible
-    prompt) the seed, :math:`\log_2(n\rho(x)/\kappa(x))` with :math:`\kappa` = ``scale``
-    (``kappa0`` or ``kappa_phi``) and success (0/1)."""
-    seeds, x, success = [], [], []
+    prompt) the seed, the problem instance, :math:`\log_2(n\rho(x)/\kappa(x))` with
+    :math:`\kappa` = ``scale`` (``kappa0`` or ``kappa_phi``) and success (0/1)."""
+    seeds, instances, x, success = [], [], [], []
     for start in values["featured"]["starts"]:
         if not start["contexts"]:
             continue
@@ -374,37 +374,46 @@ def featured_rows(values: dict, scale: str = "kappa0") -> dict:
         for n, text in zip(values["featured"]["n"], start["success"], strict=True):
             grid = decode_bits(text)  # (seeds, contexts)
             seeds.append(np.repeat(np.arange(grid.shape[0]), grid.shape[1]))
+            instances.append(np.full(grid.size, start.get("instance", 0)))
             x.append(np.tile(np.log2(n) + coverage, grid.shape[0]))
             success.append(grid.ravel())
     if not seeds:
-        return {"seed": np.zeros(0, int), "x": np.zeros(0), "success": np.zeros(0)}
-    return {"seed": np.concatenate(seeds), "x": np.concatenate(x),
+        return {"seed": np.zeros(0, int), "instance": np.zeros(0, int), "x": np.zeros(0),
+                "success": np.zeros(0)}
+    return {"seed": np.concatenate(seeds), "instance": np.concatenate(instances),
+            "x": np.concatenate(x),
             "success": np.concatenate(success).astype(float)}
+
+
+def _featured_units(values: dict) -> int:
+    """The number of featured problem instances (the bootstrap's units)."""
+    return 1 + max((s.get("instance", 0) for s in values["featured"]["starts"]), default=0)
 
 
 def featured_curve(values: dict, scale: str = "kappa0", min_count: int = 64) -> dict:
     r"""Success against :math:`n\rho/\kappa` in unit bins of :math:`\log_2` (bins with at least
-    ``min_count`` measurements), with bootstrap intervals over seeds, and the crossing of 1/2
-    with its interval."""
+    ``min_count`` measurements), with bootstrap intervals over problem instances (the unit of
+    independence: a resample draws whole instances with all their seeds and prompts), and the
+    crossing of 1/2 with its interval."""
     rows = featured_rows(values, scale)
-    seeds = values["featured"]["seeds"]
+    units = _featured_units(values)
     if not rows["x"].size:
         return {"x": [], "mean": [], "lo": [], "hi": [], "count": [], "crossing": math.nan,
                 "crossing_lo": math.nan, "crossing_hi": math.nan, "boot": np.zeros((N_BOOT, 0))}
     bins = np.round(rows["x"]).astype(int)
     edges = np.arange(bins.min(), bins.max() + 1)
-    sums = np.zeros((len(edges), seeds))
-    counts = np.zeros((len(edges), seeds))
+    sums = np.zeros((len(edges), units))
+    counts = np.zeros((len(edges), units))
     xsum = np.zeros(len(edges))
-    np.add.at(sums, (bins - edges[0], rows["seed"]), rows["success"])
-    np.add.at(counts, (bins - edges[0], rows["seed"]), 1.0)
+    np.add.at(sums, (bins - edges[0], rows["instance"]), rows["success"])
+    np.add.at(counts, (bins - edges[0], rows["instance"]), 1.0)
     np.add.at(xsum, bins - edges[0], rows["x"])
     keep = counts.sum(1) >= min_count
     sums, counts, xsum = sums[keep], counts[keep], xsum[keep]
     total = counts.sum(1)
     x = np.exp2(xsum / total)
     mean = sums.sum(1) / total
-    weights = _boot_weights(seeds)
+    weights = _boot_weights(units)
     boot = (weights @ sums.T) / np.maximum(weights @ counts.T, 1e-300)  # (B, bins)
     lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
     cross = crossing(x, mean)
@@ -416,15 +425,16 @@ def featured_curve(values: dict, scale: str = "kappa0", min_count: int = 64) -> 
 
 def featured_low_coverage(values: dict, below: float = 1 / 16) -> dict:
     r"""Success of the featured step pooled over the measurements with
-    :math:`n\rho(x)/\kappa_0(x) \le` ``below``, with a bootstrap interval over seeds, and the
+    :math:`n\rho(x)/\kappa_0(x) \le` ``below``, with a bootstrap interval over problem
+    instances, and the
     tabular coverage bound at that ratio, :math:`1-(1-1/\kappa_0)^{2m}\to 1-e^{-2\,\text{below}}`
     for large :math:`\kappa_0`."""
     rows = featured_rows(values, "kappa0")
     mask = rows["x"] <= math.log2(below)
-    seeds = values["featured"]["seeds"]
-    sums = np.bincount(rows["seed"][mask], rows["success"][mask], minlength=seeds)
-    counts = np.bincount(rows["seed"][mask], minlength=seeds).astype(float)
-    weights = _boot_weights(seeds)
+    units = _featured_units(values)
+    sums = np.bincount(rows["instance"][mask], rows["success"][mask], minlength=units)
+    counts = np.bincount(rows["instance"][mask], minlength=units).astype(float)
+    weights = _boot_weights(units)
     boot = (weights @ sums) / np.maximum(weights @ counts, 1e-300)
     lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
     return {"value": float(sums.sum() / max(counts.sum(), 1.0)), "lo": float(lo),
@@ -435,7 +445,8 @@ def featured_low_coverage(values: dict, below: float = 1 / 16) -> dict:
 def iterative_table(values: dict) -> list[dict]:
     r"""Per (:math:`\alpha`, :math:`\kappa_0`, budget, :math:`T`): mean success over seeds with
     its 95% interval, the paired difference to one step at the same budget with its
-    bootstrap interval, and the population prediction."""
+    bootstrap interval over seeds and its minimum detectable difference
+    (:func:`srlm_core.stats.minimum_detectable_difference`), and the population prediction."""
     it = values["iterative"]
     weights = _boot_weights(it["seeds"])
     one = {(c["alpha"], c["kappa"], c["budget"]): decode_counts(c["successes"]) / it["contexts"]
@@ -447,9 +458,12 @@ def iterative_table(values: dict) -> list[dict]:
         iv = mean_interval(s)
         boot = weights @ diff / it["seeds"]
         lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
+        spread = float(diff.std(ddof=1)) if diff.size > 1 else 0.0
         rows.append({"alpha": c["alpha"], "kappa": c["kappa"], "budget": c["budget"],
                      "rounds": c["rounds"], "mean": iv.mean, "lo": iv.lo, "hi": iv.hi,
                      "diff": float(diff.mean()), "diff_lo": float(lo), "diff_hi": float(hi),
+                     "diff_mdd": (minimum_detectable_difference(spread, diff.size)
+                                  if diff.size > 1 else math.nan),
                      "population": c["population"]})
     return rows
 
@@ -487,20 +501,36 @@ def _ratio_text(value: float) -> str:
 
 def summarise(values: dict) -> dict:
     r"""The numbers and verdict words the chapter glues (prefix ``cov_``): the coverage bound
-    against every tabular cell (C1), the crossings :math:`m_{1/2}/\kappa_0` and their exponent
-    (C2), the featured success at low :math:`n\rho/\kappa_0` against the tabular bound (C3),
+    against every tabular cell (C1) with the count's binomial expected-miss baseline
+    (:func:`srlm_core.stats.binomial_count_range`: an exact bound leaves the interval's lower
+    end above it in 2.5% of cells) and the verdict ``cov_c1_nominal``, the crossings
+    :math:`m_{1/2}/\kappa_0` and their exponent (C2, with ``cov_c2_growth``: the pairs
+    needed grow ``more slowly than``, ``faster than`` or ``in proportion to``
+    :math:`\kappa_0` by the exponent's interval), the featured success at low
+    :math:`n\rho/\kappa_0` against the tabular bound (C3),
     :math:`\kappa_\phi\le\kappa_0` and the featured crossings in both units (C4), and the
-    iterating comparisons where one step's population limit reaches 1/2 (C5) and where it
-    does not (C6)."""
+    iterating comparisons where one step's population limit reaches 1/2 (C5: the count of
+    cells where iterating gains against the count chance alone gives, ``within`` or
+    ``beyond`` its central range, and the median and largest minimum detectable difference
+    of those paired comparisons) and where it does not (C6)."""
     out: dict = {}
     curves = tabular_curves(values)
     below = [lo <= bound + 1e-12 for c in curves
              for lo, bound in zip(c["lo"], c["bound"], strict=True)]
     out["cov_c1"] = _word(all(below))
     out["cov_c1_count"] = f"{sum(below)} of {len(below)}"
+    # an exact bound leaves the lower end of a two-sided 95% interval above it in 2.5% of cells
+    c1_range = binomial_count_range(len(below), 1.0 - (1.0 - LEVEL) / 2)
+    out["cov_c1_expected"] = c1_range.expected
+    out["cov_c1_range"] = f"{c1_range.lo}\u2013{c1_range.hi}"
+    out["cov_c1_nominal"] = "consistent with" if sum(below) >= c1_range.lo else "below"
     gaps = [bound - mean for c in curves for mean, bound in zip(c["mean"], c["bound"],
                                                                   strict=True)]
     out["cov_c1_max_excess"] = float(max(0.0, -min(gaps)))
+    out.update({"cov_seeds": values["tabular"]["seeds"],
+                "cov_feat_seeds": values["featured"]["seeds"],
+                "cov_feat_instances": _featured_units(values),
+                "cov_iter_seeds": values["iterative"]["seeds"]})
     out["cov_kappa_list"] = ", ".join(f"{c['kappa']:g}" for c in curves)
     for c in curves:
         key = f"{c['kappa']:g}"
@@ -517,6 +547,8 @@ def summarise(values: dict) -> dict:
     out["cov_exponent"], out["cov_exponent_lo"], out["cov_exponent_hi"] = (
         exponent["value"], exponent["lo"], exponent["hi"])
     out["cov_c2"] = _word(exponent["lo"] <= 1.0 <= exponent["hi"])
+    out["cov_c2_growth"] = ("more slowly than" if exponent["hi"] < 1.0 else
+                            "faster than" if exponent["lo"] > 1.0 else "in proportion to")
     # featured
     low = featured_low_coverage(values)
     out.update({"cov_feat_low": low["value"], "cov_feat_low_lo": low["lo"],
@@ -561,6 +593,15 @@ def summarise(values: dict) -> dict:
     out["cov_c5_cells"] = len(reachable)
     out["cov_c5_gains"] = len(gains)
     out["cov_c5_worse"] = sum(r["diff_hi"] < 0.0 for r in reachable)
+    # with no true gain anywhere, a cell's interval lies above 0 by chance in at most 2.5%
+    chance = binomial_count_range(len(reachable), (1.0 - LEVEL) / 2) if reachable else None
+    out["cov_c5_chance_hi"] = chance.hi if chance else 0
+    out["cov_c5_chance_expected"] = chance.expected if chance else 0.0
+    out["cov_c5_chance"] = ("within" if len(gains) <= out["cov_c5_chance_hi"]
+                            else "beyond")
+    mdds = [r["diff_mdd"] for r in reachable if math.isfinite(r["diff_mdd"])]
+    out["cov_c5_mdd"] = float(np.median(mdds)) if mdds else math.nan
+    out["cov_c5_mdd_max"] = float(max(mdds)) if mdds else math.nan
     out["cov_c5_where"] = "; ".join(
         f"\u03b1 = {r['alpha']:g}, \u03ba\u2080 = {r['kappa']:g}, budget {r['budget']:g}, "
         f"where one step's population limit is {one_step_mass(values, r):.2f}"

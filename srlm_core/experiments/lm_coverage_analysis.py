@@ -23,7 +23,7 @@ percentile bootstrap over prompts.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
+from scipy.stats import norm, rankdata
 
 from srlm_core.experiments.controlled_alpha_analysis import LEVEL, Measurements, compare_word
 
@@ -119,16 +119,32 @@ def analyse(pool_values: dict, main: dict, contrast: dict, scale: float = 2.0,
     return out
 
 
+def detectable_correlation(prompts: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    r"""The smallest rank correlation a two-sided test over ``prompts`` independent prompts
+    detects with probability ``power`` at level ``alpha``: Fisher's :math:`z` with the
+    Spearman variance :math:`1.06/(m-3)`,
+    :math:`\tanh\big((z_{1-\alpha/2}+z_{\mathrm{power}})\sqrt{1.06/(m-3)}\big)`.  An
+    interval containing 0 excludes no association weaker than this."""
+    if prompts < 4:
+        raise ValueError("a detectable correlation needs at least four prompts")
+    return float(np.tanh((norm.ppf(1 - alpha / 2) + norm.ppf(power))
+                         * np.sqrt(1.06 / (prompts - 3))))
+
+
 def chapter_numbers(analysis: dict) -> dict:
     """Every number and verdict word the section glues, by glue name (prefix ``lmcov_``).
     The pre-registered prediction is no association of the sampled coverage with either
-    outcome (both intervals contain 0)."""
+    outcome (both intervals contain 0); ``lmcov_detectable_rho`` is the weakest association
+    the prompts detect (:func:`detectable_correlation`), so that a verdict ``holds`` reads as
+    no association at least that strong."""
     rows = analysis["prompts"]
     out = {"lmcov_prompts": len(rows), "lmcov_alpha": rows[0]["alpha"],
            "lmcov_rounds": rows[0]["rounds"], "lmcov_floor": 1 - rows[0]["alpha"],
            "lmcov_short": sum(r["shortfall"] > 0 for r in rows),
            "lmcov_edited": sum(r["edited"] for r in rows),
-           "lmcov_sampled_only": sum(not r["edited"] for r in rows)}
+           "lmcov_sampled_only": sum(not r["edited"] for r in rows),
+           "lmcov_detectable_rho": (detectable_correlation(len(rows)) if len(rows) >= 4
+                                    else float("nan"))}
     for key, name in (("sampled_coverage", "sampled"), ("pool_coverage", "pool")):
         a = analysis[key]
         out.update({f"lmcov_{name}_{stat}": a[stat] for stat in ("median", "min", "max",

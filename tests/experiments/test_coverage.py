@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from scipy import stats as scipy_stats
 
 from srlm_core import ConfigError
 from srlm_core.experiments import coverage as cv
@@ -35,6 +36,7 @@ def test_defaults_are_the_chapter_run():
     assert config.kappas == (8.0, 32.0, 128.0, 512.0)
     assert (config.alphas, config.rounds, config.seeds, config.iter_seeds) == (
         (1.0, 0.75, 0.5), (1, 2, 4), 64, 32)
+    assert config.instances >= 8  # the featured intervals are over problem instances
 
 
 def test_run_is_deterministic_plain_data(values):
@@ -187,13 +189,19 @@ def test_summarise_on_the_bound_itself():
     made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
     s = cv.summarise(made)
     assert s["cov_c1"] == "holds" and s["cov_c1_count"] == "24 of 24"
+    # an exact bound leaves Binomial(24, 0.975) consistent cells: central range 22 to 24
+    assert s["cov_c1_expected"] == pytest.approx(23.4) and s["cov_c1_range"] == "22\u201324"
+    assert s["cov_c1_nominal"] == "consistent with"
     assert s["cov_bound_cross"] == pytest.approx(math.log(2) / 2, rel=0.02)
     assert s["cov_exponent"] == pytest.approx(1.0, abs=0.02)
     assert s["cov_c2"] == "holds"
+    assert s["cov_c2_growth"] == "in proportion to"
     assert s["cov_c3"] == "holds" and s["cov_feat_low"] > s["cov_feat_low_bound"]
     assert s["cov_feat_kphi_le"] == "in every one"
     assert s["cov_c4"] == "holds"
     assert s["cov_c5"] == "holds" and s["cov_c5_where"] == "none"
+    assert s["cov_c5_gains"] == 0 and s["cov_c5_chance"] == "within"
+    assert s["cov_c5_cells"] == 6 and s["cov_c5_chance_hi"] == 1
     assert s["cov_c6"] == "holds" and s["cov_c6_count"] == "1 of 1"
     assert s["cov_kmax_1"] == "no limit" and s["cov_kmax_05"] == "10"
 
@@ -211,12 +219,49 @@ def test_summarise_verdicts_fail_where_the_numbers_say_so():
         cell["successes"] = " ".join([str(k)] * tab["seeds"])
     s = cv.summarise(made)
     assert s["cov_c1"] == "fails"
+    assert s["cov_c1_nominal"] == "below"
     assert s["cov_exponent"] < 0.5 and s["cov_c2"] == "fails"
+    assert s["cov_c2_growth"] == "more slowly than"
     assert s["cov_c3"] == "fails"
     assert s["cov_c5"] == "fails" and s["cov_c5_gains"] > 0
+    # iterating gains in all 6 cells: beyond the at most 1 that chance gives
+    assert s["cov_c5_gains"] == 6 and s["cov_c5_chance"] == "beyond"
     made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25,
                      lambda alpha, kappa, budget, T: 0.8 if T == 1 else 0.3)
     assert cv.summarise(made)["cov_c6"] == "fails"
+
+
+def test_featured_intervals_are_over_instances():
+    """Two problem instances with identical seeds, one always succeeding at low coverage and
+    one never: a bootstrap over seeds would collapse to 1/2, the one over instances does not."""
+    made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
+    start = made["featured"]["starts"][0]
+    always = {**start, "success": [" ".join(["111"] * 32)] * len(start["success"])}
+    never = {**start, "instance": 1,
+             "success": [" ".join(["000"] * 32)] * len(start["success"])}
+    made["featured"]["starts"] = [always, never]
+    low = cv.featured_low_coverage(made)
+    assert low["value"] == pytest.approx(0.5)
+    assert low["lo"] == 0.0 and low["hi"] == 1.0
+    assert cv.summarise(made)["cov_feat_instances"] == 2
+
+
+def test_iterating_rows_carry_the_minimum_detectable_difference():
+    made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
+    cell = next(c for c in made["iterative"]["cells"] if c["rounds"] == 4)
+    one = next(c for c in made["iterative"]["cells"] if c["rounds"] == 1
+               and (c["alpha"], c["kappa"], c["budget"]) == (cell["alpha"], cell["kappa"],
+                                                             cell["budget"]))
+    base = int(one["successes"].split()[0])
+    cell["successes"] = " ".join(str(base + k) for k in (0, 2, 4, 6, 0, 2, 4, 6))
+    row = next(r for r in cv.iterative_table(made) if r["rounds"] == 4
+               and (r["alpha"], r["kappa"], r["budget"]) == (cell["alpha"], cell["kappa"],
+                                                             cell["budget"]))
+    diff = np.array([0, 2, 4, 6, 0, 2, 4, 6]) / 100
+    expected = (scipy_stats.t.ppf(0.975, 7) + scipy_stats.t.ppf(0.8, 7)) * diff.std(ddof=1) \
+        / math.sqrt(8)
+    assert row["diff"] == pytest.approx(diff.mean())
+    assert row["diff_mdd"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("change, field", [

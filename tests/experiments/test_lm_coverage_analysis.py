@@ -2,6 +2,7 @@
 made and absent when not, and the numbers on the stored records."""
 
 import json
+import math
 
 import matplotlib
 import numpy as np
@@ -92,3 +93,13 @@ def test_on_the_stored_records():
     figure = lc.plot(analysis)
     assert isinstance(figure, plt.Figure)
     plt.close(figure)
+
+
+def test_detectable_correlation_is_fisher_z_with_the_spearman_variance():
+    """With 31 prompts: tanh((1.95996 + 0.84162) sqrt(1.06 / 28)) = 0.500 (to 3 digits); it
+    shrinks with more prompts and needs at least four."""
+    assert lc.detectable_correlation(31) == pytest.approx(
+        math.tanh((1.959964 + 0.841621) * math.sqrt(1.06 / 28)), rel=1e-6)
+    assert lc.detectable_correlation(200) < lc.detectable_correlation(31)
+    with pytest.raises(ValueError):
+        lc.detectable_correlation(3)
