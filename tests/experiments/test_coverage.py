@@ -204,6 +204,8 @@ def test_summarise_on_the_bound_itself():
     assert s["cov_c5_cells"] == 6 and s["cov_c5_chance_hi"] == 1
     assert s["cov_c6"] == "holds" and s["cov_c6_count"] == "1 of 1"
     assert s["cov_kmax_1"] == "no limit" and s["cov_kmax_05"] == "10"
+    # success equal to the bound: no gap at any kappa_0, so the bound is attained
+    assert s["cov_c1_attained"] == "is attained for large"
 
 
 def test_summarise_verdicts_fail_where_the_numbers_say_so():
@@ -229,6 +231,17 @@ def test_summarise_verdicts_fail_where_the_numbers_say_so():
     made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25,
                      lambda alpha, kappa, budget, T: 0.8 if T == 1 else 0.3)
     assert cv.summarise(made)["cov_c6"] == "fails"
+    # success half the bound: the largest kappa_0 still misses it widely
+    made = hand_made(lambda b: b / 2, lambda x0, xphi: xphi >= 0.25, floor_rule)
+    assert cv.summarise(made)["cov_c1_attained"] == "is not attained even for large"
+
+
+def test_design_glues_the_run_parameters_of_the_config():
+    d = cv.design(cv.Config())
+    assert (d["cov_contexts"], d["cov_K"], d["cov_d"], d["cov_feat_K"]) == (16, 4, 8, 8)
+    assert d["cov_starts"] == "8, 12, 16" and d["cov_n_max"] == "16,384"
+    assert d["cov_ratio_min"] == "0.0625" and d["cov_ratio_max"] == "8"
+    assert cv.design(cv.Config(d=12, starts=(4.0,)))["cov_d"] == 12
 
 
 def test_featured_intervals_are_over_instances():
