@@ -86,7 +86,7 @@ def run(config: Config) -> dict:
                          "predicted": predicted,
                          "ratio": None if mean is None else mean / predicted,
                          "kappa0": kappa0, "kappa_sigma0": kappa_sigma0})
-    return {"tolerance": c.tolerance, "n_report": c.n_report, "rows": rows}
+    return {"tolerance": c.tolerance, "n_report": c.n_report, "seeds": c.seeds, "rows": rows}
 
 
 def burn_in_sizes(values: dict) -> dict[float, int | None]:
@@ -106,16 +106,32 @@ def _row(values: dict, e0: float, n: int) -> dict:
     return next(row for row in values["rows"] if row["e0"] == e0 and row["n"] == n)
 
 
+def size_text(size: int | None, values: dict) -> str:
+    """A burn-in size for prose: the number, or ``more than`` the largest grid size."""
+    largest = max(row["n"] for row in values["rows"])
+    return f"more than {largest}" if size is None else str(size)
+
+
 def summarise(values: dict) -> dict:
-    """The burn-in of the best and the poorest start, and the share (in %) of seeds whose
-    estimate exists at ``n_report`` pairs from each."""
+    """The burn-in of the best and the poorest start (text), whether it ``grows`` from the
+    best to the poorest start (``None``, never ready, counts as beyond the grid; else
+    ``does not grow``), and the share (in %) of seeds whose estimate exists at ``n_report``
+    pairs from each; the starts, the tolerance in % and the number of seeds."""
     starts = burn_in_sizes(values)
     good, poor, n = min(starts), max(starts), values["n_report"]
+    beyond = max(row["n"] for row in values["rows"]) + 1
+    grows = (starts[poor] or beyond) > (starts[good] or beyond)
     return {
-        "s3_burn_good": starts[good],
-        "s3_burn_poor": starts[poor],
+        "s3_burn_good": size_text(starts[good], values),
+        "s3_burn_poor": size_text(starts[poor], values),
+        "s3_burn_trend": "grows" if grows else "does not grow",
         f"s3_exist_poor_{n}": _row(values, poor, n)["exists"] * 100,
         f"s3_exist_good_{n}": _row(values, good, n)["exists"] * 100,
+        "burn_e0_good": good,
+        "burn_e0_poor": poor,
+        "burn_n_report": n,
+        "burn_tolerance_pct": 100 * values["tolerance"],
+        "n_burn_seeds": int(values["seeds"]),
     }
 
 

@@ -1,6 +1,8 @@
 r"""S1 contrast: with a moving DPO reference the population iteration is not a contraction.
 
-The population iteration (:math:`n=\infty`, one run) with the DPO reference fixed at
+The population iteration (:math:`n=\infty`, one run per random problem: features,
+:math:`w^\star` and the direction of :math:`\theta_0` drawn with seed ``seed + i``) with the
+DPO reference fixed at
 :math:`\pi_{\mathrm{ref}}` and with it reset to :math:`\pi_t` every round, against the SymPy
 closed forms of :mod:`srlm_core.theory.contraction`: fixed,
 :math:`e_t = e_0(1-\alpha)^t` (:func:`srlm_core.theory.contraction.unrolled_error`); moving,
@@ -22,7 +24,8 @@ from srlm_core.model.self_rewarding import REFERENCES, SelfRewardingRunner, Simu
 
 @dataclass(frozen=True)
 class Config:
-    """``alphas``: the signal shares, each in (0, 1]."""
+    """``alphas``: the signal shares, each in (0, 1]; ``instances``: random problems;
+    ``tolerance``: the largest gap to the closed forms read as rounding error."""
 
     alphas: tuple[float, ...] = (0.5, 1.0)
     iters: int = 5
@@ -32,18 +35,22 @@ class Config:
     contexts: int = 32
     beta: float = 1.0
     signal: float = 1.0
+    instances: int = 8
+    tolerance: float = 1e-6
     seed: int = 0
     device: str = "cpu"
 
-    def simulation(self, alpha: float, reference: str) -> SimulationConfig:
-        """The population run (``n = 0``, one seed) for one share and reference."""
-        return SimulationConfig.taking(self, alpha=alpha, n=0, seeds=1, reference=reference)
+    def simulation(self, alpha: float, reference: str, instance: int = 0) -> SimulationConfig:
+        """The population run (``n = 0``, one seed) for one share, reference and instance."""
+        return SimulationConfig.taking(self, alpha=alpha, n=0, seeds=1, reference=reference,
+                                       seed=self.seed + instance)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         require_shares(self, "alphas", closed=True)
-        require_at_least(self, 1, "iters")
-        require_positive(self, "init_dist")
+        require_at_least(self, 2, "iters")
+        require_at_least(self, 1, "instances")
+        require_positive(self, "init_dist", "tolerance")
         self.simulation(self.alphas[0], "fixed").validate()
         return self
 
@@ -72,47 +79,74 @@ def growth_factor(alpha: float) -> float:
 
 
 def run(config: Config) -> dict:
-    r"""Per share, reference and round: the measured :math:`\lVert\theta_t-\theta^\star\rVert_2`
-    and its closed form (:func:`closed_forms`); per share the predicted growth factor."""
+    r"""Per share, reference, instance and round: the measured
+    :math:`\lVert\theta_t-\theta^\star\rVert_2` and its closed form (:func:`closed_forms`); per
+    share the predicted growth factor."""
     c = config.validate()
     rows, growth = [], []
     for alpha in c.alphas:
         fixed, moving = closed_forms(alpha)
         growth.append({"alpha": alpha, "predicted": growth_factor(alpha)})
         for reference in REFERENCES:
-            runner = SelfRewardingRunner(c.simulation(alpha, reference))
-            result = runner.run()
-            p = runner.problem
-            dist = metrics.param_distance(p, result.thetas)[:, 0].cpu().tolist()
-            D_0 = (result.thetas[0, 0] - p.theta_ref).cpu().numpy()
-            w_star = p.w_star.cpu().numpy()
-            for t, measured in enumerate(dist):
-                if reference == "moving":  # ||theta_t - theta*|| = ||D_t - w*||
-                    predicted = float(np.linalg.norm(moving(t, D_0, w_star) - w_star))
-                else:
-                    predicted = float(fixed(t, c.init_dist))
-                rows.append({"alpha": alpha, "reference": reference, "t": t,
-                             "measured": measured, "predicted": predicted})
-    return {"alphas": list(c.alphas), "rows": rows, "growth": growth}
+            for instance in range(c.instances):
+                runner = SelfRewardingRunner(c.simulation(alpha, reference, instance))
+                result = runner.run()
+                p = runner.problem
+                dist = metrics.param_distance(p, result.thetas)[:, 0].cpu().tolist()
+                D_0 = (result.thetas[0, 0] - p.theta_ref).cpu().numpy()
+                w_star = p.w_star.cpu().numpy()
+                for t, measured in enumerate(dist):
+                    if reference == "moving":  # ||theta_t - theta*|| = ||D_t - w*||
+                        predicted = float(np.linalg.norm(moving(t, D_0, w_star) - w_star))
+                    else:
+                        predicted = float(fixed(t, c.init_dist))
+                    rows.append({"alpha": alpha, "reference": reference, "instance": instance,
+                                 "t": t, "measured": measured, "predicted": predicted})
+    return {"alphas": list(c.alphas), "instances": c.instances, "tolerance": c.tolerance,
+            "rows": rows, "growth": growth}
+
+
+def _moving(values: dict, alpha: float) -> np.ndarray:
+    """The moving-reference errors of one share: shape (instances, rounds)."""
+    rows = [r for r in values["rows"] if r["reference"] == "moving" and r["alpha"] == alpha]
+    rows.sort(key=lambda r: (r["instance"], r["t"]))
+    return np.array([r["measured"] for r in rows]).reshape(values["instances"], -1)
 
 
 def summarise(values: dict) -> dict:
-    """The largest absolute gap between the simulation and the closed forms; per share the
-    last round's measured growth factor of the moving-reference error and the predicted one."""
+    r"""The largest absolute gap between the simulation and the closed forms over every
+    instance, and the verdict ``follows the closed forms to rounding error`` (gap at most
+    ``tolerance``) or ``departs from the closed forms``; per share the last round's measured
+    growth factor of the moving-reference error (range over instances; deterministic, no
+    interval), the predicted :math:`2-\alpha`, whether the moving error ``grows`` at every
+    round in every instance (else ``does not grow at every round``) and whether the last
+    round's factor is closer to :math:`2-\alpha` than the one before in every instance
+    (``approaching`` / ``not approaching``)."""
     rows = values["rows"]
-    out = {"moving_max_gap": float(max(abs(r["measured"] - r["predicted"]) for r in rows))}
+    gap = float(max(abs(r["measured"] - r["predicted"]) for r in rows))
+    out = {"moving_max_gap": gap, "n_moving_instances": values["instances"],
+           "moving_match": ("follows the closed forms to rounding error"
+                            if gap <= values["tolerance"] else "departs from the closed forms")}
     for entry in values["growth"]:
-        alpha, k = entry["alpha"], key(entry["alpha"])
-        moving = [r["measured"] for r in rows
-                  if r["reference"] == "moving" and r["alpha"] == alpha]
-        out[f"moving_growth_{k}"] = float(moving[-1] / moving[-2])
-        out[f"growth_pred_{k}"] = entry["predicted"]
+        alpha, k, predicted = entry["alpha"], key(entry["alpha"]), entry["predicted"]
+        moving = _moving(values, alpha)
+        factors = moving[:, 1:] / moving[:, :-1]
+        last = factors[:, -1]
+        closer = np.abs(factors[:, -1] - predicted) < np.abs(factors[:, -2] - predicted)
+        out[f"moving_growth_{k}"] = float(last.mean())
+        out[f"moving_growth_{k}_min"] = float(last.min())
+        out[f"moving_growth_{k}_max"] = float(last.max())
+        out[f"growth_pred_{k}"] = predicted
+        out[f"moving_grows_{k}"] = ("grows" if (factors > 1).all()
+                                    else "does not grow at every round")
+        out[f"moving_approach_{k}"] = "approaching" if closer.all() else "not approaching"
     return out
 
 
 def plot(values: dict):
-    """One panel per share: measured error per round for both references (markers) and the
-    closed forms (dashed); log scale."""
+    """One panel per share: measured error per round for both references, one thin line per
+    instance and the mean over instances (markers), and the closed forms (dashed, grey; the
+    moving one per instance); log scale."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
@@ -123,9 +157,12 @@ def plot(values: dict):
                              squeeze=False)
     for ax, alpha in zip(axes[0], alphas):
         sub = frame[frame.alpha == alpha]
-        sns.lineplot(data=sub, x="t", y="measured", hue="reference", marker="o", ax=ax)
-        for _, group in sub.groupby("reference"):
-            ax.plot(group["t"], group["predicted"], ls="--", color="gray", lw=1)
+        sns.lineplot(data=sub, x="t", y="measured", hue="reference", units="instance",
+                     estimator=None, lw=0.6, alpha=0.4, legend=False, ax=ax)
+        sns.lineplot(data=sub, x="t", y="measured", hue="reference", marker="o",
+                     errorbar=None, ax=ax)
+        for _, group in sub.groupby(["reference", "instance"]):
+            ax.plot(group["t"], group["predicted"], ls="--", color="gray", lw=0.6)
         ax.set_yscale("log")
         ax.set_title(rf"$\alpha = {alpha:g}$")
         ax.set_xlabel("iteration $t$")

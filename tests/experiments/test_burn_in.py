@@ -43,18 +43,33 @@ def rows(e0: float, pattern: list[tuple[float, float | None]]) -> list[dict]:
 
 
 def test_burn_in_is_the_first_size_from_which_every_size_is_ready():
-    values = {"tolerance": 0.25, "n_report": 50, "rows": [
+    values = {"tolerance": 0.25, "n_report": 50, "seeds": 64, "rows": [
         *rows(1.0, [(0.9, None), (1.0, 1.1), (1.0, 1.2), (1.0, 1.0)]),
         # ready at 50, not at 100 (ratio 1.3 > 1.25), ready again from 200
         *rows(2.0, [(0.5, 3.0), (1.0, 1.0), (1.0, 1.3), (1.0, 1.2)]),
         *rows(8.0, [(0.0, None), (0.75, 2.0), (1.0, 1.5), (0.98, 1.0)]),  # never ready
     ]}
     assert burn_in_sizes(values) == {1.0: 50, 2.0: 200, 8.0: None}
-    assert summarise(values) == {"s3_burn_good": 50, "s3_burn_poor": None,
-                                 "s3_exist_poor_50": 75.0, "s3_exist_good_50": 100.0}
+    assert summarise(values) == {
+        "s3_burn_good": "50", "s3_burn_poor": "more than 200", "s3_burn_trend": "grows",
+        "s3_exist_poor_50": 75.0, "s3_exist_good_50": 100.0, "burn_e0_good": 1.0,
+        "burn_e0_poor": 8.0, "burn_n_report": 50, "burn_tolerance_pct": 25.0,
+        "n_burn_seeds": 64}
     frame = table(values)
     assert frame["estimate exists at n = 50"].tolist() == ["100%", "100%", "75%"]
     assert frame[r"$\kappa(\pi_0)$"].tolist() == ["2", "4", "16"]
+
+
+def test_burn_in_trend_word_where_the_poor_start_is_not_later():
+    values = {"tolerance": 0.25, "n_report": 50, "seeds": 8, "rows": [
+        *rows(1.0, [(0.9, None), (1.0, 1.1), (1.0, 1.2), (1.0, 1.0)]),  # ready from 50
+        *rows(8.0, [(1.0, 1.0), (1.0, 1.1), (1.0, 1.2), (1.0, 1.0)]),  # ready from 25
+    ]}
+    summary = summarise(values)
+    assert (summary["s3_burn_good"], summary["s3_burn_poor"]) == ("50", "25")
+    assert summary["s3_burn_trend"] == "does not grow"
+    never = {**values, "rows": [*rows(1.0, [(0.5, None)] * 4), *rows(8.0, [(0.5, None)] * 4)]}
+    assert summarise(never)["s3_burn_trend"] == "does not grow"  # neither is ever ready
 
 
 @pytest.mark.parametrize(("field", "value"),
