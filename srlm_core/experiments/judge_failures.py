@@ -354,6 +354,21 @@ def _matches(measured: float, predicted: float | None, rtol: float = MATCH_RTOL)
     return "matches" if abs(measured - predicted) <= rtol * abs(predicted) else "departs"
 
 
+def design(config: Config) -> dict:
+    """The run parameters the chapter states (prefix ``jf_``), glued from the config so that
+    the prose cannot drift from the run."""
+    def listed(xs) -> str:
+        return ", ".join(f"{x:g}" for x in xs)
+
+    return {"jf_alpha": f"{config.alpha:g}", "jf_beta": f"{config.beta:g}",
+            "jf_signal": f"{config.signal:g}", "jf_bias_alphas": listed(config.bias_alphas),
+            "jf_s_sat": f"{config.saturating:g}",
+            "jf_s_amp_weak": f"{min(config.amplifying):g}",
+            "jf_s_amp_strong": f"{max(config.amplifying):g}", "jf_d": config.d,
+            "jf_K": config.K, "jf_contexts": config.contexts, "jf_tol": f"{config.tol:.0e}",
+            "jf_blowup": f"{config.blowup:g}"}
+
+
 def summarise(values: dict) -> dict:
     r"""Per arm (suffix = arm name): the number of instances that converge, the verdict
     ``contracts`` / ``does not contract`` (every instance converged or not), the rate's mean

@@ -170,3 +170,10 @@ def test_noisy_judge_with_finite_samples(values):
     assert out["noise_sq_gap"] == pytest.approx(gap)
     assert out["noise_gap_persists"] in ("persists", "vanishes")
     assert out["noise_small_n"] in ("lower", "higher")
+
+
+def test_design_glues_the_run_parameters_of_the_config():
+    d = jfx.design(jfx.Config())
+    assert d["jf_bias_alphas"] == "0.5, 0.25, 0.1" and d["jf_s_amp_strong"] == "2.5"
+    assert (d["jf_d"], d["jf_K"], d["jf_contexts"], d["jf_tol"]) == (8, 8, 32, "1e-12")
+    assert jfx.design(jfx.Config(blowup=20.0))["jf_blowup"] == "20"
