@@ -1,13 +1,18 @@
-"""S4 experiment: the error after many self-rewarding iterations against the sample size n.
+r"""S4 experiment: the error after many self-rewarding iterations against the sample size n.
 
-For each n of a doubling grid, ``seeds`` independent runs of ``iters`` rounds (fixed
-reference, lambda = 0) from the same initial model; T is large enough that (1 - alpha)^T e_0
-is far below the statistical floor, so the error at T is the floor.  Stored per n: the
-per-seed ||theta_T - theta*|| and KL(pi* || pi_T), whether the S4 bound
-(:func:`srlm_core.model.bounds.iterative_bound`) held at every t <= T, and the bound and the
-linear-Gaussian predictions at T; and the fitted slopes of log error against log n (S4
-predicts -1/2 for the distance and -1 for the KL) and the coverage.  :func:`summarise` and
-:func:`plot` turn a record's values into the chapter's numbers and figure.
+For each n of a doubling grid and each of ``instances`` random problems (features,
+:math:`w^\star` and the initial direction drawn with seed ``seed + instance``; the problem
+instance is the unit of independence), ``seeds`` runs of ``iters`` rounds (fixed reference,
+:math:`\lambda = 0`) from distance ``init_dist``; T is large enough that
+:math:`(1-\alpha)^T e_0` is far below the statistical floor, so the error at T is the floor.
+Stored per n and instance: the per-seed :math:`\lVert\theta_T-\theta^\star\rVert` and
+:math:`\mathrm{KL}(\pi^\star\Vert\pi_T)`, whether the S4 envelope
+(:func:`srlm_core.model.bounds.iterative_bound`) held at every round, and at T the bound, its
+margin-free form and the linear-Gaussian predictions.  The rate is the slope of the log of the
+instance's mean error on :math:`\log n`, fitted per instance and summarised across instances
+(:func:`srlm_core.stats.slope_across_units`; S4 predicts :math:`-1/2` for the distance and
+:math:`-1` for the KL).  :func:`summarise` and :func:`plot` turn a record's values into the
+chapter's numbers and figure.
 """
 
 from __future__ import annotations
@@ -20,17 +25,23 @@ import numpy as np
 from srlm_core.errors import require_at_least
 from srlm_core.experiments import doubling_grid
 from srlm_core.model import metrics
-from srlm_core.model.bounds import iterative_bound, validate_delta
+from srlm_core.model.bounds import iterative_bound, slack_factors, validate_delta
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.stats import fit_slope
+from srlm_core.stats import bootstrap_interval, slope_across_units
 
 TITLE = "S4: error at large T against n per iteration, and coverage of the iterative bound"
 TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
+#: The slack factors of the envelope (:func:`srlm_core.model.bounds.slack_factors`).
+FACTORS = ("margin", "triangle", "model", "quantile")
+#: How the chapter names each factor.
+SLACK_NAMES = {"margin": "high-probability margin", "triangle": "triangle inequality",
+               "model": "Gaussian model's level", "quantile": "root mean square over the quantile"}
 
 
 @dataclass(frozen=True)
 class Config:
-    """n runs over ``n_min * 2**j`` up to ``n_max``."""
+    """n runs over ``n_min * 2**j`` up to ``n_max`` (at least two n: a slope); ``seeds`` runs
+    per problem instance."""
 
     alpha: float = 0.5
     n_min: int = 250
@@ -40,7 +51,8 @@ class Config:
     d: int = 8
     K: int = 8
     contexts: int = 32
-    seeds: int = 64
+    instances: int = 8
+    seeds: int = 32
     delta: float = 0.05
     seed: int = 0
     device: str = "cpu"
@@ -49,147 +61,203 @@ class Config:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""
         return doubling_grid(self.n_min, self.n_max)
 
-    def simulation(self, n: int) -> SimulationConfig:
-        return SimulationConfig.taking(self, n=n)
+    def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
+        """The simulation of one n on one instance (problem seed ``seed + instance``)."""
+        return SimulationConfig.taking(self, n=n, seed=self.seed + instance)
 
     def validate(self) -> Config:
         require_at_least(self, 1, "n_min")
-        require_at_least(self, self.n_min, "n_max")
+        require_at_least(self, 2 * self.n_min, "n_max")  # two n at least: a slope
+        require_at_least(self, 2, "instances")
         validate_delta(self.delta)
         self.simulation(self.n_min).validate()
         return self
 
 
+def _instance_run(sim: SimulationConfig, delta: float) -> dict:
+    """One n on one instance: the per-seed errors at T, coverage at every round, the bound's
+    columns at T."""
+    result = SelfRewardingRunner(sim).run()
+    dist = metrics.param_distance(result.problem, result.thetas).cpu().numpy()  # (T+1, S)
+    kl = metrics.kl_target_to_policy(result.problem, result.thetas).cpu().numpy()
+    frame = iterative_bound(replace(sim, device="cpu"), delta=delta).frame
+    bound = frame["bound"].to_numpy()
+    last = frame.iloc[-1]
+    return {
+        "dist_T": dist[-1].tolist(),
+        "kl_T": kl[-1].tolist(),
+        "covered_all_t": (dist <= bound[:, None]).all(axis=0).tolist(),
+        **{f"{key}_T": float(last[key]) for key in (
+            "bound", "bound_trace", "bound_uniform", "bound_kappa", "predicted_rms",
+            "predicted_kl", "population_dist")},
+    }
+
+
+def _slopes(per_n: list[dict], key: str) -> dict:
+    """Per instance the slope of log(mean over seeds) on log n; summarised across instances."""
+    x = [math.log(row["n"]) for row in per_n for _ in row["instances"]]
+    y = [math.log(np.mean(cell[key])) for row in per_n for cell in row["instances"]]
+    units = [i for row in per_n for i in range(len(row["instances"]))]
+    fit = slope_across_units(x, y, units)
+    per_instance = [float(np.polyfit(np.log([row["n"] for row in per_n]),
+                                     [math.log(np.mean(row["instances"][i][key]))
+                                      for row in per_n], 1)[0])
+                    for i in range(len(per_n[0]["instances"]))]
+    return {"slope": fit.slope, "lo": fit.lo, "hi": fit.hi, "intercept": fit.intercept,
+            "per_instance": per_instance}
+
+
 def run(config: Config) -> dict:
-    """Per n of the grid: the per-seed distance and KL at T, whether the S4 bound held at
-    every round, and the bound and the linear-Gaussian predictions at T."""
-    per_n = []
-    for n in config.grid():
-        sim = config.simulation(n)
-        result = SelfRewardingRunner(sim).run()
-        dist = metrics.param_distance(result.problem, result.thetas).cpu().numpy()  # (T+1, S)
-        kl = metrics.kl_target_to_policy(result.problem, result.thetas).cpu().numpy()
-        frame = iterative_bound(replace(sim, device="cpu"), delta=config.delta).frame
-        bound = frame["bound"].to_numpy()
-        per_n.append(
-            {
-                "n": n,
-                "dist_T": dist[-1].tolist(),
-                "kl_T": kl[-1].tolist(),
-                "covered_all_t": (dist <= bound[:, None]).all(axis=0).tolist(),
-                "bound_T": float(bound[-1]),
-                "bound_uniform_T": float(frame["bound_uniform"].iloc[-1]),
-                "bound_kappa_T": float(frame["bound_kappa"].iloc[-1]),
-                "predicted_rms_T": float(frame["predicted_rms"].iloc[-1]),
-                "predicted_kl_T": float(frame["predicted_kl"].iloc[-1]),
-                "population_dist_T": float(frame["population_dist"].iloc[-1]),
-            }
-        )
-    slopes = {}
-    for key in ("dist_T", "kl_T"):
-        x = np.concatenate([np.full(config.seeds, np.log(row["n"])) for row in per_n])
-        y = np.log(np.concatenate([row[key] for row in per_n]))
-        fit = fit_slope(x, y)
-        slopes[key] = {"slope": fit.slope, "lo": fit.lo, "hi": fit.hi, "intercept": fit.intercept}
-    coverage = float(np.mean([c for row in per_n for c in row["covered_all_t"]]))
+    """Per n of the grid and per instance: the per-seed distance and KL at T, whether the S4
+    bound held at every round, and the bound and the linear-Gaussian predictions at T; the
+    slopes across instances and the coverage over all runs."""
+    config.validate()
+    per_n = [{"n": n, "instances": [_instance_run(config.simulation(n, i), config.delta)
+                                    for i in range(config.instances)]}
+             for n in config.grid()]
+    slopes = {key: _slopes(per_n, key) for key in ("dist_T", "kl_T")}
+    coverage = float(np.mean([c for row in per_n for cell in row["instances"]
+                              for c in cell["covered_all_t"]]))
     return {"per_n": per_n, "slopes": slopes, "coverage": coverage}
 
 
-def _per_n_summary(values: dict) -> dict[str, np.ndarray]:
-    """Per n: the mean and 95% quantile over seeds of the error at T, the coverage, and the
-    measured over predicted root mean square and KL."""
-    per_n = values["per_n"]
-    return {
-        "n": np.array([row["n"] for row in per_n]),
-        "mean": np.array([np.mean(row["dist_T"]) for row in per_n]),
-        "q95": np.array([np.quantile(row["dist_T"], 0.95) for row in per_n]),
-        "coverage": np.array([np.mean(row["covered_all_t"]) for row in per_n]),
-        "rms_ratio": np.array([np.sqrt(np.mean(np.square(row["dist_T"]))) / row["predicted_rms_T"]
-                               for row in per_n]),
-        "kl_ratio": np.array([np.mean(row["kl_T"]) / row["predicted_kl_T"] for row in per_n]),
-    }
+def cells(values: dict) -> list[dict]:
+    """One row per (n, instance): the mean, root mean square and 95% quantile over seeds, the
+    coverage, the measured over predicted root mean square and KL, and the envelope's slack
+    factors at T (:func:`srlm_core.model.bounds.slack_factors`)."""
+    rows = []
+    for row in values["per_n"]:
+        for i, cell in enumerate(row["instances"]):
+            dist = np.asarray(cell["dist_T"], float)
+            factors = slack_factors(cell["bound_T"], cell["bound_trace_T"],
+                                    cell["predicted_rms_T"], dist)
+            rows.append({
+                "n": row["n"], "instance": i, "mean": float(dist.mean()),
+                "q95": float(np.quantile(dist, 0.95)),
+                "coverage": float(np.mean(cell["covered_all_t"])),
+                "rms_ratio": 1.0 / factors["model"],
+                "kl_ratio": float(np.mean(cell["kl_T"]) / cell["predicted_kl_T"]),
+                "loose_mean": cell["bound_T"] / float(dist.mean()),
+                "loose_kappa": cell["bound_kappa_T"] / float(dist.mean()),
+                **{key: float(value) for key, value in factors.items()},
+            })
+    return rows
+
+
+def _geomean(x) -> float:
+    return float(np.exp(np.mean(np.log(np.asarray(x, float)))))
 
 
 def summarise(values: dict, config: Config) -> dict:
     r"""The chapter's numbers from the record's values and parameters (``config``).
 
-    Rate: the fitted slopes of :math:`\log\lVert\theta_T-\theta^\star\rVert` and
-    :math:`\log\mathrm{KL}` on :math:`\log n` with their intervals, and whether S4's
-    :math:`-1/2` and :math:`-1` lie inside.  Level: measured over predicted root mean square
-    and KL (range over n, and at the smallest n).  Coverage: the percentage of runs below the
-    bound at every round (all, and the smallest per n).  Looseness: the bound at T over the 95%
-    quantile and over the mean error, the condition-number form over the mean error (median
-    over n), and the triangle inequality's share :math:`\sqrt{(2-\alpha)/\alpha}`.  The sweep's
-    parameters and its initial term :math:`e_0(1-\alpha)^T`."""
-    per_n, slopes = values["per_n"], values["slopes"]
-    summary = _per_n_summary(values)
-    bound_T = np.array([row["bound_T"] for row in per_n])
-    loose_q, loose_mean = bound_T / summary["q95"], bound_T / summary["mean"]
-    loose_kappa = np.array([row["bound_kappa_T"] for row in per_n]) / summary["mean"]
+    Rate: the slopes of :math:`\log\lVert\theta_T-\theta^\star\rVert` and :math:`\log\mathrm{KL}` on
+    :math:`\log n` across instances with their intervals, whether S4's :math:`-1/2` and :math:`-1`
+    lie inside, and the range of the per-instance slopes; the same over the upper half of the grid
+    (from ``large_nmin``), where the first-order law should hold. Level: measured over predicted
+    root mean square and KL per instance (range over n of the mean over instances; the n of the
+    largest deviation). Coverage: percentage of runs below the bound at every round (all; the
+    smallest per instance) and the verdict ``holds``/``fails`` against :math:`1-\delta`. Slack at T:
+    the bound over the 95% quantile (range over cells), and its factors (margin, triangle, model,
+    quantile) as geometric means over the (n, instance) cells, whose product is the geometric mean
+    of the ratio. The sweep's parameters and its initial term :math:`e_0(1-\alpha)^T`."""
+    slopes, rows = values["slopes"], cells(values)
+    grid = [row["n"] for row in values["per_n"]]
+    by_n = {key: np.array([np.mean([r[key] for r in rows if r["n"] == n]) for n in grid])
+            for key in ("rms_ratio", "kl_ratio")}
     out = {}
     for key, name, predicted in (("dist_T", "dist", -0.5), ("kl_T", "kl", -1.0)):
         fit = slopes[key]
         out |= {f"slope_{name}": float(fit["slope"]), f"slope_{name}_lo": fit["lo"],
                 f"slope_{name}_hi": fit["hi"],
+                f"slope_{name}_min": float(min(fit["per_instance"])),
+                f"slope_{name}_max": float(max(fit["per_instance"])),
                 f"{name}_inside": "inside" if fit["lo"] <= predicted <= fit["hi"] else "outside"}
-    rms_ratio, kl_ratio = summary["rms_ratio"], summary["kl_ratio"]
-    return out | {
-        "coverage": 100 * values["coverage"],
-        "coverage_runs": sum(len(row["covered_all_t"]) for row in per_n),
-        "coverage_min": float(100 * summary["coverage"].min()),
-        "loose_q_lo": float(loose_q.min()),
-        "loose_q_hi": float(loose_q.max()),
-        "loose_mean_lo": float(loose_mean.min()),
-        "loose_mean_hi": float(loose_mean.max()),
-        "loose_kappa": float(np.median(loose_kappa)),
-        "rms_ratio_lo": float(rms_ratio.min()),
-        "rms_ratio_hi": float(rms_ratio.max()),
-        "kl_ratio_lo": float(kl_ratio.min()),
-        "kl_ratio_hi": float(kl_ratio.max()),
+    large = values["per_n"][min(len(grid) // 2, len(grid) - 2):]  # at least two n
+    for key, name, predicted in (("dist_T", "dist", -0.5), ("kl_T", "kl", -1.0)):
+        fit = _slopes(large, key)
+        out |= {f"slope_{name}_large": fit["slope"], f"slope_{name}_large_lo": fit["lo"],
+                f"slope_{name}_large_hi": fit["hi"],
+                f"{name}_large_inside": "inside" if fit["lo"] <= predicted <= fit["hi"]
+                else "outside"}
+    per_instance = [np.mean([c for row in values["per_n"] for c in row["instances"][i]
+                             ["covered_all_t"]]) for i in range(config.instances)]
+    coverage = 100 * values["coverage"]
+    worst = int(np.argmax(np.abs(np.log(by_n["rms_ratio"]))))
+    ratio = np.array([r["ratio"] for r in rows])
+    factors = {f"slack_{key}": _geomean([r[key] for r in rows]) for key in FACTORS}
+    return out | factors | {
+        "coverage": coverage,
+        "coverage_runs": sum(len(c["covered_all_t"]) for row in values["per_n"]
+                             for c in row["instances"]),
+        "coverage_min": float(100 * min(per_instance)),
+        "coverage_verdict": "holds" if coverage >= 100 * (1 - config.delta) else "fails",
+        "slack_ratio": _geomean(ratio),
+        "slack_largest": SLACK_NAMES[max(FACTORS, key=lambda key: factors[f"slack_{key}"])],
+        "slack_product": float(np.prod(list(factors.values()))),
+        "loose_q_lo": float(ratio.min()),
+        "loose_q_hi": float(ratio.max()),
+        "loose_mean_lo": float(min(r["loose_mean"] for r in rows)),
+        "loose_mean_hi": float(max(r["loose_mean"] for r in rows)),
+        "loose_kappa": float(np.median([r["loose_kappa"] for r in rows])),
+        "rms_ratio_lo": float(by_n["rms_ratio"].min()),
+        "rms_ratio_hi": float(by_n["rms_ratio"].max()),
+        "kl_ratio_lo": float(by_n["kl_ratio"].min()),
+        "kl_ratio_hi": float(by_n["kl_ratio"].max()),
+        "rms_worst_n": grid[worst],
+        "rms_ratio_worst": float(by_n["rms_ratio"][worst]),
+        "kl_ratio_worst": float(by_n["kl_ratio"][worst]),
+        "rms_ratio_worst_sq": float(by_n["rms_ratio"][worst] ** 2),
         "sw_T": config.iters,
         "sw_e0": config.init_dist,
         "sw_alpha": config.alpha,
+        "sw_delta": config.delta,
         "sw_nmin": config.n_min,
         "sw_nmax": config.n_max,
+        "large_nmin": large[0]["n"],
         "sw_seeds": config.seeds,
+        "sw_instances": config.instances,
         "sw_initial": config.init_dist * (1 - config.alpha) ** config.iters,
         "triangle_factor": math.sqrt((2 - config.alpha) / config.alpha),
-        "kl_ratio_small_n": float(kl_ratio[0]),
-        "rms_ratio_small_n": float(rms_ratio[0]),
-        "rms_ratio_small_n_sq": float(rms_ratio[0] ** 2),
     }
 
 
 def plot(values: dict):
-    r"""The error at T against n (log-log; mean over seeds with 95% bootstrap bands) beside its
-    predictions.  Left: distance, with the root-mean-square prediction, the 95% quantile over
-    seeds and the S4 bound.  Right: :math:`\mathrm{KL}(\pi^\star\Vert\pi_T)` with its
-    second-order prediction."""
+    r"""The error at T against n (log-log).  Thin lines: each instance's mean over seeds; bold:
+    the mean over instances with a 95% bootstrap band over instances; beside it the mean over
+    instances of the predictions.  Left: distance, with the root-mean-square prediction, the
+    95% quantile over seeds and the S4 bound.  Right: :math:`\mathrm{KL}(\pi^\star\Vert\pi_T)`
+    with its second-order prediction."""
     import matplotlib.pyplot as plt
-    import pandas as pd
-    import seaborn as sns
 
     per_n = values["per_n"]
-    sweep = pd.DataFrame([{"n": row["n"], "dist": d, "kl": k}
-                          for row in per_n for d, k in zip(row["dist_T"], row["kl_T"])])
-    summary = _per_n_summary(values)
+    n = np.array([row["n"] for row in per_n])
+
+    def per_instance(fn):  # shape (instances, n)
+        return np.array([[fn(cell) for cell in row["instances"]] for row in per_n]).T
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
-    for ax, column, pred, label in (
-        (axes[0], "dist", "predicted_rms_T", r"$\|\theta_T-\theta^\star\|_2$"),
-        (axes[1], "kl", "predicted_kl_T", r"$\mathrm{KL}(\pi^\star\|\pi_T)$"),
+    for ax, key, pred, label in (
+        (axes[0], "dist_T", "predicted_rms_T", r"$\|\theta_T-\theta^\star\|_2$"),
+        (axes[1], "kl_T", "predicted_kl_T", r"$\mathrm{KL}(\pi^\star\|\pi_T)$"),
     ):
-        sns.lineplot(data=sweep, x="n", y=column, marker="o", errorbar=("ci", 95), n_boot=1000,
-                     seed=0, ax=ax, label="measured (mean)")
-        ax.plot(summary["n"], [row[pred] for row in per_n], ls="--", color="gray",
-                label="predicted")
+        means = per_instance(lambda cell, key=key: np.mean(cell[key]))
+        for line in means:
+            ax.plot(n, line, color="C0", lw=0.6, alpha=0.35)
+        bands = [bootstrap_interval(column) for column in means.T]
+        ax.plot(n, [b.mean for b in bands], marker="o", color="C0",
+                label="measured (mean; thin: instances)")
+        ax.fill_between(n, [b.lo for b in bands], [b.hi for b in bands], color="C0", alpha=0.2)
+        ax.plot(n, per_instance(lambda cell, pred=pred: cell[pred]).mean(axis=0), ls="--",
+                color="gray", label="predicted")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("pairs per round $n$")
         ax.set_ylabel(label)
-    axes[0].plot(summary["n"], [row["bound_T"] for row in per_n], ls=":", color="C3",
-                 label=r"S4 bound, $\delta=0.05$")
-    axes[0].plot(summary["n"], summary["q95"], ls="-.", color="C2",
-                 label="measured 95% quantile")
+    axes[0].plot(n, per_instance(lambda cell: cell["bound_T"]).mean(axis=0), ls=":", color="C3",
+                 label="S4 envelope")
+    axes[0].plot(n, per_instance(lambda cell: np.quantile(cell["dist_T"], 0.95)).mean(axis=0),
+                 ls="-.", color="C2", label="measured 95% quantile")
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
     fig.tight_layout()

@@ -29,6 +29,10 @@ The derivation, step by step (each function returns the SymPy objects the book r
    all of them has mean square :math:`(1 - \alpha)^2 e_0^2 + v / T`, :math:`T` iterations of
    :math:`n` have the recursion's mean square; the critical :math:`e_0` below which one step
    wins.
+6. :func:`triangle_slack` - the price of the triangle inequality: with equal per-step root
+   mean squares :math:`\sqrt v`, the bound adds them with weights :math:`(1-\alpha)^{T-1-k}`
+   where independent errors add in quadrature; the ratio tends to
+   :math:`\sqrt{(2-\alpha)/\alpha}`.
 """
 
 from __future__ import annotations
@@ -216,3 +220,24 @@ def one_step_versus_iterating() -> OneStepVersusIterating:
         critical_e0_squared=critical,
         critical_stated=critical_stated,
     )
+
+
+@dataclass(frozen=True)
+class TriangleSlack:
+    """The triangle inequality's factor (:func:`triangle_slack`)."""
+
+    #: :math:`\sum_{k<T} w_k \big/ \sqrt{\sum_{k<T} w_k^2}`, :math:`w_k = (1-\alpha)^{T-1-k}`
+    finite: sp.Expr
+    limit: sp.Expr  #: its limit in T, as SymPy takes it
+    limit_stated: sp.Expr  #: :math:`\sqrt{(2 - \alpha) / \alpha}`
+
+
+def triangle_slack() -> TriangleSlack:
+    r"""With equal per-step root mean squares :math:`\sqrt v` the triangle inequality adds
+    :math:`\sum_k w_k \sqrt v`, while independent zero-mean errors have root mean square
+    :math:`\sqrt{v \sum_k w_k^2}`; their ratio, from the two geometric sums of
+    :func:`geometric_sum`, and its limit :math:`\sqrt{(2-\alpha)/\alpha}`."""
+    g = geometric_sum()
+    finite = g.finite_stated / sp.sqrt(g.squared_stated)
+    limit = sp.sqrt(sp.factor(sp.simplify(g.limit**2 / g.squared_limit)))
+    return TriangleSlack(finite=finite, limit=limit, limit_stated=sp.sqrt((2 - alpha) / alpha))

@@ -70,3 +70,16 @@ def test_one_step_versus_iterating_critical_point():
     # with alpha = 1 there is no self-preference to remove: one step wins for every e_0 (T > 1)
     at_one = {alpha: 1, T: 4, v: 1, e0: 10}
     assert o.one_step.subs(at_one) < o.iterating.subs(at_one)
+
+
+def test_triangle_slack_is_sqrt_two_minus_alpha_over_alpha():
+    """The triangle inequality's factor over the quadrature sum tends to sqrt((2 - a) / a);
+    numeric check at alpha = 0.3, T = 7 against the weights summed by hand, and at T = 1
+    (one step: nothing to add, factor 1)."""
+    tri = ib.triangle_slack()
+    assert ib.equal(tri.limit, tri.limit_stated)
+    assert math.isclose(float(tri.limit.subs(alpha, 0.5)), math.sqrt(3.0))
+    weights = [0.7 ** (7 - 1 - j) for j in range(7)]
+    by_hand = sum(weights) / math.sqrt(sum(w * w for w in weights))
+    assert math.isclose(float(tri.finite.subs({alpha: 0.3, T: 7})), by_hand)
+    assert math.isclose(float(tri.finite.subs({alpha: 0.3, T: 1})), 1.0)
