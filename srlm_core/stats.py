@@ -40,7 +40,7 @@ def mean_interval(values, confidence: float = 0.95) -> Interval:
 
 def bootstrap_interval(values, statistic=np.mean, confidence: float = 0.95,
                        resamples: int = 9999, seed: int = 0) -> Interval:
-    """Percentile bootstrap over units (:func:`scipy.stats.bootstrap`, resampling the rows of
+    """Percentile bootstrap over units (``scipy.stats.bootstrap``, resampling the rows of
     ``values``, one row per unit); ``statistic(rows, axis=0)`` is the summary.  Degenerate
     for fewer than two units or when every unit agrees."""
     x = np.asarray(values, dtype=float)
@@ -78,7 +78,7 @@ def fit_line(x, y) -> Line:
 
 
 def fit_slope(x, y, confidence: float = 0.95) -> SlopeFit:
-    """Pooled least-squares slope with a t-based interval (:func:`scipy.stats.linregress`).
+    """Pooled least-squares slope with a t-based interval (``scipy.stats.linregress``).
 
     Valid only when the points are independent; for trajectories (several points per seed)
     use :func:`slope_across_units`."""

@@ -1,6 +1,7 @@
 import math
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -72,6 +73,18 @@ def restore_srlm_environment():
     for key in [k for k in os.environ if k.startswith("SRLM_") and k not in before]:
         del os.environ[key]
     os.environ.update(before)
+
+
+@pytest.fixture(autouse=True)
+def no_figure_left_open():
+    """A test that leaves a matplotlib figure open fails itself (its figures are closed), so
+    that a later test checking that its own figures were closed is not blamed."""
+    yield
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and plt.get_fignums():
+        left = plt.get_fignums()
+        plt.close("all")
+        pytest.fail(f"figures left open: {left} (close them with plt.close(fig))")
 
 
 def _pool_answers(tokenizer, texts, verdicts):

@@ -4,6 +4,7 @@ against its prediction and the bound, and the verdicts chosen from the numbers."
 import copy
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -105,6 +106,7 @@ def test_plot_and_table(values):
     assert list(frame["alpha"]) == [0.5, 1.0, 0.5, 1.0]
     fig = ir.plot(copy.deepcopy(values))
     assert len(fig.axes) == 2
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("field, change", [
