@@ -1,6 +1,7 @@
 """The two self-judges on the same answers: the ``logits`` judge (expected score from one
-forward pass) against the ``generate`` judge (sampled verdicts), their speeds and their
-rank agreement (Spearman's rho over the answers both scored)."""
+forward pass) against the ``generate`` judge (a sampled justification, then the same forced
+score), their speeds and their rank agreement (Spearman's rho over the answers both scored);
+``generate_validity`` is the generate judge's mean digit mass."""
 
 from __future__ import annotations
 

@@ -17,6 +17,11 @@ from srlm_core.lm.judge import judge_generate, judge_logits, parse_score
         ("I give it four points.", math.nan),
         ("Score: 9", math.nan),
         ("", math.nan),
+        ("score:5", 5.0),
+        ("SCORE :  2 points", 2.0),
+        ("Score: 10", math.nan),
+        ("Score: 4\nscore: 10", math.nan),
+        ("The score is good. No number follows.", math.nan),
     ],
 )
 def test_parse_score(text, expected):
@@ -65,19 +70,54 @@ def test_logit_score_follows_the_digit_logits(model, tokenizer):
     assert all(a > b for a, b in zip(after.validity, before.validity, strict=True))
 
 
-def test_generate_mode_parses_and_averages(model, tokenizer, monkeypatch):
-    """generate mode averages the parsed scores of its samples and reports the parsed share."""
-    outputs = iter(["Fine. Score: 4", "Score: 2", "no score here", "Score: 5", "Score: 5", "x"])
+def test_forced_score_without_rationale_is_the_logits_judge(model, tokenizer):
+    """An empty rationale (or one that is only a score marker) leaves the logits judge's text:
+    the same score and digit mass."""
+    instructions = ["Describe rain.", "Describe rain in one long sentence please."]
+    responses = ["It is wet.", "Rain falls from clouds when droplets grow heavy, and then more."]
+    fast = judge_logits(model, tokenizer, instructions, responses)
+    forced = judge.forced_scores(model, tokenizer, instructions, responses, ["", "Score: 5"])
+    for (score, mass), s, v in zip(forced, fast.scores, fast.validity, strict=True):
+        assert score == pytest.approx(s, abs=1e-5) and mass == pytest.approx(v, rel=1e-4)
 
-    def fake_decode(ids, skip_special_tokens=True):
-        return [next(outputs) for _ in range(ids.shape[0])]
 
-    monkeypatch.setattr(tokenizer, "batch_decode", fake_decode)
-    torch.manual_seed(0)
+def test_forced_prompt_cuts_the_rationale_at_its_first_marker(tokenizer):
+    text = judge.forced_prompt(tokenizer, "Say hi.", "hi", "Relevant and short.  score:4 ok")
+    assert text.endswith("<|im_start|>assistant\nRelevant and short.\nScore: ")
+    assert judge.forced_prompt(tokenizer, "Say hi.", "hi", "").endswith("assistant\nScore: ")
+
+
+def test_generate_mode_forces_a_score_and_keeps_the_written_one(model, tokenizer, monkeypatch):
+    """generate mode: the score is the mean forced score of the samples' rationales, the
+    validity their mean digit mass; ``written`` averages the parsed scores, ``texts`` keeps
+    the raw rationales."""
+    rationales = ["Fine. Score: 4", "score:2", "no score here", "Score: 10", "x", "Score: 5"]
+    monkeypatch.setattr(judge, "sample_rationales", lambda *a, **k: list(rationales))
     got = judge_generate(model, tokenizer, ["Say hi.", "Say bye."], ["hi", "bye"], samples=3,
-                         max_new_tokens=2)
-    assert got.scores == [3.0, 5.0]
-    assert got.validity == pytest.approx([2 / 3, 2 / 3])
+                         max_new_tokens=2, batch_size=2)
+    forced = judge.forced_scores(model, tokenizer, ["Say hi."] * 3 + ["Say bye."] * 3,
+                                 ["hi"] * 3 + ["bye"] * 3, rationales)
+    assert got.scores == pytest.approx([sum(s for s, _ in forced[:3]) / 3,
+                                        sum(s for s, _ in forced[3:]) / 3])
+    assert got.validity == pytest.approx([sum(m for _, m in forced[:3]) / 3,
+                                          sum(m for _, m in forced[3:]) / 3])
+    assert got.written == [3.0, 5.0]
+    assert got.texts == [rationales[:3], rationales[3:]]
+
+
+def test_generate_mode_stops_at_a_complete_score(tokenizer):
+    """The stopping rule fires on a complete "Score: X" (any case), not on a bare marker."""
+    stop = judge._StopAtScore(tokenizer, 0)
+    rows = ["I give score:4. Good", "Score: 3.", "SCORE : 5\n", "good answer"]
+    ids = tokenizer(rows, return_tensors="pt", padding=True, padding_side="left",
+                    add_special_tokens=False)["input_ids"]
+    assert stop(ids, None).tolist() == [True, False, True, False]
+
+
+def test_generate_mode_runs_on_the_model(model, tokenizer):
+    torch.manual_seed(0)
+    got = judge_generate(model, tokenizer, ["Say hi."], ["hi"], samples=2, max_new_tokens=4)
+    assert len(got.texts[0]) == 2 and 1.0 <= got.scores[0] <= 5.0 and 0 < got.validity[0] < 1
 
 
 def test_sampled_ids_are_scored_exactly(model, tokenizer):

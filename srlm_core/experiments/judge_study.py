@@ -1,0 +1,226 @@
+r"""The judge, measured first: the ``logits`` and the ``generate`` self-judge of
+:mod:`srlm_core.lm.judge` on the same answers of :math:`\pi_0` (chapter "A real language
+model", section "How the judge scores").
+
+``run`` samples ``samples`` answers of :math:`\pi_0` to each of the first ``prompts`` prompts
+of a split, checks them (:func:`srlm_core.lm.checkers.passes`) and scores each prompt's answers
+with both judges, timing each judge per prompt.  ``summarise`` reports, with percentile
+bootstrap intervals over prompts (the prompt is the unit of independence):
+
+* agreement: Kendall's :math:`\tau` between the two judges' scores of one prompt's answers,
+  averaged over prompts;
+* each judge's within-prompt AUC against the checker: over pairs of answers to one prompt of
+  which one passes and one fails, the share the judge scores the passing one higher (ties
+  count one half), averaged over prompts with such a pair;
+* each judge's digit mass: the probability on "1".."5" after "Score: ";
+* cost per answer and the speed-up, generate seconds over logits seconds.
+
+The goal, stated before the run: the ``logits`` judge at least ``GOAL_SPEEDUP`` times cheaper
+at an agreement :math:`\tau \ge` ``GOAL_TAU``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from srlm_core.errors import require, require_at_least, require_one_of, require_positive
+
+TITLE = "The two self-judges on the same answers of pi_0: agreement, AUC, digit mass, cost"
+#: Scores are deterministic given the seed on one machine; seconds are kept apart.
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+GOAL_SPEEDUP = 10.0
+GOAL_TAU = 0.8
+JUDGES = ("logits", "generate")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The judge study: ``prompts`` prompts of ``split``, ``samples`` answers each, at most
+    ``max_new_tokens`` tokens at ``temperature``; the generate judge samples ``judge_samples``
+    rationales of at most ``judge_max_new_tokens`` tokens at ``judge_temperature``."""
+
+    model: str = "smollm2-135m-instruct"
+    split: str = "heldout"
+    prompts: int = 20
+    samples: int = 3
+    max_new_tokens: int = 128
+    temperature: float = 1.0
+    judge_samples: int = 1
+    judge_max_new_tokens: int = 64
+    judge_temperature: float = 0.7
+    resamples: int = 4999
+    seed: int = 0
+
+    def validate(self) -> Config:
+        require_one_of(self, "split", ("train", "heldout"))
+        require_at_least(self, 2, "prompts", "samples")
+        require_at_least(self, 1, "max_new_tokens", "judge_samples", "judge_max_new_tokens",
+                         "resamples")
+        require_positive(self, "temperature", "judge_temperature")
+        require(self, ("seed", self.seed >= 0, "must be non-negative"))
+        return self
+
+
+def tiny() -> Config:
+    """A seconds-long run on the tiny random model (tests)."""
+    return Config(model="tiny-random", prompts=3, samples=2, max_new_tokens=6,
+                  judge_max_new_tokens=4, resamples=199)
+
+
+def run(config: Config) -> dict:
+    """Answers of :math:`\\pi_0`, their checker verdicts and both judges' scores, digit
+    masses and raw rationales, per prompt; seconds per judge per prompt under ``timings``."""
+    import torch
+
+    from srlm_core.lm.checkers import passes
+    from srlm_core.lm.diagnostics import generate
+    from srlm_core.lm.judge import judge_generate, judge_logits
+    from srlm_core.lm.model_loading import load_model
+    from srlm_core.lm.prompts import load_prompts
+
+    config.validate()
+    model, tokenizer = load_model(config.model, seed=config.seed)
+    chosen = load_prompts()[config.split][:config.prompts]
+    if len(chosen) < config.prompts:
+        require(config, ("prompts", False, f"the {config.split} split has {len(chosen)}"))
+    start = time.perf_counter()
+    answers = generate(model, tokenizer, [p["instruction"] for p in chosen], config.samples,
+                       config.max_new_tokens, config.temperature, config.seed)
+    sampling = time.perf_counter() - start
+    judge_logits(model, tokenizer, [chosen[0]["instruction"]], [answers[0][0]])  # warm-up
+    torch.manual_seed(config.seed)
+    rows, seconds = [], {judge: [] for judge in JUDGES}
+    for prompt, group in zip(chosen, answers, strict=True):
+        texts = [str(a) for a in group]
+        instructions = [prompt["instruction"]] * len(texts)
+        start = time.perf_counter()
+        fast = judge_logits(model, tokenizer, instructions, texts, batch_size=len(texts))
+        seconds["logits"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        slow = judge_generate(model, tokenizer, instructions, texts,
+                              samples=config.judge_samples,
+                              max_new_tokens=config.judge_max_new_tokens,
+                              temperature=config.judge_temperature, batch_size=len(texts),
+                              seed=config.seed)
+        seconds["generate"].append(time.perf_counter() - start)
+        rows.append({
+            "id": prompt["id"], "instruction": prompt["instruction"],
+            "answers": texts, "finished": [bool(a.finished) for a in group],
+            "passes": [bool(passes(prompt["constraints"], a)) for a in texts],
+            "logits": {"scores": fast.scores, "mass": fast.validity},
+            "generate": {"scores": slow.scores, "mass": slow.validity,
+                         "written": [None if math.isnan(w) else w for w in slow.written],
+                         "texts": slow.texts},
+        })
+    return {"model": config.model, "prompts": rows, "resamples": config.resamples,
+            "timings": {"sampling_seconds": sampling, **{f"{j}_seconds": seconds[j]
+                                                         for j in JUDGES}}}
+
+
+def kendall_tau(x, y) -> float:
+    """Kendall's :math:`\\tau_b` of two score lists (NaN when either is constant)."""
+    from scipy.stats import kendalltau
+
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return math.nan
+    return float(kendalltau(x, y).statistic)
+
+
+def within_auc(scores, passed) -> float:
+    """The share of (passing, failing) pairs in which the passing answer scores higher, ties
+    one half; NaN without such a pair."""
+    wins = [(1.0 if a > b else 0.5 if a == b else 0.0)
+            for a, p in zip(scores, passed, strict=True) if p
+            for b, q in zip(scores, passed, strict=True) if not q]
+    return float(np.mean(wins)) if wins else math.nan
+
+
+def prompt_interval(rows, statistic, resamples: int, seed: int = 0) -> dict:
+    """``statistic(rows)`` and its 95% percentile bootstrap interval, resampling whole
+    prompts (the rows of ``rows``); NaN rows are dropped first."""
+    rows = np.asarray(rows, float)
+    rows = rows[~np.isnan(rows).reshape(len(rows), -1).any(axis=1)]
+    if len(rows) == 0:
+        return {"value": math.nan, "lo": math.nan, "hi": math.nan, "prompts": 0}
+    point = float(statistic(rows))
+    draws = np.random.default_rng(seed).integers(0, len(rows), (resamples, len(rows)))
+    boot = np.array([statistic(rows[d]) for d in draws])
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"value": point, "lo": float(lo), "hi": float(hi), "prompts": int(len(rows))}
+
+
+def _mean(rows):
+    return rows.mean()
+
+
+def _ratio(rows):
+    return rows[:, 0].sum() / rows[:, 1].sum()
+
+
+def goal_words(tau: float, speedup: float) -> dict:
+    """Verdict words of the goal (``GOAL_SPEEDUP`` times cheaper at :math:`\\tau \\ge`
+    ``GOAL_TAU``): "met", or by how much each part misses."""
+    speed = ("met" if speedup >= GOAL_SPEEDUP
+             else f"missed by a factor {GOAL_SPEEDUP / speedup:.1f}")
+    agree = ("met" if tau >= GOAL_TAU else f"missed by {GOAL_TAU - tau:.2f}"
+             if not math.isnan(tau) else "undefined")
+    return {"speed_verdict": speed, "agreement_verdict": agree,
+            "goal_verdict": "met" if speed == agree == "met" else "missed"}
+
+
+def summarise(values: dict, timings: dict | None = None) -> dict:
+    """The numbers and words the chapter glues, all named ``judge_...``: agreement ``tau``,
+    ``auc_<judge>``, digit ``mass_<judge>`` and ``speedup``, each with ``_lo``/``_hi`` of its
+    prompt-bootstrap interval; seconds per answer, shares, the goal and its verdict words
+    (``timings``: the record's seconds, default ``values["timings"]``)."""
+    timings = timings or values["timings"]
+    rows, resamples = values["prompts"], values["resamples"]
+    out: dict = {"prompts": len(rows), "answers": sum(len(r["answers"]) for r in rows),
+                 "finished_share": float(np.mean([f for r in rows for f in r["finished"]])),
+                 "pass_share": float(np.mean([p for r in rows for p in r["passes"]])),
+                 "written_share": float(np.mean([w is not None for r in rows
+                                                 for w in r["generate"]["written"]])),
+                 "goal_speedup": GOAL_SPEEDUP, "goal_tau": GOAL_TAU}
+    taus = [kendall_tau(r["logits"]["scores"], r["generate"]["scores"]) for r in rows]
+    intervals = {"tau": prompt_interval(taus, _mean, resamples)}
+    for judge in JUDGES:
+        aucs = [within_auc(r[judge]["scores"], r["passes"]) for r in rows]
+        intervals[f"auc_{judge}"] = prompt_interval(aucs, _mean, resamples)
+        intervals[f"mass_{judge}"] = prompt_interval([np.mean(r[judge]["mass"]) for r in rows],
+                                                     _mean, resamples)
+        out[f"seconds_{judge}"] = float(np.sum(timings[f"{judge}_seconds"])) / out["answers"]
+    pairs = list(zip(timings["generate_seconds"], timings["logits_seconds"], strict=True))
+    intervals["speedup"] = prompt_interval(pairs, _ratio, resamples)
+    for name, interval in intervals.items():
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = (interval["value"], interval["lo"],
+                                                           interval["hi"])
+    out["auc_prompts"] = intervals["auc_logits"]["prompts"]
+    out["tau_prompts"] = intervals["tau"]["prompts"]
+    out.update(goal_words(out["tau"], out["speedup"]))
+    return {f"judge_{name}": value for name, value in out.items()}
+
+
+def plot(values: dict, timings: dict | None = None):
+    """Left: the two judges' scores of every answer (filled: passes its checker). Right: the
+    digit mass of each judge per answer."""
+    import matplotlib.pyplot as plt
+
+    rows = values["prompts"]
+    fast = np.array([s for r in rows for s in r["logits"]["scores"]])
+    slow = np.array([s for r in rows for s in r["generate"]["scores"]])
+    passed = np.array([p for r in rows for p in r["passes"]])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    left.scatter(fast[~passed], slow[~passed], facecolors="none", edgecolors="C0",
+                 label="fails its checker")
+    left.scatter(fast[passed], slow[passed], color="C1", label="passes")
+    left.set(xlabel="logits judge score", ylabel="generate judge score (forced)")
+    left.legend(fontsize=8)
+    masses = [[m for r in rows for m in r[j]["mass"]] for j in JUDGES]
+    right.boxplot(masses, tick_labels=list(JUDGES))
+    right.set(ylabel='probability on "1".."5"', ylim=(0, 1))
+    fig.tight_layout()
+    return fig
