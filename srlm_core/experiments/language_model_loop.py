@@ -169,7 +169,6 @@ def summarise(values: dict) -> dict:
         "lm_prompts_round1": values["lm_config"]["prompts_per_iteration"],
         "lm_pair_right": 100 * first["pair_label_accuracy"],
         "lm_pair_wrong": 100 * first["pair_label_wrong"],
-        "lm_logit_validity": 100 * values["baseline"]["judge_validity"],
     }
 
 
@@ -221,8 +220,6 @@ def summarise_record(record: dict) -> dict:
     """The numbers glued from a larger run's registry record (its content: ``values``,
     ``params``, ``provenance``).
 
-    * judge timing: ``generate`` against ``logits`` judging on the same :math:`\\pi_0`
-      candidates (speed ratio, share of parseable samples, Spearman correlation);
     * :math:`\\pi_0`'s diagnostics: pass rate, judge agreement and its side of chance,
       regression coefficients and signal share :math:`\\hat\\alpha_0`, consistency,
       :math:`\\log\\hat\\kappa` (S3), mean length; the same after the last round;
@@ -232,20 +229,13 @@ def summarise_record(record: dict) -> dict:
     * the last round's change of the pass rate against :math:`\\pi_0` (percentage points)
       for the fixed reference, the single step (S2) and the oracle judge."""
     values, params, prov = record["values"], record["params"], record["provenance"]
-    base, arms, timing = values["baseline"], values["arms"], values["judge_timing"]
+    base, arms = values["baseline"], values["arms"]
     fixed, moving = arms["fixed"], arms["moving"]
     steps_fixed, steps_moving = kl_steps(fixed), kl_steps(moving)
     ratio_fixed = float(steps_fixed[-1] / steps_fixed[0])
     ratio_moving = float(steps_moving[-1] / steps_moving[0])
     rounds = len(steps_fixed) - 1
     return {
-        "lm_timing_tokens": params["judge_max_new_tokens"],
-        "lm_timing_samples": params["judge_samples"],
-        "lm_timing_n": timing["responses"],
-        "lm_timing_ratio": timing["speed_ratio"],
-        "lm_timing_validity": 100 * timing["generate_validity"],
-        "lm_timing_rho": ("undefined (too few parsed scores)" if math.isnan(timing["spearman"])
-                          else f"{timing['spearman']:.2f}"),
         "lm_large_minutes": prov["wall_time_s"] / 60,
         "lm_large_cpu": prov["hardware"]["cpu"],
         "lm_large_commit": str(prov["git_commit"])[:10],

@@ -4,7 +4,6 @@ figures and tables draw from the values, and (slow) a tiny-model run is determin
 gives the same values in one call as in separate calls per arm."""
 
 import json
-import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -96,7 +95,6 @@ def test_summarise_computes_the_shares_of_a_hand_made_run():
         "lm_small_eval_share": 30.0, "lm_example_instruction": "Describe tea.",
         "lm_pairs_round1": 3, "lm_prompts_round1": 4,
         "lm_pair_right": pytest.approx(200 / 3), "lm_pair_wrong": pytest.approx(100 / 3),
-        "lm_logit_validity": 80.0,
     }
 
 
@@ -128,8 +126,6 @@ def test_summarise_record_when_s1_direction_holds():
     assert out["lm_single_gain"] == pytest.approx(0.0)
     assert out["lm_oracle_gain"] == pytest.approx(25.0)
     assert out["lm_agree0_side"] == "below"
-    assert out["lm_timing_rho"] == "0.50"
-    assert out["lm_timing_validity"] == 25.0
     assert out["lm_large_heldout"] == 32
     assert out["lm_large_commit"] == "0123456789"
     assert out["lm_large_minutes"] == 10.0
@@ -137,11 +133,9 @@ def test_summarise_record_when_s1_direction_holds():
 
 def test_summarise_record_when_s1_direction_fails():
     record = _record(fixed_d=(1.0, 3.0, 7.0), moving_d=(1.0, 1.5, 1.75))
-    record["values"]["judge_timing"]["spearman"] = math.nan
     out = lm.summarise_record(record)
     assert out["lm_ratio_fixed"] == pytest.approx(4.0)
     assert out["lm_direction"] == "held for neither reference"
-    assert out["lm_timing_rho"] == "undefined (too few parsed scores)"
 
 
 def test_summarise_record_on_the_stored_lm_large_record():
