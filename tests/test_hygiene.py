@@ -33,3 +33,19 @@ def test_the_package_never_sets_torch_threads_in_process():
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if re.search(r"\bset_num_threads\s*\(", line) and "``" not in line]
     assert calls == []
+
+
+def test_no_docstring_of_the_package_holds_a_control_character():
+    r"""A backslash escape in a docstring that is not raw (``\alpha``) becomes a control
+    character (``\a`` is the bell), which MathJax cannot typeset on the API page."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "srlm_core"
+    control = set(map(chr, range(32))) - set("\n\t")
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    found = [f"{path.relative_to(package.parent)}:{getattr(node, 'lineno', 1)}"
+             for path in sorted(package.rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, kinds)
+             and control & set(ast.get_docstring(node, clean=False) or "")]
+    assert found == []

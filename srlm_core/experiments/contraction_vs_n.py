@@ -76,7 +76,7 @@ def run(config: Config) -> dict:
 
 
 def summarise(values: dict) -> dict:
-    """The absolute gap at the smallest and the largest n; the largest n; whether the
+    r"""The absolute gap at the smallest and the largest n; the largest n; whether the
     prediction is ``inside`` the interval there (else ``still outside``); whether the absolute
     gap ``shrinks`` at every step of the grid; and from which side the measured factor
     approaches :math:`1-\alpha`: ``approached from above`` (every slope shallower, the gap

@@ -285,7 +285,7 @@ def iterated_ridge() -> IteratedRidge:
 
 
 def _same(derived: sp.Expr, closed: sp.Expr) -> sp.Expr:
-    """``closed`` after checking that it equals SymPy's ``derived`` form: symbolically, else at
+    r"""``closed`` after checking that it equals SymPy's ``derived`` form: symbolically, else at
     random points of the parameter range (:math:`0 < \alpha < 2`, :math:`p > 1`, the rest
     positive)."""
     if sp.simplify(sp.powsimp(sp.expand_power_base(derived - closed, force=True),
