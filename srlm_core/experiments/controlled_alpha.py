@@ -43,6 +43,7 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm import parallel
+from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.publishing.results import write_atomic, write_json_atomic
 
@@ -196,16 +197,8 @@ class ControlledAlphaRunner:
         return self.workdir / arm.name
 
     def _check_workdir(self) -> None:
-        stored = self.workdir / "config.json"
-        mine = {**self.config.to_dict(), "device": None}
-        if parallel.is_main():
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            if not stored.exists():
-                write_json_atomic(stored, mine)
-        parallel.barrier()
-        if json.loads(stored.read_text()) != mine:
-            raise ConfigError("workdir", f"{self.workdir} holds a run with another config; "
-                              "use a fresh folder")
+        """Claim the work folder for this config (any device): the checkpoint store's rule."""
+        CheckpointStore(self.workdir).claim({**self.config.to_dict(), "device": None})
 
     # -- one round ------------------------------------------------------------------------
     def _labels(self, arm: Arm, t: int, h):
