@@ -2,6 +2,11 @@ r"""Summaries that follow the design: the unit of independence is the seed or th
 instance, never the row.
 
 * :func:`mean_interval` and :func:`bootstrap_interval` summarise one number per unit;
+  :func:`cluster_bootstrap` resamples whole units (rows of an array, or per-unit objects
+  such as one dict per prompt) for any statistic of the resampled units, e.g. a ratio of
+  sums or a regression pooled over the units' answers;
+* :func:`sign_flip_test` is the paired test over units: one difference per unit (an arm
+  minus its baseline on the same prompt), its p-value from random sign flips;
 * :func:`slope_across_units` fits a slope within each unit and summarises the per-unit slopes
   across units (a trajectory's rounds are autocorrelated, so its points are not independent);
   :func:`fit_slope` is the pooled least-squares fit, valid only for independent points, and
@@ -51,6 +56,77 @@ def bootstrap_interval(values, statistic=np.mean, confidence: float = 0.95,
                           method="percentile", rng=np.random.default_rng(seed))
     ci = res.confidence_interval
     return Interval(point, float(ci.low), float(ci.high))
+
+
+@dataclass(frozen=True)
+class ClusterInterval(Interval):
+    """An :class:`Interval` from resampling whole units, with the number of units used."""
+
+    units: int
+
+
+def _percentile_levels(confidence: float) -> tuple[float, float]:
+    """The percentiles (in %) of a central ``confidence`` interval, rounded so that 0.95
+    gives exactly 2.5 and 97.5 (not 2.5000000000000022)."""
+    tail = round(100 * (1 - confidence) / 2, 10)
+    return tail, round(100 - tail, 10)
+
+
+def cluster_bootstrap(rows, statistic, resamples: int = 9999, seed: int = 0,
+                      confidence: float = 0.95) -> ClusterInterval:
+    """``statistic(rows)`` and its percentile bootstrap interval, resampling whole units.
+
+    ``rows`` holds one entry per unit (a prompt, a seed): either numbers (a vector, or an
+    array with one row per unit; rows with a NaN are dropped first and ``statistic`` gets
+    the resampled array) or per-unit objects that do not convert to a float array, e.g. a
+    list of dicts (``statistic`` then gets the resampled list).  Draw k takes the units
+    ``np.random.default_rng(seed).integers(0, n, (resamples, n))[k]``; the interval is the
+    :math:`(1 - c)/2` and :math:`1 - (1 - c)/2` percentiles of the draws' statistics
+    (``np.percentile``, linear; a NaN draw makes it NaN).  No units left: all NaN,
+    ``units`` 0."""
+    try:
+        numeric = np.asarray(rows, dtype=float)
+    except (TypeError, ValueError):
+        numeric = None
+    if numeric is not None:
+        if numeric.ndim == 0:
+            raise ValueError("cluster_bootstrap needs one entry per unit, not a scalar")
+        units = numeric[~np.isnan(numeric).reshape(len(numeric), -1).any(axis=1)]
+
+        def take(index):
+            return units[index]
+    else:
+        units = list(rows)
+
+        def take(index):
+            return [units[i] for i in index]
+    n = len(units)
+    if n == 0:
+        return ClusterInterval(np.nan, np.nan, np.nan, 0)
+    point = float(statistic(units))
+    draws = np.random.default_rng(seed).integers(0, n, (resamples, n))
+    boot = np.array([statistic(take(d)) for d in draws], dtype=float)
+    lo, hi = np.percentile(boot, _percentile_levels(confidence))
+    return ClusterInterval(point, float(lo), float(hi), n)
+
+
+def sign_flip_test(differences, resamples: int = 9999, seed: int = 0) -> float:
+    r"""Two-sided p-value of the paired test that the mean unit difference is zero: under
+    the null each unit's difference :math:`d_u` is as likely as :math:`-d_u`, so the
+    observed mean is compared with the means of :math:`(\pm d_u)` over random sign flips
+    (``scipy.stats.permutation_test`` with ``permutation_type="samples"``; exact, over all
+    :math:`2^n` flips, when :math:`2^n \le` ``resamples``).  NaN differences are dropped;
+    NaN without a unit, 1 with one (its two flips are as extreme as each other)."""
+    d = np.asarray(differences, dtype=float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return float("nan")
+    if d.size == 1:
+        return 1.0
+    res = stats.permutation_test((d,), np.mean, permutation_type="samples", vectorized=True,
+                                 n_resamples=resamples, alternative="two-sided",
+                                 rng=np.random.default_rng(seed))
+    return float(res.pvalue)
 
 
 @dataclass(frozen=True)

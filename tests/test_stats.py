@@ -1,6 +1,9 @@
 """The summaries of srlm_core.stats: nominal coverage where the design's unit is respected,
 and the pooled fit's undercoverage on autocorrelated trajectories."""
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -8,12 +11,14 @@ from scipy import stats as sps
 from srlm_core.stats import (
     binomial_count_range,
     bootstrap_interval,
+    cluster_bootstrap,
     equivalence_test,
     fit_line,
     fit_log_decay,
     fit_slope,
     mean_interval,
     minimum_detectable_difference,
+    sign_flip_test,
     slope_across_units,
     unit_slopes,
 )
@@ -114,3 +119,82 @@ def test_binomial_count_range_is_the_expected_miss_baseline():
     assert r.expected == pytest.approx(30.4)
     assert (r.lo, r.hi) == (28, 32)
     assert sps.binom.cdf(r.hi, 32, 0.95) - sps.binom.cdf(r.lo - 1, 32, 0.95) >= 0.95
+
+
+def _ratio(rows):
+    return rows[:, 0].sum() / rows[:, 1].sum()
+
+
+def test_cluster_bootstrap_reproduces_the_judge_studys_prompt_interval():
+    """The numbers the judge study's former ``prompt_interval`` gave (recorded before the
+    switch): a ratio of sums over 5 prompts (15 + 30 + ... = 77 over 8 = 9.625) and a mean
+    with a NaN prompt dropped (5 units), at 999 resamples.  Bugs caught: other draws (seed 1
+    moves hi to 15.84), other percentiles (5 and 95 give (5.44, 15.0)), or the NaN row kept
+    (6 units)."""
+    rows = [(10.0, 1.0), (30.0, 2.0), (20.0, 1.0), (5.0, 1.0), (12.0, 3.0)]
+    got = cluster_bootstrap(rows, _ratio, 999)
+    assert (got.mean, got.lo, got.hi, got.units) == (9.625, 4.888888888888889,
+                                                     15.833333333333334, 5)
+    got = cluster_bootstrap([0.2, math.nan, 0.9, 0.4, 0.7, 0.1], np.mean, 999, seed=3)
+    assert (got.mean, got.lo, got.hi, got.units) == pytest.approx((0.46, 0.2, 0.74, 5),
+                                                                  abs=1e-15)
+
+
+def test_cluster_bootstrap_draws_and_levels_by_hand():
+    """The interval rebuilt from the stated draws: the statistic of the units
+    ``default_rng(seed).integers(0, n, (resamples, n))[k]``, percentiles 5 and 95 at
+    confidence 0.9; no units left gives NaN and 0 units."""
+    x = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0])
+    draws = np.random.default_rng(7).integers(0, 7, (500, 7))
+    boot = x[draws].max(axis=1) - x[draws].min(axis=1)
+    got = cluster_bootstrap(x, np.ptp, resamples=500, seed=7, confidence=0.9)
+    assert (got.mean, got.units) == (8.0, 7)
+    assert (got.lo, got.hi) == tuple(np.percentile(boot, [5, 95]))
+    empty = cluster_bootstrap([math.nan, math.nan], np.mean, 99)
+    assert math.isnan(empty.mean) and math.isnan(empty.lo) and empty.units == 0
+
+
+def test_cluster_bootstrap_resamples_lists_of_per_unit_objects():
+    """One dict per prompt, each holding that prompt's answers; the statistic pools the
+    resampled prompts' answers (a ratio of sums again).  The same draws as for the numeric
+    rows (sum, count) per prompt, so the interval equals theirs; the statistic receives a
+    list of dicts, and a prompt's answers travel together."""
+    prompts = [{"scores": [10.0]}, {"scores": [14.0, 16.0]}, {"scores": [20.0]},
+               {"scores": [5.0]}, {"scores": [3.0, 4.0, 5.0]}]
+
+    def pooled_mean(units):
+        assert isinstance(units, list) and isinstance(units[0], dict)
+        answers = [s for unit in units for s in unit["scores"]]
+        return sum(answers) / len(answers)
+
+    got = cluster_bootstrap(prompts, pooled_mean, 999)
+    rows = [(sum(p["scores"]), len(p["scores"])) for p in prompts]
+    assert got == cluster_bootstrap(rows, _ratio, 999)
+    assert got.mean == pytest.approx(77 / 8) and got.units == 5
+
+
+def test_sign_flip_test_is_exact_on_enumerable_cases():
+    """d = (1, 2, 3): of the 8 sign flips only (+, +, +) reaches the observed mean 2 and only
+    (-, -, -) its mirror, so the exact two-sided p is 2/8 (the one-sided p is 1/8, the t-test
+    gives 0.074).  d = (1, -2, 3, 0.5): p counted over its 16 flips here by enumeration.
+    All-zero differences: p = 1; NaN dropped; one unit: 1; none: NaN."""
+    assert sign_flip_test([1.0, 2.0, 3.0]) == pytest.approx(2 / 8)
+    d = np.array([1.0, -2.0, 3.0, 0.5])
+    flips = [np.dot(signs, d) for signs in itertools.product([1, -1], repeat=4)]
+    greater = np.mean([f >= d.sum() - 1e-12 for f in flips])
+    less = np.mean([f <= d.sum() + 1e-12 for f in flips])
+    assert sign_flip_test(d) == pytest.approx(min(1.0, 2 * min(greater, less)))
+    assert sign_flip_test([0.0, 0.0, 0.0]) == 1.0
+    assert sign_flip_test([1.0, math.nan, 2.0, 3.0]) == pytest.approx(2 / 8)
+    assert sign_flip_test([0.4]) == 1.0
+    assert math.isnan(sign_flip_test([]))
+
+
+def test_sign_flip_test_by_random_flips_is_near_the_exact_p():
+    """n = 12 (4096 flips): 999 random flips give a p within 0.05 of the exact one (their
+    Monte Carlo sd is below 0.016), seeded."""
+    d = np.random.default_rng(4).normal(0.5, 1.0, 12)
+    exact = sign_flip_test(d, resamples=9999)
+    assert 0.0 < exact < 1.0
+    assert abs(sign_flip_test(d, resamples=999, seed=1) - exact) < 0.05
+    assert sign_flip_test(d, resamples=999, seed=1) == sign_flip_test(d, resamples=999, seed=1)

@@ -5,11 +5,13 @@ model", section "How the judge scores").
 ``run`` samples ``samples`` answers of :math:`\pi_0` to each of the first ``prompts`` prompts
 of a split, checks them (:func:`srlm_core.lm.checkers.passes`) and scores each prompt's answers
 with both judges, timing each judge per prompt.  ``summarise`` reports, with percentile
-bootstrap intervals over prompts (the prompt is the unit of independence):
+bootstrap intervals over prompts (the prompt is the unit of independence,
+:func:`srlm_core.stats.cluster_bootstrap`):
 
-* agreement: Kendall's :math:`\tau` between the two judges' scores of one prompt's answers,
-  averaged over prompts;
-* each judge's within-prompt AUC against the checker: over pairs of answers to one prompt of
+* agreement: Kendall's :math:`\tau` between the two judges' scores of one prompt's answers
+  (:func:`srlm_core.lm.diagnostics.kendall_tau`), averaged over prompts;
+* each judge's within-prompt AUC against the checker
+  (:func:`srlm_core.lm.diagnostics.within_auc`): over pairs of answers to one prompt of
   which one passes and one fails, the share the judge scores the passing one higher (ties
   count one half), averaged over prompts with such a pair;
 * each judge's digit mass: the probability on "1".."5" after "Score: ";
@@ -28,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_one_of, require_positive
+from srlm_core.lm.diagnostics import kendall_tau, within_auc
+from srlm_core.stats import cluster_bootstrap
 
 TITLE = "The two self-judges on the same answers of pi_0: agreement, AUC, digit mass, cost"
 #: Scores are deterministic given the seed on one machine; seconds are kept apart.
@@ -121,38 +125,6 @@ def run(config: Config) -> dict:
                                                          for j in JUDGES}}}
 
 
-def kendall_tau(x, y) -> float:
-    """Kendall's :math:`\\tau_b` of two score lists (NaN when either is constant)."""
-    from scipy.stats import kendalltau
-
-    if len(set(x)) < 2 or len(set(y)) < 2:
-        return math.nan
-    return float(kendalltau(x, y).statistic)
-
-
-def within_auc(scores, passed) -> float:
-    """The share of (passing, failing) pairs in which the passing answer scores higher, ties
-    one half; NaN without such a pair."""
-    wins = [(1.0 if a > b else 0.5 if a == b else 0.0)
-            for a, p in zip(scores, passed, strict=True) if p
-            for b, q in zip(scores, passed, strict=True) if not q]
-    return float(np.mean(wins)) if wins else math.nan
-
-
-def prompt_interval(rows, statistic, resamples: int, seed: int = 0) -> dict:
-    """``statistic(rows)`` and its 95% percentile bootstrap interval, resampling whole
-    prompts (the rows of ``rows``); NaN rows are dropped first."""
-    rows = np.asarray(rows, float)
-    rows = rows[~np.isnan(rows).reshape(len(rows), -1).any(axis=1)]
-    if len(rows) == 0:
-        return {"value": math.nan, "lo": math.nan, "hi": math.nan, "prompts": 0}
-    point = float(statistic(rows))
-    draws = np.random.default_rng(seed).integers(0, len(rows), (resamples, len(rows)))
-    boot = np.array([statistic(rows[d]) for d in draws])
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return {"value": point, "lo": float(lo), "hi": float(hi), "prompts": int(len(rows))}
-
-
 def _mean(rows):
     return rows.mean()
 
@@ -186,20 +158,20 @@ def summarise(values: dict, timings: dict | None = None) -> dict:
                                                  for w in r["generate"]["written"]])),
                  "goal_speedup": GOAL_SPEEDUP, "goal_tau": GOAL_TAU}
     taus = [kendall_tau(r["logits"]["scores"], r["generate"]["scores"]) for r in rows]
-    intervals = {"tau": prompt_interval(taus, _mean, resamples)}
+    intervals = {"tau": cluster_bootstrap(taus, _mean, resamples)}
     for judge in JUDGES:
         aucs = [within_auc(r[judge]["scores"], r["passes"]) for r in rows]
-        intervals[f"auc_{judge}"] = prompt_interval(aucs, _mean, resamples)
-        intervals[f"mass_{judge}"] = prompt_interval([np.mean(r[judge]["mass"]) for r in rows],
-                                                     _mean, resamples)
+        intervals[f"auc_{judge}"] = cluster_bootstrap(aucs, _mean, resamples)
+        intervals[f"mass_{judge}"] = cluster_bootstrap(
+            [np.mean(r[judge]["mass"]) for r in rows], _mean, resamples)
         out[f"seconds_{judge}"] = float(np.sum(timings[f"{judge}_seconds"])) / out["answers"]
     pairs = list(zip(timings["generate_seconds"], timings["logits_seconds"], strict=True))
-    intervals["speedup"] = prompt_interval(pairs, _ratio, resamples)
+    intervals["speedup"] = cluster_bootstrap(pairs, _ratio, resamples)
     for name, interval in intervals.items():
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = (interval["value"], interval["lo"],
-                                                           interval["hi"])
-    out["auc_prompts"] = intervals["auc_logits"]["prompts"]
-    out["tau_prompts"] = intervals["tau"]["prompts"]
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = (interval.mean, interval.lo,
+                                                           interval.hi)
+    out["auc_prompts"] = intervals["auc_logits"].units
+    out["tau_prompts"] = intervals["tau"].units
     out.update(goal_words(out["tau"], out["speedup"]))
     return {f"judge_{name}": value for name, value in out.items()}
 

@@ -26,22 +26,13 @@ from srlm_core.errors import ConfigError, require
 from srlm_core.lm.config import LMConfig, load_config
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
+from srlm_core.stats import cluster_bootstrap, minimum_detectable_difference, sign_flip_test
 
 #: Display names of the arms (``LMConfig.arms``).
 ARM_LABELS = {"fixed": "fixed reference", "moving": "moving reference",
               "single_step": "single step", "oracle": "oracle judge"}
-#: The held-out diagnostics drawn against iterations, with their axis labels.
-METRICS = {
-    "pass_rate": "held-out pass rate",
-    "judge_agreement": "judge agrees with checker",
-    "alpha_hat": r"signal share $\hat\alpha$",
-    "consistency": "internal consistency",
-    "kl_to_initial": r"KL$(\pi_t\,\Vert\,\pi_0)$ (nats)",
-    "log_kappa_proxy": r"$\log\hat\kappa$ (sampled set)",
-    "mean_length": "mean response length (tokens)",
-}
-#: Names of the two runs in the figures: the executed one and the registry record.
-RUNS = ("small (executed)", "large (record)")
+#: Bootstrap and sign-flip resamples of every interval and test over prompts.
+RESAMPLES = 1999
 #: File in the work folder accumulating the stage and wall times over calls of :func:`run`.
 TIMING_FILE = "timing.json"
 _LM_FIELDS = frozenset(f.name for f in dataclasses.fields(LMConfig) if f.name != "extra")
@@ -128,7 +119,7 @@ def run(config: Config, workdir: Path | str | None = None, arms=None) -> dict:
     timing = _add_timing(Path(workdir), out["stage_seconds"], time.perf_counter() - start)
     values = {
         "lm_config": lm_config.to_dict(), "prompts": prompt_split(lm_config),
-        "baseline": out["baseline"], "judge_timing": out["judge_timing"], "arms": out["arms"],
+        "baseline": out["baseline"], "arms": out["arms"],
         "stage_seconds": timing["stage_seconds"], "wall_seconds": timing["wall_seconds"],
     }
     return json.loads(json.dumps(values))  # plain JSON types only
@@ -149,14 +140,12 @@ def _first_round(values: dict) -> dict:
 
 def summarise(values: dict) -> dict:
     """The executed run's glued numbers: prompt split, wall time and the shares of the stage
-    time spent in held-out evaluation and in DPO training, round one's pairs and the share of
+    time spent in held-out evaluation and in DPO training, round one's pairs, the share of
     them whose label agrees with (``lm_pair_right``) or contradicts (``lm_pair_wrong``) the
-    checker, in percent, and the mean probability mass of the ``logits`` judge on the five
-    score digits for :math:`\\pi_0` (its validity)."""
+    checker and the finished share of the candidates, in percent."""
     stage = values["stage_seconds"]
     total = sum(stage.values())
     first = _first_round(values)
-    example = first["example"] or {}
     prompts = values["prompts"]
     return {
         "lm_n_train": prompts["n_train"], "lm_n_heldout": prompts["n_heldout"],
@@ -164,11 +153,12 @@ def summarise(values: dict) -> dict:
         "lm_small_minutes": values["wall_seconds"] / 60,
         "lm_small_train_share": 100 * stage.get("train", 0.0) / total,
         "lm_small_eval_share": 100 * sum(s for k, s in stage.items() if "eval" in k) / total,
-        "lm_example_instruction": example.get("instruction", "(no pair in round one)"),
+        "lm_example_instruction": first["example"]["instruction"],
         "lm_pairs_round1": first["train"]["pairs"],
         "lm_prompts_round1": values["lm_config"]["prompts_per_iteration"],
-        "lm_pair_right": 100 * first["pair_label_accuracy"],
+        "lm_pair_right": 100 * first["pair_label_right"],
         "lm_pair_wrong": 100 * first["pair_label_wrong"],
+        "lm_candidate_finished": 100 * first["candidate_finished_share"],
     }
 
 
@@ -183,13 +173,15 @@ def prompt_table(values: dict):
 
 
 def example_table(values: dict, width: int = 160):
-    """Round one's example prompt: each candidate (cut to ``width`` characters), its
-    self-judge score, the checker's verdict, and which two form the DPO pair (a Styler)."""
+    """Round one's example prompt: each candidate (cut to ``width`` characters), whether it
+    finished, its self-judge score, the checker's verdict, and which two form the DPO pair
+    (a Styler)."""
     import pandas as pd
 
     ex = _first_round(values)["example"]
     table = pd.DataFrame({
         "candidate": [c if len(c) < width else c[:width - 3] + "..." for c in ex["candidates"]],
+        "finished": ex["finished"],
         "self-judge score": ex["scores"],
         "passes checker": ex["passes"],
     })
@@ -198,164 +190,286 @@ def example_table(values: dict, width: int = 160):
     return table.style.format({"self-judge score": "{:.2f}"}).hide(axis="index")
 
 
-def kl_steps(rows: list[dict]) -> list[float]:
-    """Per-round increments :math:`d_t - d_{t-1}` of the distance
-    :math:`d_t = \\sqrt{\\mathrm{KL}(\\pi_t\\Vert\\pi_0)}` from the initial model (a Fisher
-    distance to second order; :math:`d_0 = 0`, negative KL estimates count as 0)."""
-    d = np.sqrt(np.maximum([0.0] + [r["kl_to_initial"] for r in rows], 0.0))
-    return np.diff(d).tolist()
+# -- statistics over prompts ------------------------------------------------------------------
+
+def _prompt_units(answers: dict) -> list[dict]:
+    """The answers of each prompt as one unit: a dict of per-answer lists per prompt."""
+    from srlm_core.lm.evaluation import groups_of
+
+    keys = [k for k, v in answers.items() if v is not None]
+    return [{k: [answers[k][i] for i in g] for k in keys}
+            for g in groups_of(answers["prompt"])]
 
 
-def direction_word(ratio_fixed: float, ratio_moving: float) -> str:
-    """Whether S1's direction held: shrinking steps away from :math:`\\pi_0` with the fixed
-    reference (ratio below 1), growing ones with the moving reference (ratio above 1)."""
-    held = [name for name, ok in (("fixed", ratio_fixed < 1), ("moving", ratio_moving > 1))
-            if ok]
-    if len(held) == 2:
-        return "held for both references"
-    return f"held only for the {held[0]} reference" if held else "held for neither reference"
+def _joined(units: list[dict]) -> dict:
+    """Units concatenated back into per-answer lists, each unit its own prompt."""
+    keys = units[0].keys()
+    out = {k: [x for u in units for x in u[k]] for k in keys}
+    out["prompt"] = [j for j, u in enumerate(units) for _ in u["prompt"]]
+    return out
+
+
+def _alpha(units: list[dict]) -> float:
+    from srlm_core.lm import diagnostics as diag
+    from srlm_core.lm.evaluation import groups_of
+
+    a = _joined(units)
+    log_ratio = np.subtract(a["logp"], a["logp_initial"])
+    return diag.signal_share(groups_of(a["prompt"]), a["score"], a["passed"],
+                             log_ratio)["alpha_hat"]
+
+
+def per_prompt(answers: dict, key: str = "passed") -> np.ndarray:
+    """The per-prompt mean of a per-answer quantity (the unit of the intervals); ``key`` may
+    also be ``"log_ratio"``, :math:`\\log\\pi_t-\\log\\pi_0` (its mean is the prompt's KL)."""
+    from srlm_core.lm import diagnostics as diag
+    from srlm_core.lm.evaluation import groups_of
+
+    values = (np.subtract(answers["logp"], answers["logp_initial"]) if key == "log_ratio"
+              else answers[key])
+    return diag.per_prompt(groups_of(answers["prompt"]), values)
+
+
+def rate_interval(answers: dict, key: str = "passed") -> dict:
+    """Mean over prompts of :func:`per_prompt` with a 95% bootstrap interval over prompts."""
+    ci = cluster_bootstrap(per_prompt(answers, key), np.mean, RESAMPLES)
+    return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi, "prompts": ci.units}
+
+
+def alpha_interval(answers: dict) -> dict:
+    r"""The signed signal share :math:`\hat\alpha` with a 95% bootstrap interval resampling
+    whole prompts (the regression refitted on each draw)."""
+    ci = cluster_bootstrap(_prompt_units(answers), _alpha, RESAMPLES)
+    return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi}
+
+
+def paired_comparison(answers: dict, against: dict, key: str = "passed") -> dict:
+    """Paired, prompt-clustered comparison of two evaluations on the same held-out prompts:
+    the mean over prompts of the per-prompt difference (``answers`` minus ``against``), its
+    95% bootstrap interval over prompts, the sign-flip p-value over prompts and the smallest
+    difference the design detects (two-sided 5% test, 80% power, from the spread of the
+    per-prompt differences)."""
+    d = per_prompt(answers, key) - per_prompt(against, key)
+    ci = cluster_bootstrap(d, np.mean, RESAMPLES)
+    sd = float(np.std(d, ddof=1))
+    return {"difference": ci.mean, "lo": ci.lo, "hi": ci.hi,
+            "p_value": sign_flip_test(d, RESAMPLES), "detectable": minimum_detectable_difference(
+                sd, len(d)), "prompts": len(d)}
+
+
+def change_word(comparison: dict, level: float = 0.05) -> str:
+    """'higher' or 'lower' when the paired test rejects at ``level``, else a null stated with
+    the smallest detectable difference (in percentage points)."""
+    if comparison["p_value"] < level:
+        return "higher" if comparison["difference"] > 0 else "lower"
+    return (f"no detectable change (the design detects "
+            f"{100 * comparison['detectable']:.0f} points)")
+
+
+def evaluations(values: dict) -> list[tuple[str, int, dict]]:
+    """(arm, round, evaluation) for pi_0 (arm ``"initial"``, round 0) and every arm's rounds."""
+    out = [("initial", 0, values["baseline"])]
+    out += [(arm, row["iteration"], row) for arm, rows in values["arms"].items() for row in rows]
+    return out
+
+
+def table_rows(values: dict) -> list[dict]:
+    """One row per evaluation: pass rate and finished share with intervals over prompts,
+    KL to pi_0 and per round, the signed signal share with its interval, internal and rank
+    consistency, judge agreement with the checker, condition proxy and mean length."""
+    rows = []
+    for arm, t, row in evaluations(values):
+        answers = row["answers"]
+        rate = rate_interval(answers)
+        alpha = (alpha_interval(answers) if not math.isnan(row["alpha_hat"])
+                 else {"value": math.nan, "lo": math.nan, "hi": math.nan})
+        rows.append({"arm": arm, "round": t, "pass_rate": rate["value"],
+                     "pass_lo": rate["lo"], "pass_hi": rate["hi"],
+                     "finished_share": row["finished_share"],
+                     "kl_to_initial": row["kl_to_initial"],
+                     "kl_to_previous": row["kl_to_previous"],
+                     "alpha_hat": alpha["value"], "alpha_lo": alpha["lo"],
+                     "alpha_hi": alpha["hi"], "consistency": row["consistency"],
+                     "rank_consistency": row.get("rank_consistency"),
+                     "judge_agreement": row["judge_agreement"],
+                     "log_kappa_proxy": row["log_kappa_proxy"],
+                     "mean_length": row["mean_length"], "answers": row["responses"]})
+    return rows
+
+
+def budget_check(values: dict) -> dict:
+    """Pairs and optimizer steps per round of every arm; ``equal`` when every iterative round
+    has the config's pairs and the same steps, and the single step T times both."""
+    cfg = values["lm_config"]
+    per_round = {(arm, row["iteration"]): (row["train"]["pairs"], row["train"]["steps"])
+                 for arm, rows in values["arms"].items() for row in rows}
+    iterative = {v for (arm, _), v in per_round.items() if arm != "single_step"}
+    single = {v for (arm, _), v in per_round.items() if arm == "single_step"}
+    (pairs, steps), = iterative if len(iterative) == 1 else ((math.nan, math.nan),)
+    equal = (len(iterative) == 1 and pairs == cfg["pairs_per_iteration"]
+             and all(v == (cfg["iterations"] * pairs, cfg["iterations"] * steps)
+                     for v in single))
+    return {"pairs": pairs, "steps": steps, "equal": equal}
 
 
 def summarise_record(record: dict) -> dict:
-    """The numbers glued from a larger run's registry record (its content: ``values``,
-    ``params``, ``provenance``).
-
-    * :math:`\\pi_0`'s diagnostics: pass rate, judge agreement and its side of chance,
-      regression coefficients and signal share :math:`\\hat\\alpha_0`, consistency,
-      :math:`\\log\\hat\\kappa` (S3), mean length; the same after the last round;
-    * S1: the ratio of the last to the first step of :func:`kl_steps`, predicted
-      :math:`(1-\\hat\\alpha_0)^{T-1}` with the fixed and :math:`(2-\\hat\\alpha_0)^{T-1}`
-      with the moving reference, and :func:`direction_word`;
-    * the last round's change of the pass rate against :math:`\\pi_0` (percentage points)
-      for the fixed reference, the single step (S2) and the oracle judge."""
+    r"""The numbers and verdict words glued from the larger run's record (its content:
+    ``values``, ``params``, ``provenance``): the design (pairs, steps, answers), every arm's
+    last round against :math:`\pi_0` and fixed against moving (:func:`paired_comparison`),
+    the signal share after round one with its interval and the pre-registered verdicts."""
     values, params, prov = record["values"], record["params"], record["provenance"]
     base, arms = values["baseline"], values["arms"]
-    fixed, moving = arms["fixed"], arms["moving"]
-    steps_fixed, steps_moving = kl_steps(fixed), kl_steps(moving)
-    ratio_fixed = float(steps_fixed[-1] / steps_fixed[0])
-    ratio_moving = float(steps_moving[-1] / steps_moving[0])
-    rounds = len(steps_fixed) - 1
-    return {
+    T = params["iterations"]
+    budget = budget_check({"lm_config": params, "arms": arms})
+    out = {
         "lm_large_minutes": prov["wall_time_s"] / 60,
         "lm_large_cpu": prov["hardware"]["cpu"],
         "lm_large_commit": str(prov["git_commit"])[:10],
-        "lm_large_iterations": params["iterations"],
-        "lm_large_prompts": params["prompts_per_iteration"],
-        "lm_large_heldout": params["heldout_prompts"] * params["heldout_samples"],
+        "lm_large_iterations": T,
+        "lm_large_block": params["prompts_per_iteration"],
+        "lm_large_pairs": budget["pairs"], "lm_large_steps": budget["steps"],
+        "lm_large_budget": "equal" if budget["equal"] else "NOT equal",
+        "lm_large_prompts": params["heldout_prompts"],
+        "lm_large_samples": params["heldout_samples"],
+        "lm_large_answers": params["heldout_prompts"] * params["heldout_samples"],
+        "lm_large_tokens": params["max_new_tokens"],
         "lm_base_pass": 100 * base["pass_rate"],
-        "lm_alpha0": base["alpha_hat"],
+        "lm_base_finished": 100 * base["finished_share"],
         "lm_agree0": base["judge_agreement"],
-        "lm_agree0_side": "below" if base["judge_agreement"] < 0.5 else "above",
-        "lm_consist0": base["consistency"],
-        "lm_coef_truth": base["coef_truth"],
-        "lm_coef_loglik": base["coef_loglik"],
-        "lm_len0": base["mean_length"],
-        "lm_len_fixed": fixed[-1]["mean_length"],
-        "lm_consist_fixed": fixed[-1]["consistency"],
-        "lm_consist_moving": moving[-1]["consistency"],
-        "lm_kappa0": base["log_kappa_proxy"],
-        "lm_kappa_fixed": fixed[-1]["log_kappa_proxy"],
-        "lm_rounds_between": rounds,
-        "lm_ratio_fixed": ratio_fixed,
-        "lm_ratio_moving": ratio_moving,
-        "lm_pred_fixed": (1 - base["alpha_hat"]) ** rounds,
-        "lm_pred_moving": (2 - base["alpha_hat"]) ** rounds,
-        "lm_kl_fixed": fixed[-1]["kl_to_initial"],
-        "lm_kl_moving": moving[-1]["kl_to_initial"],
-        "lm_self_gain": 100 * (fixed[-1]["pass_rate"] - base["pass_rate"]),
-        "lm_oracle_gain": 100 * (arms["oracle"][-1]["pass_rate"] - base["pass_rate"]),
-        "lm_single_gain": 100 * (arms["single_step"][-1]["pass_rate"] - base["pass_rate"]),
-        "lm_direction": direction_word(ratio_fixed, ratio_moving),
     }
+    for arm, rows in arms.items():
+        last = rows[-1]
+        c = paired_comparison(last["answers"], base["answers"])
+        out.update({f"lm_{arm}_pass": 100 * last["pass_rate"],
+                    f"lm_{arm}_diff": 100 * c["difference"], f"lm_{arm}_diff_lo": 100 * c["lo"],
+                    f"lm_{arm}_diff_hi": 100 * c["hi"], f"lm_{arm}_p": c["p_value"],
+                    f"lm_{arm}_mde": 100 * c["detectable"], f"lm_{arm}_word": change_word(c),
+                    f"lm_{arm}_kl": last["kl_to_initial"],
+                    f"lm_{arm}_kl_round": last["kl_to_previous"],
+                    f"lm_{arm}_finished": 100 * last["finished_share"]})
+    fm = paired_comparison(arms["fixed"][-1]["answers"], arms["moving"][-1]["answers"])
+    kl = paired_comparison(arms["moving"][-1]["answers"], arms["fixed"][-1]["answers"],
+                           key="log_ratio")
+    alpha = alpha_interval(arms["fixed"][0]["answers"])
+    fixed = arms["fixed"]
+    out.update({
+        "lm_fm_diff": 100 * fm["difference"], "lm_fm_lo": 100 * fm["lo"],
+        "lm_fm_hi": 100 * fm["hi"], "lm_fm_p": fm["p_value"], "lm_fm_mde": 100 * fm["detectable"],
+        "lm_fm_word": change_word(fm),
+        "lm_kl_gap": kl["difference"], "lm_kl_gap_lo": kl["lo"], "lm_kl_gap_hi": kl["hi"],
+        "lm_kl_round1": fixed[0]["kl_to_initial"],
+        "lm_alpha1": alpha["value"], "lm_alpha1_lo": alpha["lo"], "lm_alpha1_hi": alpha["hi"],
+        "lm_alpha_side": ("positive" if alpha["lo"] > 0 else "negative" if alpha["hi"] < 0
+                          else "indistinguishable from zero"),
+        "lm_consist1": fixed[0]["consistency"], "lm_consist_last": fixed[-1]["consistency"],
+        "lm_rank_last": fixed[-1]["rank_consistency"],
+    })
+    out.update(verdicts(out))
+    return out
 
 
-def verdict(values: dict, arm: str) -> str:
-    """The last round of ``arm`` against :math:`\\pi_0` through their Wilson 95% pass-rate
-    intervals: better or worse when the intervals are disjoint, else no detectable change."""
-    base, last = values["baseline"], values["arms"][arm][-1]
-    if last["pass_rate_lo"] > base["pass_rate_hi"]:
-        return "better (intervals disjoint)"
-    if last["pass_rate_hi"] < base["pass_rate_lo"]:
-        return "worse (intervals disjoint)"
-    return "no detectable change (intervals overlap)"
+def verdicts(numbers: dict) -> dict:
+    r"""The pre-registered predictions against the numbers of :func:`summarise_record`:
+
+    * signal: S1 improves the truth only through the judge's signal share, so the
+      fixed-reference loop should gain when :math:`\hat\alpha` is positive and should not
+      when it is zero or negative;
+    * drift: with the moving reference the policy moves farther from :math:`\pi_0` (S1's
+      contrast), so its KL exceeds the fixed reference's;
+    * consistency: iterating raises internal consistency (the fixed point is internally
+      consistent)."""
+    side, word = numbers["lm_alpha_side"], numbers["lm_fixed_word"]
+    if side == "positive":
+        signal = "holds" if word == "higher" else "fails"
+    else:
+        signal = "holds" if word != "higher" else "fails"
+    drift = "holds" if numbers["lm_kl_gap_lo"] > 0 else (
+        "fails" if numbers["lm_kl_gap_hi"] < 0 else "is not resolved (interval contains 0)")
+    consistency = ("holds" if numbers["lm_consist_last"] > numbers["lm_consist1"] else "fails")
+    return {"lm_signal_verdict": signal, "lm_drift_verdict": drift,
+            "lm_consistency_verdict": consistency}
 
 
 def pass_table(values: dict):
-    """Each arm's pass rate after its last round, its interval and :func:`verdict`
-    (a Styler)."""
+    """Every evaluation's pass rate with its interval over prompts, finished share, KL and
+    diagnostics (a Styler)."""
     import pandas as pd
 
-    table = pd.DataFrame([
-        {"arm": ARM_LABELS[arm], "pass rate after the last round": rows[-1]["pass_rate"],
-         "95% interval": f"[{rows[-1]['pass_rate_lo']:.2f}, {rows[-1]['pass_rate_hi']:.2f}]",
-         "against the initial model": verdict(values, arm)}
-        for arm, rows in values["arms"].items()
-    ])
-    return table.style.format({"pass rate after the last round": "{:.2f}"}).hide(axis="index")
-
-
-def curves(values: dict, record_values: dict) -> list[dict]:
-    """Long-form rows (run, arm, iteration, metric, value, and the pass rate's interval
-    ``lo``/``hi``) of every metric of :data:`METRICS`, :math:`\\pi_0` as iteration 0 of
-    every arm, for the executed run and the record."""
-    rows = []
-    for run_name, vals in zip(RUNS, (values, record_values), strict=True):
-        base = {**vals["baseline"], "iteration": 0}
-        for arm, arm_rows in vals["arms"].items():
-            for row in [base] + arm_rows:
-                for key in METRICS:
-                    interval = key == "pass_rate"
-                    rows.append({"run": run_name, "arm": ARM_LABELS[arm],
-                                 "iteration": row["iteration"], "metric": key,
-                                 "value": row[key],
-                                 "lo": row.get("pass_rate_lo") if interval else math.nan,
-                                 "hi": row.get("pass_rate_hi") if interval else math.nan})
-    return rows
+    rows = table_rows(values)
+    table = pd.DataFrame([{
+        "arm": ARM_LABELS.get(r["arm"], r["arm"]), "round": r["round"],
+        "pass rate [95%]": f"{r['pass_rate']:.2f} [{r['pass_lo']:.2f}, {r['pass_hi']:.2f}]",
+        "finished": r["finished_share"],
+        "KL to π0": r["kl_to_initial"],
+        "α̂ [95%]": (f"{r['alpha_hat']:.2f} [{r['alpha_lo']:.2f}, {r['alpha_hi']:.2f}]"
+                     if not math.isnan(r["alpha_hat"]) else "undefined"),
+        "consistency": r["consistency"],
+    } for r in rows])
+    return table.style.format(precision=2, na_rep="undefined").hide(axis="index")
 
 
 def _palette() -> dict:
     import seaborn as sns
 
-    return dict(zip(ARM_LABELS.values(), sns.color_palette("colorblind", 4), strict=True))
+    names = ["initial model", *ARM_LABELS.values()]
+    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
 
 
-def plot_pass(values: dict, record_values: dict):
-    """Held-out pass rate with Wilson 95% intervals against iterations, one panel for the
-    executed run and one for the record (the single step at the last iteration)."""
+def plot_pass(values: dict):
+    """Held-out pass rate of every evaluation with its 95% interval over prompts, against
+    the round (pi_0 at round 0; the single step at the last round)."""
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    data = pd.DataFrame(curves(values, record_values))
-    data = data[data.metric == "pass_rate"]
+    rows = table_rows(values)
     palette = _palette()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, run_name in zip(axes, RUNS, strict=True):
-        part = data[data.run == run_name]
-        for offset, (arm, group) in enumerate(part.groupby("arm", sort=False)):
-            x = group.iteration + 0.06 * (offset - 1.5)
-            ax.errorbar(x, group.value, yerr=[group.value - group.lo, group.hi - group.value],
-                        marker="o", capsize=3, label=arm, color=palette[arm],
-                        ls="-" if arm != ARM_LABELS["single_step"] else "none")
-        ax.set(title=run_name, xlabel="iteration $t$ (single step: all pairs in one round)",
-               ylabel="held-out pass rate", xticks=sorted(part.iteration.unique()))
-    axes[1].legend(loc="best", fontsize="small")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    base = rows[0]
+    ax.axhspan(base["pass_lo"], base["pass_hi"], color=palette["initial model"], alpha=0.15,
+               label="initial model (95% interval)")
+    for offset, arm in enumerate(values["arms"]):
+        part = [base] + [r for r in rows if r["arm"] == arm]
+        x = np.array([r["round"] for r in part]) + 0.06 * (offset - 1.5)
+        y = np.array([r["pass_rate"] for r in part])
+        err = [y - [r["pass_lo"] for r in part], [r["pass_hi"] for r in part] - y]
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=ARM_LABELS[arm],
+                    color=palette[ARM_LABELS[arm]], ls="-" if arm != "single_step" else "none")
+    ax.set(xlabel="round $t$ (single step: all pairs in one round)", ylabel="held-out pass rate",
+           xticks=sorted({r["round"] for r in rows}))
+    ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return fig
 
 
-def plot_diagnostics(values: dict, record_values: dict):
-    """Every diagnostic of :data:`METRICS` but the pass rate against iterations, one panel
-    each (solid: executed run; dashed: record)."""
-    import pandas as pd
-    import seaborn as sns
+def plot_diagnostics(values: dict):
+    r"""Signed signal share :math:`\hat\alpha` (95% interval over prompts), internal
+    consistency and :math:`\mathrm{KL}(\pi_t\Vert\pi_0)`, against the round."""
+    import matplotlib.pyplot as plt
 
-    data = pd.DataFrame(curves(values, record_values))
-    data = data[data.metric != "pass_rate"].copy()
-    data["metric"] = data.metric.map(METRICS)
-    grid = sns.relplot(data=data, x="iteration", y="value", hue="arm", style="run",
-                       col="metric", col_wrap=3, kind="line", marker="o", palette=_palette(),
-                       style_order=list(RUNS), facet_kws={"sharey": False}, height=2.8,
-                       aspect=1.3)
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("iteration $t$", "value")
-    return grid.figure
+    rows = table_rows(values)
+    palette = _palette()
+    panels = [("alpha_hat", r"signal share $\hat\alpha$"),
+              ("consistency", "internal consistency"),
+              ("kl_to_initial", r"KL$(\pi_t\,\Vert\,\pi_0)$ (nats)")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        for offset, arm in enumerate(values["arms"]):
+            part = [r for r in rows if r["arm"] in (arm, "initial")]
+            x = np.array([r["round"] for r in part]) + 0.06 * (offset - 1.5)
+            y = np.array([np.nan if r[key] is None else r[key] for r in part], float)
+            kwargs = {"marker": "o", "color": palette[ARM_LABELS[arm]], "label": ARM_LABELS[arm],
+                      "ls": "-" if arm != "single_step" else "none"}
+            if key == "alpha_hat":
+                lo = np.array([r["alpha_lo"] for r in part])
+                hi = np.array([r["alpha_hi"]
+                                                                             for r in part])
+                ax.errorbar(x, y, yerr=[y - lo, hi - y], capsize=3, **kwargs)
+            else:
+                ax.plot(x, y, **kwargs)
+        if key in ("alpha_hat",):
+            ax.axhline(0, color="grey", lw=0.8)
+        if key == "consistency":
+            ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+        ax.set(title=label, xlabel="round $t$", xticks=sorted({r["round"] for r in rows}))
+    axes[0].legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig

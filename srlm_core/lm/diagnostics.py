@@ -1,27 +1,38 @@
-"""What the language-model experiment measures on the held-out split.
+r"""What the language-model experiment measures on the held-out split.
 
 The model world of the book's model chapter has a judge
-:math:`r_t = \\alpha r^* + (1 - \\alpha) \\beta \\log(\\pi_t / \\pi_{\\mathrm{ref}})`;
-here r* is the checker's verdict g(x, y) in {0, 1} and the self-preference term is the
-policy's own length-normalised log-likelihood l(x, y).  The estimates:
+:math:`r_t = \alpha r^* + (1 - \alpha) \beta \log(\pi_t / \pi_{\mathrm{ref}})`;
+here :math:`r^*` is the checker's verdict :math:`g(x, y) \in \{0, 1\}` and the
+self-preference term is the implicit DPO reward of the policy against the fixed reference,
+:math:`l(x, y) = \log \pi_t(y \mid x) - \log \pi_0(y \mid x)` (sequence totals).  Every
+estimate below compares answers to the same prompt only: ``groups`` lists, per prompt, the
+indices of its answers in the per-answer lists, and a NaN judge score drops its answer.
 
-* pass rate of pi_t (share of sampled responses that satisfy every constraint), Wilson 95%;
-* judge agreement: on pairs of responses to one prompt whose ground truth differs, how often
-  the judge scores the passing one higher (ties count one half);
-* alpha-hat: regress the judge's score s on g and l, s = a g + b l + c; with standardised
-  regressors,
-  :math:`\\hat\\alpha = |a|\\, \\mathrm{sd}(g) / (|a|\\, \\mathrm{sd}(g) + |b|\\, \\mathrm{sd}(l))`
-  is the signal share of the judge's explained variation (1 - alpha-hat its self-preference);
-* internal consistency: on pairs with different judge scores, how often the judge prefers the
-  response the policy itself finds more likely (l larger) -- S1's fixed point has it at 1 in
-  the model world;
-* KL(pi_t || pi_0): Monte-Carlo mean of log pi_t(y|x) - log pi_0(y|x) over y ~ pi_t (both
-  at the sampling temperature, so the estimate is unbiased for the tempered policies);
-* condition-number proxy (S3, kappa = max pi*/pi) on the sampled set of each prompt: with
-  pi_t renormalised over the m samples and pi* the uniform distribution on the passing ones,
-  log kappa-hat = max_{y passing} log(pi*(y)/pi_t(y)); averaged over prompts with a passing
-  sample;
-* mean response length in tokens (the verbosity confound of Yuan et al.).
+* Judge agreement (:func:`judge_agreement`): on pairs of answers to one prompt whose checker
+  verdicts differ, how often the judge scores the passing one higher (ties count one half).
+* Signed signal share :math:`\hat\alpha` (:func:`signal_share`): centre the judge score
+  :math:`s`, :math:`g` and :math:`l` by their prompt means (prompt fixed effects) and fit
+  :math:`\tilde s = a \tilde g + b \tilde l` by least squares; then
+  :math:`\hat\alpha = a\,\mathrm{sd}(\tilde g) / (|a|\,\mathrm{sd}(\tilde g)
+  + |b|\,\mathrm{sd}(\tilde l))`, the share of the judge's explained within-prompt spread
+  that follows the checker, signed by :math:`a` (a judge that prefers failing answers has
+  :math:`\hat\alpha < 0`).  It is undefined at :math:`t = 0`, where
+  :math:`\pi_t = \pi_0` makes :math:`l = 0`.
+* Internal consistency (:func:`internal_consistency`): on pairs of answers to one prompt
+  whose judge scores and implicit rewards both differ, how often the judge prefers the one
+  with the larger :math:`l`: 1 is S1's internally consistent fixed point (the judge agrees
+  with the policy's own implicit reward), 1/2 unrelated, 0 reversed; undefined at
+  :math:`t = 0`.
+* Rank consistency (:func:`rank_consistency`), the quantity CREAM (Wang et al., ICLR 2025)
+  tracks: per prompt, Kendall's :math:`\tau_b` between round :math:`t`'s and round
+  :math:`t - 1`'s judge scores of the same answers, averaged over prompts.
+* Within-prompt AUC (:func:`within_auc`) and Kendall's :math:`\tau_b`
+  (:func:`kendall_tau`) of two score lists, the per-prompt pieces of the judge study.
+* Condition-number proxy (S3, :math:`\kappa = \max \pi^*/\pi`, :func:`log_condition_proxy`)
+  on the sampled set of each prompt: with :math:`\pi_t` renormalised over the prompt's
+  samples and :math:`\pi^*` uniform on the passing ones,
+  :math:`\log\hat\kappa = \max_{y\ \mathrm{passing}} \log(\pi^*(y)/\pi_t(y))`, averaged
+  over prompts with a passing sample.
 """
 
 from __future__ import annotations
@@ -31,7 +42,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 from tqdm import tqdm
 
 from srlm_core.lm import parallel
@@ -161,23 +171,51 @@ def sequence_logprobs(model, tokenizer, instructions, responses, temperature: fl
     return LogProbs(totals, means, lengths)
 
 
-def wilson_interval(successes: int, trials: int) -> tuple[float, float]:
-    if trials == 0:
-        return (math.nan, math.nan)
-    ci = stats.binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
-    return (float(ci.low), float(ci.high))
+# -- estimators over prompts -------------------------------------------------------------------
 
 
 def _within_prompt_pairs(groups):
-    """Index pairs (i, j), i < j, of responses to the same prompt."""
+    """Index pairs (i, j), i < j, of answers to the same prompt."""
     return [(i, j) for g in groups for a, i in enumerate(g) for j in g[a + 1:]]
 
 
+def _scored(value) -> bool:
+    return not math.isnan(value)
+
+
+def per_prompt(groups, values, statistic=np.mean) -> np.ndarray:
+    """``statistic`` of each prompt's values (one float per prompt, in the order of
+    ``groups``), e.g. the per-prompt pass rate ``per_prompt(groups, truth)``: the unit-level
+    numbers that :func:`srlm_core.stats.cluster_bootstrap` and
+    :func:`srlm_core.stats.sign_flip_test` take."""
+    return np.array([float(statistic(np.asarray([values[i] for i in g], dtype=float)))
+                     for g in groups])
+
+
+def kendall_tau(x, y) -> float:
+    r"""Kendall's :math:`\tau_b` of two score lists (NaN when either is constant)."""
+    from scipy.stats import kendalltau
+
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return math.nan
+    return float(kendalltau(x, y).statistic)
+
+
+def within_auc(scores, passed) -> float:
+    """The share of (passing, failing) pairs in which the passing answer scores higher, ties
+    one half; NaN without such a pair."""
+    wins = [(1.0 if a > b else 0.5 if a == b else 0.0)
+            for a, p in zip(scores, passed, strict=True) if p
+            for b, q in zip(scores, passed, strict=True) if not q]
+    return float(np.mean(wins)) if wins else math.nan
+
+
 def judge_agreement(groups, truth, scores) -> float:
-    """P(judge ranks the passing response higher | one of the two passes); ties count 1/2."""
+    """P(judge ranks the passing answer higher | one of the two passes), over pairs of
+    answers to one prompt; ties count 1/2, NaN scores are skipped, NaN without a pair."""
     hits = []
     for i, j in _within_prompt_pairs(groups):
-        if truth[i] == truth[j] or math.isnan(scores[i]) or math.isnan(scores[j]):
+        if truth[i] == truth[j] or not (_scored(scores[i]) and _scored(scores[j])):
             continue
         good, bad = (i, j) if truth[i] else (j, i)
         if scores[good] == scores[bad]:
@@ -187,33 +225,89 @@ def judge_agreement(groups, truth, scores) -> float:
     return float(np.mean(hits)) if hits else math.nan
 
 
-def internal_consistency(groups, scores, loglik) -> float:
-    """P(judge prefers the response the policy finds more likely), over pairs with a judge
-    preference."""
+def internal_consistency(groups, scores, log_ratio) -> float:
+    r"""The share of within-prompt pairs, among those whose judge scores and implicit
+    rewards :math:`l = \log \pi_t - \log \pi_0` both differ (NaN scores skipped), in which
+    the judge prefers the answer with the larger :math:`l`: 1 at S1's internally consistent
+    fixed point, 1/2 unrelated, 0 reversed.  NaN without such a pair, so NaN at
+    :math:`t = 0` where :math:`l = 0`."""
     hits = []
     for i, j in _within_prompt_pairs(groups):
-        if scores[i] == scores[j] or math.isnan(scores[i]) or math.isnan(scores[j]):
+        if not (_scored(scores[i]) and _scored(scores[j])):
             continue
-        hits.append(float((scores[i] > scores[j]) == (loglik[i] > loglik[j])))
+        if scores[i] == scores[j] or log_ratio[i] == log_ratio[j]:
+            continue
+        hits.append(float((scores[i] > scores[j]) == (log_ratio[i] > log_ratio[j])))
     return float(np.mean(hits)) if hits else math.nan
 
 
-def signal_share(scores, truth, loglik) -> dict:
-    """alpha-hat from the regression s = a g + b l + c (see the module docstring)."""
-    s, g, ell = (np.asarray(v, float) for v in (scores, truth, loglik))
-    keep = ~np.isnan(s)
-    s, g, ell = s[keep], g[keep], ell[keep]
-    if s.size < 4 or g.std() == 0 or ell.std() == 0:
-        return {"alpha_hat": math.nan, "coef_truth": math.nan, "coef_loglik": math.nan}
-    design = np.column_stack([g, ell, np.ones_like(g)])
-    (a, b, _), *_ = np.linalg.lstsq(design, s, rcond=None)
+def _centred(values: np.ndarray) -> np.ndarray:
+    """``values`` minus their mean; exactly zero when they are all equal."""
+    if np.all(values == values[0]):
+        return np.zeros_like(values)
+    return values - values.mean()
+
+
+def signal_share(groups, scores, truth, log_ratio) -> dict:
+    r"""The signed signal share :math:`\hat\alpha` of the judge, within prompts.
+
+    Answers with a NaN score are dropped, then prompts left with fewer than two answers;
+    :math:`s`, :math:`g` and :math:`l` are centred by their prompt means (prompt fixed
+    effects) and :math:`\tilde s = a \tilde g + b \tilde l` is fitted by least squares
+    (no intercept after centring).  Then
+    :math:`\hat\alpha = a\,\mathrm{sd}(\tilde g) / (|a|\,\mathrm{sd}(\tilde g)
+    + |b|\,\mathrm{sd}(\tilde l)) \in [-1, 1]`: it keeps the sign of :math:`a` (a judge
+    anti-aligned with the checker has a negative share) and not that of :math:`b`.
+
+    Returns ``alpha_hat``, ``coef_truth`` (:math:`a`) and ``coef_log_ratio`` (:math:`b`),
+    all NaN when fewer than four answers remain or when :math:`\tilde g` or :math:`\tilde l`
+    has no spread (or the two are collinear); a judge constant within prompts has
+    :math:`a = b = 0` and a NaN :math:`\hat\alpha`.  In particular :math:`\hat\alpha` is
+    undefined at :math:`t = 0`, where :math:`\pi_t = \pi_0` makes :math:`l = 0`
+    everywhere."""
+    s_all, g_all, l_all = (np.asarray(v, dtype=float) for v in (scores, truth, log_ratio))
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for group in groups:
+        kept = [i for i in group if _scored(s_all[i])]
+        if len(kept) < 2:
+            continue
+        for part, column in zip(parts, (s_all, g_all, l_all), strict=True):
+            part.append(_centred(column[kept]))
+    nan = {"alpha_hat": math.nan, "coef_truth": math.nan, "coef_log_ratio": math.nan}
+    if not parts[0]:
+        return nan
+    s, g, ell = (np.concatenate(part) for part in parts)
+    design = np.column_stack([g, ell])
+    if s.size < 4 or not g.any() or not ell.any() or np.linalg.matrix_rank(design) < 2:
+        return nan
+    (a, b), *_ = np.linalg.lstsq(design, s, rcond=None)
     signal, self_pref = abs(a) * g.std(), abs(b) * ell.std()
-    return {"alpha_hat": float(signal / (signal + self_pref)), "coef_truth": float(a),
-            "coef_loglik": float(b)}
+    total = signal + self_pref
+    alpha = math.copysign(signal, a) / total if total > 0 else math.nan
+    return {"alpha_hat": float(alpha), "coef_truth": float(a), "coef_log_ratio": float(b)}
+
+
+def rank_consistency(groups, scores, previous_scores) -> float:
+    r"""The judge's round-to-round rank consistency, as CREAM (Wang et al., ICLR 2025)
+    tracks it: per prompt, Kendall's :math:`\tau_b` (:func:`kendall_tau`) between round
+    :math:`t`'s ``scores`` and round :math:`t - 1`'s ``previous_scores`` of the same answers
+    (answers without both scores dropped), averaged over the prompts with at least two such
+    answers on which both rounds' scores vary; NaN if no prompt qualifies."""
+    taus = []
+    for group in groups:
+        kept = [i for i in group if _scored(scores[i]) and _scored(previous_scores[i])]
+        if len(kept) < 2:
+            continue
+        tau = kendall_tau([scores[i] for i in kept], [previous_scores[i] for i in kept])
+        if not math.isnan(tau):
+            taus.append(tau)
+    return float(np.mean(taus)) if taus else math.nan
 
 
 def log_condition_proxy(groups, truth, logp) -> float:
-    """Mean over prompts of max_{y passing} log(pi*(y)/pi_t(y)) on the sampled set."""
+    r"""Mean over prompts of :math:`\max_{y\ \mathrm{passing}} \log(\pi^*(y)/\pi_t(y))` on
+    the sampled set (:math:`\pi_t` renormalised over the prompt's samples, :math:`\pi^*`
+    uniform on its passing ones); prompts without a passing sample are skipped."""
     values = []
     for g in groups:
         passing = [i for i in g if truth[i]]

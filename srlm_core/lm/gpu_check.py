@@ -308,13 +308,12 @@ class Check:
             runner = LMRunner(config, folder)
             values = runner.run()
         keep = ("pass_rate", "judge_agreement", "consistency", "kl_to_initial", "mean_length",
-                "mean_judge_score", "judge_validity", "responses")
+                "judge_validity", "responses")
         rows = {arm: [{k: row.get(k) for k in (*keep, "iteration", "train")}
                       for row in arm_rows] for arm, arm_rows in values["arms"].items()}
         return {"config": config.to_dict(), "dtype": str(runner.dtype),
                 "stage_seconds": values["stage_seconds"],
-                "baseline": {k: values["baseline"].get(k) for k in keep},
-                "judge_timing": values["judge_timing"], "rows": rows}
+                "baseline": {k: values["baseline"].get(k) for k in keep}, "rows": rows}
 
     def _agreement(self) -> dict:
         cpu = agreement_side(self, "cpu")

@@ -3,14 +3,19 @@ per prompt, judge them with the model itself, pair best against worst, train wit
 measured on a held-out split against the checkers' ground truth.
 
 Arms (``LMConfig.arms``): ``fixed`` (reference M0, S1), ``moving`` (reference pi_t),
-``single_step`` (all T x n pairs judged by M0, one DPO round: S2's one-step limit)
+``single_step`` (all T x P pairs judged by M0, one DPO round: S2's one-step limit)
 and ``oracle`` (pairs ranked by the checkers: an upper reference).  Iteration t of every
-iterative arm uses the same n training prompts, and every evaluation the same held-out prompts
-and seeds (common random numbers).
+iterative arm uses the same block of training prompts, and every evaluation the same
+held-out prompts and seeds (common random numbers).
 
-The runner orchestrates; held-out measurement is :mod:`srlm_core.lm.evaluation`, the
-comparison of the two judges :mod:`srlm_core.lm.judge_timing`, and the resumable work folder
-:mod:`srlm_core.lm.checkpoints` (a rerun with the same folder skips finished iterations).
+Every iterative arm gets exactly ``pairs_per_iteration`` pairs, built from finished
+candidates only, and so the same optimizer steps per round; the single step gets all
+T x ``pairs_per_iteration`` of them in one round.  With ``autocast_bf16`` the CPU computes in
+bfloat16 autocast (weights and optimizer in float32).
+
+The runner orchestrates; held-out measurement is :mod:`srlm_core.lm.evaluation` and the
+resumable work folder :mod:`srlm_core.lm.checkpoints` (a rerun with the same folder skips
+finished iterations).
 Launched over N processes (``torchrun``), generation, judging and evaluation are sharded over
 the ranks, DPO trains data-parallel with the same global batch, and rank 0 alone writes
 (:mod:`srlm_core.lm.parallel`).
@@ -35,7 +40,6 @@ from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.config import LMConfig
 from srlm_core.lm.evaluation import evaluate
 from srlm_core.lm.judge import judge
-from srlm_core.lm.judge_timing import judge_timing
 from srlm_core.lm.model_loading import load_model
 from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
@@ -102,11 +106,18 @@ class LMRunner:
         return self.timer.seconds
 
     # -- stages ---------------------------------------------------------------------------
+    def _precision(self):
+        """bf16 autocast on CPU when ``autocast_bf16`` is set (weights and optimizer stay
+        float32), else nothing."""
+        on = self.config.autocast_bf16 and self.device.type == "cpu"
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=on)
+
     def _candidates(self, policy, prompts, seed: int):
         cfg = self.config
         return self.timer.call("generate", diag.generate, policy, self._tokenizer,
-                           [p["instruction"] for p in prompts], cfg.candidates,
-                           cfg.max_new_tokens, cfg.temperature, seed)
+                               [p["instruction"] for p in prompts], cfg.candidates,
+                               cfg.max_new_tokens, cfg.temperature, seed,
+                               len(prompts) * cfg.candidates)
 
     def _self_scores(self, policy, prompts, candidates, seed: int):
         flat_i = [p["instruction"] for p, c in zip(prompts, candidates, strict=True) for _ in c]
@@ -116,84 +127,116 @@ class LMRunner:
             kwargs = {"samples": self.config.judge_samples,
                       "max_new_tokens": self.config.judge_max_new_tokens, "seed": seed}
         judged = self.timer.call("judge", judge, policy, self._tokenizer, flat_i, flat_r,
-                             mode=self.config.judge_mode, **kwargs)
+                                 mode=self.config.judge_mode, **kwargs)
         k = self.config.candidates
         return [judged.scores[i:i + k] for i in range(0, len(flat_r), k)]
 
-    def evaluate(self, policy) -> dict:
-        """Held-out diagnostics of pi_t (:func:`srlm_core.lm.evaluation.evaluate`)."""
+    def evaluate(self, policy, previous=None) -> dict:
+        """Held-out answers of pi_t and their diagnostics
+        (:func:`srlm_core.lm.evaluation.evaluate`; ``previous`` is pi_{t-1})."""
         m0, tok = self._initial()
-        return evaluate(policy, m0, tok, self.heldout, self.config, self.timer)
+        return evaluate(policy, m0, tok, self.heldout, self.config, self.timer, previous)
 
-    def _judge_timing(self) -> dict:
-        """Both judges on the first ``timing_candidates`` M0 candidates (none below 2)."""
-        cfg = self.config
-        m0, tok = self._initial()
-        n = cfg.timing_candidates
-        if n < 2:
-            return {}
-        prompts = self.train[:max(1, math.ceil(n / cfg.candidates))]
-        candidates = self._candidate_memo(m0, prompts, 1)[0]
-        flat_i = [p["instruction"] for p, c in zip(prompts, candidates, strict=True) for _ in c][:n]
-        flat_r = [r for c in candidates for r in c][:n]
-        return judge_timing(m0, tok, flat_i, flat_r, cfg.judge_samples, cfg.judge_max_new_tokens,
-                            cfg.seed)
+    def _block(self, b: int) -> list[dict]:
+        """Training prompt block b = 1..T (round b of every iterative arm)."""
+        n = self.config.prompts_per_iteration
+        return self.train[(b - 1) * n:b * n]
 
-    def _candidate_memo(self, policy, prompts, t: int, key: str | None = None):
-        """Candidates and self-judge scores; memoised for M0 at t = 1 (identical across arms)."""
-        key = key or f"m0-{t}-{len(prompts)}"
-        if t == 1 and key in self._memo:
+    def _judged_candidates(self, policy, b: int, key=None, older=None):
+        """Candidates of ``policy`` on block ``b`` (seed of round b), its self-judge scores
+        and, with ``older``, that judge's scores of them; memoised under ``key`` (a policy
+        that several arms share: M0, or pi_1 of the fixed and moving arms)."""
+        if key is not None and key in self._memo:
             return self._memo[key]
-        seed = self.config.seed * 1000 + t
+        prompts, seed = self._block(b), self.config.seed * 1000 + b
         candidates = self._candidates(policy, prompts, seed)
-        scores = self._self_scores(policy, prompts, candidates, seed)
-        if t == 1:
-            self._memo[key] = (candidates, scores)
-        return candidates, scores
+        out = (candidates, self._self_scores(policy, prompts, candidates, seed),
+               None if older is None else self._self_scores(older, prompts, candidates, seed))
+        if key is not None:
+            self._memo[key] = out
+        return out
 
-    def _iterate(self, arm: str, t: int) -> dict:
+    def _round_pairs(self, arm: str, policy, b: int, key=None,
+                     older=None) -> tuple[list, dict]:
+        """Exactly ``pairs_per_iteration`` pairs from block ``b``: best against worst among
+        each prompt's finished candidates (:func:`srlm_core.lm.pairs.build_pairs`), in prompt
+        order; the self-judge's scores, or the checker's compliance for the oracle.  With
+        ``older`` (the judge one round before ``policy``) the log has the judge's rank
+        consistency between the two rounds on these candidates, as CREAM measures it."""
         cfg = self.config
-        m0, tok = self._initial()
-        single = arm == "single_step"
-        policy = self._policy(arm, 0 if single else t - 1)
-        n = cfg.prompts_per_iteration
-        prompts = self.train if single else self.train[(t - 1) * n:t * n]
-        candidates, self_scores = self._candidate_memo(policy, prompts, 1 if single else t)
+        prompts = self._block(b)
+        candidates, self_scores, before = self._judged_candidates(policy, b, key, older)
         if arm == "oracle":
             scores = [[compliance(p["constraints"], r) for r in c]
                       for p, c in zip(prompts, candidates, strict=True)]
             margin = 1e-9
         else:
             scores, margin = self_scores, cfg.min_margin
-        pairs = build_pairs(prompts, candidates, scores, margin)
+        finished = [[s if r.finished else math.nan for s, r in zip(row, c, strict=True)]
+                    for row, c in zip(scores, candidates, strict=True)]
+        pairs = build_pairs(prompts, candidates, finished, margin)
+        if len(pairs) < cfg.pairs_per_iteration:
+            raise ConfigError("pairs_per_iteration", f"round {b} of arm {arm} found only "
+                              f"{len(pairs)} of {cfg.pairs_per_iteration} pairs in its "
+                              f"{len(prompts)} prompts; raise prompts_per_iteration")
+        pairs = pairs[:cfg.pairs_per_iteration]
+        truth = [[r.finished and passes(p["constraints"], r) for r in c]
+                 for p, c in zip(prompts, candidates, strict=True)]
+        chosen = [p["chosen"].finished and passes(p["prompt"]["constraints"], p["chosen"])
+                  for p in pairs]
+        rejected = [p["rejected"].finished and passes(p["prompt"]["constraints"], p["rejected"])
+                    for p in pairs]
+        p0 = pairs[0]["prompt"]
+        i0 = prompts.index(p0)
+        rank = None
+        if before is not None:
+            k = cfg.candidates
+            groups = [list(range(i, i + k)) for i in range(0, k * len(prompts), k)]
+            rank = diag.rank_consistency(groups, [x for row in self_scores for x in row],
+                                         [x for row in before for x in row])
+        log = {
+            "rank_consistency": rank,
+            "candidate_pass_rate": float(np.mean([x for row in truth for x in row])),
+            "candidate_finished_share": float(np.mean([r.finished for c in candidates
+                                                       for r in c])),
+            "pair_label_right": float(np.mean([c and not r for c, r in zip(chosen, rejected,
+                                                                             strict=True)])),
+            "pair_label_wrong": float(np.mean([r and not c for c, r in zip(chosen, rejected,
+                                                                            strict=True)])),
+            "example": {"instruction": p0["instruction"], "constraints": p0["constraints"],
+                        "candidates": candidates[i0], "scores": scores[i0],
+                        "finished": [r.finished for r in candidates[i0]],
+                        "passes": truth[i0], "chosen": pairs[0]["chosen"],
+                        "rejected": pairs[0]["rejected"]},
+        }
+        return pairs, log
+
+    def _iterate(self, arm: str, t: int) -> dict:
+        """Round t of ``arm``: pairs, one DPO round, held-out evaluation.  The single step
+        takes the M0-judged pairs of all T blocks in one round (the same pairs in total)."""
+        cfg = self.config
+        m0, tok = self._initial()
+        single = arm == "single_step"
+        policy = self._policy(arm, 0 if single else t - 1)
+        if single:
+            rounds = [self._round_pairs(arm, m0, b, key=("m0", b))
+                      for b in range(1, cfg.iterations + 1)]
+            pairs = [p for r, _ in rounds for p in r]
+            log = rounds[0][1]
+        else:
+            older = None if t == 1 else m0 if t == 2 else self._policy(arm, t - 2).eval()
+            # pi_1 is the same for the fixed and the moving arm (the reference is M0 in round 1)
+            key = (("m0", 1) if t == 1 else ("pi1", 2) if t == 2 and arm in ("fixed", "moving")
+                   else None)
+            pairs, log = self._round_pairs(arm, policy, t, key=key, older=older)
         reference = frozen_copy(policy) if arm == "moving" else m0
         settings = DPOSettings(beta=cfg.beta, learning_rate=cfg.learning_rate, epochs=cfg.epochs,
                                batch_size=cfg.batch_size, seed=cfg.seed + t)
         train_log = self.timer.call("train", dpo_round, policy, reference, tok, pairs, settings)
-        metrics = self.evaluate(policy)
-        truth = [[passes(p["constraints"], r) for r in c]
-                 for p, c in zip(prompts, candidates, strict=True)]
-        chosen_pass = [passes(p["prompt"]["constraints"], p["chosen"]) for p in pairs]
-        rejected_pass = [passes(p["prompt"]["constraints"], p["rejected"]) for p in pairs]
-        example = None
-        if pairs:
-            p0 = pairs[0]["prompt"]
-            i0 = prompts.index(p0)
-            example = {"instruction": p0["instruction"], "constraints": p0["constraints"],
-                       "candidates": candidates[i0], "scores": scores[i0],
-                       "passes": truth[i0], "chosen": pairs[0]["chosen"],
-                       "rejected": pairs[0]["rejected"]}
-        return {
-            "arm": arm, "iteration": cfg.iterations if single else t, **metrics,
-            "train": train_log,
-            "train_candidate_pass_rate": float(np.mean([x for row in truth for x in row])),
-            "pair_label_accuracy": (float(np.mean([c and not r for c, r in zip(
-                chosen_pass, rejected_pass, strict=True)] or [math.nan]))),
-            "pair_label_wrong": (float(np.mean([r and not c for c, r in zip(
-                chosen_pass, rejected_pass, strict=True)] or [math.nan]))),
-            "example": example,
-            "_policy": policy,
-        }
+        previous = m0 if single or t == 1 else self._policy(arm, t - 1).eval()
+        metrics = self.evaluate(policy, previous)
+        return {"arm": arm, "iteration": cfg.iterations if single else t, **metrics,
+                "train": train_log, **log, "_policy": policy}
 
     # -- driver ---------------------------------------------------------------------------
     def run(self, arms=None) -> dict:
@@ -206,20 +249,19 @@ class LMRunner:
             raise ConfigError("arms", f"{sorted(unknown)} are not in the config's arms")
         self.store.claim(cfg.to_dict())
         start = time.perf_counter()
-        baseline = self.store.baseline(
-            lambda: {"metrics": self.evaluate(self._initial()[0]),
-                     "judge_timing": self._judge_timing()})
-        steps = [(arm, t) for arm in todo
-                 for t in ([1] if arm == "single_step" else range(1, cfg.iterations + 1))]
-        for arm, t in tqdm(steps, desc="self-rewarding iterations", **parallel.quiet()):
-            if self.store.done(arm, t):
-                continue
-            if arm == "moving" and t == 1 and self.store.done("fixed", 1):
-                # Identical by construction: at t = 1 the moving reference is M0.
-                self.store.copy("fixed", 1, "moving")
-                continue
-            result = self._iterate(arm, t)
-            self.store.save(arm, t, result.pop("_policy"), result)
+        with self._precision():
+            baseline = self.store.baseline(lambda: {"metrics": self.evaluate(self._initial()[0])})
+            steps = [(arm, t) for arm in todo
+                     for t in ([1] if arm == "single_step" else range(1, cfg.iterations + 1))]
+            for arm, t in tqdm(steps, desc="self-rewarding rounds", **parallel.quiet()):
+                if self.store.done(arm, t):
+                    continue
+                if arm == "moving" and t == 1 and self.store.done("fixed", 1):
+                    # Identical by construction: at t = 1 the moving reference is M0.
+                    self.store.copy("fixed", 1, "moving")
+                    continue
+                result = self._iterate(arm, t)
+                self.store.save(arm, t, result.pop("_policy"), result)
         arms = {}
         for arm in cfg.arms:
             rows = []
@@ -231,6 +273,6 @@ class LMRunner:
                 rows.append(row)
             if rows:
                 arms[arm] = rows
-        return {"baseline": baseline["metrics"], "judge_timing": baseline["judge_timing"],
-                "arms": arms, "stage_seconds": self.stage_seconds,
+        return {"baseline": baseline["metrics"], "arms": arms,
+                "stage_seconds": self.stage_seconds,
                 "wall_seconds_this_run": time.perf_counter() - start}

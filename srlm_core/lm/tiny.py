@@ -42,7 +42,9 @@ def tiny_tokenizer():
 
 
 def tiny_model(tokenizer, seed: int = 0, hidden_size: int = 16, layers: int = 2):
-    """A LlamaForCausalLM with SmolLM2's layout (tied embeddings, GQA) at toy size."""
+    """A LlamaForCausalLM with SmolLM2's layout (tied embeddings, GQA) at toy size.  Its
+    generation config forces the end-of-turn token at the length limit, so that its sampled
+    answers finish (a random model almost never ends a turn by itself)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
@@ -61,6 +63,7 @@ def tiny_model(tokenizer, seed: int = 0, hidden_size: int = 16, layers: int = 2)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.forced_eos_token_id = tokenizer.eos_token_id
     return model.eval()
 
 

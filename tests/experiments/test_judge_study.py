@@ -1,5 +1,3 @@
-import math
-
 import matplotlib.pyplot as plt
 import pytest
 
@@ -20,23 +18,6 @@ def _values(rows, logits_seconds, generate_seconds):
     return {"prompts": rows, "resamples": 199,
             "timings": {"sampling_seconds": 1.0, "logits_seconds": logits_seconds,
                         "generate_seconds": generate_seconds}}
-
-
-def test_kendall_tau_and_within_auc_values():
-    assert js.kendall_tau([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
-    assert js.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
-    assert math.isnan(js.kendall_tau([1, 1, 1], [1, 2, 3]))
-    # pairs (pass, fail): (3 vs 1) win, (3 vs 3) tie, (2 vs 1) win, (2 vs 3) loss
-    assert js.within_auc([3, 2, 1, 3], [True, True, False, False]) == pytest.approx(2.5 / 4)
-    assert math.isnan(js.within_auc([1, 2], [True, True]))
-
-
-def test_prompt_interval_of_a_ratio_of_sums():
-    rows = [(10.0, 1.0), (30.0, 2.0), (20.0, 1.0)]
-    got = js.prompt_interval(rows, js._ratio, 999)
-    assert got["value"] == pytest.approx(60 / 4) and got["prompts"] == 3
-    assert 10.0 <= got["lo"] <= got["value"] <= got["hi"] <= 20.0
-    assert js.prompt_interval([math.nan, 0.5], js._mean, 99)["prompts"] == 1
 
 
 def test_summarise_goal_met():

@@ -1,55 +1,75 @@
 """lm.diagnostics: the values the language-model chapter reports, each against an independent
-derivation (hand-computed cases, a score-test inversion, exact enumeration, a manual forward
-pass or a Monte Carlo with a stated error), so that a plausible bug in any of them fails."""
+derivation (hand-computed cases, exact enumeration, a manual forward pass or a Monte Carlo
+with a stated error), so that a plausible bug in any of them fails."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
-from scipy import optimize, stats
 
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.tiny import tiny_model
 
-# -- alpha-hat (signal share) ------------------------------------------------------------------
+# -- alpha-hat (signed signal share, within prompts) -------------------------------------------
+
+#: two prompts of four answers: within each, g is (1, 1, 0, 0) (centred sd 1/2) and l is
+#: (2, -2, 2, -2) (centred sd 2, uncorrelated with g by symmetry), l shifted by -5 and +5
+GROUPS = [[0, 1, 2, 3], [4, 5, 6, 7]]
+G = np.array([1, 1, 0, 0, 1, 1, 0, 0], float)
+L = np.array([-3, -7, -3, -7, 7, 3, 7, 3], float)
+#: prompt effects: the second prompt's scores are 20 lower although its l is 10 higher
+OFFSET = np.array([0, 0, 0, 0, -20, -20, -20, -20], float)
 
 
-def _orthogonal_design():
-    """g in {0, 1} with sd 1/2 and l with sd exactly 2, uncorrelated with g (by symmetry)."""
-    g = np.array([1, 1, 0, 0, 1, 1, 0, 0], float)
-    ell = np.array([2, -2, 2, -2, 2, -2, 2, -2], float) - 5.0
-    return g, ell
-
-
-@pytest.mark.parametrize("b", [0.25, -0.25])
-def test_signal_share_weights_coefficients_by_the_regressors_spread(b):
-    """s = 3 g + b l + 1 with sd(g) = 1/2 and sd(l) = 2: the signal's explained spread is
-    3 * 1/2 = 1.5 and the self-preference's |b| * 2 = 0.5, so alpha-hat = 1.5 / 2 = 0.75
-    (computed by hand).  Bugs caught: raw coefficients |a| / (|a| + |b|) = 0.923, squared
-    (variance) shares 0.9, the shares swapped (0.25), or a signed b (b < 0 gives 1.5)."""
-    g, ell = _orthogonal_design()
-    s = 3.0 * g + b * ell + 1.0
-    out = diag.signal_share(s, g, ell)
-    assert out["alpha_hat"] == pytest.approx(0.75, abs=1e-12)
-    assert out["coef_truth"] == pytest.approx(3.0, abs=1e-12)
-    assert out["coef_loglik"] == pytest.approx(b, abs=1e-12)
+@pytest.mark.parametrize(("a", "b", "alpha"), [(3.0, 0.25, 0.75), (3.0, -0.25, 0.75),
+                                               (-3.0, 0.25, -0.75)])
+def test_signal_share_is_signed_and_within_prompts(a, b, alpha):
+    """s = a g + b l + prompt effect, with centred sd(g) = 1/2 and sd(l) = 2: the signal's
+    explained spread is |a| / 2 = 1.5 and the self-preference's |b| * 2 = 0.5, so
+    alpha-hat = sign(a) * 1.5 / 2 = +-0.75 (computed by hand).  Bugs caught: the pooled
+    regression with one intercept (the prompt effects pull b to -1.47 and alpha-hat to 0.159),
+    an unsigned share (+0.75 for the anti-aligned judge), a signed b (b < 0 gives 1.5), raw
+    coefficients |a| / (|a| + |b|) = 0.923, variance shares 0.9 or the shares swapped."""
+    s = a * G + b * L + OFFSET
+    out = diag.signal_share(GROUPS, s, G, L)
+    assert out["alpha_hat"] == pytest.approx(alpha, abs=1e-12)
+    assert out["coef_truth"] == pytest.approx(a, abs=1e-12)
+    assert out["coef_log_ratio"] == pytest.approx(b, abs=1e-12)
 
 
 def test_signal_share_of_pure_judges_and_missing_scores():
-    """A judge that only reads the checker has alpha-hat 1, one that only reads its own
-    likelihood 0; a NaN score drops its response (not the regression)."""
-    g, ell = _orthogonal_design()
-    assert diag.signal_share(2.0 * g, g, ell)["alpha_hat"] == pytest.approx(1.0)
-    assert diag.signal_share(0.5 * ell, g, ell)["alpha_hat"] == pytest.approx(0.0, abs=1e-12)
-    s = 3.0 * g + 0.25 * ell
-    with_nan = np.append(s, np.nan)
-    out = diag.signal_share(with_nan, np.append(g, 1.0), np.append(ell, 100.0))
+    """A judge that only reads the checker has alpha-hat 1, one that only reads the implicit
+    reward 0.  A ninth answer of prompt 1 with a NaN score and l = 100 is dropped BEFORE the
+    prompt means are taken (kept, it would move prompt 1's mean of l by 20 and the fit)."""
+    assert diag.signal_share(GROUPS, 2.0 * G + OFFSET, G, L)["alpha_hat"] == pytest.approx(1.0)
+    assert diag.signal_share(GROUPS, 0.5 * L, G, L)["alpha_hat"] == pytest.approx(0.0, abs=1e-12)
+    s = np.append(3.0 * G + 0.25 * L + OFFSET, np.nan)
+    out = diag.signal_share([[0, 1, 2, 3, 8], [4, 5, 6, 7]], s, np.append(G, 1.0),
+                            np.append(L, 100.0))
     assert out["alpha_hat"] == pytest.approx(0.75, abs=1e-12)
-    assert math.isnan(diag.signal_share([1.0, 2.0, 3.0], [0, 1, 0], [1.0, 2.0, 3.0])["alpha_hat"])
 
 
-# -- judge agreement and internal consistency -------------------------------------------------
+def test_signal_share_is_undefined_without_spread_or_answers():
+    """All NaN: at t = 0 (l = 0 everywhere); when l varies only between prompts (no spread
+    within them: a pooled fit would use it); with g constant within prompts; with three
+    answers in all; and with four answers of which one is alone in its prompt (a prompt left
+    with fewer than two answers is dropped, leaving three).  A judge constant within prompts
+    has a = b = 0 and a NaN alpha-hat (not 0 or 1)."""
+    def nan_share(groups, s, g, ell):
+        return all(math.isnan(v) for v in diag.signal_share(groups, s, g, ell).values())
+
+    s = 3.0 * G + OFFSET
+    assert nan_share(GROUPS, s, G, np.zeros(8))
+    assert nan_share(GROUPS, s, G, np.repeat([1.0, 5.0], 4))
+    assert nan_share(GROUPS, s, np.repeat([0.0, 1.0], 4), L)
+    assert nan_share([[0, 1, 2]], [1.0, 2.0, 4.0], [0, 1, 0], [1.0, 2.0, 3.5])
+    assert nan_share([[0, 1, 2], [3]], [1.0, 2.0, 4.0, 0.0], [0, 1, 0, 1],
+                     [1.0, 2.0, 3.5, 9.0])
+    assert math.isnan(diag.signal_share(GROUPS, OFFSET, G, L)["alpha_hat"])
+
+
+# -- judge agreement, internal and rank consistency -------------------------------------------
 
 
 def test_judge_agreement_on_hand_enumerated_pairs():
@@ -71,17 +91,59 @@ def test_judge_agreement_on_hand_enumerated_pairs():
 
 
 def test_internal_consistency_on_hand_enumerated_pairs():
-    """Judge prefers i over j and the policy finds i more likely: (0,1) agree, (0,2) disagree,
-    (1,2) agree -> 2/3; with a judge tie the pair is skipped (not counted as a disagreement)."""
-    groups = [[0, 1, 2]]
-    assert diag.internal_consistency(groups, [3.0, 1.0, 2.0], [-1.0, -3.0, -0.5]) == (
-        pytest.approx(2 / 3))
-    # (0,1) tied and skipped (counted, it would be an agreement: neither is "greater");
-    # (0,2): 3 > 2 but -3 < -0.5 disagree; (1,2): 3 > 2 but -1 < -0.5 disagree
-    assert diag.internal_consistency(groups, [3.0, 3.0, 2.0], [-3.0, -1.0, -0.5]) == 0.0
-    # every pair in agreement -> 1; reversed likelihoods -> 0
-    assert diag.internal_consistency(groups, [1.0, 2.0, 3.0], [0.1, 0.2, 0.3]) == 1.0
-    assert diag.internal_consistency(groups, [1.0, 2.0, 3.0], [0.3, 0.2, 0.1]) == 0.0
+    """The judge prefers the answer with the larger implicit reward l.  Prompt 1, scores
+    (3, 1, 2) and l (-1, -3, -0.5): (0,1) agree, (0,2) disagree, (1,2) agree; prompt 2,
+    scores (1, 2) and l (5, -5): disagree; so 2/4 = 1/2 (pairs across prompts counted, or
+    prompt 2 missed, give other values)."""
+    groups = [[0, 1, 2], [3, 4]]
+    assert diag.internal_consistency(groups, [3.0, 1.0, 2.0, 1.0, 2.0],
+                                     [-1.0, -3.0, -0.5, 5.0, -5.0]) == pytest.approx(1 / 2)
+
+
+def test_internal_consistency_skips_ties_in_either_and_missing_scores():
+    """Scores (3, 3, 2, 1), l (0.5, 0.1, 0.1, 1.0): (0,1) is a judge tie and (1,2) an l tie,
+    both skipped; (0,2) agrees, (0,3), (1,3), (2,3) disagree: 1/4.  Counting either tie as
+    a disagreement gives 1/5, both 1/6.  A NaN score skips its pairs; l = 0 everywhere
+    (t = 0) leaves no pair: NaN, not 1/2."""
+    assert diag.internal_consistency([[0, 1, 2, 3]], [3.0, 3.0, 2.0, 1.0],
+                                     [0.5, 0.1, 0.1, 1.0]) == pytest.approx(1 / 4)
+    assert diag.internal_consistency([[0, 1, 2]], [1.0, math.nan, 3.0],
+                                     [0.1, 9.0, 0.3]) == 1.0
+    assert math.isnan(diag.internal_consistency([[0, 1, 2]], [1.0, 2.0, 3.0], [0.0] * 3))
+
+
+def test_kendall_tau_and_within_auc_values():
+    """tau_b by hand: (1,2,3) vs (1,3,2) has 2 concordant and 1 discordant pair, 1/3;
+    (1,2,2) vs (1,2,3) has 2 concordant pairs and one tie in x:
+    2 / sqrt((3 - 1) * 3) = 0.8165 (tau_a would give 2/3).  AUC pairs (pass, fail):
+    (3 vs 1) win, (3 vs 3) tie, (2 vs 1) win, (2 vs 3) loss: 2.5 / 4."""
+    assert diag.kendall_tau([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert diag.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    assert diag.kendall_tau([1, 2, 2], [1, 2, 3]) == pytest.approx(2 / math.sqrt(6))
+    assert math.isnan(diag.kendall_tau([1, 1, 1], [1, 2, 3]))
+    assert diag.within_auc([3, 2, 1, 3], [True, True, False, False]) == pytest.approx(2.5 / 4)
+    assert math.isnan(diag.within_auc([1, 2], [True, True]))
+
+
+def test_rank_consistency_averages_per_prompt_taus():
+    """Prompt A: (1, 2, 3) now vs (1, 3, 2) before, tau 1/3; B: (2, 1) vs (1, 2), tau -1;
+    C: constant now, skipped; D: (1, NaN, 5) vs (2, 9, 3), the NaN answer dropped within the
+    prompt, tau of (1, 5) vs (2, 3) = 1; E: one answer, skipped.  Mean (1/3 - 1 + 1) / 3 =
+    1/9.  Bugs caught: C counted as 0 (1/12), one tau pooled over all answers, or the NaN
+    answer dropped from one list only (misaligned pairs)."""
+    groups = [[0, 1, 2], [3, 4], [5, 6], [7, 8, 9], [10]]
+    now = [1, 2, 3, 2, 1, 4, 4, 1, math.nan, 5, 7]
+    before = [1, 3, 2, 1, 2, 1, 2, 2, 9, 3, 1]
+    assert diag.rank_consistency(groups, now, before) == pytest.approx(1 / 9)
+    assert math.isnan(diag.rank_consistency([[0, 1], [2]], [1.0, 1.0, 3.0], [1.0, 2.0, 3.0]))
+    assert math.isnan(diag.rank_consistency([[0, 1]], [1.0, 2.0], [math.nan, 2.0]))
+
+
+def test_per_prompt_pass_rates():
+    """Pass rates per prompt by hand: (1 + 0 + 1) / 3 and 0 / 2; the maximum: 1 and 0."""
+    groups, truth = [[0, 1, 2], [3, 4]], [True, False, True, False, False]
+    assert diag.per_prompt(groups, truth) == pytest.approx([2 / 3, 0.0])
+    assert diag.per_prompt(groups, truth, np.max) == pytest.approx([1.0, 0.0])
 
 
 # -- condition-number proxy --------------------------------------------------------------------
@@ -102,52 +164,6 @@ def test_log_condition_proxy_renormalises_over_the_sampled_set():
     expected = (math.log(2.0) + math.log(4.0 / 3.0)) / 2
     assert diag.log_condition_proxy(groups, truth, logp.tolist()) == pytest.approx(expected)
     assert math.isnan(diag.log_condition_proxy([[0, 1]], [False, False], [0.0, 0.0]))
-
-
-# -- Wilson interval ---------------------------------------------------------------------------
-
-
-def _score_test_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson interval by its definition: the p whose score statistic
-    |k - n p| / sqrt(n p (1 - p)) is at most z, endpoints found by root bracketing."""
-    z = stats.norm.ppf(0.5 + confidence / 2)
-
-    def excess(p):
-        return abs(k - n * p) - z * math.sqrt(n * p * (1 - p))
-
-    # excess < 0 just inside the interval (at p-hat, or next to it when p-hat is 0 or 1)
-    inside = min(max(k / n, 1e-9), 1 - 1e-9)
-    lo = optimize.brentq(excess, 1e-300, inside, xtol=1e-15) if k > 0 else 0.0
-    hi = optimize.brentq(excess, inside, 1 - 1e-16, xtol=1e-15) if k < n else 1.0
-    return lo, hi
-
-
-@pytest.mark.parametrize("k, n", [(0, 10), (1, 10), (5, 10), (10, 10), (3, 40), (37, 200)])
-def test_wilson_interval_is_the_inverted_score_test(k, n):
-    """Bugs caught: the Wald interval (degenerate at k = 0 or n), Clopper-Pearson, a 90% level,
-    or a continuity correction all move the endpoints by far more than 1e-8."""
-    lo, hi = diag.wilson_interval(k, n)
-    want_lo, want_hi = _score_test_interval(k, n)
-    assert lo == pytest.approx(want_lo, abs=1e-8)
-    assert hi == pytest.approx(want_hi, abs=1e-8)
-
-
-def test_wilson_interval_covers_near_its_nominal_level():
-    """Exact coverage by enumerating k ~ Binomial(30, p) over a grid of p in [0.05, 0.95]:
-    averaged over p it is within 1.5 points of 95% and never below 88% (Wilson's known
-    oscillation); an interval that is too narrow (Wald: about 89% on average) or too wide
-    (Clopper-Pearson's 98%) fails."""
-    n = 30
-    intervals = [diag.wilson_interval(k, n) for k in range(n + 1)]
-    grid = np.linspace(0.05, 0.95, 181)
-    coverage = []
-    for p in grid:
-        pmf = stats.binom.pmf(np.arange(n + 1), n, p)
-        coverage.append(sum(w for w, (lo, hi) in zip(pmf, intervals, strict=True)
-                            if lo <= p <= hi))
-    assert abs(np.mean(coverage) - 0.95) < 0.015
-    assert min(coverage) > 0.88
-    assert all(math.isnan(v) for v in diag.wilson_interval(0, 0))
 
 
 # -- sequence log-probabilities ----------------------------------------------------------------
@@ -244,6 +260,7 @@ def test_kl_to_initial_is_an_unbiased_monte_carlo_estimate(tokenizer, monkeypatc
     monkeypatch.setattr(evaluation, "judge_logits", lambda policy, tok, inst, resp: Judgement(
         [float(i % 5) for i in range(len(resp))], [1.0] * len(resp)))  # the KL ignores it
     policy = _sharpened(tokenizer, seed=1, factor=8.0)
+    policy.generation_config.forced_eos_token_id = None  # sample the policy itself
     initial = tiny_model(tokenizer, seed=0)
     temperature, samples = 0.5, 800
     config = LMConfig(model="tiny-random", heldout_samples=samples, max_new_tokens=2,

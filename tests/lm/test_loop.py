@@ -15,9 +15,9 @@ from srlm_core.publishing.provenance import REPO_ROOT
 
 TINY = {
     "name": "lm-test", "model": "tiny-random", "arms": ["fixed", "moving"], "iterations": 2,
-    "prompts_per_iteration": 2, "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2,
+    "prompts_per_iteration": 2, "pairs_per_iteration": 2, "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2,
     "max_new_tokens": 4, "min_margin": 0.0, "learning_rate": 1e-3, "epochs": 1,
-    "batch_size": 2, "timing_candidates": 0,
+    "batch_size": 2,
 }
 
 
@@ -29,8 +29,7 @@ def uninterrupted(tmp_path_factory):
 
 def _record(out: dict) -> str:
     """The rows a run reports (baseline and every arm), as canonical JSON (NaN included)."""
-    return json.dumps({"baseline": out["baseline"], "judge_timing": out["judge_timing"],
-                       "arms": out["arms"]}, sort_keys=True)
+    return json.dumps({"baseline": out["baseline"], "arms": out["arms"]}, sort_keys=True)
 
 
 def test_runs_killed_anywhere_resume_to_the_uninterrupted_rows(tmp_path, monkeypatch,
@@ -54,11 +53,11 @@ def test_runs_killed_anywhere_resume_to_the_uninterrupted_rows(tmp_path, monkeyp
         calls.append((arm, t))
         return original_iterate(self, arm, t)
 
-    def evaluate(self, policy):
+    def evaluate(self, policy, previous=None):
         evaluations.append(1)
         if kill.get("evaluation") == len(evaluations):
             raise KeyboardInterrupt
-        return original_evaluate(self, policy)
+        return original_evaluate(self, policy, previous)
 
     def copytree(src, dst, **kwargs):
         if kill.get("copy"):  # metrics.json copied, the weights not yet
@@ -117,20 +116,37 @@ def test_too_many_prompts_is_a_config_error():
 
 
 @pytest.mark.slow
-def test_smoke_config_runs_every_arm_offline(tmp_path):
+def test_smoke_config_runs_every_arm_offline_with_equal_budgets(tmp_path):
+    """The equal-budget rule: every iterative round trains on exactly pairs_per_iteration
+    pairs with the same optimizer steps, and the single step on T times both, in one round;
+    the per-round KL of round one is the KL to pi_0 (pi_0 is the previous policy)."""
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    out = LMRunner(load_config(REPO_ROOT / "data" / "lm" / "configs" / "smoke.toml"),
-                   tmp_path).run()
-    assert set(out["arms"]) == {"fixed", "moving", "single_step", "oracle"}
-    assert out["arms"]["single_step"][0]["iteration"] == 2
-    assert out["judge_timing"]["responses"] == 3
-    from srlm_core.lm.diagnostics import wilson_interval
+    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / "smoke.toml")
+    out = LMRunner(config, tmp_path).run()
+    assert set(out["arms"]) == {"fixed", "moving", "single_step"}
+    steps = config.pairs_per_iteration // config.batch_size * config.epochs
+    for arm in ("fixed", "moving"):
+        assert [r["train"]["pairs"] for r in out["arms"][arm]] == [config.pairs_per_iteration] * 2
+        assert [r["train"]["steps"] for r in out["arms"][arm]] == [steps] * 2
+        assert out["arms"][arm][0]["kl_to_previous"] == out["arms"][arm][0]["kl_to_initial"]
+    single, = out["arms"]["single_step"]
+    assert single["iteration"] == 2
+    assert (single["train"]["pairs"], single["train"]["steps"]) == (
+        2 * config.pairs_per_iteration, 2 * steps)
+    assert out["arms"]["fixed"][1]["rank_consistency"] is not None
+    answers = out["baseline"]["answers"]
+    assert len(answers["passed"]) == config.heldout_prompts * config.heldout_samples
+    assert answers["logp_previous"] is None
 
-    for rows in out["arms"].values():
-        for row in rows:  # the interval is the Wilson interval of the row's own count
-            passed = round(row["pass_rate"] * row["responses"])
-            assert (row["pass_rate_lo"], row["pass_rate_hi"]) == pytest.approx(
-                wilson_interval(passed, row["responses"]))
+
+def test_pairs_per_iteration_must_fit_the_batches():
+    """Unequal steps per round are refused before any model is loaded."""
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**TINY, "pairs_per_iteration": 1})
+    assert err.value.field == "pairs_per_iteration" and "batch_size" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**TINY, "pairs_per_iteration": 4})
+    assert err.value.field == "pairs_per_iteration"
 
 
 @pytest.mark.slow
