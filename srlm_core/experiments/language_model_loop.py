@@ -159,6 +159,10 @@ def summarise(values: dict) -> dict:
         "lm_pair_right": 100 * first["pair_label_right"],
         "lm_pair_wrong": 100 * first["pair_label_wrong"],
         "lm_candidate_finished": 100 * first["candidate_finished_share"],
+        "lm_small_pairs": values["lm_config"]["pairs_per_iteration"],
+        "lm_small_answers": (values["lm_config"]["heldout_prompts"]
+                             * values["lm_config"]["heldout_samples"]),
+        "lm_small_tokens": values["lm_config"]["max_new_tokens"],
     }
 
 
@@ -192,33 +196,6 @@ def example_table(values: dict, width: int = 160):
 
 # -- statistics over prompts ------------------------------------------------------------------
 
-def _prompt_units(answers: dict) -> list[dict]:
-    """The answers of each prompt as one unit: a dict of per-answer lists per prompt."""
-    from srlm_core.lm.evaluation import groups_of
-
-    keys = [k for k, v in answers.items() if v is not None]
-    return [{k: [answers[k][i] for i in g] for k in keys}
-            for g in groups_of(answers["prompt"])]
-
-
-def _joined(units: list[dict]) -> dict:
-    """Units concatenated back into per-answer lists, each unit its own prompt."""
-    keys = units[0].keys()
-    out = {k: [x for u in units for x in u[k]] for k in keys}
-    out["prompt"] = [j for j, u in enumerate(units) for _ in u["prompt"]]
-    return out
-
-
-def _alpha(units: list[dict]) -> float:
-    from srlm_core.lm import diagnostics as diag
-    from srlm_core.lm.evaluation import groups_of
-
-    a = _joined(units)
-    log_ratio = np.subtract(a["logp"], a["logp_initial"])
-    return diag.signal_share(groups_of(a["prompt"]), a["score"], a["passed"],
-                             log_ratio)["alpha_hat"]
-
-
 def per_prompt(answers: dict, key: str = "passed") -> np.ndarray:
     """The per-prompt mean of a per-answer quantity (the unit of the intervals); ``key`` may
     also be ``"log_ratio"``, :math:`\\log\\pi_t-\\log\\pi_0` (its mean is the prompt's KL)."""
@@ -239,7 +216,14 @@ def rate_interval(answers: dict, key: str = "passed") -> dict:
 def alpha_interval(answers: dict) -> dict:
     r"""The signed signal share :math:`\hat\alpha` with a 95% bootstrap interval resampling
     whole prompts (the regression refitted on each draw)."""
-    ci = cluster_bootstrap(_prompt_units(answers), _alpha, RESAMPLES)
+    from srlm_core.lm import diagnostics as diag
+    from srlm_core.lm.evaluation import groups_of
+
+    rows = diag.signal_share_sums(groups_of(answers["prompt"]), answers["score"],
+                                  answers["passed"],
+                                  np.subtract(answers["logp"], answers["logp_initial"]))
+    ci = cluster_bootstrap(rows, lambda r: diag.signal_share_from_sums(r)["alpha_hat"],
+                           RESAMPLES)
     return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi}
 
 
@@ -343,7 +327,7 @@ def summarise_record(record: dict) -> dict:
         out.update({f"lm_{arm}_pass": 100 * last["pass_rate"],
                     f"lm_{arm}_diff": 100 * c["difference"], f"lm_{arm}_diff_lo": 100 * c["lo"],
                     f"lm_{arm}_diff_hi": 100 * c["hi"], f"lm_{arm}_p": c["p_value"],
-                    f"lm_{arm}_mde": 100 * c["detectable"], f"lm_{arm}_word": change_word(c),
+                    f"lm_{arm}_word": change_word(c),
                     f"lm_{arm}_kl": last["kl_to_initial"],
                     f"lm_{arm}_kl_round": last["kl_to_previous"],
                     f"lm_{arm}_finished": 100 * last["finished_share"]})
@@ -354,8 +338,7 @@ def summarise_record(record: dict) -> dict:
     fixed = arms["fixed"]
     out.update({
         "lm_fm_diff": 100 * fm["difference"], "lm_fm_lo": 100 * fm["lo"],
-        "lm_fm_hi": 100 * fm["hi"], "lm_fm_p": fm["p_value"], "lm_fm_mde": 100 * fm["detectable"],
-        "lm_fm_word": change_word(fm),
+        "lm_fm_hi": 100 * fm["hi"], "lm_fm_p": fm["p_value"], "lm_fm_word": change_word(fm),
         "lm_kl_gap": kl["difference"], "lm_kl_gap_lo": kl["lo"], "lm_kl_gap_hi": kl["hi"],
         "lm_kl_round1": fixed[0]["kl_to_initial"],
         "lm_alpha1": alpha["value"], "lm_alpha1_lo": alpha["lo"], "lm_alpha1_hi": alpha["hi"],

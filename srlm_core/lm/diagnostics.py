@@ -265,23 +265,38 @@ def signal_share(groups, scores, truth, log_ratio) -> dict:
     :math:`a = b = 0` and a NaN :math:`\hat\alpha`.  In particular :math:`\hat\alpha` is
     undefined at :math:`t = 0`, where :math:`\pi_t = \pi_0` makes :math:`l = 0`
     everywhere."""
+    return signal_share_from_sums(signal_share_sums(groups, scores, truth, log_ratio))
+
+
+def signal_share_sums(groups, scores, truth, log_ratio) -> np.ndarray:
+    r"""Per prompt, the sums that :func:`signal_share` needs, over its centred answers
+    (NaN scores dropped, prompts with fewer than two answers left out): the count and
+    :math:`\sum\tilde g^2, \sum\tilde l^2, \sum\tilde g\tilde l, \sum\tilde g\tilde s,
+    \sum\tilde l\tilde s` (one row per prompt kept).  Centring is within the prompt, so the
+    rows of a resample of prompts add up to that resample's sums (a bootstrap over prompts
+    refits the regression from them)."""
     s_all, g_all, l_all = (np.asarray(v, dtype=float) for v in (scores, truth, log_ratio))
-    parts: list[list[np.ndarray]] = [[], [], []]
+    rows = []
     for group in groups:
         kept = [i for i in group if _scored(s_all[i])]
         if len(kept) < 2:
             continue
-        for part, column in zip(parts, (s_all, g_all, l_all), strict=True):
-            part.append(_centred(column[kept]))
+        s, g, ell = (_centred(column[kept]) for column in (s_all, g_all, l_all))
+        rows.append([len(kept), g @ g, ell @ ell, g @ ell, g @ s, ell @ s])
+    return np.asarray(rows, dtype=float).reshape(-1, 6)
+
+
+def signal_share_from_sums(rows) -> dict:
+    r""":func:`signal_share` from the per-prompt rows of :func:`signal_share_sums` (summed):
+    the normal equations of the centred regression, and the spreads
+    :math:`\mathrm{sd}(\tilde g) = (\sum\tilde g^2/n)^{1/2}` (centred values have mean 0)."""
     nan = {"alpha_hat": math.nan, "coef_truth": math.nan, "coef_log_ratio": math.nan}
-    if not parts[0]:
+    n, gg, ll, gl, gs, ls = np.asarray(rows, dtype=float).reshape(-1, 6).sum(axis=0)
+    det = gg * ll - gl * gl
+    if n < 4 or gg <= 1e-12 or ll <= 1e-12 or det <= 1e-10 * gg * ll:
         return nan
-    s, g, ell = (np.concatenate(part) for part in parts)
-    design = np.column_stack([g, ell])
-    if s.size < 4 or not g.any() or not ell.any() or np.linalg.matrix_rank(design) < 2:
-        return nan
-    (a, b), *_ = np.linalg.lstsq(design, s, rcond=None)
-    signal, self_pref = abs(a) * g.std(), abs(b) * ell.std()
+    a, b = (ll * gs - gl * ls) / det, (gg * ls - gl * gs) / det
+    signal, self_pref = abs(a) * math.sqrt(gg / n), abs(b) * math.sqrt(ll / n)
     total = signal + self_pref
     alpha = math.copysign(signal, a) / total if total > 0 else math.nan
     return {"alpha_hat": float(alpha), "coef_truth": float(a), "coef_log_ratio": float(b)}

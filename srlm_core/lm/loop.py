@@ -62,10 +62,10 @@ class LMRunner:
         if not prompts_file.exists():
             raise ConfigError("prompts_file", f"no such file: {prompts_file}")
         splits = load_prompts(prompts_file)
-        need = config.iterations * config.prompts_per_iteration
+        need = 2 * config.iterations * config.prompts_per_iteration  # blocks and reserves
         if need > len(splits["train"]):
-            raise ConfigError("prompts_per_iteration", f"iterations x prompts_per_iteration = "
-                              f"{need} exceeds the {len(splits['train'])} training prompts")
+            raise ConfigError("prompts_per_iteration", f"2 x iterations x prompts_per_iteration"
+                              f" = {need} exceeds the {len(splits['train'])} training prompts")
         if config.heldout_prompts > len(splits["heldout"]):
             raise ConfigError("heldout_prompts", f"at most {len(splits['heldout'])}")
         self.train = splits["train"][:need]
@@ -137,18 +137,22 @@ class LMRunner:
         m0, tok = self._initial()
         return evaluate(policy, m0, tok, self.heldout, self.config, self.timer, previous)
 
-    def _block(self, b: int) -> list[dict]:
-        """Training prompt block b = 1..T (round b of every iterative arm)."""
-        n = self.config.prompts_per_iteration
-        return self.train[(b - 1) * n:b * n]
+    def _block(self, b: int, part: int = 0) -> list[dict]:
+        """Training prompt block b = 1..T (round b of every iterative arm); ``part`` 1 is the
+        block's reserve, read only when the block gives too few pairs."""
+        n, T = self.config.prompts_per_iteration, self.config.iterations
+        start = (b - 1) * n + part * T * n
+        return self.train[start:start + n]
 
-    def _judged_candidates(self, policy, b: int, key=None, older=None):
-        """Candidates of ``policy`` on block ``b`` (seed of round b), its self-judge scores
-        and, with ``older``, that judge's scores of them; memoised under ``key`` (a policy
-        that several arms share: M0, or pi_1 of the fixed and moving arms)."""
+    def _judged_candidates(self, policy, b: int, part: int = 0, key=None, older=None):
+        """Candidates of ``policy`` on block ``b`` (or its reserve, ``part`` 1; seeded by the
+        round and part), its self-judge scores and, with ``older``, that judge's scores of
+        them; memoised under ``key`` (a policy that several arms share: M0, or pi_1 of the
+        fixed and moving arms)."""
+        key = None if key is None else (*key, part)
         if key is not None and key in self._memo:
             return self._memo[key]
-        prompts, seed = self._block(b), self.config.seed * 1000 + b
+        prompts, seed = self._block(b, part), self.config.seed * 1000 + 500 * part + b
         candidates = self._candidates(policy, prompts, seed)
         out = (candidates, self._self_scores(policy, prompts, candidates, seed),
                None if older is None else self._self_scores(older, prompts, candidates, seed))
@@ -160,12 +164,37 @@ class LMRunner:
                      older=None) -> tuple[list, dict]:
         """Exactly ``pairs_per_iteration`` pairs from block ``b``: best against worst among
         each prompt's finished candidates (:func:`srlm_core.lm.pairs.build_pairs`), in prompt
-        order; the self-judge's scores, or the checker's compliance for the oracle.  With
-        ``older`` (the judge one round before ``policy``) the log has the judge's rank
-        consistency between the two rounds on these candidates, as CREAM measures it."""
+        order, continued into the block's reserve when the block gives too few; the
+        self-judge's scores, or the checker's compliance for the oracle.  The log describes
+        the block's candidates and the pairs used; with ``older`` (the judge one round before
+        ``policy``) it has the judge's rank consistency between the two rounds on the block's
+        candidates, as CREAM measures it."""
         cfg = self.config
-        prompts = self._block(b)
-        candidates, self_scores, before = self._judged_candidates(policy, b, key, older)
+        pairs, log = self._part_pairs(arm, policy, b, 0, key, older)
+        if len(pairs) < cfg.pairs_per_iteration:
+            more, more_log = self._part_pairs(arm, policy, b, 1, key, None)
+            pairs, log = pairs + more, {**more_log, **log, "reserve_used": True}
+        if len(pairs) < cfg.pairs_per_iteration:
+            raise ConfigError("pairs_per_iteration", f"round {b} of arm {arm} found only "
+                              f"{len(pairs)} of {cfg.pairs_per_iteration} pairs in its block "
+                              f"and reserve; raise prompts_per_iteration")
+        pairs = pairs[:cfg.pairs_per_iteration]
+        chosen = [p["chosen"].finished and passes(p["prompt"]["constraints"], p["chosen"])
+                  for p in pairs]
+        rejected = [p["rejected"].finished and passes(p["prompt"]["constraints"], p["rejected"])
+                    for p in pairs]
+        log["pair_label_right"] = float(np.mean([c and not r for c, r in zip(
+            chosen, rejected, strict=True)]))
+        log["pair_label_wrong"] = float(np.mean([r and not c for c, r in zip(
+            chosen, rejected, strict=True)]))
+        return pairs, log
+
+    def _part_pairs(self, arm: str, policy, b: int, part: int, key, older):
+        """Every pair of block ``b``'s ``part`` (0: the block, 1: its reserve) and the log
+        of its candidates (empty when the part gives no pair)."""
+        cfg = self.config
+        prompts = self._block(b, part)
+        candidates, self_scores, before = self._judged_candidates(policy, b, part, key, older)
         if arm == "oracle":
             scores = [[compliance(p["constraints"], r) for r in c]
                       for p, c in zip(prompts, candidates, strict=True)]
@@ -175,41 +204,30 @@ class LMRunner:
         finished = [[s if r.finished else math.nan for s, r in zip(row, c, strict=True)]
                     for row, c in zip(scores, candidates, strict=True)]
         pairs = build_pairs(prompts, candidates, finished, margin)
-        if len(pairs) < cfg.pairs_per_iteration:
-            raise ConfigError("pairs_per_iteration", f"round {b} of arm {arm} found only "
-                              f"{len(pairs)} of {cfg.pairs_per_iteration} pairs in its "
-                              f"{len(prompts)} prompts; raise prompts_per_iteration")
-        pairs = pairs[:cfg.pairs_per_iteration]
+        if not pairs:
+            return [], {}
         truth = [[r.finished and passes(p["constraints"], r) for r in c]
                  for p, c in zip(prompts, candidates, strict=True)]
-        chosen = [p["chosen"].finished and passes(p["prompt"]["constraints"], p["chosen"])
-                  for p in pairs]
-        rejected = [p["rejected"].finished and passes(p["prompt"]["constraints"], p["rejected"])
-                    for p in pairs]
-        p0 = pairs[0]["prompt"]
-        i0 = prompts.index(p0)
+        i0 = prompts.index(pairs[0]["prompt"])
         rank = None
         if before is not None:
             k = cfg.candidates
             groups = [list(range(i, i + k)) for i in range(0, k * len(prompts), k)]
             rank = diag.rank_consistency(groups, [x for row in self_scores for x in row],
                                          [x for row in before for x in row])
-        log = {
+        return pairs, {
+            "reserve_used": False,
             "rank_consistency": rank,
             "candidate_pass_rate": float(np.mean([x for row in truth for x in row])),
             "candidate_finished_share": float(np.mean([r.finished for c in candidates
                                                        for r in c])),
-            "pair_label_right": float(np.mean([c and not r for c, r in zip(chosen, rejected,
-                                                                             strict=True)])),
-            "pair_label_wrong": float(np.mean([r and not c for c, r in zip(chosen, rejected,
-                                                                            strict=True)])),
-            "example": {"instruction": p0["instruction"], "constraints": p0["constraints"],
+            "example": {"instruction": prompts[i0]["instruction"],
+                        "constraints": prompts[i0]["constraints"],
                         "candidates": candidates[i0], "scores": scores[i0],
                         "finished": [r.finished for r in candidates[i0]],
                         "passes": truth[i0], "chosen": pairs[0]["chosen"],
                         "rejected": pairs[0]["rejected"]},
         }
-        return pairs, log
 
     def _iterate(self, arm: str, t: int) -> dict:
         """Round t of ``arm``: pairs, one DPO round, held-out evaluation.  The single step

@@ -18,8 +18,8 @@ ranks cannot read); they are the same numbers.
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -81,21 +81,23 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
             precompute_ref_log_probs=single,
             use_cpu=not on_gpu,
             bf16=on_gpu,
-            gradient_checkpointing=False,
             seed=settings.seed,
             data_seed=settings.seed,
             save_strategy="no",
             logging_steps=1,
             report_to=[],
             dataloader_num_workers=0,
-            disable_tqdm=bool(os.environ.get("TQDM_DISABLE")),
+            disable_tqdm=True,  # the caller's bar shows the round; no per-step logs
         )
-        trainer = DPOTrainer(
-            model=model, ref_model=reference, args=args, processing_class=tokenizer,
-            train_dataset=Dataset.from_list(conversational(pairs)),
-        )
-        trainer.remove_callback(PrinterCallback)  # the log lines; progress bars stay
-        result = trainer.train()
+        with warnings.catch_warnings():  # TRL's own use of deprecated transformers names
+            warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*",
+                                    category=FutureWarning)
+            trainer = DPOTrainer(
+                model=model, ref_model=reference, args=args, processing_class=tokenizer,
+                train_dataset=Dataset.from_list(conversational(pairs)),
+            )
+            trainer.remove_callback(PrinterCallback)  # no raw log dictionaries
+            result = trainer.train()
         history = [h for h in trainer.state.log_history if "loss" in h]
     model.eval()
     del trainer

@@ -1,75 +1,100 @@
 """The language-model loop experiment: the config names its bad field, the summaries compute
-the chapter's numbers and verdict words on hand-made runs whose answers are known, the
-figures and tables draw from the values, and (slow) a tiny-model run is deterministic and
-gives the same values in one call as in separate calls per arm."""
+the chapter's numbers and verdict words on hand-made runs whose answers are known (intervals
+and tests over prompts, the equal-budget check, the pre-registered verdicts), the figures and
+tables draw from the values, and (slow) a tiny-model run is deterministic and gives the same
+values in one call as in separate calls per arm."""
 
 import json
+import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from srlm_core.errors import ConfigError
 from srlm_core.experiments import language_model_loop as lm
+from srlm_core.lm.evaluation import summary
 from srlm_core.publishing.results import load_record
+from srlm_core.stats import minimum_detectable_difference
 
 
-def _row(iteration, pass_rate, lo, hi, kl=0.0, alpha=0.5, **extra):
-    return {"iteration": iteration, "pass_rate": pass_rate, "pass_rate_lo": lo,
-            "pass_rate_hi": hi, "judge_agreement": 0.4, "alpha_hat": alpha,
-            "coef_truth": 0.2, "coef_loglik": -0.1, "consistency": 0.5 + 0.1 * iteration,
-            "kl_to_initial": kl, "log_kappa_proxy": 3.0 - iteration,
-            "mean_length": 20.0 + iteration, "judge_validity": 0.8, **extra}
+def _answers(passed_per_prompt, shift=0.0, score_sign=1.0, drift=0.0):
+    """Per-answer lists: prompt i has the verdicts passed_per_prompt[i]; the judge scores
+    score_sign * verdict (+ a small index term), log pi_t - log pi_0 = drift + shift *
+    (verdict - 1/2) + a small index term, so the signal share's sign follows score_sign."""
+    prompt, passed = [], []
+    for i, verdicts in enumerate(passed_per_prompt):
+        prompt += [i] * len(verdicts)
+        passed += list(verdicts)
+    n = len(passed)
+    noise = np.linspace(-0.1, 0.1, n)
+    answers = {
+        "prompt": prompt, "passed": passed, "finished": [True] * n,
+        "compliance": [float(p) for p in passed], "length": [10 + (i % 3) for i in range(n)],
+        "score": (score_sign * np.array(passed, float) + noise[::-1] * 0.3).tolist(),
+        "validity": [0.6] * n,
+        "logp": (-20 + drift + shift * (np.array(passed, float) - 0.5) + noise).tolist(),
+        "logp_initial": [-20.0] * n, "logp_previous": [-20.0] * n,
+    }
+    return answers
 
 
-def _arm_row(iteration, pass_rate, lo, hi, kl):
-    example = {"instruction": "Describe tea.", "constraints": [{"kind": "no_commas"}],
-               "candidates": ["tea is good", "tea, a drink", "x" * 200],
-               "scores": [4.2, 1.5, 3.0], "passes": [True, False, False],
-               "chosen": "tea is good", "rejected": "tea, a drink"}
-    return _row(iteration, pass_rate, lo, hi, kl, train={"pairs": 3},
-                pair_label_accuracy=2 / 3, pair_label_wrong=1 / 3, example=example)
+def _evaluation(passed_per_prompt, iteration=0, shift=0.0, drift=0.0, train=None):
+    answers = _answers(passed_per_prompt, shift, drift=drift)
+    if iteration == 0:  # pi_0 itself: no implicit reward, no previous round
+        answers.update(logp_initial=list(answers["logp"]), logp_previous=None)
+    row = {**summary(answers), "answers": answers, "iteration": iteration}
+    if train is not None:
+        example = {"instruction": "Describe tea.", "constraints": [{"kind": "no_commas"}],
+                   "candidates": ["tea is good", "tea, a drink", "x" * 200],
+                   "finished": [True, True, False],
+                   "scores": [4.2, 1.5, 3.0], "passes": [True, False, False],
+                   "chosen": "tea is good", "rejected": "tea, a drink"}
+        row.update(train=train, pair_label_right=2 / 3, pair_label_wrong=1 / 3,
+                   candidate_finished_share=0.75, candidate_pass_rate=0.4,
+                   rank_consistency=0.5 if iteration > 1 else None, example=example)
+    return row
 
 
-def _arm(pass_rates, distances):
-    """Rows whose sqrt(KL) from pi_0 after round t is distances[t - 1]."""
-    return [_arm_row(t, p, p - 0.1, p + 0.1, d ** 2)
-            for t, (p, d) in enumerate(zip(pass_rates, distances, strict=True), start=1)]
+BASE = [[1, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]]
+BETTER = [[1, 1, 0, 0], [1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [1, 1, 0, 0], [1, 1, 0, 0]]
 
 
-def _values():
+def _values(fixed=BETTER, moving=BASE, drift_moving=1.0, pairs=(4, 4, 8), steps=(1, 1, 2)):
+    """fixed and moving: the verdicts after round two; the moving arm's log-ratio is
+    drift_moving nats above the fixed arm's pattern (KL gap 1 + 0.5 (1/4 - 1/2) = 0.875 by
+    default)."""
+    train = [{"pairs": p, "steps": s} for p, s in zip(pairs, steps, strict=True)]
     return {
-        "lm_config": {"name": "lm-test", "arms": ["fixed", "moving"], "iterations": 2,
-                      "prompts_per_iteration": 4, "candidates": 3},
-        "prompts": {"n_train": 10, "n_heldout": 4, "heldout_topics": 2,
+        "lm_config": {"name": "lm-test", "arms": ["fixed", "moving", "single_step"],
+                      "iterations": 2, "prompts_per_iteration": 6, "pairs_per_iteration": 4,
+                      "candidates": 3, "heldout_prompts": 6, "heldout_samples": 4,
+                      "max_new_tokens": 128},
+        "prompts": {"n_train": 10, "n_heldout": 6, "heldout_topics": 2,
                     "examples": [{"instruction": "Describe tea.",
                                   "constraints": ["lowercase", "no_commas"]}]},
-        "baseline": _row(0, 0.3, 0.2, 0.4),
-        "judge_timing": {},
-        "arms": {"fixed": _arm([0.35, 0.4], [1.0, 1.5]), "moving": _arm([0.3, 0.2], [1.0, 3.0])},
+        "baseline": _evaluation(BASE),
+        "arms": {
+            "fixed": [_evaluation(BASE, 1, 0.5, train=train[0]),
+                      _evaluation(fixed, 2, 1.0, train=train[0])],
+            "moving": [_evaluation(BASE, 1, 0.5, train=train[1]),
+                       _evaluation(moving, 2, 0.5, drift_moving, train=train[1])],
+            "single_step": [_evaluation(BASE, 2, 0.5, train=train[2])],
+        },
         "stage_seconds": {"generate": 10.0, "judge": 5.0, "train": 20.0, "eval_generate": 10.0,
                           "eval_judge": 3.0, "eval_logprobs": 2.0},
         "wall_seconds": 90.0,
     }
 
 
-def _record(fixed_d=(1.0, 1.5, 1.75), moving_d=(1.0, 3.0, 7.0)):
-    """A larger run: alpha-hat_0 = 0.5; with the default distances the fixed reference's
-    steps halve (ratio 1/4 over two rounds) and the moving one's double (ratio 4)."""
+def _record(**kwargs):
+    values = _values(**kwargs)
     return {
         "command": "srlm lm run --config data/lm/configs/large.toml",
-        "params": {"judge_max_new_tokens": 96, "judge_samples": 3, "iterations": 3,
-                   "prompts_per_iteration": 6, "heldout_prompts": 8, "heldout_samples": 4},
+        "params": values["lm_config"],
         "provenance": {"wall_time_s": 600.0, "hardware": {"cpu": "a CPU"},
                        "git_commit": "0123456789abcdef"},
-        "values": {
-            "baseline": _row(0, 0.3, 0.2, 0.4),
-            "judge_timing": {"responses": 4, "speed_ratio": 25.0, "generate_validity": 0.25,
-                             "spearman": 0.5},
-            "arms": {"fixed": _arm([0.35, 0.4, 0.6], fixed_d),
-                     "moving": _arm([0.3, 0.2, 0.05], moving_d),
-                     "single_step": [_arm_row(3, 0.3, 0.25, 0.45, 1.0)],
-                     "oracle": _arm([0.4, 0.5, 0.55], (1.0, 1.2, 1.3))},
-        },
+        "values": {k: values[k] for k in ("baseline", "arms")},
     }
 
 
@@ -90,106 +115,126 @@ def test_config_validate_names_the_bad_field():
 def test_summarise_computes_the_shares_of_a_hand_made_run():
     out = lm.summarise(_values())
     assert out == {
-        "lm_n_train": 10, "lm_n_heldout": 4, "lm_heldout_topics": 2,
+        "lm_n_train": 10, "lm_n_heldout": 6, "lm_heldout_topics": 2,
         "lm_small_minutes": 1.5, "lm_small_train_share": 40.0,
         "lm_small_eval_share": 30.0, "lm_example_instruction": "Describe tea.",
-        "lm_pairs_round1": 3, "lm_prompts_round1": 4,
+        "lm_pairs_round1": 4, "lm_prompts_round1": 6,
         "lm_pair_right": pytest.approx(200 / 3), "lm_pair_wrong": pytest.approx(100 / 3),
+        "lm_candidate_finished": 75.0, "lm_small_pairs": 4, "lm_small_answers": 24,
+        "lm_small_tokens": 128,
     }
 
 
-def test_kl_steps_are_increments_of_the_square_root():
-    rows = [{"kl_to_initial": kl} for kl in (1.0, 4.0, -0.5, 9.0)]
-    assert lm.kl_steps(rows) == [1.0, 1.0, -2.0, 3.0]  # a negative estimate counts as 0
+def test_rates_and_paired_comparison_are_over_prompts():
+    """Per-prompt pass rates of BETTER minus BASE: 1/4, 1/4, 1/4, 1/4, 1/4, 1/4 -> mean 1/4
+    with zero spread: every resample gives 1/4 and every sign flip but the identity and its
+    mirror is smaller in size, so the exact two-sided p is 2/64."""
+    better, base = _answers(BETTER), _answers(BASE)
+    assert lm.per_prompt(base).tolist() == [0.25, 0.0, 0.5, 0.25, 0.25, 0.25]
+    rate = lm.rate_interval(base)
+    assert rate["value"] == pytest.approx(1.5 / 6) and rate["prompts"] == 6
+    assert rate["lo"] < rate["value"] < rate["hi"]
+    c = lm.paired_comparison(better, base)
+    assert c["difference"] == pytest.approx(0.25) and (c["lo"], c["hi"]) == (0.25, 0.25)
+    assert c["p_value"] == pytest.approx(2 / 64)
+    assert c["detectable"] == 0.0 and c["prompts"] == 6
+    d = lm.per_prompt(_answers(BASE[::-1])) - lm.per_prompt(base)
+    c = lm.paired_comparison(_answers(BASE[::-1]), base)
+    assert c["difference"] == pytest.approx(0.0, abs=1e-12)
+    assert c["detectable"] == pytest.approx(minimum_detectable_difference(d.std(ddof=1), 6))
+    kl = lm.per_prompt(_answers(BASE, shift=2.0), "log_ratio")
+    assert kl.tolist() == pytest.approx(lm.per_prompt(_answers(BASE, shift=2.0), "logp") + 20)
 
 
-@pytest.mark.parametrize(("fixed", "moving", "word"), [
-    (0.5, 2.0, "held for both references"),
-    (0.5, 0.8, "held only for the fixed reference"),
-    (1.5, 2.0, "held only for the moving reference"),
-    (1.5, 0.8, "held for neither reference"),
+@pytest.mark.parametrize(("difference", "p", "word"), [
+    (0.1, 0.01, "higher"), (-0.1, 0.01, "lower"),
+    (0.1, 0.2, "no detectable change (the design detects 12 points)"),
 ])
-def test_direction_word(fixed, moving, word):
-    assert lm.direction_word(fixed, moving) == word
+def test_change_word(difference, p, word):
+    assert lm.change_word({"difference": difference, "p_value": p, "detectable": 0.12}) == word
 
 
-def test_summarise_record_when_s1_direction_holds():
+def test_alpha_interval_keeps_the_sign():
+    """A judge scoring the checker's verdict has a positive share, one scoring its opposite a
+    negative one; the bootstrap over prompts brackets the point estimate."""
+    answers = _answers(BETTER, shift=1.0)
+    up = lm.alpha_interval(answers)
+    down = lm.alpha_interval(_answers(BETTER, shift=1.0, score_sign=-1.0))
+    assert up["value"] == pytest.approx(summary(answers)["alpha_hat"], abs=1e-12)
+    assert up["value"] > 0.5 and down["value"] < -0.5
+    assert up["lo"] <= up["value"] <= up["hi"] and down["lo"] <= down["value"] <= down["hi"]
+
+
+def test_budget_check_names_unequal_budgets():
+    assert lm.budget_check(_values()) == {"pairs": 4, "steps": 1, "equal": True}
+    assert not lm.budget_check(_values(pairs=(4, 3, 8)))["equal"]
+    assert not lm.budget_check(_values(pairs=(4, 4, 7)))["equal"]
+    assert not lm.budget_check(_values(steps=(1, 1, 1)))["equal"]
+
+
+def test_summarise_record_compares_arms_and_computes_the_verdicts():
     out = lm.summarise_record(_record())
-    assert out["lm_rounds_between"] == 2
-    assert out["lm_ratio_fixed"] == pytest.approx(0.25)
-    assert out["lm_ratio_moving"] == pytest.approx(4.0)
-    assert out["lm_pred_fixed"] == pytest.approx(0.25)  # (1 - 0.5)^2
-    assert out["lm_pred_moving"] == pytest.approx(2.25)  # (2 - 0.5)^2
-    assert out["lm_direction"] == "held for both references"
-    assert out["lm_kl_fixed"] == pytest.approx(1.75 ** 2)
-    assert out["lm_self_gain"] == pytest.approx(30.0)
-    assert out["lm_single_gain"] == pytest.approx(0.0)
-    assert out["lm_oracle_gain"] == pytest.approx(25.0)
-    assert out["lm_agree0_side"] == "below"
-    assert out["lm_large_heldout"] == 32
-    assert out["lm_large_commit"] == "0123456789"
-    assert out["lm_large_minutes"] == 10.0
+    assert out["lm_large_budget"] == "equal" and out["lm_large_answers"] == 24
+    assert out["lm_fixed_diff"] == pytest.approx(25.0) and out["lm_fixed_word"] == "higher"
+    assert out["lm_moving_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert out["lm_moving_word"].startswith("no detectable change")
+    assert out["lm_fm_diff"] == pytest.approx(25.0)
+    assert out["lm_alpha_side"] == "positive"
+    assert out["lm_signal_verdict"] == "holds"  # positive share and a gain
+    assert out["lm_kl_gap"] == pytest.approx(0.875) and out["lm_drift_verdict"] == "holds"
+    assert lm.summarise_record(_record(drift_moving=-2.0))["lm_drift_verdict"] == "fails"
+    assert out["lm_large_commit"] == "0123456789" and out["lm_large_minutes"] == 10.0
+    assert json.loads(json.dumps(out)) == out
 
 
-def test_summarise_record_when_s1_direction_fails():
-    record = _record(fixed_d=(1.0, 3.0, 7.0), moving_d=(1.0, 1.5, 1.75))
-    out = lm.summarise_record(record)
-    assert out["lm_ratio_fixed"] == pytest.approx(4.0)
-    assert out["lm_direction"] == "held for neither reference"
+@pytest.mark.parametrize(("numbers", "words"), [
+    ({"lm_alpha_side": "positive", "lm_fixed_word": "no detectable change (x)"},
+     ("fails",)),
+    ({"lm_alpha_side": "indistinguishable from zero", "lm_fixed_word": "higher"}, ("fails",)),
+    ({"lm_alpha_side": "negative", "lm_fixed_word": "lower"}, ("holds",)),
+])
+def test_signal_verdict(numbers, words):
+    base = {"lm_kl_gap_lo": -0.1, "lm_kl_gap_hi": 0.2, "lm_consist1": 0.6,
+            "lm_consist_last": 0.5}
+    out = lm.verdicts({**base, **numbers})
+    assert out["lm_signal_verdict"] == words[0]
+    assert out["lm_drift_verdict"] == "is not resolved (interval contains 0)"
+    assert out["lm_consistency_verdict"] == "fails"
 
 
 def test_summarise_record_on_the_stored_lm_large_record():
     record = load_record("lm-large")
     out = lm.summarise_record(record.content())
-    base = record.values["baseline"]
-    assert out["lm_rounds_between"] == record.params["iterations"] - 1
-    assert out["lm_pred_fixed"] == (1 - base["alpha_hat"]) ** out["lm_rounds_between"]
-    assert out["lm_large_heldout"] == 32
+    assert out["lm_large_budget"] == "equal"
+    assert out["lm_large_answers"] >= 200
     assert json.loads(json.dumps(out)) == out
+    for arm, rows in record.values["arms"].items():
+        for row in rows:
+            assert len(row["answers"]["passed"]) == out["lm_large_answers"], arm
 
 
-@pytest.mark.parametrize(("last", "word"), [
-    ((0.6, 0.5, 0.7), "better (intervals disjoint)"),
-    ((0.05, 0.0, 0.1), "worse (intervals disjoint)"),
-    ((0.45, 0.3, 0.6), "no detectable change (intervals overlap)"),
-])
-def test_verdict_compares_wilson_intervals(last, word):
-    values = {"baseline": _row(0, 0.3, 0.2, 0.4), "arms": {"fixed": [_row(1, *last)]}}
-    assert lm.verdict(values, "fixed") == word
-
-
-def test_tables_draw_from_the_values():
-    values, record = _values(), _record()["values"]
+def test_tables_and_plots_draw_from_the_values():
+    values = _values()
     prompts = lm.prompt_table(values).data
     assert prompts.iloc[0].tolist() == ["Describe tea.", "lowercase, no_commas"]
     example = lm.example_table(values).data
     assert example.role.tolist() == ["chosen", "rejected", ""]
     assert len(example.candidate[2]) == 160 and example.candidate[2].endswith("...")
-    table = lm.pass_table(record).data
-    assert table.arm.tolist() == ["fixed reference", "moving reference", "single step",
-                                  "oracle judge"]
-    assert table["against the initial model"].tolist() == [
-        "better (intervals disjoint)", "worse (intervals disjoint)",
-        "no detectable change (intervals overlap)", "better (intervals disjoint)"]
-
-
-def test_curves_and_plots():
-    values, record = _values(), _record()["values"]
-    rows = lm.curves(values, record)
-    assert len(rows) == len(lm.METRICS) * (2 * 3 + 3 * 4 + 2)  # pi_0 is row 0 of every arm
-    fig = lm.plot_pass(values, record)
-    assert isinstance(fig, plt.Figure)
-    assert [ax.get_title() for ax in fig.axes] == list(lm.RUNS)
-    plt.close(fig)
-    fig = lm.plot_diagnostics(values, record)
-    assert isinstance(fig, plt.Figure)
-    assert len([ax for ax in fig.axes if ax.get_title()]) == len(lm.METRICS) - 1
-    plt.close(fig)
+    rows = lm.table_rows(values)
+    assert [(r["arm"], r["round"]) for r in rows] == [
+        ("initial", 0), ("fixed", 1), ("fixed", 2), ("moving", 1), ("moving", 2),
+        ("single_step", 2)]
+    assert math.isnan(rows[0]["alpha_hat"])  # undefined at t = 0
+    table = lm.pass_table(values).data
+    assert table.arm.tolist()[0] == "initial" and table["α̂ [95%]"][0] == "undefined"
+    for fig in (lm.plot_pass(values), lm.plot_diagnostics(values)):
+        assert isinstance(fig, plt.Figure)
+        plt.close(fig)
 
 
 TINY = {"arms": ["fixed", "moving"], "iterations": 2, "prompts_per_iteration": 2,
-        "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2, "max_new_tokens": 4,
-        "batch_size": 2, "timing_candidates": 0}
+        "pairs_per_iteration": 2, "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2,
+        "max_new_tokens": 4, "batch_size": 2}
 
 
 @pytest.mark.slow
@@ -203,8 +248,7 @@ def test_tiny_run_is_deterministic_and_resumable(tmp_path):
     def strip(values):
         return {k: v for k, v in values.items() if k not in ("stage_seconds", "wall_seconds")}
 
-    assert strip(once) == strip(split)
-    assert json.loads(json.dumps(once)) == once
+    assert json.dumps(strip(once), sort_keys=True) == json.dumps(strip(split), sort_keys=True)
     assert [r["iteration"] for r in split["arms"]["moving"]] == [1, 2]
     assert set(split["stage_seconds"]) >= {"train", "eval_generate"}
     assert lm.summarise(split)["lm_prompts_round1"] == 2

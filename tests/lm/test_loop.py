@@ -15,9 +15,9 @@ from srlm_core.publishing.provenance import REPO_ROOT
 
 TINY = {
     "name": "lm-test", "model": "tiny-random", "arms": ["fixed", "moving"], "iterations": 2,
-    "prompts_per_iteration": 2, "pairs_per_iteration": 2, "candidates": 2, "heldout_prompts": 2, "heldout_samples": 2,
-    "max_new_tokens": 4, "min_margin": 0.0, "learning_rate": 1e-3, "epochs": 1,
-    "batch_size": 2,
+    "prompts_per_iteration": 2, "pairs_per_iteration": 2, "candidates": 2,
+    "heldout_prompts": 2, "heldout_samples": 2, "max_new_tokens": 4, "min_margin": 0.0,
+    "learning_rate": 1e-3, "epochs": 1, "batch_size": 2,
 }
 
 
@@ -204,3 +204,19 @@ def test_the_loop_runs_unchanged_on_a_brought_checkpoint_folder(tmp_path, uninte
     tokenizer.save_pretrained(folder)
     out = LMRunner(config_from_dict({**TINY, "model": str(folder)}), tmp_path / "work").run()
     assert _record(out) == _record(uninterrupted)
+
+
+def test_a_short_block_is_topped_up_from_its_reserve(tmp_path, monkeypatch):
+    """A block whose prompts give too few pairs continues into its reserve (the prompts after
+    the T blocks), so the round still trains on exactly pairs_per_iteration pairs."""
+    from srlm_core.lm import loop
+
+    original = loop.build_pairs
+
+    def one_pair_per_part(prompts, candidates, scores, margin):
+        return original(prompts, candidates, scores, margin)[:1]
+
+    monkeypatch.setattr(loop, "build_pairs", one_pair_per_part)
+    config = config_from_dict({**TINY, "arms": ["fixed"], "iterations": 1})
+    row, = LMRunner(config, tmp_path).run()["arms"]["fixed"]
+    assert row["train"]["pairs"] == 2 and row["reserve_used"]
