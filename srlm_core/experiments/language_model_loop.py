@@ -374,8 +374,8 @@ def verdicts(numbers: dict) -> dict:
 
 
 def pass_table(values: dict):
-    """Every evaluation's pass rate with its interval over prompts, finished share, KL and
-    diagnostics (a Styler)."""
+    """Every evaluation's pass rate with its interval over prompts, finished share, KL,
+    diagnostics and mean answer length (a Styler)."""
     import pandas as pd
 
     rows = table_rows(values)
@@ -386,7 +386,7 @@ def pass_table(values: dict):
         "KL to π0": r["kl_to_initial"],
         "α̂ [95%]": (f"{r['alpha_hat']:.2f} [{r['alpha_lo']:.2f}, {r['alpha_hi']:.2f}]"
                      if not math.isnan(r["alpha_hat"]) else "undefined"),
-        "consistency": r["consistency"],
+        "consistency": r["consistency"], "mean length (tokens)": r["mean_length"],
     } for r in rows])
     return table.style.format(precision=2, na_rep="undefined").hide(axis="index")
 

@@ -66,7 +66,10 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
     # the reference so that the caller's reference (M0) stays pristine.
     reference = frozen_copy(reference)
     on_gpu = model.device.type == "cuda"
-    with tempfile.TemporaryDirectory(prefix="srlm-dpo-") as output_dir:
+    with tempfile.TemporaryDirectory(prefix="srlm-dpo-") as output_dir, \
+            warnings.catch_warnings():  # TRL's own use of deprecated transformers names
+        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*",
+                                category=FutureWarning)
         args = DPOConfig(
             output_dir=output_dir,
             beta=settings.beta,
@@ -89,15 +92,12 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
             dataloader_num_workers=0,
             disable_tqdm=True,  # the caller's bar shows the round; no per-step logs
         )
-        with warnings.catch_warnings():  # TRL's own use of deprecated transformers names
-            warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*",
-                                    category=FutureWarning)
-            trainer = DPOTrainer(
-                model=model, ref_model=reference, args=args, processing_class=tokenizer,
-                train_dataset=Dataset.from_list(conversational(pairs)),
-            )
-            trainer.remove_callback(PrinterCallback)  # no raw log dictionaries
-            result = trainer.train()
+        trainer = DPOTrainer(
+            model=model, ref_model=reference, args=args, processing_class=tokenizer,
+            train_dataset=Dataset.from_list(conversational(pairs)),
+        )
+        trainer.remove_callback(PrinterCallback)  # no raw log dictionaries
+        result = trainer.train()
         history = [h for h in trainer.state.log_history if "loss" in h]
     model.eval()
     del trainer
