@@ -34,8 +34,14 @@ def test_ints_are_accepted_for_floats():
 
 
 @pytest.mark.parametrize("name", ["small.toml", "large.toml", "gpu.toml", "smoke.toml"])
-def test_shipped_configs_are_valid(name):
-    assert isinstance(load_config(REPO_ROOT / "data" / "lm" / "configs" / name), LMConfig)
+def test_shipped_configs_are_valid(name, tmp_path):
+    """Valid keys, and enough training prompts for every block and its reserve (checked by
+    the runner before it loads a model)."""
+    from srlm_core.lm.loop import LMRunner
+
+    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / name)
+    assert isinstance(config, LMConfig)
+    LMRunner(config, tmp_path)
 
 
 def test_broken_toml_and_missing_file(tmp_path):
