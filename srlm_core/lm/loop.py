@@ -266,6 +266,7 @@ class LMRunner:
         if unknown:
             raise ConfigError("arms", f"{sorted(unknown)} are not in the config's arms")
         self.store.claim(cfg.to_dict())
+        _quiet_libraries()
         start = time.perf_counter()
         with self._precision():
             baseline = self.store.baseline(lambda: {"metrics": self.evaluate(self._initial()[0])})
@@ -294,3 +295,13 @@ class LMRunner:
         return {"baseline": baseline["metrics"], "arms": arms,
                 "stage_seconds": self.stage_seconds,
                 "wall_seconds_this_run": time.perf_counter() - start}
+
+
+def _quiet_libraries() -> None:
+    """One bar per stage: no progress bars from the libraries underneath (the datasets
+    TRL builds, the checkpoint shards transformers writes)."""
+    from datasets.utils.logging import disable_progress_bar as datasets_quiet
+    from transformers.utils.logging import disable_progress_bar as transformers_quiet
+
+    datasets_quiet()
+    transformers_quiet()

@@ -18,9 +18,11 @@ ranks cannot read); they are the same numbers.
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass
+from unittest import mock
 
 import torch
 
@@ -66,7 +68,9 @@ def dpo_round(model, reference, tokenizer, pairs, settings: DPOSettings) -> dict
     # the reference so that the caller's reference (M0) stays pristine.
     reference = frozen_copy(reference)
     on_gpu = model.device.type == "cuda"
+    # TRL's reference-log-prob bar reads only TQDM_DISABLE: the caller's bar shows the round
     with tempfile.TemporaryDirectory(prefix="srlm-dpo-") as output_dir, \
+            mock.patch.dict(os.environ, {"TQDM_DISABLE": "1"}), \
             warnings.catch_warnings():  # TRL's own use of deprecated transformers names
         warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*",
                                 category=FutureWarning)

@@ -220,3 +220,16 @@ def test_a_short_block_is_topped_up_from_its_reserve(tmp_path, monkeypatch):
     config = config_from_dict({**TINY, "arms": ["fixed"], "iterations": 1})
     row, = LMRunner(config, tmp_path).run()["arms"]["fixed"]
     assert row["train"]["pairs"] == 2 and row["reserve_used"]
+
+
+def test_progress_is_one_bar_per_stage(tmp_path, capsys, monkeypatch):
+    """Only the loop's own bars reach the terminal: no bars from the datasets TRL builds or
+    its reference pass, no checkpoint-shard bars, no trainer log dictionaries; the stage bars
+    are erased when done and the rounds bar stays."""
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    LMRunner(config_from_dict({**TINY, "iterations": 1}), tmp_path).run()
+    err = capsys.readouterr().err
+    assert "self-rewarding rounds: 100%" in err
+    for noise in ("Tokenizing", "Computing reference", "Writing model shards", "'loss'",
+                  "train_runtime"):
+        assert noise not in err, noise
