@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from srlm_core.errors import ConfigError, require
+from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.config import LMConfig, load_config
+from srlm_core.lm.evaluation import groups_of
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
 from srlm_core.stats import cluster_bootstrap, minimum_detectable_difference, sign_flip_test
@@ -199,9 +201,6 @@ def example_table(values: dict, width: int = 160):
 def per_prompt(answers: dict, key: str = "passed") -> np.ndarray:
     """The per-prompt mean of a per-answer quantity (the unit of the intervals); ``key`` may
     also be ``"log_ratio"``, :math:`\\log\\pi_t-\\log\\pi_0` (its mean is the prompt's KL)."""
-    from srlm_core.lm import diagnostics as diag
-    from srlm_core.lm.evaluation import groups_of
-
     values = (np.subtract(answers["logp"], answers["logp_initial"]) if key == "log_ratio"
               else answers[key])
     return diag.per_prompt(groups_of(answers["prompt"]), values)
@@ -216,9 +215,6 @@ def rate_interval(answers: dict, key: str = "passed") -> dict:
 def alpha_interval(answers: dict) -> dict:
     r"""The signed signal share :math:`\hat\alpha` with a 95% bootstrap interval resampling
     whole prompts (the regression refitted on each draw)."""
-    from srlm_core.lm import diagnostics as diag
-    from srlm_core.lm.evaluation import groups_of
-
     rows = diag.signal_share_sums(groups_of(answers["prompt"]), answers["score"],
                                   answers["passed"],
                                   np.subtract(answers["logp"], answers["logp_initial"]))
@@ -258,7 +254,7 @@ def evaluations(values: dict) -> list[tuple[str, int, dict]]:
 
 
 def table_rows(values: dict) -> list[dict]:
-    """One row per evaluation: pass rate and finished share with intervals over prompts,
+    """One row per evaluation: pass rate with its interval over prompts, finished share,
     KL to pi_0 and per round, the signed signal share with its interval, internal and rank
     consistency, judge agreement with the checker, condition proxy and mean length."""
     rows = []
