@@ -2,9 +2,9 @@ r"""Summaries that follow the design: the unit of independence is the seed or th
 instance, never the row.
 
 * :func:`mean_interval` and :func:`bootstrap_interval` summarise one number per unit;
-  :func:`cluster_bootstrap` resamples whole units (rows of an array, or per-unit objects
-  such as one dict per prompt) for any statistic of the resampled units, e.g. a ratio of
-  sums or a regression pooled over the units' answers;
+  :func:`cluster_bootstrap` resamples whole units (the rows of an array, one per unit) for
+  any statistic of the resampled rows, e.g. a ratio of sums or a regression refitted from
+  per-unit sums;
 * :func:`sign_flip_test` is the paired test over units: one difference per unit (an arm
   minus its baseline on the same prompt), its p-value from random sign flips;
 * :func:`slope_across_units` fits a slope within each unit and summarises the per-unit slopes
@@ -76,36 +76,23 @@ def cluster_bootstrap(rows, statistic, resamples: int = 9999, seed: int = 0,
                       confidence: float = 0.95) -> ClusterInterval:
     """``statistic(rows)`` and its percentile bootstrap interval, resampling whole units.
 
-    ``rows`` holds one entry per unit (a prompt, a seed): either numbers (a vector, or an
-    array with one row per unit; rows with a NaN are dropped first and ``statistic`` gets
-    the resampled array) or per-unit objects that do not convert to a float array, e.g. a
-    list of dicts (``statistic`` then gets the resampled list).  Draw k takes the units
+    ``rows`` holds one entry per unit (a prompt, a seed): a vector, or an array with one row
+    per unit; rows with a NaN are dropped first and ``statistic`` gets the resampled array.
+    Draw k takes the units
     ``np.random.default_rng(seed).integers(0, n, (resamples, n))[k]``; the interval is the
     :math:`(1 - c)/2` and :math:`1 - (1 - c)/2` percentiles of the draws' statistics
     (``np.percentile``, linear; a NaN draw makes it NaN).  No units left: all NaN,
     ``units`` 0."""
-    try:
-        numeric = np.asarray(rows, dtype=float)
-    except (TypeError, ValueError):
-        numeric = None
-    if numeric is not None:
-        if numeric.ndim == 0:
-            raise ValueError("cluster_bootstrap needs one entry per unit, not a scalar")
-        units = numeric[~np.isnan(numeric).reshape(len(numeric), -1).any(axis=1)]
-
-        def take(index):
-            return units[index]
-    else:
-        units = list(rows)
-
-        def take(index):
-            return [units[i] for i in index]
+    numeric = np.asarray(rows, dtype=float)
+    if numeric.ndim == 0:
+        raise ValueError("cluster_bootstrap needs one entry per unit, not a scalar")
+    units = numeric[~np.isnan(numeric).reshape(len(numeric), -1).any(axis=1)]
     n = len(units)
     if n == 0:
         return ClusterInterval(np.nan, np.nan, np.nan, 0)
     point = float(statistic(units))
     draws = np.random.default_rng(seed).integers(0, n, (resamples, n))
-    boot = np.array([statistic(take(d)) for d in draws], dtype=float)
+    boot = np.array([statistic(units[d]) for d in draws], dtype=float)
     lo, hi = np.percentile(boot, _percentile_levels(confidence))
     return ClusterInterval(point, float(lo), float(hi), n)
 

@@ -154,25 +154,6 @@ def test_cluster_bootstrap_draws_and_levels_by_hand():
     assert math.isnan(empty.mean) and math.isnan(empty.lo) and empty.units == 0
 
 
-def test_cluster_bootstrap_resamples_lists_of_per_unit_objects():
-    """One dict per prompt, each holding that prompt's answers; the statistic pools the
-    resampled prompts' answers (a ratio of sums again).  The same draws as for the numeric
-    rows (sum, count) per prompt, so the interval equals theirs; the statistic receives a
-    list of dicts, and a prompt's answers travel together."""
-    prompts = [{"scores": [10.0]}, {"scores": [14.0, 16.0]}, {"scores": [20.0]},
-               {"scores": [5.0]}, {"scores": [3.0, 4.0, 5.0]}]
-
-    def pooled_mean(units):
-        assert isinstance(units, list) and isinstance(units[0], dict)
-        answers = [s for unit in units for s in unit["scores"]]
-        return sum(answers) / len(answers)
-
-    got = cluster_bootstrap(prompts, pooled_mean, 999)
-    rows = [(sum(p["scores"]), len(p["scores"])) for p in prompts]
-    assert got == cluster_bootstrap(rows, _ratio, 999)
-    assert got.mean == pytest.approx(77 / 8) and got.units == 5
-
-
 def test_sign_flip_test_is_exact_on_enumerable_cases():
     """d = (1, 2, 3): of the 8 sign flips only (+, +, +) reaches the observed mean 2 and only
     (-, -, -) its mirror, so the exact two-sided p is 2/8 (the one-sided p is 1/8, the t-test
