@@ -98,7 +98,8 @@ def run(config: Config) -> dict:
                                  "failure_own": float(observables.failure_own(probs)),
                                  "switches": float(observables.mode_switches(probs, base)),
                                  "full_so_far": bool(full[t])})
-    return {"radii": list(c.radii), "ns": list(c.ns), "rounds": c.rounds,
+    return {"radii": list(c.radii), "ns": list(c.ns), "rounds": c.rounds, "d": c.d,
+            "kappa0": c.kappa0, "prompts": c.prompts, "responses": c.responses,
             "instances": c.instances, "tolerance": c.tolerance, "rows": rows, "runs": runs}
 
 
@@ -109,13 +110,13 @@ def _run_rows(values: dict, run: dict) -> list[dict]:
 
 
 def summarise(values: dict) -> dict:
-    r"""Over the runs whose spans stayed full: how many first reach the radius at round
-    :math:`\lceil T^\dagger\rceil` (``holds`` if all, else ``fails``) and the largest relative
-    gap of :math:`\kappa_t` to the floor from that round on (``holds`` if at most
+    r"""The design's numbers; over the runs whose spans stayed full: how many first reach the radius
+    at round :math:`\lceil T^\dagger\rceil` (``holds`` if all, else ``fails``) and the largest
+    relative gap of :math:`\kappa_t` to the floor from that round on (``holds`` if at most
     ``tolerance``); the same gap over the other runs; per radius the floor and
-    :math:`F_{\mathrm{own}}` there (means over instances; deterministic per instance, no
-    interval), the largest spread of the last round's :math:`\kappa` over :math:`n` within an
-    instance, and per radius and :math:`n` the mean horizon :math:`T^\dagger`."""
+    :math:`F_{\mathrm{own}}` there (means over instances; deterministic per instance, no interval),
+    the largest spread of the last round's :math:`\kappa` over :math:`n` within an instance, and per
+    radius and :math:`n` the mean horizon :math:`T^\dagger`."""
     tol = values["tolerance"]
     hits, gaps, other_gaps, full_runs = 0, [], [], 0
     for run in values["runs"]:
@@ -131,7 +132,12 @@ def summarise(values: dict) -> dict:
         else:
             other_gaps += plateau
     max_gap = max(gaps, default=0.0)
-    out = {"p3_ball_runs": len(values["runs"]), "p3_ball_full_runs": full_runs,
+    out = {"p3_ball_radii": ", ".join(f"{b:g}" for b in values["radii"]),
+           "p3_ball_ns": ", ".join(map(str, values["ns"])), "p3_ball_d": values["d"],
+           "p3_ball_kappa0": values["kappa0"], "p3_ball_rounds": values["rounds"],
+           "p3_ball_prompts": values["prompts"], "p3_ball_responses": values["responses"],
+           "p3_ball_instances": values["instances"], "p3_ball_tolerance": tol,
+           "p3_ball_runs": len(values["runs"]), "p3_ball_full_runs": full_runs,
            "p3_ball_hits": int(hits),
            "p3_ball_hit_verdict": "holds" if hits == full_runs else "fails",
            "p3_ball_gap": max_gap,

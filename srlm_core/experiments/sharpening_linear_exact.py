@@ -94,7 +94,9 @@ def run(config: Config) -> dict:
                     rates.append({"d": d, "n": n, "radius": radius,
                                   "rate": theorem_rate(d, n, radius)})
     return {"dims": list(c.dims), "multiples": list(c.multiples), "rounds": c.rounds,
-            "instances": c.instances, "tolerance": c.tolerance, "rows": rows, "rates": rates}
+            "instances": c.instances, "beta": c.beta, "kappa0": c.kappa0,
+            "prompts": c.prompts, "responses": c.responses, "tolerance": c.tolerance,
+            "rows": rows, "rates": rates}
 
 
 def _exact_so_far(rows: list[dict]) -> list[bool]:
@@ -109,17 +111,17 @@ def _exact_so_far(rows: list[dict]) -> list[bool]:
 
 
 def summarise(values: dict) -> dict:
-    r"""The glued numbers and verdicts: the largest relative distance to the population step
-    over the rounds with a full span (identity check: ``holds`` when at most ``tolerance``,
-    else ``fails``), the smallest over the rank-deficient rounds; whether the rank is
+    r"""The glued numbers and verdicts: the design (dimensions, multiples, rounds, instances,
+    :math:`\beta`, :math:`\kappa_0`, table size, tolerance); the largest relative distance to the
+    population step over the rounds with a full span (identity check: ``holds`` when at most
+    ``tolerance``, else ``fails``), the smallest over the rank-deficient rounds; whether the rank is
     :math:`\min(d,\#\text{independent pairs})` in every round; the largest mode-switch share reached
-    through full-span rounds only (prediction 0) and after a deficient one; the count of rows
-    whose informative count lies in the central 95% binomial range of :math:`n` times the
-    predicted share, against the range of that count for a correct prediction (the discrete
-    interval covers at least 95%, so only a count below the range is a failure: ``not below``
-    or ``below``); per dimension
-    and multiple the mean informative share in the first and last round and the share of
-    instances with a full span there; Theorem 6.2's factor at :math:`n=d`."""
+    through full-span rounds only (prediction 0) and after a deficient one; the count of rows whose
+    informative count lies in the central 95% binomial range of :math:`n` times the predicted share,
+    against the range of that count for a correct prediction (the discrete interval covers at least
+    95%, so only a count below the range is a failure: ``not below`` or ``below``); per dimension
+    and multiple the mean informative share in the first and last round and the share of instances
+    with a full span there; Theorem 6.2's factor at :math:`n=d`."""
     rows, tol = values["rows"], values["tolerance"]
     full = [r for r in rows if r["rank"] == r["d"]]
     short = [r for r in rows if r["rank"] < r["d"]]
@@ -136,6 +138,12 @@ def summarise(values: dict) -> dict:
         inside += int(lo <= r["informative"] <= hi)
     band = stats.binomial_count_range(len(rows), 0.95)
     out = {
+        "p3_exact_dims": ", ".join(map(str, values["dims"])),
+        "p3_exact_multiples": ", ".join(map(str, values["multiples"])),
+        "p3_exact_rounds": values["rounds"], "p3_exact_instances": values["instances"],
+        "p3_exact_beta": values["beta"], "p3_exact_kappa0": values["kappa0"],
+        "p3_exact_prompts": values["prompts"], "p3_exact_responses": values["responses"],
+        "p3_exact_tolerance": tol,
         "p3_rows": len(rows), "p3_full_rounds": len(full), "p3_short_rounds": len(short),
         "p3_full_max_dev": max_full,
         "p3_full_verdict": "holds" if max_full <= tol else "fails",
@@ -169,8 +177,8 @@ def summarise(values: dict) -> dict:
 
 
 def plot(values: dict):
-    """Three panels against the round: the informative share (markers, mean over instances
-    with 95% intervals; dashed, the mean predicted share); the relative distance to the
+    """Three panels against the round: the informative share (markers, mean over instances with 95%
+    intervals; dashed, the mean predicted share of the same runs); the relative distance to the
     population step (log scale, one point per run and round, floored at 1e-17); the share of
     instances whose pairs span :math:`\\mathbb R^d`."""
     import matplotlib.pyplot as plt
@@ -184,8 +192,8 @@ def plot(values: dict):
     frame["run"] = "d=" + frame["d"].astype(str) + ", n=" + frame["n"].astype(str)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     sns.lineplot(data=frame, x="t", y="share", hue="run", marker="o", ax=axes[0])
-    sns.lineplot(data=frame, x="t", y="predicted_share", color="gray", ls="--",
-                 errorbar=None, ax=axes[0], label="predicted")
+    sns.lineplot(data=frame, x="t", y="predicted_share", hue="run", ls="--", errorbar=None,
+                 ax=axes[0], legend=False)
     axes[0].set_ylabel(r"share of pairs with $\Delta\phi\neq0$")
     sns.stripplot(data=frame, x="t", y="distance", hue="full span", dodge=True, size=3,
                   ax=axes[1], palette={True: "tab:blue", False: "tab:red"})

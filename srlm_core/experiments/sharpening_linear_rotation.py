@@ -119,7 +119,9 @@ def run(config: Config) -> dict:
                         "failure_own": float(observables.failure_own(final)),
                         "failure_base": float(observables.failure_base(final, base)),
                         "switches": float(observables.mode_switches(final, base))})
-    return {"n": c.n, "dims": list(c.dims), "decays": list(c.decays),
+    return {"n": c.n, "dims": list(c.dims), "decays": list(c.decays), "beta": c.beta,
+            "kappa0": c.kappa0, "rounds": c.rounds, "prompts": c.prompts,
+            "responses": c.responses,
             "ridge_scales": list(c.ridge_scales), "instances": c.instances,
             "margins": {"closed_form": c.closed_form_margin, "rise": c.rise_margin,
                         "flat": c.flat_margin}, "rows": rows}
@@ -138,24 +140,40 @@ def tag(decay: float) -> str:
 
 
 def summarise(values: dict) -> dict:
-    r"""Verdicts on the pre-registered shapes (isotropic closed form within its margin at every
-    :math:`d` with :math:`r<d`; the isotropic error rising by more than its margin from the
-    smallest to the largest :math:`d`, 95% interval over instances; the last spectrum's error
-    equivalent between :math:`d=n` and the largest :math:`d`, two one-sided tests; the errors
-    at every :math:`d>n` ordered as the spectra's :math:`d_\lambda`; the ridge error at least
-    the minimum-norm error in every cell) and per spectrum and dimension the mean error,
+    r"""The design's numbers, and verdicts on the pre-registered shapes (isotropic closed form
+    within its margin at every :math:`d` with :math:`r<d`; the isotropic error rising by more than
+    its margin from the smallest to the largest :math:`d`, 95% interval over instances; the worst
+    :math:`d` of the closed form and the largest gap elsewhere; the last spectrum's error equivalent
+    between :math:`d=n` and the largest :math:`d`, two one-sided tests; the errors at every
+    :math:`d>n` ordered as the spectra's :math:`d_\lambda`; the ridge error at least the
+    minimum-norm error in every cell) and per spectrum and dimension the mean error,
     :math:`d_\lambda` and the outcome after :math:`T` rounds (minimum norm)."""
     rows, m = values["rows"], values["margins"]
     dims, decays, n = values["dims"], values["decays"], values["n"]
     lo_d, hi_d = dims[0], dims[-1]
     out = {"p3_rot_n": n, "p3_rot_d_max": hi_d, "p3_rot_d_min": lo_d,
-           "p3_rot_instances": values["instances"]}
-    gaps = []
+           "p3_rot_dims": ", ".join(map(str, dims)),
+           "p3_rot_decays": ", ".join(f"{a:g}" for a in decays if a > 0),
+           "p3_rot_decay_last": decays[-1], "p3_rot_beta": values["beta"],
+           "p3_rot_kappa0": values["kappa0"], "p3_rot_rounds": values["rounds"],
+           "p3_rot_prompts": values["prompts"], "p3_rot_responses": values["responses"],
+           "p3_rot_instances": values["instances"],
+           "p3_rot_closed_margin": 100 * m["closed_form"], "p3_rot_rise_margin": m["rise"],
+           "p3_rot_flat_margin": m["flat"]}
+    gaps = {}
     for d in dims:
         measured = _errors(rows, 0.0, d).mean()
         closed = _errors(rows, 0.0, d, key="closed_form").mean()
         if closed > 0:
-            gaps.append(abs(measured / closed - 1))
+            gaps[d] = abs(measured / closed - 1)
+    worst = max(gaps, key=gaps.get)
+    out["p3_rot_closed_worst_d"] = worst
+    out["p3_rot_closed_worst_measured"] = float(_errors(rows, 0.0, worst).mean())
+    out["p3_rot_closed_worst_predicted"] = float(_errors(rows, 0.0, worst,
+                                                         key="closed_form").mean())
+    out["p3_rot_closed_others"] = 100 * max((g for d, g in gaps.items() if d != worst),
+                                            default=0.0)
+    gaps = list(gaps.values())
     out["p3_rot_closed_gap"] = 100 * max(gaps)
     out["p3_rot_closed_verdict"] = "holds" if max(gaps) <= m["closed_form"] else "fails"
     rise = stats.mean_interval(_errors(rows, 0.0, hi_d) - _errors(rows, 0.0, lo_d))

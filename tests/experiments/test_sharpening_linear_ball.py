@@ -40,7 +40,8 @@ def hand_made(kappas, norms, full=True):
     rows = [{"radius": 2.0, "n": 4, "instance": 0, "t": t, "norm": norm, "kappa": k,
              "failure_own": 0.5, "switches": 0.0, "full_so_far": full}
             for t, (k, norm) in enumerate(zip(kappas, norms))]
-    return {"radii": [2.0], "ns": [4], "rounds": len(kappas) - 1, "instances": 1,
+    return {"radii": [2.0], "ns": [4], "rounds": len(kappas) - 1, "instances": 1, "d": 2,
+            "kappa0": 3.0, "prompts": 4, "responses": 3,
             "tolerance": 1e-9, "rows": rows,
             "runs": [{"radius": 2.0, "n": 4, "instance": 0, "norm0": 1.0, "horizon": 0.4,
                       "plateau_round": 1, "floor": 1.5}]}

@@ -42,6 +42,7 @@ def row(t, rank, deviation, switches=0.0, informative=5, share=0.5, d=2, instanc
 
 def hand_made(rows):
     return {"dims": [2], "multiples": [5], "rounds": 2, "instances": 1, "tolerance": 1e-9,
+            "beta": 1.0, "kappa0": 3.0, "prompts": 4, "responses": 3,
             "rows": rows, "rates": [{"d": 2, "n": 10, "radius": 4.0, "rate": 1.0}]}
 
 

@@ -51,6 +51,7 @@ def hand_made(iso_hi, flat_hi, ridge_hi):
             + cell(0.5, 8, flat_hi))
     rows += [dict(r, ridge_scale=1.0, error=r["error"] + ridge_hi) for r in rows]
     return {"n": 2, "dims": [1, 2, 8], "decays": [0.0, 0.5], "ridge_scales": [0.0, 1.0],
+            "beta": 1.0, "kappa0": 3.0, "rounds": 2, "prompts": 4, "responses": 3,
             "instances": 3, "margins": {"closed_form": 0.2, "rise": 0.2, "flat": 0.05},
             "rows": rows}
 
