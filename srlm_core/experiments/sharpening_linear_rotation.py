@@ -171,10 +171,10 @@ def summarise(values: dict) -> dict:
     out["p3_rot_closed_worst_measured"] = float(_errors(rows, 0.0, worst).mean())
     out["p3_rot_closed_worst_predicted"] = float(_errors(rows, 0.0, worst,
                                                          key="closed_form").mean())
-    out["p3_rot_closed_others"] = 100 * max((g for d, g in gaps.items() if d != worst),
-                                            default=0.0)
+    out["p3_rot_closed_others"] = 100 * float(max((g for d, g in gaps.items() if d != worst),
+                                                  default=0.0))
     gaps = list(gaps.values())
-    out["p3_rot_closed_gap"] = 100 * max(gaps)
+    out["p3_rot_closed_gap"] = 100 * float(max(gaps))
     out["p3_rot_closed_verdict"] = "holds" if max(gaps) <= m["closed_form"] else "fails"
     rise = stats.mean_interval(_errors(rows, 0.0, hi_d) - _errors(rows, 0.0, lo_d))
     out.update({"p3_rot_rise": rise.mean, "p3_rot_rise_lo": rise.lo, "p3_rot_rise_hi": rise.hi,

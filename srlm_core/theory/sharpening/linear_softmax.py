@@ -26,10 +26,15 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-beta, n, B, norm0, a, C0, lam, eps = sp.symbols(
-    "beta n B theta_0 a C_0 lambda epsilon", positive=True)
+beta, n, B, a, C0, lam, eps = sp.symbols("beta n B a C_0 lambda epsilon", positive=True)
+norm0 = sp.Symbol("norm0", positive=True)  # the norm of theta_0
 T, t, d = sp.symbols("T t d", positive=True, integer=True)
-theta, theta_t, x = sp.symbols("theta theta_t x", real=True)
+theta, theta_t, theta0, x = sp.symbols("theta theta_t theta_0 x", real=True)
+
+
+def latex(expr: sp.Expr) -> str:
+    r"""``sympy.latex`` with :math:`\lVert\theta_0\rVert` for the norm symbol."""
+    return sp.latex(expr, symbol_names={norm0: r"\lVert\theta_0\rVert"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def population_update() -> PopulationUpdate:
     :math:`\Delta\phi`) and the recurrence :math:`\theta_{t+1}=(1+1/\beta)\theta_t`."""
     (step,) = sp.solve(sp.Eq(beta * (theta - theta_t), theta_t), theta)
     f = sp.Function("theta")
-    solution = sp.rsolve(f(t + 1) - step.subs(theta_t, f(t)), f(t), {f(0): norm0})
+    solution = sp.rsolve(f(t + 1) - step.subs(theta_t, f(t)), f(t), {f(0): theta0})
     return PopulationUpdate(sp.simplify(step), sp.simplify(solution))
 
 
@@ -60,10 +65,17 @@ class Horizon:
 
 def realizability_horizon() -> Horizon:
     r"""Solve :math:`(1+1/\beta)^T\lVert\theta_0\rVert=B` for :math:`T` (internal problem 4 of
-    the proofs: realizability in the ball couples :math:`T` and :math:`B`)."""
-    (horizon,) = sp.solve(sp.Eq((1 + 1 / beta) ** T * norm0, B), T)
-    horizon = sp.expand_log(sp.simplify(horizon), force=True)
-    root_n = sp.simplify(horizon.subs(beta, n ** sp.Rational(-1, 2)))
+    the proofs: realizability in the ball couples :math:`T` and :math:`B`); the solution is
+    returned as :math:`\log(B/\lVert\theta_0\rVert)/\log(1+1/\beta)` after checking that it
+    equals SymPy's."""
+    (solved,) = sp.solve(sp.Eq((1 + 1 / beta) ** T * norm0, B), T)
+    horizon = sp.log(B / norm0) / sp.log(1 + 1 / beta)
+    if sp.simplify(sp.expand_log(solved - horizon, force=True)) != 0:
+        raise ArithmeticError(f"unexpected solution {solved}")
+    root_n = sp.log(B / norm0) / sp.log(1 + sp.sqrt(n))
+    if sp.simplify(sp.expand_log(horizon.subs(beta, n ** sp.Rational(-1, 2)) - root_n,
+                                 force=True)) != 0:
+        raise ArithmeticError("unexpected horizon at beta = n^(-1/2)")
     ratio = sp.limit(root_n / (2 * sp.log(B / norm0) / sp.log(n)), n, sp.oo)
     return Horizon(horizon, root_n, sp.simplify(sp.expand_log(ratio, force=True)))
 
@@ -81,7 +93,7 @@ def metric_entropy() -> MetricEntropy:
     r""":math:`\log(3B/\epsilon)^d` at :math:`\epsilon=1/n`, and with :math:`B` the smallest
     radius that contains :math:`\theta_T` (:func:`population_update`)."""
     complexity = sp.expand_log(sp.log((3 * B / eps) ** d).subs(eps, 1 / n), force=True)
-    radius = population_update().iterate.subs(t, T)
+    radius = population_update().iterate.subs({t: T, theta0: norm0})
     at_radius = sp.expand_log(complexity.subs(B, radius), force=True)
     return MetricEntropy(complexity, at_radius, sp.factor(sp.diff(at_radius, T)))
 

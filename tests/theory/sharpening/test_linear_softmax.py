@@ -11,7 +11,7 @@ from srlm_core.theory.sharpening import linear_softmax as lin
 def test_population_update_and_its_iterate():
     p = lin.population_update()
     assert sp.simplify(p.step - (1 + 1 / lin.beta) * lin.theta_t) == 0
-    assert sp.simplify(p.iterate - (1 + 1 / lin.beta) ** lin.t * lin.norm0) == 0
+    assert sp.simplify(p.iterate - (1 + 1 / lin.beta) ** lin.t * lin.theta0) == 0
 
 
 def test_realizability_horizon_solves_the_ball_equation():
