@@ -162,9 +162,10 @@ def summarise(values: dict) -> dict:
 
 
 def plot(values: dict):
-    """One panel per radius: :math:`\\kappa_t` against the round, one colour per :math:`n`
-    (thin lines: instances; markers: mean), the floor :math:`\\kappa(\\pi_{Bu})` (dashed, mean
-    over instances) and the mean horizon :math:`T^\\dagger` per :math:`n` (dotted, same colour)."""
+    """One panel per radius (two per row): :math:`\\kappa_t` against the round, one colour per
+    :math:`n` (thin lines: instances; markers: mean), the floor :math:`\\kappa(\\pi_{Bu})`
+    (dashed, mean over instances) and the mean horizon :math:`T^\\dagger` per :math:`n`
+    (dotted, same colour)."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
@@ -172,23 +173,27 @@ def plot(values: dict):
     frame = pd.DataFrame(values["rows"])
     runs = pd.DataFrame(values["runs"])
     palette = dict(zip(values["ns"], sns.color_palette(n_colors=len(values["ns"]))))
-    fig, axes = plt.subplots(1, len(values["radii"]), figsize=(5 * len(values["radii"]), 3.8),
-                             sharey=True, squeeze=False)
-    for ax, radius in zip(axes[0], values["radii"]):
+    columns = min(2, len(values["radii"]))
+    rows = math.ceil(len(values["radii"]) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), sharey=True,
+                             squeeze=False)
+    for ax in axes.flat[len(values["radii"]):]:
+        ax.set_visible(False)
+    for i, (ax, radius) in enumerate(zip(axes.flat, values["radii"])):
         sub = frame[frame.radius == radius]
         sns.lineplot(data=sub, x="t", y="kappa", hue="n", units="instance", estimator=None,
                      lw=0.5, alpha=0.3, palette=palette, legend=False, ax=ax)
         sns.lineplot(data=sub, x="t", y="kappa", hue="n", marker="o", errorbar=None,
-                     palette=palette, ax=ax)
+                     palette=palette, ax=ax, legend=i == 0)
         here = runs[runs.radius == radius]
-        ax.axhline(here["floor"].mean(), color="black", ls="--", lw=1,
-                   label=r"floor $\kappa(\pi_{Bu})$")
+        ax.axhline(here["floor"].mean(), color="black", ls="--", lw=1)
         for n, group in here.groupby("n"):
             ax.axvline(group["horizon"].mean(), color=palette[n], ls=":")
         ax.set_yscale("log")
         ax.set_title(f"$B = {radius:g}$")
         ax.set_xlabel("round $t$")
         ax.set_ylabel(r"$\kappa(\pi_t)$")
-        ax.legend(title="n")
+        if i == 0:
+            ax.legend(title="n")
     fig.tight_layout()
     return fig

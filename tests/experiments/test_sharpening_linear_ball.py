@@ -75,7 +75,7 @@ def test_validate_names_the_bad_field(change, field):
 
 def test_plot_is_a_figure(values):
     fig = exp.plot(values)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert isinstance(fig, Figure) and len(fig.axes) == 2  # one row of two radii
     plt.close(fig)
 
 
