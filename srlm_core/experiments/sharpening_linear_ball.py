@@ -137,6 +137,7 @@ def summarise(values: dict) -> dict:
            "p3_ball_kappa0": values["kappa0"], "p3_ball_rounds": values["rounds"],
            "p3_ball_prompts": values["prompts"], "p3_ball_responses": values["responses"],
            "p3_ball_instances": values["instances"], "p3_ball_tolerance": tol,
+           "p3_ball_radius_min": min(values["radii"]), "p3_ball_radius_max": max(values["radii"]),
            "p3_ball_runs": len(values["runs"]), "p3_ball_full_runs": full_runs,
            "p3_ball_hits": int(hits),
            "p3_ball_hit_verdict": "holds" if hits == full_runs else "fails",
