@@ -24,7 +24,8 @@ def test_population_step_is_sharpening():
 def test_gap_recursion_and_its_solution():
     margins = L.gap_after_rounds()
     assert sp.simplify(margins.solution - L.g0 * (1 + 1 / L.beta) ** L.t) == 0
-    assert margins.solution.subs({L.t: 3, L.beta: 1, L.g0: sp.Rational(1, 10)}) == sp.Rational(8, 10)
+    example = {L.t: 3, L.beta: 1, L.g0: sp.Rational(1, 10)}
+    assert margins.solution.subs(example) == sp.Rational(8, 10)
     assert margins.solution.subs(L.g0, 0) == 0  # a tie stays a tie
     assert sp.simplify(L.population_margin() - L.gamma0 * (1 + 1 / L.beta) ** L.T) == 0
 
