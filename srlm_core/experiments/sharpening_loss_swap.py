@@ -50,7 +50,7 @@ class Config:
     beta: float = 2.0
     rounds: int = 5
     ridge: float = 0.1
-    instances: int = 20
+    instances: int = 12
     seed: int = 0
     identity_tolerance: float = 1e-8
     equivalence_margin: float = 0.05

@@ -18,7 +18,8 @@ Same setting as :mod:`~srlm_core.model.sharpening.tabular`: pairs :math:`y,y'\si
 
 :func:`logistic_update` minimises :math:`\mathcal L` per prompt by damped Newton steps (the
 pseudo-inverse of the Hessian at :math:`\lambda=0`, which keeps the iterate in the row space of
-the pair design and so lands on the minimum-norm minimiser).
+the pair design and so lands on the minimum-norm minimiser; full steps once the step is small,
+where the loss can no longer resolve a decrease).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ UPDATES = ("squared", "squared_ridge", "logistic_soft", "logistic_bt")
 
 #: Step sizes the damped Newton iteration tries, largest first.
 _STEPS = 0.5 ** np.arange(12)
+#: Below this largest Newton step the iteration is in its quadratic phase and steps in full.
+_LOCAL = 1e-3
 
 
 def _finite_log(probs: np.ndarray) -> np.ndarray:
@@ -94,6 +97,8 @@ def logistic_update(probs: np.ndarray, pairs: np.ndarray, labels: np.ndarray, be
                            for a in _STEPS])  # (steps, prompts)
         better = trials <= current + 1e-15
         chosen = np.where(better.any(axis=0), _STEPS[np.argmax(better, axis=0)], 0.0)
+        # Near the minimum the loss cannot resolve the last digits: take full Newton steps.
+        chosen = np.where(np.abs(direction).max(axis=-1) < _LOCAL, 1.0, chosen)
         step = step + chosen[:, None] * direction
     return np.exp(log_softmax(_finite_log(probs) + step, axis=-1))
 
