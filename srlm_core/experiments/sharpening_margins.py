@@ -6,10 +6,11 @@ top responses per prompt: the leader ``lead`` above the best of the rest and the
 :math:`g` below the leader, so Definition 5.2's margin of :math:`\pi_0` is exactly :math:`g`
 (:func:`planted_policy`).  The finite-sample loop is
 :func:`srlm_core.model.sharpening.tabular.iterate` (Eq. 3, minimum-norm rule); the
-population loop is :math:`\pi_t\propto\pi_0^{s_t}`, whose margin is :math:`s_tg` (:func:`srlm_core.theory.sharpening.loss_minimisers.population_margin`).  Per round
-we record :math:`\kappa_t`, :math:`F_{\mathrm{own}}`, :math:`F_{\mathrm{base}}`, the mode-switch
-share, :math:`c_t` and :math:`\gamma_t` (minimum over prompts), for both loops.  Instances are
-the units; the gaps of one instance share its :math:`z` (paired).
+population loop is :math:`\pi_t\propto\pi_0^{s_t}`, whose margin is :math:`s_tg`
+(:func:`srlm_core.theory.sharpening.loss_minimisers.population_margin`).  Per round we record
+:math:`\kappa_t`, :math:`F_{\mathrm{own}}`, :math:`F_{\mathrm{base}}`, the mode-switch share,
+:math:`c_t` and :math:`\gamma_t` (minimum over prompts), for both loops.  Instances are the
+units; the gaps of one instance share its :math:`z` (paired).
 """
 
 from __future__ import annotations
