@@ -85,11 +85,12 @@ def planted_policy(log_probs: np.ndarray, gap: float, lead: float) -> np.ndarray
 
 
 def _record(policy: np.ndarray, base: np.ndarray) -> dict:
-    """The observables of one policy, with the switch share among prompts that are not tied."""
+    """The observables of one policy, with the switch share among prompts that are not tied
+    (``None`` when every prompt is tied)."""
     row = observables.summary(policy, base)
     untied = observables.log_margin(policy) > 0
     switched = observables.modes(policy) != base
-    row["switches_untied"] = float(switched[untied].mean()) if untied.any() else float("nan")
+    row["switches_untied"] = float(switched[untied].mean()) if untied.any() else None
     return row
 
 
