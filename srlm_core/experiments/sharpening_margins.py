@@ -140,7 +140,8 @@ def _key(gap: float) -> str:
 
 def summarise(values: dict) -> dict:
     r"""The glued numbers and verdicts (prefix ``p5_``): the population margin against
-    :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; per
+    :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; the
+    share of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0; per
     gap Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95%
     interval over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma`
     grows (median over instances), the mode-switch share and :math:`F_{\mathrm{base}}` at
@@ -160,6 +161,10 @@ def summarise(values: dict) -> dict:
            "p5_beta": cfg["beta"], "p5_prompts": cfg["prompts"],
            "p5_responses": cfg["responses"], "p5_collapse_ratio": cfg["collapse_ratio"],
            "p5_tie_failure_max": cfg["tie_failure_max"], "p5_coin_margin": cfg["coin_margin"]}
+    runs = {}
+    for r in rows:
+        runs.setdefault((r["instance"], r["gap"]), {})[r["t"]] = r["c"]
+    out["p5_c_at_start"] = float(np.mean([min(c.values()) == c[0] for c in runs.values()]))
     collapsed, switch_means = [], []
     for gap in gaps:
         k = _key(gap)

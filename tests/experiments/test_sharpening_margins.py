@@ -49,7 +49,7 @@ def hand_made(gamma, own_tie, untied_switch, switches, pop_offset=0.0, pop_own=1
                     "mode_switches": 0.0 if t == 0 else switch + jitter,
                     "failure_base": 1.0 if t == 0 else switch + jitter,
                     "failure_own": 1.0 if t == 0 else (own_tie + jitter if gap == 0 else 0.0),
-                    "switches_untied": untied_switch + jitter,
+                    "switches_untied": untied_switch + jitter, "c": 0.1 + 0.1 * t,
                     "pop_gamma": 2 ** t * gap + pop_offset, "pop_gamma_closed": 2 ** t * gap,
                     "pop_failure_own": pop_own if gap == 0 else 0.0})
     return {"config": {**SMALL.__dict__, "gaps": [0.0, 0.5], "rounds": 1, "instances": 3},
@@ -61,6 +61,7 @@ def test_summarise_where_the_predictions_hold():
                                     switches=(0.5, 0.1)))
     assert s["p5_ratio_g050"] == pytest.approx(0.1)
     assert s["p5_factor_g050"] == pytest.approx(10.0)
+    assert s["p5_c_at_start"] == 1.0
     assert (s["p5_pop_match"], s["p5_pop_tie_own"]) == (
         "follows the closed form to rounding error", "1 at every round")
     assert (s["p5_collapse"], s["p5_tie_verdict"], s["p5_coin_verdict"],
