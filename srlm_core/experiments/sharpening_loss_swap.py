@@ -238,6 +238,6 @@ def plot(values: dict):
     axes[2].set_xlabel("pairs per prompt and round")
     axes[2].set_ylabel(r"share with mode $\ne y^{\pi_0}$ at $T$")
     axes[2].set_title("mode switches at the last round (population: 0)")
-    axes[2].legend(fontsize=8)
+    axes[2].legend(fontsize=8, loc="center right")
     fig.tight_layout()
     return fig

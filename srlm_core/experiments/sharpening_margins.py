@@ -141,7 +141,8 @@ def _key(gap: float) -> str:
 def summarise(values: dict) -> dict:
     r"""The glued numbers and verdicts (prefix ``p5_``): the population margin against
     :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; the
-    share of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0; per
+    share of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0
+    and the smallest ratio of that :math:`c` to the round-0 one over all runs; per
     gap Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95%
     interval over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma`
     grows (median over instances), the mode-switch share and :math:`F_{\mathrm{base}}` at
@@ -165,6 +166,7 @@ def summarise(values: dict) -> dict:
     for r in rows:
         runs.setdefault((r["instance"], r["gap"]), {})[r["t"]] = r["c"]
     out["p5_c_at_start"] = float(np.mean([min(c.values()) == c[0] for c in runs.values()]))
+    out["p5_c_ratio"] = float(min(min(c.values()) / c[0] for c in runs.values()))
     collapsed, switch_means = [], []
     for gap in gaps:
         k = _key(gap)
@@ -226,16 +228,16 @@ def plot(values: dict):
     axes[0].set_ylabel(r"margin $\gamma_t=\min_x$ log-gap")
     axes[0].set_title("margin: finite (solid), population (dashed)")
     sns.lineplot(data=frame, x="t", y="mode_switches", hue="gap", palette=palette, marker="o",
-                 errorbar=("ci", 95), ax=axes[1])
-    axes[1].legend(title="planted gap $g$", fontsize=8)
+                 errorbar=("ci", 95), ax=axes[1], legend=False)
     axes[1].axhline(0, color="gray", ls="--", lw=1)
     axes[1].set_ylabel(r"share of prompts with mode $\ne y^{\pi_0}$")
     axes[1].set_title("mode switches (population: 0)")
     sns.lineplot(data=frame, x="t", y="failure_own", hue="gap", palette=palette, marker="o",
-                 errorbar=("ci", 95), ax=axes[2], legend=False)
+                 errorbar=("ci", 95), ax=axes[2])
     sns.lineplot(data=frame, x="t", y="pop_failure_own", hue="gap", palette=palette,
                  errorbar=None, ax=axes[2], legend=False, ls="--")
     axes[2].set_ylabel(r"$F_{\mathrm{own}}=P_x[\max_y\pi_t\leq 1/2]$")
+    axes[2].legend(title="planted gap $g$", fontsize=8, loc="center right")
     axes[2].set_title(r"$F_{\mathrm{own}}$: finite (solid), population (dashed)")
     for ax in axes:
         ax.set_xlabel("round $t$")

@@ -61,7 +61,7 @@ def test_summarise_where_the_predictions_hold():
                                     switches=(0.5, 0.1)))
     assert s["p5_ratio_g050"] == pytest.approx(0.1)
     assert s["p5_factor_g050"] == pytest.approx(10.0)
-    assert s["p5_c_at_start"] == 1.0
+    assert (s["p5_c_at_start"], s["p5_c_ratio"]) == (1.0, 1.0)
     assert (s["p5_pop_match"], s["p5_pop_tie_own"]) == (
         "follows the closed form to rounding error", "1 at every round")
     assert (s["p5_collapse"], s["p5_tie_verdict"], s["p5_coin_verdict"],
