@@ -67,7 +67,13 @@ def logistic_loss(step: np.ndarray, pairs: np.ndarray, labels: np.ndarray, beta:
                   ridge: float = 0.0) -> np.ndarray:
     r"""The per-prompt loss :math:`\sum_i[\log(1+e^{u_i})-p_iu_i]+\lambda\lVert\delta\rVert^2` of a
     logit step :math:`\delta` = ``step`` (prompts, responses)."""
-    u = beta * np.einsum("pnk,pk->pn", tabular.design(pairs, step.shape[-1]), step)
+    return _loss(step, tabular.design(pairs, step.shape[-1]), labels, beta, ridge)
+
+
+def _loss(step: np.ndarray, rows: np.ndarray, labels: np.ndarray, beta: float,
+          ridge: float) -> np.ndarray:
+    """:func:`logistic_loss` on the pair design ``rows`` built once."""
+    u = beta * np.einsum("pnk,pk->pn", rows, step)
     return (np.logaddexp(0.0, u) - labels * u).sum(axis=-1) + ridge * (step**2).sum(axis=-1)
 
 
@@ -89,11 +95,15 @@ def logistic_update(probs: np.ndarray, pairs: np.ndarray, labels: np.ndarray, be
         gradient = beta * np.einsum("pnk,pn->pk", rows, expit(u) - labels) + 2 * ridge * step
         weights = expit(u) * expit(-u)
         hessian = beta**2 * np.einsum("pnk,pn,pnj->pkj", rows, weights, rows) + 2 * ridge * eye
-        direction = -np.einsum("pkj,pj->pk", np.linalg.pinv(hessian, hermitian=True), gradient)
+        if ridge > 0:
+            direction = -np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        else:
+            direction = -np.einsum("pkj,pj->pk", np.linalg.pinv(hessian, hermitian=True),
+                                   gradient)
         if np.abs(direction).max() < tolerance:
             break
-        current = logistic_loss(step, pairs, labels, beta, ridge)
-        trials = np.stack([logistic_loss(step + a * direction, pairs, labels, beta, ridge)
+        current = _loss(step, rows, labels, beta, ridge)
+        trials = np.stack([_loss(step + a * direction, rows, labels, beta, ridge)
                            for a in _STEPS])  # (steps, prompts)
         better = trials <= current + 1e-15
         chosen = np.where(better.any(axis=0), _STEPS[np.argmax(better, axis=0)], 0.0)
