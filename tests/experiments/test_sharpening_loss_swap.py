@@ -7,6 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
+from srlm_core.cli import main
 from srlm_core.experiments import sharpening_loss_swap as swap
 from srlm_core.model.sharpening import loss_variants
 
@@ -85,3 +86,12 @@ def test_plot_is_a_figure(values):
     fig = swap.plot(values)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     plt.close(fig)
+
+
+def test_the_command_line_runs_it(tmp_path):
+    argv = ["experiment", "sharpening-loss-swap", "--pairs-grid", "2,4", "--prompts", "6", "--responses", "5", "--rounds", "2",
+            "--instances", "2",
+            "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "sharpening-loss-swap.json").read_text())
+    assert "identity" in json.dumps(record)

@@ -8,6 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
+from srlm_core.cli import main
 from srlm_core.experiments import sharpening_margins as margins
 from srlm_core.model.sharpening import observables
 
@@ -95,3 +96,11 @@ def test_plot_is_a_figure(values):
     fig = margins.plot(values)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     plt.close(fig)
+
+
+def test_the_command_line_runs_it(tmp_path):
+    argv = ["experiment", "sharpening-margins", "--gaps", "0,0.5", "--prompts", "8", "--responses", "5", "--rounds", "2", "--instances", "2",
+            "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "sharpening-margins.json").read_text())
+    assert "rows" in json.dumps(record)
