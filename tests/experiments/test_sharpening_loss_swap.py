@@ -89,9 +89,9 @@ def test_plot_is_a_figure(values):
 
 
 def test_the_command_line_runs_it(tmp_path):
-    argv = ["experiment", "sharpening-loss-swap", "--pairs-grid", "2,4", "--prompts", "6", "--responses", "5", "--rounds", "2",
-            "--instances", "2",
-            "--results-dir", str(tmp_path)]
+    argv = ["experiment", "sharpening-loss-swap", "--pairs-grid", "2,4", "--prompts", "6",
+            "--responses", "5", "--rounds", "2", "--instances", "2", "--results-dir",
+            str(tmp_path)]
     assert main(argv) == 0
     record = json.loads((tmp_path / "sharpening-loss-swap.json").read_text())
     assert "identity" in json.dumps(record)

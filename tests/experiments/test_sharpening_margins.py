@@ -99,8 +99,9 @@ def test_plot_is_a_figure(values):
 
 
 def test_the_command_line_runs_it(tmp_path):
-    argv = ["experiment", "sharpening-margins", "--gaps", "0,0.5", "--prompts", "8", "--responses", "5", "--rounds", "2", "--instances", "2",
-            "--results-dir", str(tmp_path)]
+    argv = ["experiment", "sharpening-margins", "--gaps", "0,0.5", "--prompts", "8",
+            "--responses", "5", "--rounds", "2", "--instances", "2", "--results-dir",
+            str(tmp_path)]
     assert main(argv) == 0
     record = json.loads((tmp_path / "sharpening-margins.json").read_text())
     assert "rows" in json.dumps(record)
