@@ -30,7 +30,7 @@ d = sp.symbols("d", real=True)  # the self-reward gap of a pair
 o = sp.symbols("o", nonnegative=True)  # a Bradley-Terry label in {0, 1}
 t = sp.symbols("t", integer=True, nonnegative=True)
 T = sp.symbols("T", integer=True, positive=True)
-g0, gamma0 = sp.symbols("g_0 gamma_0", nonnegative=True)
+g0, g_t, gamma0 = sp.symbols("g_0 g_t gamma_0", nonnegative=True)
 
 
 def sigmoid(x: sp.Expr) -> sp.Expr:
@@ -73,7 +73,7 @@ def population_log_ratio() -> sp.Expr:
 class Margins:
     """The margin recursion of the population loop and its solution."""
 
-    recursion: sp.Expr  # g(t + 1) in terms of g(t)
+    recursion: sp.Expr  # g_{t+1} in terms of the symbol g_t
     solution: sp.Expr  # g(t) in closed form
     exponent: sp.Expr  # s_T = (1 + 1/beta)^T
 
@@ -84,9 +84,8 @@ def gap_after_rounds() -> Margins:
     solved by ``rsolve``: :math:`g_t=(1+1/\beta)^tg_0`.  A nonzero gap widens, a tie stays."""
     g = sp.Function("g")
     factor = population_log_ratio() / d
-    recursion = factor * g(t)
-    solution = sp.rsolve(g(t + 1) - recursion, g(t), {g(0): g0})
-    return Margins(recursion, sp.simplify(solution), (1 + 1 / beta) ** T)
+    solution = sp.rsolve(g(t + 1) - factor * g(t), g(t), {g(0): g0})
+    return Margins(factor * g_t, sp.simplify(solution), (1 + 1 / beta) ** T)
 
 
 def population_margin() -> sp.Expr:

@@ -23,6 +23,7 @@ def test_population_step_is_sharpening():
 
 def test_gap_recursion_and_its_solution():
     margins = L.gap_after_rounds()
+    assert sp.simplify(margins.recursion - (1 + 1 / L.beta) * L.g_t) == 0
     assert sp.simplify(margins.solution - L.g0 * (1 + 1 / L.beta) ** L.t) == 0
     example = {L.t: 3, L.beta: 1, L.g0: sp.Rational(1, 10)}
     assert margins.solution.subs(example) == sp.Rational(8, 10)
