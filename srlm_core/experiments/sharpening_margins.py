@@ -84,6 +84,18 @@ def planted_policy(log_probs: np.ndarray, gap: float, lead: float) -> np.ndarray
     return np.exp(log_softmax(out, axis=-1))
 
 
+def base_margin(probs: np.ndarray, base_modes: np.ndarray) -> np.ndarray:
+    r"""Per prompt, the signed margin of :math:`\pi_0`'s mode,
+    :math:`\log\pi(y^{\pi_0})-\max_{y\ne y^{\pi_0}}\log\pi(y)` (negative once the mode has
+    switched)."""
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(probs)
+    rows = np.arange(probs.shape[0])
+    own = log_probs[rows, base_modes]
+    log_probs[rows, base_modes] = -np.inf
+    return own - log_probs.max(axis=-1)
+
+
 def _record(policy: np.ndarray, base: np.ndarray) -> dict:
     """The observables of one policy, with the switch share among prompts that are not tied
     (``None`` when every prompt is tied)."""
@@ -96,7 +108,9 @@ def _record(policy: np.ndarray, base: np.ndarray) -> dict:
 
 def run(config: Config) -> dict:
     r"""Per instance, gap and round: the finite-sample and population observables (``rows``),
-    with the population margin's closed form :math:`s_tg`."""
+    with the share of prompts whose signed margin of :math:`\pi_0`'s mode
+    (:func:`base_margin`) is below the planted gap (``shrunk``) and the
+    population margin's closed form :math:`s_tg`."""
     c = config.validate()
     rows = []
     for instance in range(c.instances):
@@ -109,7 +123,9 @@ def run(config: Config) -> dict:
             for t, policy in enumerate(finite):
                 population = tabular.sharpen(start, c.beta, t)
                 pop = observables.summary(population, base)
+                shrunk = float((base_margin(policy, base) < gap - 1e-9).mean())
                 rows.append({"instance": instance, "gap": gap, "t": t, **_record(policy, base),
+                             "shrunk": shrunk,
                              "pop_kappa": pop["kappa"], "pop_failure_own": pop["failure_own"],
                              "pop_gamma": pop["gamma"],
                              "pop_gamma_closed": tabular.exponent(c.beta, t) * gap})
@@ -145,7 +161,8 @@ def summarise(values: dict) -> dict:
     and the smallest ratio of that :math:`c` to the round-0 one over all runs; per
     gap Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95%
     interval over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma`
-    grows (median over instances), the mode-switch share and :math:`F_{\mathrm{base}}` at
+    grows (median over instances), the share of prompts whose signed margin of
+    :math:`\pi_0`'s mode after round 1 is below :math:`g` (mean and interval over instances), the mode-switch share and :math:`F_{\mathrm{base}}` at
     :math:`T`; the verdicts ``collapses`` / ``does not collapse``, ``breaks ties`` / ``keeps
     ties``, ``a coin flip`` / ``not shown to be a coin flip`` and whether switches ``fall with
     the gap``."""
@@ -184,6 +201,9 @@ def summarise(values: dict) -> dict:
             out[f"p5_ratio_{k}"], out[f"p5_ratio_{k}_lo"], out[f"p5_ratio_{k}_hi"] = (
                 ci.mean, ci.lo, ci.hi)
             out[f"p5_factor_{k}"] = float(np.median(gap / gamma))
+            shrunk = mean_interval(_per_instance(rows, gap, "shrunk", 1))
+            out[f"p5_shrunk_{k}"], out[f"p5_shrunk_{k}_lo"], out[f"p5_shrunk_{k}_hi"] = (
+                shrunk.mean, shrunk.lo, shrunk.hi)
             collapsed.append(ci.hi < cfg["collapse_ratio"])
     out["p5_collapse"] = ("collapses" if all(collapsed) else "does not collapse")
     out["p5_collapsed_gaps"] = int(sum(collapsed))

@@ -28,6 +28,12 @@ def test_planted_policy_has_the_planted_margin():
         assert np.allclose(policy.sum(axis=-1), 1.0)
 
 
+def test_base_margin_is_signed():
+    probs = np.array([[0.5, 0.3, 0.2], [0.2, 0.5, 0.3]])
+    margin = margins.base_margin(probs, np.array([0, 0]))
+    assert margin == pytest.approx([np.log(0.5 / 0.3), np.log(0.2 / 0.5)])
+
+
 def test_run_is_json_and_the_population_follows_the_closed_form(values):
     assert json.loads(json.dumps(values)) == values
     assert len(values["rows"]) == 3 * 2 * 3  # instances, gaps, rounds
@@ -36,6 +42,7 @@ def test_run_is_json_and_the_population_follows_the_closed_form(values):
     assert summary["p5_pop_tie_own"] == "1 at every round"
     start = [r for r in values["rows"] if r["t"] == 0]
     assert all(r["gamma"] == pytest.approx(r["gap"], abs=1e-12) for r in start)
+    assert all(r["shrunk"] == 0 for r in start)
 
 
 def hand_made(gamma, own_tie, untied_switch, switches, pop_offset=0.0, pop_own=1.0):
@@ -51,6 +58,7 @@ def hand_made(gamma, own_tie, untied_switch, switches, pop_offset=0.0, pop_own=1
                     "failure_base": 1.0 if t == 0 else switch + jitter,
                     "failure_own": 1.0 if t == 0 else (own_tie + jitter if gap == 0 else 0.0),
                     "switches_untied": untied_switch + jitter, "c": 0.1 + 0.1 * t,
+                    "shrunk": 0.3 * t,
                     "pop_gamma": 2 ** t * gap + pop_offset, "pop_gamma_closed": 2 ** t * gap,
                     "pop_failure_own": pop_own if gap == 0 else 0.0})
     return {"config": {**SMALL.__dict__, "gaps": [0.0, 0.5], "rounds": 1, "instances": 3},
@@ -62,6 +70,7 @@ def test_summarise_where_the_predictions_hold():
                                     switches=(0.5, 0.1)))
     assert s["p5_ratio_g050"] == pytest.approx(0.1)
     assert s["p5_factor_g050"] == pytest.approx(10.0)
+    assert s["p5_shrunk_g050"] == pytest.approx(0.3)
     assert (s["p5_c_at_start"], s["p5_c_ratio"]) == (1.0, 1.0)
     assert (s["p5_pop_match"], s["p5_pop_tie_own"]) == (
         "follows the closed form to rounding error", "1 at every round")
