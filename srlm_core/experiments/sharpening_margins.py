@@ -158,14 +158,14 @@ def summarise(values: dict) -> dict:
     r"""The glued numbers and verdicts (prefix ``p5_``): the population margin against
     :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; the
     share of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0
-    and the smallest ratio of that :math:`c` to the round-0 one over all runs; per
-    gap Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95%
-    interval over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma`
-    grows (median over instances), the share of prompts whose signed margin of
-    :math:`\pi_0`'s mode after round 1 is below :math:`g` (mean and interval over instances), the mode-switch share and :math:`F_{\mathrm{base}}` at
-    :math:`T`; the verdicts ``collapses`` / ``does not collapse``, ``breaks ties`` / ``keeps
-    ties``, ``a coin flip`` / ``not shown to be a coin flip`` and whether switches ``fall with
-    the gap``."""
+    and the smallest ratio of that :math:`c` to the round-0 one over all runs; per gap,
+    Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95% interval
+    over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma` grows
+    (median over instances), the share of prompts whose signed margin of :math:`\pi_0`'s mode
+    after round 1 is below :math:`g` (mean and interval over instances), the mode-switch share,
+    :math:`F_{\mathrm{own}}` and :math:`F_{\mathrm{base}}` at :math:`T`; the verdicts
+    ``collapses`` / ``does not collapse``, ``breaks ties`` / ``keeps ties``, ``a coin flip`` /
+    ``not shown to be a coin flip`` and whether switches ``fall with the gap``."""
     cfg, rows = values["config"], values["rows"]
     T, gaps = cfg["rounds"], cfg["gaps"]
     gap_err = max(abs(r["pop_gamma"] - r["pop_gamma_closed"]) for r in rows)
