@@ -20,6 +20,8 @@ of ``TOL``) the ERM picks one **uniformly at random**: :math:`s` with probabilit
 to its number of minimisers :math:`\prod_i|\arg\min_vL_i(v,s)|`, then each :math:`v_i`
 uniformly among its prompt's minimisers.  When the bump of a prompt is in no informative pair,
 every response not in such a pair is consistent, and the tie-break usually picks a wrong one.
+A learner that knows its own current member may instead break ties towards it (``prefer``):
+it then keeps what it has whenever the sample does not contradict it.
 """
 
 from __future__ import annotations
@@ -63,17 +65,26 @@ def losses(instance: HardInstance, log_probs: np.ndarray, prompts: np.ndarray,
 
 
 def erm(instance: HardInstance, log_probs: np.ndarray, prompts: np.ndarray, first: np.ndarray,
-        second: np.ndarray, beta: float, powers: tuple[float, ...],
-        rng: np.random.Generator) -> tuple[np.ndarray, float]:
+        second: np.ndarray, beta: float, powers: tuple[float, ...], rng: np.random.Generator,
+        prefer: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, float]:
     r"""The ERM of Eq. 3 over the class with its uniform tie-break (module docstring): the
-    chosen bumps :math:`\hat v` and exponent :math:`\hat s`."""
+    chosen bumps :math:`\hat v` and exponent :math:`\hat s`.  With ``prefer`` = (bumps,
+    exponent), ties go to that exponent and, per prompt, to that bump wherever they are among
+    the minimisers (a learner that knows its own current member); the rest stays uniform."""
     loss = losses(instance, log_probs, prompts, first, second, beta, powers)
     best = loss.min(axis=-1, keepdims=True)
     tied = loss <= best + TOL * (1.0 + np.abs(best))  # (S, d, M)
     total = best[..., 0].sum(axis=-1)
     candidates = np.flatnonzero(total <= total.min() + TOL * (1.0 + abs(total.min())))
-    log_counts = np.log(tied[candidates].sum(axis=-1)).sum(axis=-1)
-    chosen = candidates[rng.choice(len(candidates),
-                                   p=np.exp(log_counts - logsumexp(log_counts)))]
+    preferred = [k for k in candidates if prefer is not None and np.isclose(powers[k], prefer[1])]
+    if preferred:
+        chosen = preferred[0]
+    else:
+        log_counts = np.log(tied[candidates].sum(axis=-1)).sum(axis=-1)
+        chosen = candidates[rng.choice(len(candidates),
+                                       p=np.exp(log_counts - logsumexp(log_counts)))]
     keys = np.where(tied[chosen], rng.random(tied[chosen].shape), -1.0)
+    if prefer is not None:
+        keys[np.arange(instance.d), prefer[0]] += 2.0 * tied[chosen, np.arange(instance.d),
+                                                              prefer[0]]
     return keys.argmax(axis=-1), float(powers[chosen])

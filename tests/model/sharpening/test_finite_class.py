@@ -74,3 +74,17 @@ def test_a_seen_bump_pins_the_member_and_the_exponent():
                             np.array([0, 1]), BETA, POWERS, np.random.default_rng(0))
     assert list(v) == [2, 1] and s == POWERS[1]
     assert finite_class.log_class_size(INST, POWERS) == pytest.approx(2 * np.log(4) + np.log(3))
+
+
+def test_a_preferred_member_wins_the_ties_it_is_in_and_only_those():
+    current = INST.log_policy(np.array([0, 0]))
+    rng = np.random.default_rng(1)
+    # uninformative sample: everything ties, the preferred member is taken
+    for _ in range(50):
+        v, s = finite_class.erm(INST, current, np.array([1, 2]), np.array([2, 1]),
+                                np.array([2, 1]), BETA, POWERS, rng, prefer=(np.array([3, 1]), 9.0))
+        assert list(v) == [3, 1] and s == 9.0
+    # a pair (3, 0) at x_1 under a bump at 0 rules out v_1 = 3 and pins s = 3
+    picks = [finite_class.erm(INST, current, np.array([1]), np.array([3]), np.array([0]), BETA,
+                              POWERS, rng, prefer=(np.array([3, 1]), 9.0)) for _ in range(50)]
+    assert all(v[0] == 0 and v[1] == 1 and s == 3.0 for v, s in picks)
