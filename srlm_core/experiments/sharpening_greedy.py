@@ -114,6 +114,8 @@ def summarise(values: dict) -> dict:
         "p1_unsure_miss_hi": interval.hi,
         "p1_ar_vocab": values["vocab"], "p1_ar_horizon": values["horizon"],
         "p1_ar_sequences": values["vocab"] ** values["horizon"],
+        "p1_n_concentrations": len(values["random"]), "p1_trap_vocab": values["trap_vocab"],
+        "p1_trap_horizon": values["trap_horizon"],
     }
 
 

@@ -37,7 +37,7 @@ from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import finite_class, observables
 from srlm_core.model.sharpening.hard_instance import HardInstance, sample_pairs
 from srlm_core.model.sharpening.pair_graph import min_norm_update
-from srlm_core.stats import bootstrap_interval, cluster_bootstrap, fit_line
+from srlm_core.stats import binomial_count_range, bootstrap_interval, cluster_bootstrap, fit_line
 from srlm_core.theory.sharpening import lower_bound
 
 #: the four learners, in the order of the figures
@@ -67,7 +67,7 @@ class Config:
     budgets: tuple[int, ...] = (512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
     beta: float = 0.02
     rounds: int = 4
-    draws: int = 200
+    draws: int = 150
     c0: float = 0.1
     slope_margin: float = 0.15
     loop_margin: float = 0.05
@@ -191,8 +191,8 @@ def run(config: Config) -> dict:
         for arm in ARMS:
             out[f"{arm}_base"].append([row[arm][0] for row in rows])
             out[f"{arm}_own"].append([row[arm][1] for row in rows])
-    out.update(d=c.d, kappa_budget=c.kappa_budget, beta=c.beta, rounds=c.rounds, draws=c.draws,
-               c0=c.c0, slope_margin=c.slope_margin, loop_margin=c.loop_margin,
+    out.update(d=c.d, kappa_budget=c.kappa_budget, scale=c.scale, beta=c.beta, rounds=c.rounds,
+               draws=c.draws, c0=c.c0, slope_margin=c.slope_margin, loop_margin=c.loop_margin,
                own_ratio=c.own_ratio)
     return out
 
@@ -222,7 +222,8 @@ def summarise(values: dict) -> dict:
     * ``p1_own_verdict``: ``holds`` when the one-round ERM's mean :math:`F_{\mathrm{own}}` is at
       most ``own_ratio`` times its mean :math:`F_{\mathrm{base}}` at every budget;
       ``p1_tab_own_equal``: draws where the tabular update's two events differ;
-    * ``p1_unseen_cover``: budgets whose unseen-share interval contains the closed form."""
+    * ``p1_unseen_cover``: budgets whose unseen-share interval contains the closed form, and
+      ``p1_unseen_range``, the central 95% range of that count for an exact formula."""
     budgets = np.array(values["budgets"], float)
     eps = np.array(values["epsilon"])
     shape_ = np.array(values["shape"])
@@ -274,11 +275,14 @@ def summarise(values: dict) -> dict:
     for k in range(len(budgets)):
         _, lo, hi = _interval(values["unseen"][k])
         cover += lo <= values["unseen_closed"][k] <= hi
+    expected = binomial_count_range(len(budgets), 0.95)
     out.update(p1_unseen_cover=int(cover), p1_n_budgets=len(budgets),
+               p1_unseen_range=f"{expected.lo} to {expected.hi}",
                p1_budget_min=int(budgets[0]), p1_budget_max=int(budgets[-1]),
                p1_eps_max=float(eps[0]), p1_eps_min=float(eps[-1]),
                p1_M_min=int(values["M"][0]), p1_M_max=int(values["M"][-1]),
                p1_kappa_budget=values["kappa_budget"], p1_d=values["d"],
+               p1_scale=values["scale"],
                p1_beta=values["beta"], p1_rounds=values["rounds"], p1_draws=values["draws"])
     return out
 

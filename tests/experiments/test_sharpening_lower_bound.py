@@ -62,7 +62,8 @@ def hand_made(erm_base, loop_base=None, erm_own=None, shape=(0.1, 0.05), c0=0.1)
             "erm_base": erm_base, "erm_own": erm_own, "tabular_base": erm_base,
             "tabular_own": erm_base, "erm_loop_base": loop_base, "erm_loop_own": erm_own,
             "tabular_loop_base": erm_base, "tabular_loop_own": erm_base,
-            "d": 4, "kappa_budget": 2, "beta": 0.1, "rounds": 2, "draws": draws, "c0": c0,
+            "d": 4, "kappa_budget": 2, "scale": 0.5, "beta": 0.1, "rounds": 2, "draws": draws,
+            "c0": c0,
             "slope_margin": 0.15, "loop_margin": 0.05, "own_ratio": 0.1}
 
 

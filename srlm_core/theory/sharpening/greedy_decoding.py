@@ -39,6 +39,8 @@ def construction() -> Construction:
     answer = p * sp.Product(1, (h, 2, H)).doit()  # a, then H - 1 certain repeats
     trap_path = (p + eta) / V ** (H - 1)
     (bound,) = sp.solve(sp.Eq(trap_path, p), eta)
+    readable = p * (V ** (H - 1) - 1)
+    assert sp.simplify(bound - readable) == 0  # the same bound, written as it reads
     largest = sp.solve(sp.Eq(2 * p + eta, 1), p)[0]
-    return Construction(answer, trap_path, sp.Lt(eta, sp.factor(bound)), largest,
+    return Construction(answer, trap_path, sp.Lt(eta, readable), largest,
                         sp.simplify(largest - sp.Rational(1, 2)))

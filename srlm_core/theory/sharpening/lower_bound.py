@@ -39,8 +39,10 @@ def hard_instance() -> Instance:
     :math:`x_0` contributes 1)."""
     bump = 1 / ((1 - gamma) * M)
     other = (1 - gamma / ((M - 1) * (1 - gamma))) / M
-    return Instance(bump, other, sp.simplify(bump + (M - 1) * other),
-                    sp.expand((1 - eps) + eps / bump))
+    kappa0 = (1 - eps) + eps / bump
+    readable = eps * M * (1 - gamma) + 1 - eps
+    assert sp.simplify(kappa0 - readable) == 0  # the same number, written as it reads
+    return Instance(bump, other, sp.simplify(bump + (M - 1) * other), readable)
 
 
 def unseen_probability() -> sp.Expr:
