@@ -59,7 +59,9 @@ class Config:
     below ``c0`` times the shape; ``slope_margin``, how far the fitted log-log slope may lie
     from the shape's; ``loop_margin``, how much better (in failures per informative prompt) a
     loop may do than one round at equal budget; ``own_ratio``, the largest
-    :math:`F_{\mathrm{own}}/F_{\mathrm{base}}` of the one-round ERM (confidently wrong)."""
+    :math:`F_{\mathrm{own}}/F_{\mathrm{base}}` of the one-round ERM (confidently wrong).
+    ``fixed_at``: the budget whose instance is also held fixed across every budget (the
+    one-round learners only, ``fixed_draws`` draws each)."""
 
     d: int = 32
     kappa_budget: float = 16.0
@@ -72,6 +74,8 @@ class Config:
     slope_margin: float = 0.15
     loop_margin: float = 0.05
     own_ratio: float = 0.1
+    fixed_at: int = 8192
+    fixed_draws: int = 50
     seed: int = 0
 
     def instance(self, budget: int) -> HardInstance:
@@ -84,7 +88,7 @@ class Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         require_at_least(self, 1, "d", "rounds")
         require_at_least(self, 0, "seed")
-        require_at_least(self, 2, "draws")
+        require_at_least(self, 2, "draws", "fixed_draws")
         require_positive(self, "scale", "beta", "c0", "slope_margin", "loop_margin",
                          "own_ratio")
         require(self, ("kappa_budget", self.kappa_budget > 2, "must exceed 2"),
@@ -92,7 +96,8 @@ class Config:
                     b > 0 and b % self.rounds == 0 for b in self.budgets),
                  "needs two or more positive multiples of rounds"),
                 ("budgets", self.scale * np.sqrt(self.d * self.kappa_budget / min(self.budgets))
-                 <= 1, "the smallest budget makes epsilon exceed 1"))
+                 <= 1, "the smallest budget makes epsilon exceed 1"),
+                ("fixed_at", self.fixed_at in self.budgets, "must be one of the budgets"))
         return self
 
 
@@ -131,11 +136,12 @@ def tabular_loop(instance: HardInstance, bumps: np.ndarray, pairs_per_round: int
     return log_probs
 
 
-def one_draw(config: Config, budget: int, rng: np.random.Generator) -> dict:
-    r"""One draw of the hidden bumps at one budget: per learner (:data:`ARMS`) the policy's
-    :math:`F_{\mathrm{base}}` and :math:`F_{\mathrm{own}}`, and the share of informative
-    prompts whose bump went unseen in the one-round sample."""
-    instance = config.instance(budget)
+def one_draw(config: Config, instance: HardInstance, budget: int, rng: np.random.Generator,
+             loops: bool = True) -> dict:
+    r"""One draw of the hidden bumps of ``instance`` at one budget: per learner (:data:`ARMS`,
+    the loops only with ``loops``) the policy's :math:`F_{\mathrm{base}}` and
+    :math:`F_{\mathrm{own}}`, and the share of informative prompts whose bump went unseen in
+    the one-round sample."""
     powers = finite_class.exponents(config.beta, config.rounds)
     bumps = instance.draw_bumps(rng)
     start = instance.log_policy(bumps)
@@ -146,9 +152,10 @@ def one_draw(config: Config, budget: int, rng: np.random.Generator) -> dict:
         "erm": instance.log_policy(*finite_class.erm(instance, start, *pairs, config.beta,
                                                      powers, rng)),
         "tabular": min_norm_update(start, *pairs, config.beta),
-        "erm_loop": erm_loop(instance, bumps, per_round, config, powers, rng),
-        "tabular_loop": tabular_loop(instance, bumps, per_round, config, rng),
     }
+    if loops:
+        policies["erm_loop"] = erm_loop(instance, bumps, per_round, config, powers, rng)
+        policies["tabular_loop"] = tabular_loop(instance, bumps, per_round, config, rng)
     out = {"unseen": float(1 - _seen(instance, bumps, *pairs).mean())}
     for arm, log_probs in policies.items():
         probs = np.exp(log_probs)
@@ -158,8 +165,39 @@ def one_draw(config: Config, budget: int, rng: np.random.Generator) -> dict:
 
 
 def shape(kappa0: float, log_size: float, pairs: float) -> float:
-    """Theorem 4.1's shape at these values (:func:`lower_bound.bound_shape`)."""
+    """Theorem 4.1's shape at these values
+    (:func:`srlm_core.theory.sharpening.lower_bound.bound_shape`)."""
     return float(lower_bound.bound_shape(kappa0, log_size, pairs).evalf())
+
+
+def _unseen(closed: sp.Expr, instance: HardInstance, budget: int) -> float:
+    """The closed-form unseen probability on ``instance`` with ``budget`` pairs."""
+    return float(closed.subs({lower_bound.eps: instance.epsilon, lower_bound.d: instance.d,
+                              lower_bound.M: instance.M, lower_bound.gamma: instance.gamma,
+                              lower_bound.n: budget}))
+
+
+def fixed_instance(config: Config) -> dict:
+    r"""The instance of budget ``fixed_at`` held fixed while the budget varies: per budget the
+    one-round learners' :math:`F_{\mathrm{base}}` over ``fixed_draws`` draws (seeded by
+    ``(seed, budget index, draw, 1)``), the shape with this instance's :math:`\kappa_0` and
+    :math:`\log|\Pi|`, and :math:`\epsilon` times the closed-form unseen probability."""
+    instance = config.instance(config.fixed_at)
+    log_size = finite_class.log_class_size(instance,
+                                           finite_class.exponents(config.beta, config.rounds))
+    closed = lower_bound.unseen_probability()
+    out = {"budget": config.fixed_at, "epsilon": instance.epsilon, "M": instance.M,
+           "kappa0": instance.kappa0,
+           "coverage": instance.d * instance.M / instance.epsilon, "shape": [],
+           "closed": [], "erm_base": [], "tabular_base": []}
+    for k, budget in enumerate(config.budgets):
+        rows = [one_draw(config, instance, budget, np.random.default_rng([config.seed, k, r, 1]),
+                         loops=False) for r in range(config.fixed_draws)]
+        out["shape"].append(shape(instance.kappa0, log_size, budget))
+        out["closed"].append(instance.epsilon * _unseen(closed, instance, budget))
+        for arm in ("erm", "tabular"):
+            out[f"{arm}_base"].append([row[arm][0] for row in rows])
+    return out
 
 
 def run(config: Config) -> dict:
@@ -167,7 +205,7 @@ def run(config: Config) -> dict:
     draw)``): per budget the instance (:math:`\epsilon`, :math:`M`, :math:`\kappa_0`,
     :math:`\log|\Pi|`), the shape, the closed-form unseen probability, and per draw the
     unseen share and each learner's :math:`F_{\mathrm{base}}` and :math:`F_{\mathrm{own}}`
-    (lists ``[budget][draw]``)."""
+    (lists ``[budget][draw]``); and the fixed instance (:func:`fixed_instance`)."""
     c = config.validate()
     powers = finite_class.exponents(c.beta, c.rounds)
     unseen_closed = lower_bound.unseen_probability()
@@ -182,15 +220,14 @@ def run(config: Config) -> dict:
         out["kappa0"].append(instance.kappa0)
         out["log_size"].append(log_size)
         out["shape"].append(shape(instance.kappa0, log_size, budget))
-        out["unseen_closed"].append(float(unseen_closed.subs({
-            lower_bound.eps: instance.epsilon, lower_bound.d: c.d, lower_bound.M: instance.M,
-            lower_bound.gamma: sp.Rational(1, 2), lower_bound.n: budget})))
-        rows = [one_draw(c, budget, np.random.default_rng([c.seed, k, r]))
+        out["unseen_closed"].append(_unseen(unseen_closed, instance, budget))
+        rows = [one_draw(c, instance, budget, np.random.default_rng([c.seed, k, r]))
                 for r in range(c.draws)]
         out["unseen"].append([row["unseen"] for row in rows])
         for arm in ARMS:
             out[f"{arm}_base"].append([row[arm][0] for row in rows])
             out[f"{arm}_own"].append([row[arm][1] for row in rows])
+    out["fixed"] = fixed_instance(c)
     out.update(d=c.d, kappa_budget=c.kappa_budget, scale=c.scale, beta=c.beta, rounds=c.rounds,
                draws=c.draws, c0=c.c0, slope_margin=c.slope_margin, loop_margin=c.loop_margin,
                own_ratio=c.own_ratio)
@@ -284,7 +321,30 @@ def summarise(values: dict) -> dict:
                p1_kappa_budget=values["kappa_budget"], p1_d=values["d"],
                p1_scale=values["scale"],
                p1_beta=values["beta"], p1_rounds=values["rounds"], p1_draws=values["draws"])
+    out.update(fixed_summary(values["fixed"], budgets, values["c0"]))
     return out
+
+
+def fixed_summary(fixed: dict, budgets: np.ndarray, c0: float) -> dict:
+    r"""The fixed instance: ``p1_fixed_verdict`` ``drops below`` when at some budget the
+    one-round ERM's whole 95% interval of :math:`F_{\mathrm{base}}` lies under ``c0`` times
+    the shape (else ``stays above``), and the first such budget over the instance's coverage
+    budget :math:`dM/\epsilon`; ``p1_fixed_tab_cover``: budgets whose interval of the
+    tabular update's :math:`F_{\mathrm{base}}` contains :math:`\epsilon\,P(\text{unseen})`
+    (the tabular update fails exactly where a bump went unseen)."""
+    below, cover = [], 0
+    for k in range(len(budgets)):
+        _, _, hi = _interval(fixed["erm_base"][k])
+        below.append(hi < c0 * fixed["shape"][k])
+        _, lo, hi = _interval(fixed["tabular_base"][k])
+        cover += lo <= fixed["closed"][k] <= hi
+    first = int(budgets[below.index(True)]) if any(below) else None
+    return {"p1_fixed_verdict": "drops below" if first else "stays above",
+            "p1_fixed_first_below": first or "none",
+            "p1_fixed_first_below_ratio": first / fixed["coverage"] if first else float("nan"),
+            "p1_fixed_eps": fixed["epsilon"], "p1_fixed_M": fixed["M"],
+            "p1_fixed_coverage": fixed["coverage"], "p1_fixed_tab_cover": int(cover),
+            "p1_fixed_draws": len(fixed["erm_base"][0]), "p1_fixed_at": fixed["budget"]}
 
 
 #: the learners' labels and colours in the figures
@@ -335,4 +395,30 @@ def plot(values: dict):
               ylim=(-0.03, 1.03))
     right.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def plot_fixed(values: dict):
+    r"""One instance held fixed: the one-round learners' :math:`F_{\mathrm{base}}` against the
+    budget (mean over draws, 95% bootstrap band), :math:`\epsilon` times the closed-form
+    unseen probability (grey), the shape with this instance's constants (black), ``c0`` times
+    it (dotted) and the coverage budget :math:`dM/\epsilon` (vertical), log-log."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid")
+    fixed, budgets = values["fixed"], np.array(values["budgets"])
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for arm in ("erm", "tabular"):
+        _band(ax, budgets, fixed[f"{arm}_base"], STYLE[arm][0], "-", LABELS[arm])
+    ax.plot(budgets, fixed["closed"], color="grey", lw=3, alpha=0.5,
+            label=r"$\epsilon\,P$(bump unseen), closed form")
+    ax.plot(budgets, fixed["shape"], color="black", label="shape of the bound")
+    ax.plot(budgets, values["c0"] * np.array(fixed["shape"]), color="black", ls=":",
+            label=f"{values['c0']} × shape")
+    ax.axvline(fixed["coverage"], color="black", lw=1, ls="--")
+    ax.set(xscale="log", yscale="log", xlabel="total pairs $N$",
+           ylabel=r"$F_{\mathrm{base}}$ on one fixed instance",
+           ylim=(1e-4, 1.5 * max(fixed["shape"])))
+    ax.legend(fontsize=8, loc="lower left")
     return fig

@@ -12,7 +12,8 @@ from srlm_core.cli import main
 from srlm_core.experiments import sharpening_lower_bound as X
 from srlm_core.publishing.results import load_record
 
-SMALL = X.Config(d=4, kappa_budget=6.0, budgets=(64, 256), rounds=2, draws=4)
+SMALL = X.Config(d=4, kappa_budget=6.0, budgets=(64, 256), rounds=2, draws=4, fixed_at=64,
+                 fixed_draws=3)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,17 @@ def test_small_run_is_deterministic_plain_data(values):
     # the tabular update is never confidently wrong: its two events coincide
     assert values["tabular_own"] == values["tabular_base"]
     assert values["erm_own"] == [[0.0] * 4] * 2 or np.all(np.array(values["erm_own"]) <= 1)
+    fixed = values["fixed"]
+    assert fixed["epsilon"] == SMALL.instance(64).epsilon and fixed["M"] == SMALL.instance(64).M
+    assert np.array(fixed["erm_base"]).shape == (2, 3)
+    assert fixed["coverage"] == pytest.approx(4 * fixed["M"] / fixed["epsilon"])
+    assert fixed["closed"][1] < fixed["closed"][0] <= fixed["epsilon"]
 
 
 def test_one_round_erm_fails_only_where_the_bump_went_unseen():
     rng = np.random.default_rng(5)
-    row = X.one_draw(SMALL, 64, rng)
     inst = SMALL.instance(64)
+    row = X.one_draw(SMALL, inst, 64, rng)
     # one-round ERM with s = (1 + 1/beta) >> log M: an identified bump is > 1/2
     assert row["erm"][0] <= inst.epsilon * row["unseen"] + 1e-12
 
@@ -64,7 +70,11 @@ def hand_made(erm_base, loop_base=None, erm_own=None, shape=(0.1, 0.05), c0=0.1)
             "tabular_loop_base": erm_base, "tabular_loop_own": erm_base,
             "d": 4, "kappa_budget": 2, "scale": 0.5, "beta": 0.1, "rounds": 2, "draws": draws,
             "c0": c0,
-            "slope_margin": 0.15, "loop_margin": 0.05, "own_ratio": 0.1}
+            "slope_margin": 0.15, "loop_margin": 0.05, "own_ratio": 0.1,
+            "fixed": {"budget": 100, "epsilon": 0.2, "M": 10, "kappa0": 2, "coverage": 200.0,
+                      "shape": list(shape), "closed": [0.1, 0.001],
+                      "erm_base": [[0.1, 0.1], [0.0, 0.0]],
+                      "tabular_base": [[0.09, 0.11], [0.0, 0.002]]}}
 
 
 def test_summarise_verdicts_both_ways():
@@ -74,6 +84,14 @@ def test_summarise_verdicts_both_ways():
     assert held["p1_slope"] == pytest.approx(-0.5) and held["p1_slope_pred"] == pytest.approx(-0.5)
     assert held["p1_loop_verdict"] == "holds" and held["p1_own_verdict"] == "holds"
     assert held["p1_unseen_cover"] == 2 and held["p1_tab_own_equal"] == 0
+    # the fixed instance falls under 0.1 x shape at N = 400, twice its coverage budget
+    assert held["p1_fixed_verdict"] == "drops below" and held["p1_fixed_first_below"] == 400
+    assert held["p1_fixed_first_below_ratio"] == 2.0 and held["p1_fixed_tab_cover"] == 2
+    stays = hand_made([[0.11, 0.13], [0.05, 0.07]])
+    stays["fixed"]["erm_base"] = [[0.1, 0.1], [0.05, 0.05]]
+    summary = X.summarise(stays)
+    assert summary["p1_fixed_verdict"] == "stays above"
+    assert summary["p1_fixed_first_below"] == "none"
     # too small against the shape, too steep, a loop that beats one round, confident-free ERM
     failed = X.summarise(hand_made([[0.011, 0.013], [0.0005, 0.0007]],
                                    loop_base=[[0.0, 0.0], [0.0, 0.0]],
@@ -87,7 +105,8 @@ def test_summarise_verdicts_both_ways():
 @pytest.mark.parametrize("change, field", [
     ({"budgets": (64, 65)}, "budgets"), ({"budgets": (8, 64)}, "budgets"),
     ({"kappa_budget": 2.0}, "kappa_budget"), ({"draws": 1}, "draws"), ({"beta": 0.0}, "beta"),
-    ({"c0": 0.0}, "c0"), ({"rounds": 0}, "rounds"),
+    ({"c0": 0.0}, "c0"), ({"rounds": 0}, "rounds"), ({"fixed_at": 100}, "fixed_at"),
+    ({"fixed_draws": 1}, "fixed_draws"),
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
@@ -95,15 +114,16 @@ def test_validate_names_the_bad_field(change, field):
     assert error.value.field == field
 
 
-def test_plot_is_a_figure(values):
-    fig = X.plot(values)
-    assert isinstance(fig, Figure)
-    plt.close(fig)
+def test_plots_are_figures(values):
+    for draw in (X.plot, X.plot_fixed):
+        fig = draw(values)
+        assert isinstance(fig, Figure)
+        plt.close(fig)
 
 
 def test_the_command_line_runs_it(tmp_path):
     argv = ["experiment", "sharpening-lower-bound", "--d", "4", "--kappa-budget", "6",
-            "--budgets", "64,256", "--rounds", "2", "--draws", "2", "--results-dir",
-            str(tmp_path)]
+            "--budgets", "64,256", "--rounds", "2", "--draws", "2", "--fixed-at", "64",
+            "--fixed-draws", "2", "--results-dir", str(tmp_path)]
     assert main(argv) == 0
     assert load_record("sharpening-lower-bound", tmp_path).values["budgets"] == [64, 256]
