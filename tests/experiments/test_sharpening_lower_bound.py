@@ -26,7 +26,7 @@ def test_instances_follow_the_budget():
     for budget in c.budgets:
         inst = c.instance(budget)
         assert inst.epsilon == pytest.approx(0.5 * np.sqrt(32 * 16 / budget))
-        assert inst.kappa0 <= 16 and c.instance(budget).M == inst.M
+        assert inst.kappa0 <= 16
         # one more response would break the condition-number budget
         assert (1 - inst.epsilon) + inst.epsilon * (inst.M + 1) / 2 > 16
 
@@ -41,7 +41,6 @@ def test_small_run_is_deterministic_plain_data(values):
         assert np.all(base <= np.array(values["epsilon"])[:, None] + 1e-12)
     # the tabular update is never confidently wrong: its two events coincide
     assert values["tabular_own"] == values["tabular_base"]
-    assert values["erm_own"] == [[0.0] * 4] * 2 or np.all(np.array(values["erm_own"]) <= 1)
     fixed = values["fixed"]
     assert fixed["epsilon"] == SMALL.instance(64).epsilon and fixed["M"] == SMALL.instance(64).M
     assert np.array(fixed["erm_base"]).shape == (2, 3)
