@@ -1,4 +1,4 @@
-"""The minimum-norm update by components equals the pseudo-inverse one of tabular.update."""
+"""The minimum-norm update by components equals the pseudo-inverse solution of Eq. 3."""
 
 import numpy as np
 import pytest
@@ -8,15 +8,18 @@ from srlm_core.model.sharpening import pair_graph, tabular
 
 
 @pytest.mark.parametrize("beta", [0.05, 1.0])
-def test_components_give_the_pseudo_inverse_update(beta):
+def test_components_give_the_pseudo_inverse_step(beta):
     rng = np.random.default_rng(3)
-    probs = np.exp(log_softmax(rng.normal(size=(5, 7)), axis=-1))
-    pairs = tabular.sample_pairs(probs, 3, rng)
-    expected = tabular.update(probs, pairs, beta)
+    log_probs = log_softmax(rng.normal(size=(5, 7)), axis=-1)
+    pairs = tabular.sample_pairs(np.exp(log_probs), 3, rng)
+    rows = tabular.design(pairs, 7)  # e_y - e_y' per pair
+    target = np.einsum("pnk,pk->pn", rows, log_probs) / beta
+    step = np.einsum("pkn,pn->pk", np.linalg.pinv(rows), target)  # minimum-norm solution
+    expected = log_softmax(log_probs + step, axis=-1)
     prompts = np.repeat(np.arange(5), 3)
-    got = pair_graph.min_norm_update(np.log(probs), prompts, pairs[..., 0].ravel(),
+    got = pair_graph.min_norm_update(log_probs, prompts, pairs[..., 0].ravel(),
                                      pairs[..., 1].ravel(), beta)
-    assert np.exp(got) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 def test_unpaired_responses_and_zero_mass_keep_their_logits():
