@@ -31,6 +31,7 @@ import numpy as np
 from scipy.special import log_softmax
 
 from srlm_core.model.sharpening import observables
+from srlm_core.model.sharpening.pair_graph import independent_pairs
 
 
 def spectrum(d: int, decay: float) -> np.ndarray:
@@ -157,8 +158,8 @@ def informative_share(probs: np.ndarray) -> np.ndarray | float:
 @dataclass(frozen=True)
 class Round:
     """What one round saw and did: the pairs with :math:`\\Delta\\phi\\ne0`, how many of them
-    are independent (:func:`independent_pairs`), the rank of their span, and the relative
-    distance of the step to the population step
+    are independent (:func:`srlm_core.model.sharpening.pair_graph.independent_pairs`), the rank
+    of their span, and the relative distance of the step to the population step
     :math:`\\lVert\\theta_{t+1}-(1+1/\\beta)\\theta_t\\rVert/\\lVert(1+1/\\beta)\\theta_t\\rVert`
     (before any projection)."""
 
@@ -166,27 +167,6 @@ class Round:
     independent: int
     rank: int
     deviation: float
-
-
-def independent_pairs(x: np.ndarray, y: np.ndarray, y2: np.ndarray) -> int:
-    r"""The edges of a spanning forest of the pair graph (per prompt, responses as nodes,
-    pairs as edges): :math:`\sum_x(\#\text{nodes}-\#\text{components})`.  A repeated pair or
-    one that closes a cycle (:math:`\Delta\phi_{ac}=\Delta\phi_{ab}+\Delta\phi_{bc}`) adds no
-    direction, so this bounds the rank of the span for any features."""
-    parent: dict = {}
-
-    def root(node):
-        while parent.setdefault(node, node) != node:
-            node = parent[node]
-        return node
-
-    edges = 0
-    for prompt, a, b in zip(x.tolist(), y.tolist(), y2.tolist()):
-        ra, rb = root((prompt, a)), root((prompt, b))
-        if ra != rb:
-            parent[ra] = rb
-            edges += 1
-    return edges
 
 
 def iterate(theta0: np.ndarray, phi: np.ndarray, beta: float, rounds: int, n: int,
@@ -204,7 +184,8 @@ def iterate(theta0: np.ndarray, phi: np.ndarray, beta: float, rounds: int, n: in
         new = update(theta, rows, beta, ridge, basis)
         population = (1 + 1 / beta) * theta
         informative = int(np.count_nonzero(pairs[1] != pairs[2]))
-        log.append(Round(informative, independent_pairs(*pairs), len(basis),
+        log.append(Round(informative, independent_pairs(*pairs, phi.shape[1]),
+                         len(basis),
                          float(np.linalg.norm(new - population) / np.linalg.norm(population))))
         thetas.append(new if radius is None else project(new, radius))
     return thetas, log

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.linalg import lstsq
 
-from srlm_core.model.sharpening import linear, observables
+from srlm_core.model.sharpening import linear, observables, pair_graph
 
 
 def _problem(d=6, prompts=5, responses=7, seed=0, decay=0.0):
@@ -83,14 +83,13 @@ def test_scale_hits_the_condition_number():
     assert observables.kappa(linear.policy(s * direction, phi)) == pytest.approx(3.0, rel=1e-6)
 
 
-def test_independent_pairs_count_a_spanning_forest():
+def test_rank_of_feature_differences_is_the_independent_pair_count():
     x = np.array([0, 0, 0, 0, 1, 1])
     y = np.array([0, 1, 0, 2, 3, 3])
     y2 = np.array([1, 2, 2, 2, 4, 3])  # cycle 0-1-2-0, a self pair, prompt 1 one edge
-    assert linear.independent_pairs(x, y, y2) == 3
     phi, _, _ = _problem(d=10, prompts=2, responses=5)
     rows = linear.differences(phi, x, y, y2)
-    assert len(linear.span_basis(rows)) == 3
+    assert len(linear.span_basis(rows)) == pair_graph.independent_pairs(x, y, y2, 5) == 3
 
 
 def test_informative_share_is_the_chance_of_two_different_draws():

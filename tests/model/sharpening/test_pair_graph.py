@@ -31,3 +31,14 @@ def test_unpaired_responses_and_zero_mass_keep_their_logits():
     step = np.array([np.log(2) / 2, -np.log(2) / 2, 0.0])
     expected = log_softmax(log_probs[0, :3] + step)
     assert got[0, :3] == pytest.approx(expected) and got[0, 3] == -np.inf
+
+
+def test_independent_pairs_are_the_edges_of_a_spanning_forest():
+    prompts = np.array([0, 0, 0, 0, 0, 2])
+    first = np.array([0, 1, 0, 2, 1, 3])
+    second = np.array([1, 2, 2, 2, 0, 1])  # cycle 0-1-2-0, a self pair, a repeat; prompt 2
+    assert pair_graph.independent_pairs(prompts, first, second, 4) == 3
+    rows = tabular.design(np.stack([first, second], axis=-1)[None], 4)[0]
+    rows = np.hstack([rows * (prompts == p)[:, None] for p in range(3)])  # one block per prompt
+    assert np.linalg.matrix_rank(rows) == 3
+    assert pair_graph.independent_pairs(prompts[:0], first[:0], second[:0], 4) == 0
