@@ -65,7 +65,8 @@ def run(config: Config) -> dict:
     :math:`\theta_t`): informative pairs, rank, relative distance to the population step,
     the predicted informative share of :math:`\pi_t`, and :math:`\kappa`, the mode-switch share
     and :math:`F_{\mathrm{own}}` of :math:`\pi_{t+1}`; per dimension and multiple, Theorem 6.2's
-    factor at the smallest realizable radius :math:`B=(1+1/\beta)^T\lVert\theta_0\rVert`."""
+    factor at the smallest realizable radius :math:`B=(1+1/\beta)^T\lVert\theta_0\rVert` of
+    instance 0."""
     c = config.validate()
     rows, rates = [], []
     for d in c.dims:
