@@ -64,8 +64,8 @@ class Horizon:
 
 
 def realizability_horizon() -> Horizon:
-    r"""Solve :math:`(1+1/\beta)^T\lVert\theta_0\rVert=B` for :math:`T` (internal problem 4 of
-    the proofs: realizability in the ball couples :math:`T` and :math:`B`); the solution is
+    r"""Solve :math:`(1+1/\beta)^T\lVert\theta_0\rVert=B` for :math:`T` (the fourth weak point
+    of the proofs: realizability in the ball couples :math:`T` and :math:`B`); the solution is
     returned as :math:`\log(B/\lVert\theta_0\rVert)/\log(1+1/\beta)` after checking that it
     equals SymPy's."""
     (solved,) = sp.solve(sp.Eq((1 + 1 / beta) ** T * norm0, B), T)
