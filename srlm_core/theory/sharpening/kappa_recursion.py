@@ -41,7 +41,7 @@ class Recursion:
     step: sp.Expr  #: :math:`f(\kappa)=a+b\sqrt\kappa`
     fixed_point: sp.Expr  #: :math:`\kappa_\infty`
     rate: sp.Expr  #: :math:`q=f'(\kappa_\infty)`
-    half_minus_rate: sp.Expr  #: :math:`\frac12-q`, equal to :math:`\frac{2a}{(b+\sqrt{b^2+4a})^2}>0`
+    half_minus_rate: sp.Expr  #: :math:`\frac12-q=\frac{2a}{(b+\sqrt{b^2+4a})^2}` (tests)
     tangent_gap: sp.Expr  #: :math:`f(\kappa_\infty)+q(\kappa-\kappa_\infty)-f(\kappa)\ge0`
     bound: sp.Expr  #: :math:`\kappa_\infty+q^t(\kappa_0-\kappa_\infty)`
 

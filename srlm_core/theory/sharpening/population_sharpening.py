@@ -35,10 +35,10 @@ def zero_loss_log_ratio() -> tuple[sp.Expr, sp.Expr]:
     :math:`\log\pi(y)-\log\pi(y')` given :math:`\ell=\log\pi_t(y)`, :math:`\ell'=\log\pi_t(y')`.
 
     Returns (the solution, the claimed :math:`(1+1/\beta)(\ell-\ell')`)."""
-    l, lp, ratio = sp.symbols("ell ell' Delta", real=True)  # ratio = log pi(y) - log pi(y')
-    residual = beta * (ratio - (l - lp)) - (l - lp)
+    ell, ell_p, ratio = sp.symbols("ell ell' Delta", real=True)  # log pi(y) - log pi(y')
+    residual = beta * (ratio - (ell - ell_p)) - (ell - ell_p)
     solution = sp.solve(residual, ratio)[0]
-    return solution, (1 + 1 / beta) * (l - lp)
+    return solution, (1 + 1 / beta) * (ell - ell_p)
 
 
 def exponent() -> sp.Expr:
