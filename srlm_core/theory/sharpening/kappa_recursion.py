@@ -69,6 +69,7 @@ class Eq7:
     r"""Theorem 5.3's bound with its hidden constants set to 1, and what follows from it."""
 
     rhs: sp.Expr  #: the right-hand side of Eq. 7
+    log_factor: sp.Expr  #: its factor :math:`\log(n|\Pi|/\rho)`
     stable: sp.Expr  #: its :math:`T`-free part
     paper_rate: sp.Expr  #: :math:`(1+\sqrt{nc})^{-1}`
     threshold: sp.Expr  #: Corollary 5.7's :math:`1+2\log\kappa_0/\log(1+\sqrt{nc})`
@@ -80,7 +81,8 @@ class Eq7:
 def eq7() -> Eq7:
     r"""Eq. 7, :math:`\frac{\log(n|\Pi|/\rho)}{\gamma\delta\sqrt n}(\frac1{\sqrt c}+
     \frac{\sqrt{\kappa_0}}{(1+\sqrt{nc})^{(T-1)/2}})`, and the round where its two terms meet."""
-    lead = sp.log(n * size / rho) / (gamma * delta * sp.sqrt(n))
+    log_factor = sp.log(n * size / rho)
+    lead = log_factor / (gamma * delta * sp.sqrt(n))
     stable_term = 1 / sp.sqrt(c)
     transient = sp.sqrt(kappa_0) / (1 + sp.sqrt(n * c)) ** ((T - 1) / 2)
     rounds = sp.symbols("m", positive=True)  # T - 1
@@ -88,7 +90,7 @@ def eq7() -> Eq7:
     crossing = 1 + sp.solve(meet, rounds)[0]
     rhs = lead * (stable_term + transient)
     stable = lead * stable_term
-    return Eq7(rhs=rhs, stable=stable, paper_rate=1 / (1 + sp.sqrt(n * c)),
+    return Eq7(rhs=rhs, log_factor=log_factor, stable=stable, paper_rate=1 / (1 + sp.sqrt(n * c)),
                threshold=1 + 2 * sp.log(kappa_0) / sp.log(1 + sp.sqrt(n * c)),
                crossing=crossing,
                transient_over_stable=sp.simplify((transient / stable_term).subs(T, 1)),
