@@ -228,3 +228,67 @@ def summarise(values: dict) -> dict:
             "eq7_verdict": "vacuous in every cell" if np.min(rhs) >= 1 else "below 1 somewhere",
             "gamma_max": float(max(f["gamma"] for f in frame))}
     return out
+
+
+def plot(values: dict):
+    r"""Left: :math:`\kappa_t-1` per round (log scale) for every :math:`n` (mean over instances,
+    minimum-norm rule) and the population curve (dashed, black).  Middle, the reviewers' plot
+    for the smallest :math:`n`, the one of the ridge arm's largest and the largest:
+    :math:`\kappa_t` (mean, markers), the fitted :math:`\hat U+\hat q^t(\kappa_0-\hat U)`
+    (dotted) and the paper's rate with :math:`U=1` (dashed).  Right: :math:`\hat q` against
+    :math:`n` (mean and 95% interval over instances) for both rules, the paper's
+    :math:`(1+\sqrt{n\hat c})^{-1}` and the population's fitted rate (grey band: its range over
+    instances)."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    frame = pd.DataFrame(values["rows"])
+    frame["excess"] = frame["kappa"] - 1
+    frame["pairs"] = frame["n"].astype(str)
+    mn = frame[frame.rule == "min_norm"]
+    fitted = pd.DataFrame(fits(values))
+    pop = np.array(values["population"])
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    ax = axes[0]
+    sns.lineplot(data=mn, x="t", y="excess", hue="pairs", palette="viridis", marker="o",
+                 hue_order=[str(n) for n in values["ns"]], errorbar=None, ax=ax)
+    ax.plot(np.arange(pop.shape[1]), pop.mean(axis=0) - 1, "k--", label="population")
+    ax.set_yscale("log")
+    ax.set_xlabel("round $t$")
+    ax.set_ylabel(r"$\kappa_t-1$")
+    ax.legend(title="$n$", fontsize=8)
+    ax = axes[1]
+    t = np.arange(values["rounds"] + 1)
+    chosen = sorted({values["ns"][0], values["ridge_ns"][-1], values["ns"][-1]})
+    for color, n in zip(sns.color_palette("viridis", len(chosen)), chosen):
+        kappas = mn[mn.n == n].groupby("t")["kappa"].mean().to_numpy()
+        cell = fitted[(fitted.rule == "min_norm") & (fitted.n == n)]
+        u, q, paper = cell["U"].mean(), cell["q"].mean(), cell["paper_rate"].mean()
+        ax.plot(t, kappas, "o-", color=color, label=f"$n={n}$ measured")
+        ax.plot(t, u + q**t * (kappas[0] - u), ":", color=color, lw=2)
+        ax.plot(t, 1 + paper**t * (kappas[0] - 1), "--", color=color, lw=1)
+    ax.plot([], [], "k:", lw=2, label=r"fitted $\hat U+\hat q^t(\kappa_0-\hat U)$")
+    ax.plot([], [], "k--", lw=1, label=r"paper's rate, $U=1$")
+    ax.set_xlabel("round $t$")
+    ax.set_ylabel(r"$\kappa_t$")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    for rule, marker in (("min_norm", "o"), ("ridge", "s")):
+        cell = fitted[fitted.rule == rule].groupby("n")["q"]
+        means = cell.mean()
+        half = [mean_interval(g.to_numpy()) for _, g in cell]
+        ax.errorbar(means.index, means.to_numpy(), fmt=marker + "-",
+                    yerr=[[m - h.lo for m, h in zip(means, half)],
+                          [h.hi - m for m, h in zip(means, half)]],
+                    label=f"measured $\\hat q$, {rule.replace('_', '-')}")
+    paper = fitted[fitted.rule == "min_norm"].groupby("n")["paper_rate"].mean()
+    ax.plot(paper.index, paper.to_numpy(), "k--", label=r"paper: $(1+\sqrt{n\hat c})^{-1}$")
+    rates = [fit_recursion(curve)[1] for curve in pop]
+    ax.axhspan(min(rates), max(rates), color="gray", alpha=0.3, label="population rate")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("pairs per prompt and round $n$")
+    ax.set_ylabel("rate $q$")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
