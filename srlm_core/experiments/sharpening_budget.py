@@ -209,6 +209,8 @@ def plot(values: dict):
         ax.set_title(titles[event])
         ax.set_xlabel("")
         ax.set_ylabel("share of prompts")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+        ax.legend().remove()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, markerscale=0.3)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

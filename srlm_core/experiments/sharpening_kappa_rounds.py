@@ -233,7 +233,7 @@ def summarise(values: dict) -> dict:
 def plot(values: dict):
     r"""Left: :math:`\kappa_t-1` per round (log scale) for every :math:`n` (mean over instances,
     minimum-norm rule) and the population curve (dashed, black).  Middle, the reviewers' plot
-    for the smallest :math:`n`, the one of the ridge arm's largest and the largest:
+    for the smallest, a middle and the largest :math:`n`:
     :math:`\kappa_t` (mean, markers), the fitted :math:`\hat U+\hat q^t(\kappa_0-\hat U)`
     (dotted) and the paper's rate with :math:`U=1` (dashed).  Right: :math:`\hat q` against
     :math:`n` (mean and 95% interval over instances) for both rules, the paper's
@@ -260,7 +260,8 @@ def plot(values: dict):
     ax.legend(title="$n$", fontsize=8)
     ax = axes[1]
     t = np.arange(values["rounds"] + 1)
-    chosen = sorted({values["ns"][0], values["ridge_ns"][-1], values["ns"][-1]})
+    ns = values["ns"]
+    chosen = sorted({ns[0], ns[len(ns) // 2], ns[-1]})
     for color, n in zip(sns.color_palette("viridis", len(chosen)), chosen):
         kappas = mn[mn.n == n].groupby("t")["kappa"].mean().to_numpy()
         cell = fitted[(fitted.rule == "min_norm") & (fitted.n == n)]

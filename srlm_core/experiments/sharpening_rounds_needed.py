@@ -125,9 +125,10 @@ def summarise(values: dict) -> dict:
     r"""Whether the mean :math:`T_{90}` never rises by more than ``tolerance`` from one
     :math:`n` to the next at any temperature (``never rises with n`` / ``rises with n
     somewhere``); per temperature the ratio of :math:`T_{90}` at the two largest :math:`n`,
-    measured and by the paper's law (:math:`\log(1+\sqrt{n_{\max}c})/\log(1+\sqrt{n'c})`); at the largest :math:`n`, the largest
-    gap between the measured mean and the population's :math:`T_{90}` (``matches the
-    population`` within ``tolerance`` rounds, else ``departs from the population``); the
+    measured and by the paper's law (:math:`\log(1+\sqrt{n_{\max}c})/\log(1+\sqrt{n'c})`);
+    at the largest :math:`n`, the largest gap between the measured mean and the population's
+    :math:`T_{90}` (``matches the population`` within ``tolerance`` rounds, else ``departs
+    from the population``; a censored count departs); the
     paper's law with its least-squares constant :math:`A` through the origin over every
     uncensored cell, its largest miss in rounds, and whether it misses by more than the
     population does at the largest :math:`n` (``the population count is closer`` / ``the
@@ -138,22 +139,23 @@ def summarise(values: dict) -> dict:
         all(b["t90"] <= a["t90"] + values["tolerance"] for a, b in zip(row, row[1:]))
         for tau in values["temperatures"]
         for row in [[c for c in done if c["temperature"] == tau]])
-    top = [c for c in done if c["n"] == values["ns"][-1]]
-    pop_gap = max(abs(c["t90"] - c["population"]) for c in top)
+    top = [c for c in table if c["n"] == values["ns"][-1]]
+    pop_gap = max(np.inf if c["t90"] is None else abs(c["t90"] - c["population"]) for c in top)
     x = np.array([c["paper_x"] for c in done])
     y = np.array([c["t90"] for c in done])
     scale = float(x @ y / (x @ x))
     paper_miss = np.abs(scale * x - y)
-    top_miss = max(abs(scale * c["paper_x"] - c["t90"]) for c in top)
+    top_miss = max(np.inf if c["t90"] is None else abs(scale * c["paper_x"] - c["t90"])
+                   for c in top)
     out = {"n_instances": values["instances"], "n_cells": len(table), "n_done": len(done),
            "censored_runs": int(sum(c["censored"] for c in table)),
            "max_rounds": values["rounds"], "tolerance": values["tolerance"],
            "monotone_verdict": "never rises with n" if monotone else "rises with n somewhere",
-           "population_gap": float(pop_gap),
+           "population_gap": float(pop_gap) if np.isfinite(pop_gap) else None,
            "population_verdict": ("matches the population" if pop_gap <= values["tolerance"]
                                   else "departs from the population"),
            "paper_scale": scale, "paper_max_miss": float(paper_miss.max()),
-           "paper_top_miss": float(top_miss),
+           "paper_top_miss": float(top_miss) if np.isfinite(top_miss) else None,
            "closer_verdict": ("the population count is closer" if pop_gap < top_miss
                               else "the paper's law is closer")}
     for c in table:
@@ -162,7 +164,8 @@ def summarise(values: dict) -> dict:
     for tau in values["temperatures"]:
         cell = next(c for c in table if c["temperature"] == tau)
         last, before = [c for c in table if c["temperature"] == tau][-1:-3:-1]
-        out[f"ratio_t{round(tau * 10)}"] = before["t90"] / last["t90"]
+        censored = before["t90"] is None or last["t90"] is None
+        out[f"ratio_t{round(tau * 10)}"] = None if censored else before["t90"] / last["t90"]
         out[f"paper_ratio_t{round(tau * 10)}"] = before["paper_x"] / last["paper_x"]
         out[f"kappa0_t{round(tau * 10)}"] = cell["kappa0"]
         out[f"population_t{round(tau * 10)}"] = cell["population"]
