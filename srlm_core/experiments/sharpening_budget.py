@@ -39,6 +39,10 @@ EVENTS = ("failure_own", "failure_base")
 VERSUS = ("one_step", "matched")
 
 
+#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
+GLUE = "p2_b_"
+
+
 @dataclass(frozen=True)
 class Config:
     r"""``prompts``, ``responses``: the table's size; ``temperatures``: the :math:`\tau` of
@@ -156,7 +160,7 @@ def summarise(values: dict) -> dict:
                                            for k in keys),
             "worse_base_than_matched": sum(out[f"diff_base_matched_{k}_verdict"] == "higher"
                                            for k in keys)}
-    return out
+    return {GLUE + name: value for name, value in out.items()}
 
 
 def table(values: dict):
@@ -165,7 +169,7 @@ def table(values: dict):
     difference the design detects (80% power) and the verdict."""
     import pandas as pd
 
-    summary = summarise(values)
+    summary = {name[len(GLUE):]: value for name, value in summarise(values).items()}
     rows = []
     for (tau, beta), event, other in product(product(values["temperatures"], values["betas"]),
                                              EVENTS, VERSUS):

@@ -32,6 +32,10 @@ from srlm_core.stats import mean_interval, slope_across_units
 RULES = tabular.RULES
 
 
+#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
+GLUE = "p2_k_"
+
+
 @dataclass(frozen=True)
 class Config:
     r"""``prompts``, ``responses``: the table's size :math:`P\times K`; ``temperature``:
@@ -227,7 +231,7 @@ def summarise(values: dict) -> dict:
     out |= {"eq7_min": float(np.min(rhs)), "eq7_min_gamma_one": float(np.min(at_gamma_one)),
             "eq7_verdict": "vacuous in every cell" if np.min(rhs) >= 1 else "below 1 somewhere",
             "gamma_max": float(max(f["gamma"] for f in frame))}
-    return out
+    return {GLUE + name: value for name, value in out.items()}
 
 
 def plot(values: dict):

@@ -30,6 +30,10 @@ from srlm_core.stats import mean_interval
 TARGET = 0.1
 
 
+#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
+GLUE = "p2_r_"
+
+
 @dataclass(frozen=True)
 class Config:
     r"""``prompts``, ``responses``: the table's size; ``temperatures``: the :math:`\tau` of
@@ -169,7 +173,7 @@ def summarise(values: dict) -> dict:
         out[f"paper_ratio_t{round(tau * 10)}"] = before["paper_x"] / last["paper_x"]
         out[f"kappa0_t{round(tau * 10)}"] = cell["kappa0"]
         out[f"population_t{round(tau * 10)}"] = cell["population"]
-    return out
+    return {GLUE + name: value for name, value in out.items()}
 
 
 def plot(values: dict):
@@ -181,7 +185,7 @@ def plot(values: dict):
     import seaborn as sns
 
     table = [c for c in cells(values) if c["t90"] is not None]
-    scale = summarise(values)["paper_scale"]
+    scale = summarise(values)[GLUE + "paper_scale"]
     colors = sns.color_palette("deep", len(values["temperatures"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for color, tau in zip(colors, values["temperatures"]):

@@ -8,7 +8,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
+from srlm_core.cli import main
 from srlm_core.experiments import sharpening_budget as exp
+from srlm_core.publishing.results import load_record
 
 SMALL = exp.Config(prompts=20, responses=8, temperatures=(0.5,), betas=(0.5,), rounds=3,
                    instances=4)
@@ -25,8 +27,8 @@ def test_run_spends_the_same_budget_in_every_arm(values):
     for row in values["rows"]:
         assert 0 <= row["failure_own"] <= row["failure_base"] or row["mode_switches"] > 0
     summary = exp.summarise(values)
-    assert summary["budget"] == 2 * 3
-    assert summary["matched_beta_t5_b50"] == pytest.approx(1 / (3**3 - 1))
+    assert summary["p2_b_budget"] == 2 * 3
+    assert summary["p2_b_matched_beta_t5_b50"] == pytest.approx(1 / (3**3 - 1))
     # iterated and matched share the population target pi_0^{(1+1/beta)^T}
     iterated = [r for r in values["rows"] if r["arm"] == "iterated"]
     matched = [r for r in values["rows"] if r["arm"] == "matched"]
@@ -55,12 +57,12 @@ def test_summarise_where_the_predictions_hold():
         "iterated": ([0.0, 0.1, 0.0], [0.8, 0.7, 0.9]),
         "one_step": ([0.5, 0.6, 0.55], [0.5, 0.4, 0.6]),
         "matched": ([0.0, 0.1, 0.0], [0.3, 0.2, 0.35])}))
-    assert summary["diff_own_one_step_t10_b100_verdict"] == "lower"
-    assert summary["diff_own_matched_t10_b100_verdict"] == "identical in every instance"
-    assert summary["diff_base_matched_t10_b100_verdict"] == "higher"
-    assert (summary["beats_one_step"], summary["not_better_than_matched"],
-            summary["worse_base_than_matched"]) == (1, 1, 1)
-    assert summary["diff_base_matched_t10_b100_mdd"] > 0
+    assert summary["p2_b_diff_own_one_step_t10_b100_verdict"] == "lower"
+    assert summary["p2_b_diff_own_matched_t10_b100_verdict"] == "identical in every instance"
+    assert summary["p2_b_diff_base_matched_t10_b100_verdict"] == "higher"
+    assert (summary["p2_b_beats_one_step"], summary["p2_b_not_better_than_matched"],
+            summary["p2_b_worse_base_than_matched"]) == (1, 1, 1)
+    assert summary["p2_b_diff_base_matched_t10_b100_mdd"] > 0
 
 
 def test_summarise_where_the_predictions_fail():
@@ -68,11 +70,11 @@ def test_summarise_where_the_predictions_fail():
         "iterated": ([0.0, 0.1, 0.0], [0.2, 0.1, 0.15]),
         "one_step": ([0.0, 0.05, 0.05], [0.5, 0.4, 0.6]),
         "matched": ([0.5, 0.6, 0.55], [0.5, 0.45, 0.6])}))
-    assert summary["diff_own_one_step_t10_b100_verdict"] == "no difference detected"
-    assert summary["diff_own_matched_t10_b100_verdict"] == "lower"
-    assert summary["diff_base_matched_t10_b100_verdict"] == "lower"
-    assert (summary["beats_one_step"], summary["not_better_than_matched"],
-            summary["worse_base_than_matched"]) == (0, 0, 0)
+    assert summary["p2_b_diff_own_one_step_t10_b100_verdict"] == "no difference detected"
+    assert summary["p2_b_diff_own_matched_t10_b100_verdict"] == "lower"
+    assert summary["p2_b_diff_base_matched_t10_b100_verdict"] == "lower"
+    assert (summary["p2_b_beats_one_step"], summary["p2_b_not_better_than_matched"],
+            summary["p2_b_worse_base_than_matched"]) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("change, field", [
@@ -92,3 +94,10 @@ def test_table_and_plot(values):
     fig = exp.plot(values)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_runs_from_the_command_line(tmp_path):
+    options = "--prompts 10 --responses 6 --instances 2 --betas 0.5"
+    argv = ["experiment", "sharpening-budget", *options.split(), "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert load_record("sharpening-budget", tmp_path).values["instances"] == 2

@@ -9,7 +9,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
+from srlm_core.cli import main
 from srlm_core.experiments import sharpening_kappa_rounds as exp
+from srlm_core.publishing.results import load_record
 
 SMALL = exp.Config(prompts=20, responses=8, rounds=4, ns=(1, 2, 4, 8), ridge_ns=(2,),
                    instances=3, small_n=2, large_n=4)
@@ -61,21 +63,21 @@ def test_summarise_where_the_paper_form_holds():
     # 1/q - 1 = sqrt(n): slope 1/2 everywhere, no saturation
     summary = exp.summarise(hand_made({n: 1 / (1 + np.sqrt(n)) for n in (1, 4, 16, 64)},
                                       population_rate=1 / 9))
-    assert summary["q_trend_verdict"] == "falls with n"
-    assert summary["slope_small"] == pytest.approx(0.5, abs=0.01)
-    assert summary["slope_small_verdict"] == "consistent with"
-    assert summary["slope_large_verdict"] == "consistent with"
-    assert summary["q_gap_population"] == pytest.approx(0.0005, abs=1e-3)
-    assert summary["eq7_verdict"] == "vacuous in every cell"  # gamma = 0.01
+    assert summary["p2_k_q_trend_verdict"] == "falls with n"
+    assert summary["p2_k_slope_small"] == pytest.approx(0.5, abs=0.01)
+    assert summary["p2_k_slope_small_verdict"] == "consistent with"
+    assert summary["p2_k_slope_large_verdict"] == "consistent with"
+    assert summary["p2_k_q_gap_population"] == pytest.approx(0.0005, abs=1e-3)
+    assert summary["p2_k_eq7_verdict"] == "vacuous in every cell"  # gamma = 0.01
 
 
 def test_summarise_where_the_rate_saturates_and_the_bound_bites():
     summary = exp.summarise(hand_made({1: 0.9, 4: 0.6, 16: 0.5, 64: 0.5}, gamma=1e6))
-    assert summary["slope_small_verdict"] == "steeper than"
-    assert summary["slope_large_verdict"] == "shallower than"
-    assert summary["eq7_verdict"] == "below 1 somewhere"
+    assert summary["p2_k_slope_small_verdict"] == "steeper than"
+    assert summary["p2_k_slope_large_verdict"] == "shallower than"
+    assert summary["p2_k_eq7_verdict"] == "below 1 somewhere"
     flat = exp.summarise(hand_made({1: 0.7, 4: 0.7, 16: 0.7, 64: 0.7}))
-    assert flat["q_trend_verdict"] == "does not fall with n"
+    assert flat["p2_k_q_trend_verdict"] == "does not fall with n"
 
 
 @pytest.mark.parametrize("change, field", [
@@ -93,3 +95,10 @@ def test_plot_is_a_figure(values):
     fig = exp.plot(values)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     plt.close(fig)
+
+
+def test_runs_from_the_command_line(tmp_path):
+    options = "--prompts 10 --responses 6 --instances 2 --ns 1,2,4,8 --ridge-ns 2 --small-n 2 --large-n 4"
+    argv = ["experiment", "sharpening-kappa-rounds", *options.split(), "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert load_record("sharpening-kappa-rounds", tmp_path).values["instances"] == 2

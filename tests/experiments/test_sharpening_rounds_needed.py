@@ -7,7 +7,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
+from srlm_core.cli import main
 from srlm_core.experiments import sharpening_rounds_needed as exp
+from srlm_core.publishing.results import load_record
 
 SMALL = exp.Config(prompts=20, responses=8, temperatures=(0.5, 2.0), rounds=12, ns=(2, 16),
                    instances=3)
@@ -51,23 +53,23 @@ def test_summarise_where_the_counts_saturate_at_the_population():
     summary = exp.summarise(hand_made({1.0: {2: [9, 9], 8: [6, 6], 32: [5, 5]},
                                        2.0: {2: [6, 6], 8: [4, 4], 32: [3, 3]}},
                                       {1.0: 5, 2.0: 3}))
-    assert summary["monotone_verdict"] == "never rises with n"
-    assert summary["population_gap"] == 0
-    assert summary["population_verdict"] == "matches the population"
-    assert summary["ratio_t10"] == pytest.approx(6 / 5)
-    assert summary["paper_ratio_t10"] > 1.2
-    assert summary["censored_runs"] == 0
+    assert summary["p2_r_monotone_verdict"] == "never rises with n"
+    assert summary["p2_r_population_gap"] == 0
+    assert summary["p2_r_population_verdict"] == "matches the population"
+    assert summary["p2_r_ratio_t10"] == pytest.approx(6 / 5)
+    assert summary["p2_r_paper_ratio_t10"] > 1.2
+    assert summary["p2_r_censored_runs"] == 0
 
 
 def test_summarise_where_the_counts_rise_and_miss_the_population():
     summary = exp.summarise(hand_made({1.0: {2: [5, 5], 8: [7, 7], 32: [9, None]}},
                                       {1.0: 3}))
-    assert summary["monotone_verdict"] == "rises with n somewhere"
-    assert summary["censored_runs"] == 1
+    assert summary["p2_r_monotone_verdict"] == "rises with n somewhere"
+    assert summary["p2_r_censored_runs"] == 1
     hand = hand_made({1.0: {2: [4, 4], 8: [5, 5], 32: [6, 6]}}, {1.0: 3})
     summary = exp.summarise(hand)
-    assert summary["population_verdict"] == "departs from the population"
-    assert summary["monotone_verdict"] == "rises with n somewhere"
+    assert summary["p2_r_population_verdict"] == "departs from the population"
+    assert summary["p2_r_monotone_verdict"] == "rises with n somewhere"
 
 
 @pytest.mark.parametrize("change, field", [
@@ -85,3 +87,10 @@ def test_plot_is_a_figure(values):
     fig = exp.plot(values)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_runs_from_the_command_line(tmp_path):
+    options = "--prompts 10 --responses 6 --instances 2 --ns 2,16"
+    argv = ["experiment", "sharpening-rounds-needed", *options.split(), "--results-dir", str(tmp_path)]
+    assert main(argv) == 0
+    assert load_record("sharpening-rounds-needed", tmp_path).values["instances"] == 2
