@@ -98,6 +98,7 @@ def test_table_and_plot(values):
 
 def test_runs_from_the_command_line(tmp_path):
     options = "--prompts 10 --responses 6 --instances 2 --betas 0.5"
-    argv = ["experiment", "sharpening-budget", *options.split(), "--results-dir", str(tmp_path)]
+    argv = ["experiment", "sharpening-budget", *options.split(),
+            "--results-dir", str(tmp_path)]
     assert main(argv) == 0
     assert load_record("sharpening-budget", tmp_path).values["instances"] == 2

@@ -98,7 +98,9 @@ def test_plot_is_a_figure(values):
 
 
 def test_runs_from_the_command_line(tmp_path):
-    options = "--prompts 10 --responses 6 --instances 2 --ns 1,2,4,8 --ridge-ns 2 --small-n 2 --large-n 4"
-    argv = ["experiment", "sharpening-kappa-rounds", *options.split(), "--results-dir", str(tmp_path)]
+    options = ("--prompts 10 --responses 6 --instances 2 --ns 1,2,4,8 --ridge-ns 2 "
+               "--small-n 2 --large-n 4")
+    argv = ["experiment", "sharpening-kappa-rounds", *options.split(),
+            "--results-dir", str(tmp_path)]
     assert main(argv) == 0
     assert load_record("sharpening-kappa-rounds", tmp_path).values["instances"] == 2

@@ -91,6 +91,7 @@ def test_plot_is_a_figure(values):
 
 def test_runs_from_the_command_line(tmp_path):
     options = "--prompts 10 --responses 6 --instances 2 --ns 2,16"
-    argv = ["experiment", "sharpening-rounds-needed", *options.split(), "--results-dir", str(tmp_path)]
+    argv = ["experiment", "sharpening-rounds-needed", *options.split(),
+            "--results-dir", str(tmp_path)]
     assert main(argv) == 0
     assert load_record("sharpening-rounds-needed", tmp_path).values["instances"] == 2
