@@ -133,7 +133,9 @@ def summarise(values: dict) -> dict:
     ``lower`` on it than the matched step, and ``higher`` on :math:`F_{\mathrm{base}}` than the
     matched step."""
     out = {"n_instances": values["instances"], "rounds": values["rounds"], "n": values["n"],
-           "budget": values["n"] * values["rounds"]}
+           "budget": values["n"] * values["rounds"],
+           "temperatures": ", ".join(f"{t:g}" for t in values["temperatures"]),
+           "betas": ", ".join(f"{b:g}" for b in values["betas"])}
     cells = list(product(values["temperatures"], values["betas"]))
     for cell in cells:
         k = key(*cell)

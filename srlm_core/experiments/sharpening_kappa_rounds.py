@@ -117,8 +117,10 @@ def run(config: Config) -> dict:
                              "failure_own": float(observables.failure_own(policy)),
                              "c": float(observables.min_confidence(policy)),
                              "gamma": float(observables.margin(policy))})
-    return {"ns": list(c.ns), "ridge_ns": list(c.ridge_ns), "instances": c.instances,
-            "rounds": c.rounds, "beta": c.beta, "small_n": c.small_n, "large_n": c.large_n,
+    return {"prompts": c.prompts, "responses": c.responses, "temperature": c.temperature,
+            "ns": list(c.ns), "ridge_ns": list(c.ridge_ns), "instances": c.instances,
+            "rounds": c.rounds, "beta": c.beta, "ridge": c.ridge, "small_n": c.small_n,
+            "large_n": c.large_n,
             "paper_slope": c.paper_slope, "rows": rows, "population": population}
 
 
@@ -180,7 +182,8 @@ def summarise(values: dict) -> dict:
     with n``); the slopes of :math:`\log(1/\hat q-1)` on :math:`\log n` for
     :math:`n\le` ``small_n`` and :math:`n\ge` ``large_n`` against ``paper_slope`` (``steeper
     than`` / ``consistent with`` / ``shallower than``); the gap of :math:`\hat q` at the largest
-    :math:`n` to the population curve's fitted rate, per instance; the ridge arm's
+    :math:`n` to the population curve's fitted rate, per instance, and the population rate
+    :math:`\beta/(1+\beta)` of prompts whose margins have a density at 0; the ridge arm's
     :math:`\hat q` at its largest :math:`n` beside the minimum-norm one; the largest
     :math:`\kappa_0\hat c` (an identity: at most 1); the smallest Eq. 7 right-hand side over
     every cell, with the measured margin and with :math:`\gamma=1` (verdict, on the first,
@@ -189,6 +192,10 @@ def summarise(values: dict) -> dict:
     ns = values["ns"]
     mn = [f for f in frame if f["rule"] == "min_norm"]
     out = {"n_instances": values["instances"], "n_min": ns[0], "n_max": ns[-1],
+           "prompts": values["prompts"], "responses": values["responses"],
+           "temperature": values["temperature"], "beta": values["beta"],
+           "ridge": values["ridge"], "q_tied": values["beta"] / (1 + values["beta"]),
+           "kappa0": float(np.mean([curve[0] for curve in values["population"]])),
            "small_n": values["small_n"], "large_n": values["large_n"],
            "rounds": values["rounds"], "paper_slope": values["paper_slope"]}
     for n in ns:

@@ -98,6 +98,7 @@ def run(config: Config) -> dict:
                 rows.append({"temperature": tau, "n": n, "instance": instance,
                              "t90": first_round(failures), "failures": failures})
     return {"temperatures": list(c.temperatures), "ns": list(c.ns), "rounds": c.rounds,
+            "beta": c.beta,
             "instances": c.instances, "tolerance": c.tolerance, "rows": rows,
             "problems": problems}
 
@@ -154,6 +155,8 @@ def summarise(values: dict) -> dict:
     out = {"n_instances": values["instances"], "n_cells": len(table), "n_done": len(done),
            "censored_runs": int(sum(c["censored"] for c in table)),
            "max_rounds": values["rounds"], "tolerance": values["tolerance"],
+           "ns": ", ".join(map(str, values["ns"])), "n_max": values["ns"][-1],
+           "n_prev": values["ns"][-2], "beta": values["beta"],
            "monotone_verdict": "never rises with n" if monotone else "rises with n somewhere",
            "population_gap": float(pop_gap) if np.isfinite(pop_gap) else None,
            "population_verdict": ("matches the population" if pop_gap <= values["tolerance"]

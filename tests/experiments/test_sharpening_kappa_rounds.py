@@ -54,7 +54,8 @@ def hand_made(rate_of_n, population_rate=0.5, c=0.05, gamma=0.01):
                       "kappa": 1 + q**t * 19.0, "failure_own": 0.0, "c": c, "gamma": gamma}
                      for rule in ("min_norm", "ridge") for t in range(6)]
     population = [[1 + population_rate**t * 19.0 for t in range(6)]] * 2
-    return {"ns": ns, "ridge_ns": [ns[-1]], "instances": 2, "rounds": 5, "beta": 1.0,
+    return {"prompts": 10, "responses": 5, "temperature": 1.0, "ridge": 1.0,
+            "ns": ns, "ridge_ns": [ns[-1]], "instances": 2, "rounds": 5, "beta": 1.0,
             "small_n": ns[1], "large_n": ns[-2], "paper_slope": 0.5, "rows": rows,
             "population": population}
 

@@ -45,7 +45,8 @@ def hand_made(counts, population):
                              "population": population[tau]})
             rows += [{"temperature": tau, "n": n, "instance": i, "t90": counts[tau][n][i],
                       "failures": []} for n in ns]
-    return {"temperatures": taus, "ns": ns, "rounds": 20, "instances": 2, "tolerance": 0.5,
+    return {"temperatures": taus, "ns": ns, "rounds": 20, "beta": 1.0, "instances": 2,
+            "tolerance": 0.5,
             "rows": rows, "problems": problems}
 
 
