@@ -5,7 +5,7 @@ For every temperature and KL strength :math:`\beta`, three arms spend the same b
 :math:`nT` pairs per prompt on each of ``instances`` graded near-uniform problems (instance
 :math:`i` drawn with seed ``seed + i``, the same problems for every :math:`\beta`), all with
 the minimum-norm rule
-(:func:`srlm_core.model.sharpening.components.iterate_min_norm`):
+(:func:`srlm_core.model.sharpening.tabular.iterate`):
 
 * ``iterated``: :math:`T` rounds of :math:`n` fresh pairs at :math:`\beta`;
 * ``one_step``: one round of :math:`nT` pairs at the same :math:`\beta`;
@@ -27,7 +27,6 @@ import numpy as np
 
 from srlm_core.errors import require, require_at_least
 from srlm_core.model.sharpening import observables, tabular
-from srlm_core.model.sharpening.components import iterate_min_norm
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 
@@ -88,7 +87,7 @@ def run(config: Config) -> dict:
         for arm in ARMS:
             beta, rounds, pairs = plan[arm]
             rng = np.random.default_rng([c.seed + instance, ARMS.index(arm)])
-            final = iterate_min_norm(base, beta, rounds, pairs, rng)[-1]
+            final = tabular.iterate(base, beta, rounds, pairs, rng)[-1]
             target = tabular.sharpen(base, beta_t, 1 if arm == "one_step" else c.rounds)
             rows.append({"temperature": tau, "beta": beta_t, "instance": instance, "arm": arm,
                          "kappa0": float(observables.kappa(base)),

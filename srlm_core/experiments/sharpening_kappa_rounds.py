@@ -2,14 +2,13 @@ r"""Theorem 5.3 / Remark 5.5 in the paper's tabular setting: :math:`\kappa_t` ro
 
 On ``instances`` graded near-uniform problems
 (:mod:`srlm_core.model.sharpening.graded_problems`, instance :math:`i` drawn with seed
-``seed + i``, which also seeds its pair draws) the paper's loop runs ``rounds`` rounds with
-:math:`n` fresh pairs per prompt and round: with the minimum-norm rule
-(:func:`srlm_core.model.sharpening.components.iterate_min_norm`) for every :math:`n` in ``ns``,
-and with the ridge to :math:`\pi_t` (:math:`\lambda=` ``ridge``,
-:func:`srlm_core.model.sharpening.tabular.iterate`) for :math:`n` in ``ridge_ns``.  Recorded
-per round: :math:`\kappa_t`, :math:`F_{\mathrm{own}}`, the minimum confidence and the margin
-(:mod:`srlm_core.model.sharpening.observables`), and the population curve
-:math:`\kappa(\pi_0^{(1+1/\beta)^t})`.
+``seed + i``, which also seeds its pair draws) the paper's loop
+(:func:`srlm_core.model.sharpening.tabular.iterate`) runs ``rounds`` rounds with :math:`n`
+fresh pairs per prompt and round: with the minimum-norm rule for every :math:`n` in ``ns``,
+and with the ridge to :math:`\pi_t` (:math:`\lambda=` ``ridge``) for :math:`n` in
+``ridge_ns``.  Recorded per round: :math:`\kappa_t`, :math:`F_{\mathrm{own}}`, the minimum
+confidence and the margin (:mod:`srlm_core.model.sharpening.observables`), and the population
+curve :math:`\kappa(\pi_0^{(1+1/\beta)^t})`.
 
 Per instance and arm the recursion's form :math:`\kappa_t=U+q^t(\kappa_0-U)` is fitted by least
 squares (:func:`fit_recursion`); the paper's rate is :math:`(1+\sqrt{n\hat c})^{-1}` with
@@ -24,7 +23,6 @@ from scipy.optimize import curve_fit
 
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import observables, tabular
-from srlm_core.model.sharpening.components import iterate_min_norm
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.stats import mean_interval, slope_across_units
 
@@ -107,10 +105,8 @@ def run(config: Config) -> dict:
                            for t in range(c.rounds + 1)])
         for rule, n in [("min_norm", n) for n in c.ns] + [("ridge", n) for n in c.ridge_ns]:
             rng = np.random.default_rng([c.seed + instance, n, RULES.index(rule)])
-            if rule == "min_norm":
-                policies = iterate_min_norm(base, c.beta, c.rounds, n, rng)
-            else:
-                policies = tabular.iterate(base, c.beta, c.rounds, n, rng, rule, c.ridge)
+            policies = tabular.iterate(base, c.beta, c.rounds, n, rng, rule,
+                                       c.ridge if rule == "ridge" else 0.0)
             for t, policy in enumerate(policies):
                 rows.append({"rule": rule, "n": n, "instance": instance, "t": t,
                              "kappa": float(observables.kappa(policy)),

@@ -3,7 +3,7 @@ r"""Corollary 5.7 in the paper's tabular setting: how many rounds until the mode
 :math:`T_{90}` is the first round with :math:`F_{\mathrm{own}}\le0.1` (at least 90% of the
 prompts put more than half their mass on their own mode).  For every temperature :math:`\tau`
 in ``temperatures`` (it sets :math:`\kappa_0`) and every :math:`n` in ``ns`` the paper's loop
-(minimum-norm rule, :func:`srlm_core.model.sharpening.components.iterate_min_norm`) runs on
+(minimum-norm rule, :func:`srlm_core.model.sharpening.tabular.iterate`) runs on
 ``instances`` graded near-uniform problems (instance :math:`i` drawn with seed ``seed + i``, the
 same problems at every :math:`n`) for up to ``rounds`` rounds.  Two predictions of
 :math:`T_{90}`:
@@ -22,7 +22,6 @@ import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import observables, tabular
-from srlm_core.model.sharpening.components import iterate_min_norm
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.stats import mean_interval
 
@@ -94,7 +93,7 @@ def run(config: Config) -> dict:
             for n in c.ns:
                 rng = np.random.default_rng([c.seed + instance, n])
                 failures = [float(observables.failure_own(p))
-                            for p in iterate_min_norm(base, c.beta, c.rounds, n, rng)]
+                            for p in tabular.iterate(base, c.beta, c.rounds, n, rng)]
                 rows.append({"temperature": tau, "n": n, "instance": instance,
                              "t90": first_round(failures), "failures": failures})
     return {"temperatures": list(c.temperatures), "ns": list(c.ns), "rounds": c.rounds,

@@ -13,7 +13,8 @@ down are free, so the class needs a rule:
 
 * ``min_norm``: the minimum-norm step :math:`\delta=A^+b/\beta` (what gradient descent from
   :math:`\pi_t` converges to).  Unsampled responses keep their logit; within each connected
-  component :math:`C` of a prompt's pair graph, :math:`\delta_y=(\ell_y-\bar\ell_C)/\beta`.
+  component :math:`C` of a prompt's pair graph, :math:`\delta_y=(\ell_y-\bar\ell_C)/\beta`
+  (:func:`srlm_core.model.sharpening.pair_graph.min_norm_update`).
 * ``ridge``: :math:`\min_\delta\sum(\beta(A\delta)_i-b_i)^2+\lambda\lVert\delta\rVert^2`, a
   ridge to the reference; it shrinks the step and tends to ``min_norm`` as
   :math:`\lambda\to0`.
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import log_softmax
+
+from srlm_core.model.sharpening.pair_graph import min_norm_update
 
 #: How the update fixes the responses no sampled pair pins down.
 RULES = ("min_norm", "ridge")
@@ -85,16 +88,17 @@ def update(probs: np.ndarray, pairs: np.ndarray, beta: float, rule: str = "min_n
         raise ValueError(f"the ridge rule needs ridge > 0, got {ridge!r}")
     with np.errstate(divide="ignore"):
         log_probs = np.log(probs)
+    if rule == "min_norm":
+        prompts = np.repeat(np.arange(len(probs)), pairs.shape[1])
+        return np.exp(min_norm_update(log_probs, prompts, pairs[..., 0].ravel(),
+                                      pairs[..., 1].ravel(), beta))
     rows = design(pairs, probs.shape[1])
     # Unsampled responses of zero mass never enter a pair; keep the system finite.
     finite = np.where(np.isfinite(log_probs), log_probs, 0.0)
     target = np.einsum("pnk,pk->pn", rows, finite)  # Delta l on every pair
-    if rule == "min_norm":
-        step = np.einsum("pkn,pn->pk", np.linalg.pinv(rows), target) / beta
-    else:
-        gram = beta**2 * np.einsum("pnk,pnj->pkj", rows, rows) + ridge * np.eye(probs.shape[1])
-        rhs = beta * np.einsum("pnk,pn->pk", rows, target)
-        step = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    gram = beta**2 * np.einsum("pnk,pnj->pkj", rows, rows) + ridge * np.eye(probs.shape[1])
+    rhs = beta * np.einsum("pnk,pn->pk", rows, target)
+    step = np.linalg.solve(gram, rhs[..., None])[..., 0]
     return np.exp(log_softmax(log_probs + step, axis=-1))
 
 
