@@ -5,10 +5,12 @@ On ``instances`` graded near-uniform problems
 ``seed + i``, which also seeds its pair draws) the paper's loop
 (:func:`srlm_core.model.sharpening.tabular.iterate`) runs ``rounds`` rounds with :math:`n`
 fresh pairs per prompt and round: with the minimum-norm rule for every :math:`n` in ``ns``,
-and with the ridge to :math:`\pi_t` (:math:`\lambda=` ``ridge``) for :math:`n` in
-``ridge_ns``.  Recorded per round: :math:`\kappa_t`, :math:`F_{\mathrm{own}}`, the minimum
-confidence and the margin (:mod:`srlm_core.model.sharpening.observables`), and the population
-curve :math:`\kappa(\pi_0^{(1+1/\beta)^t})`.
+with the ridge to :math:`\pi_t` (:math:`\lambda=` ``ridge``) for :math:`n` in
+``ridge_ns``, and with the minimum-norm rule at the theorem's coupling
+:math:`\beta_n=\beta/\sqrt n` (arm ``scaled``) for every :math:`n`.  Recorded per round:
+:math:`\kappa_t`, :math:`F_{\mathrm{own}}`, the minimum confidence and the margin
+(:mod:`srlm_core.model.sharpening.observables`), and the population curves
+:math:`\kappa(\pi_0^{(1+1/\beta)^t})` at :math:`\beta` and at every :math:`\beta_n`.
 
 Per instance and arm the recursion's form :math:`\kappa_t=U+q^t(\kappa_0-U)` is fitted by least
 squares (:func:`fit_recursion`); the paper's rate is :math:`(1+\sqrt{n\hat c})^{-1}` with
@@ -26,8 +28,9 @@ from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.stats import mean_interval, slope_across_units
 
-#: The update rules compared: the exact minimum-norm minimiser and a ridge to pi_t.
-RULES = tabular.RULES
+#: The arms: the minimum-norm minimiser and a ridge to pi_t at beta, and the minimum-norm
+#: minimiser at beta / sqrt(n).
+ARMS = ("min_norm", "ridge", "scaled")
 
 
 #: The prefix of every glue name of :func:`summarise` (the chapter's tag).
@@ -43,8 +46,9 @@ class Config:
     ``instances``: problems (the unit of every interval); ``small_n``: the "small-:math:`n`"
     slope is fitted over :math:`n\le` ``small_n``; ``large_n``: the "large-:math:`n`" slope
     over :math:`n\ge` ``large_n``; ``paper_slope``: the slope of :math:`\log(1/q-1)` on
-    :math:`\log n` implied by :math:`q=(1+\sqrt{nc})^{-1}` at large :math:`nc`; ``seed``: the
-    first instance's seed."""
+    :math:`\log n` implied by :math:`q=(1+\sqrt{nc})^{-1}` at large :math:`nc`;
+    ``slope_margin``: how far from ``paper_slope`` the ``scaled`` arm's large-:math:`n` slope
+    may lie (its whole interval) to count as matching; ``seed``: the first instance's seed."""
 
     prompts: int = 200
     responses: int = 50
@@ -58,12 +62,13 @@ class Config:
     small_n: int = 4
     large_n: int = 32
     paper_slope: float = 0.5
+    slope_margin: float = 0.1
     seed: int = 0
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         require_at_least(self, 2, "prompts", "responses", "rounds", "instances")
-        require_positive(self, "temperature", "beta", "ridge", "paper_slope")
+        require_positive(self, "temperature", "beta", "ridge", "paper_slope", "slope_margin")
         require(self, ("ns", len(self.ns) >= 4 and all(n >= 1 for n in self.ns)
                        and list(self.ns) == sorted(set(self.ns)),
                        "needs at least four distinct increasing sample sizes >= 1"),
@@ -94,21 +99,26 @@ def floor_for_rate(kappas, rate: float) -> float:
 
 
 def run(config: Config) -> dict:
-    r"""Per rule, :math:`n`, instance and round: :math:`\kappa_t`, :math:`F_{\mathrm{own}}`,
-    :math:`c_t`, :math:`\gamma_t`; per instance the population :math:`\kappa_t`."""
+    r"""Per arm, :math:`n`, instance and round: :math:`\kappa_t`, :math:`F_{\mathrm{own}}`,
+    :math:`c_t`, :math:`\gamma_t`; per instance the population :math:`\kappa_t` at
+    :math:`\beta` and per :math:`n` and instance at :math:`\beta_n=\beta/\sqrt n`."""
     c = config.validate()
-    rows, population = [], []
+    rows, population, scaled = [], [], {str(n): [] for n in c.ns}
     for instance in range(c.instances):
         base = graded_near_uniform(c.prompts, c.responses, c.temperature,
                                    np.random.default_rng(c.seed + instance))
         population.append([float(observables.kappa(tabular.sharpen(base, c.beta, t)))
                            for t in range(c.rounds + 1)])
-        for rule, n in [("min_norm", n) for n in c.ns] + [("ridge", n) for n in c.ridge_ns]:
-            rng = np.random.default_rng([c.seed + instance, n, RULES.index(rule)])
-            policies = tabular.iterate(base, c.beta, c.rounds, n, rng, rule,
-                                       c.ridge if rule == "ridge" else 0.0)
+        for n in c.ns:
+            scaled[str(n)].append([float(observables.kappa(tabular.sharpen(
+                base, c.beta / np.sqrt(n), t))) for t in range(c.rounds + 1)])
+        for arm, n in _arms(c.ns, c.ridge_ns):
+            rng = np.random.default_rng([c.seed + instance, n, ARMS.index(arm)])
+            beta = c.beta / np.sqrt(n) if arm == "scaled" else c.beta
+            rule, ridge = ("ridge", c.ridge) if arm == "ridge" else ("min_norm", 0.0)
+            policies = tabular.iterate(base, beta, c.rounds, n, rng, rule, ridge)
             for t, policy in enumerate(policies):
-                rows.append({"rule": rule, "n": n, "instance": instance, "t": t,
+                rows.append({"arm": arm, "n": n, "instance": instance, "t": t,
                              "kappa": float(observables.kappa(policy)),
                              "failure_own": float(observables.failure_own(policy)),
                              "c": float(observables.min_confidence(policy)),
@@ -117,30 +127,36 @@ def run(config: Config) -> dict:
             "ns": list(c.ns), "ridge_ns": list(c.ridge_ns), "instances": c.instances,
             "rounds": c.rounds, "beta": c.beta, "ridge": c.ridge, "small_n": c.small_n,
             "large_n": c.large_n,
-            "paper_slope": c.paper_slope, "rows": rows, "population": population}
+            "paper_slope": c.paper_slope, "slope_margin": c.slope_margin, "rows": rows,
+            "population": population, "scaled_population": scaled}
 
 
-def _curve(values: dict, rule: str, n: int, instance: int, field: str = "kappa") -> np.ndarray:
+def _arms(ns, ridge_ns) -> list[tuple[str, int]]:
+    """(arm, n) of every run: each arm over its sample sizes."""
+    return ([("min_norm", n) for n in ns] + [("ridge", n) for n in ridge_ns]
+            + [("scaled", n) for n in ns])
+
+
+def _curve(values: dict, arm: str, n: int, instance: int, field: str = "kappa") -> np.ndarray:
     return np.array([r[field] for r in values["rows"]
-                     if (r["rule"], r["n"], r["instance"]) == (rule, n, instance)])
+                     if (r["arm"], r["n"], r["instance"]) == (arm, n, instance)])
 
 
 def fits(values: dict) -> list[dict]:
-    r"""Per rule, :math:`n` and instance: the fitted :math:`(\hat U,\hat q)`, the instance's
+    r"""Per arm, :math:`n` and instance: the fitted :math:`(\hat U,\hat q)`, the instance's
     :math:`\hat c` (minimum over rounds), the paper's rate :math:`(1+\sqrt{n\hat c})^{-1}`, the
     floor :math:`U` that rate needs to bound the curve (:func:`floor_for_rate`), the margin
     :math:`\hat\gamma` (minimum over rounds) and :math:`\kappa_0\hat c`."""
     out = []
-    arms = [("min_norm", n) for n in values["ns"]] + [("ridge", n) for n in values["ridge_ns"]]
-    for rule, n in arms:
+    for arm, n in _arms(values["ns"], values["ridge_ns"]):
         for i in range(values["instances"]):
-            kappas = _curve(values, rule, n, i)
-            c_hat = float(_curve(values, rule, n, i, "c").min())
+            kappas = _curve(values, arm, n, i)
+            c_hat = float(_curve(values, arm, n, i, "c").min())
             paper = 1.0 / (1.0 + np.sqrt(n * c_hat))
             u, q = fit_recursion(kappas)
-            out.append({"rule": rule, "n": n, "instance": i, "U": u, "q": q, "c": c_hat,
+            out.append({"arm": arm, "n": n, "instance": i, "U": u, "q": q, "c": c_hat,
                         "paper_rate": float(paper), "paper_floor": floor_for_rate(kappas, paper),
-                        "gamma": float(_curve(values, rule, n, i, "gamma").min()),
+                        "gamma": float(_curve(values, arm, n, i, "gamma").min()),
                         "kappa0_c": float(kappas[0] * c_hat)})
     return out
 
@@ -183,10 +199,13 @@ def summarise(values: dict) -> dict:
     :math:`\hat q` at its largest :math:`n` beside the minimum-norm one; the largest
     :math:`\kappa_0\hat c` (an identity: at most 1); the smallest Eq. 7 right-hand side over
     every cell, with the measured margin and with :math:`\gamma=1` (verdict, on the first,
-    ``vacuous in every cell`` when it is at least 1, else ``below 1 somewhere``)."""
+    ``vacuous in every cell`` when it is at least 1, else ``below 1 somewhere``); for the
+    ``scaled`` arm, :math:`\hat q` per :math:`n`, the population's fitted rate and
+    :math:`\beta_n/(1+\beta_n)`, and its large-:math:`n` slope (``matches`` ``paper_slope``
+    when its interval lies within ``slope_margin`` of it, else ``does not match``)."""
     frame = fits(values)
     ns = values["ns"]
-    mn = [f for f in frame if f["rule"] == "min_norm"]
+    mn = [f for f in frame if f["arm"] == "min_norm"]
     out = {"n_instances": values["instances"], "n_min": ns[0], "n_max": ns[-1],
            "prompts": values["prompts"], "responses": values["responses"],
            "temperature": values["temperature"], "beta": values["beta"],
@@ -219,13 +238,27 @@ def summarise(values: dict) -> dict:
     out |= {"q_gap_population": gap.mean, "q_gap_population_lo": gap.lo,
             "q_gap_population_hi": gap.hi}
     top_ridge = values["ridge_ns"][-1]
-    ridge = mean_interval([f["q"] for f in frame if f["rule"] == "ridge" and f["n"] == top_ridge])
+    ridge = mean_interval([f["q"] for f in frame if f["arm"] == "ridge" and f["n"] == top_ridge])
     plain = mean_interval([f["q"] for f in mn if f["n"] == top_ridge])
     out |= {"q_population": float(np.mean(pop)), "q_population_min": float(np.min(pop)),
             "q_population_max": float(np.max(pop)),
             "ridge_n": top_ridge, "q_ridge": ridge.mean, "q_ridge_lo": ridge.lo,
             "q_ridge_hi": ridge.hi, "q_min_norm_at_ridge_n": plain.mean,
             "kappa0_c_max": float(max(f["kappa0_c"] for f in frame))}
+    scaled = [f for f in frame if f["arm"] == "scaled"]
+    for n in ns:
+        q = mean_interval([f["q"] for f in scaled if f["n"] == n])
+        beta_n = values["beta"] / np.sqrt(n)
+        out |= {f"scaled_q_n{n}": q.mean, f"scaled_q_n{n}_lo": q.lo, f"scaled_q_n{n}_hi": q.hi,
+                f"scaled_tied_n{n}": beta_n / (1 + beta_n),
+                f"scaled_population_n{n}": float(np.mean(
+                    [fit_recursion(curve)[1] for curve in values["scaled_population"][str(n)]]))}
+    s = _slope(scaled, [n for n in ns if n >= values["large_n"]])
+    margin = values["slope_margin"]
+    inside = values["paper_slope"] - margin <= s.lo and s.hi <= values["paper_slope"] + margin
+    out |= {"scaled_slope": s.slope, "scaled_slope_lo": s.lo, "scaled_slope_hi": s.hi,
+            "slope_margin": margin,
+            "scaled_slope_verdict": "matches" if inside else "does not match"}
     eq7 = eq7_without_log()
     rhs = [eq7(f["n"], f["c"], f["gamma"], 0.5, values["population"][f["instance"]][0],
                values["rounds"]) for f in frame]
@@ -243,9 +276,10 @@ def plot(values: dict):
     for the smallest, a middle and the largest :math:`n`:
     :math:`\kappa_t` (mean, markers), the fitted :math:`\hat U+\hat q^t(\kappa_0-\hat U)`
     (dotted) and the paper's rate with :math:`U=1` (dashed).  Right: :math:`\hat q` against
-    :math:`n` (mean and 95% interval over instances) for both rules, the paper's
-    :math:`(1+\sqrt{n\hat c})^{-1}` and the population's fitted rate (grey band: its range over
-    instances)."""
+    :math:`n` (mean and 95% interval over instances) for every arm, the paper's
+    :math:`(1+\sqrt{n\hat c})^{-1}`, the population's fitted rate at :math:`\beta` (grey band:
+    its range over instances) and the population's fitted rate at :math:`\beta_n=\beta/\sqrt n`
+    (dotted, mean over instances)."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
@@ -253,7 +287,7 @@ def plot(values: dict):
     frame = pd.DataFrame(values["rows"])
     frame["excess"] = frame["kappa"] - 1
     frame["pairs"] = frame["n"].astype(str)
-    mn = frame[frame.rule == "min_norm"]
+    mn = frame[frame.arm == "min_norm"]
     fitted = pd.DataFrame(fits(values))
     pop = np.array(values["population"])
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -271,7 +305,7 @@ def plot(values: dict):
     chosen = sorted({ns[0], ns[len(ns) // 2], ns[-1]})
     for color, n in zip(sns.color_palette("viridis", len(chosen)), chosen):
         kappas = mn[mn.n == n].groupby("t")["kappa"].mean().to_numpy()
-        cell = fitted[(fitted.rule == "min_norm") & (fitted.n == n)]
+        cell = fitted[(fitted.arm == "min_norm") & (fitted.n == n)]
         u, q, paper = cell["U"].mean(), cell["q"].mean(), cell["paper_rate"].mean()
         ax.plot(t, kappas, "o-", color=color, label=f"$n={n}$ measured")
         ax.plot(t, u + q**t * (kappas[0] - u), ":", color=color, lw=2)
@@ -282,18 +316,23 @@ def plot(values: dict):
     ax.set_ylabel(r"$\kappa_t$")
     ax.legend(fontsize=8)
     ax = axes[2]
-    for rule, marker in (("min_norm", "o"), ("ridge", "s")):
-        cell = fitted[fitted.rule == rule].groupby("n")["q"]
+    labels = {"min_norm": "minimum norm", "ridge": "ridge", "scaled": r"$\beta/\sqrt{n}$"}
+    for arm, marker in zip(ARMS, "os^"):
+        cell = fitted[fitted.arm == arm].groupby("n")["q"]
         means = cell.mean()
         half = [mean_interval(g.to_numpy()) for _, g in cell]
         ax.errorbar(means.index, means.to_numpy(), fmt=marker + "-",
                     yerr=[[m - h.lo for m, h in zip(means, half)],
                           [h.hi - m for m, h in zip(means, half)]],
-                    label=f"measured $\\hat q$, {rule.replace('_', '-')}")
-    paper = fitted[fitted.rule == "min_norm"].groupby("n")["paper_rate"].mean()
+                    label=rf"measured $\hat q$, {labels[arm]}")
+    paper = fitted[fitted.arm == "min_norm"].groupby("n")["paper_rate"].mean()
     ax.plot(paper.index, paper.to_numpy(), "k--", label=r"paper: $(1+\sqrt{n\hat c})^{-1}$")
     rates = [fit_recursion(curve)[1] for curve in pop]
     ax.axhspan(min(rates), max(rates), color="gray", alpha=0.3, label="population rate")
+    scaled = [np.mean([fit_recursion(curve)[1] for curve in values["scaled_population"][str(n)]])
+              for n in values["ns"]]
+    ax.plot(values["ns"], scaled, ":", color="C2", lw=2,
+            label=r"population rate at $\beta/\sqrt{n}$")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("pairs per prompt and round $n$")
     ax.set_ylabel("rate $q$")

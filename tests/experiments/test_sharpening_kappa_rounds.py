@@ -24,7 +24,8 @@ def values():
 
 def test_run_records_every_round_of_every_arm(values):
     assert json.loads(json.dumps(values)) == values
-    assert len(values["rows"]) == (4 + 1) * 3 * 5  # arms, instances, rounds + 1
+    assert len(values["rows"]) == (4 + 1 + 4) * 3 * 5  # arm x n, instances, rounds + 1
+    assert len(values["scaled_population"]["8"]) == 3
     assert all(r["kappa"] >= 1 for r in values["rows"])
     # the identity kappa_0 <= 1/c, with c the minimum over rounds (round 0 included)
     assert all(f["kappa0_c"] <= 1 + 1e-12 for f in exp.fits(values))
@@ -50,14 +51,15 @@ def hand_made(rate_of_n, population_rate=0.5, c=0.05, gamma=0.01):
     for n in ns:
         for i in range(2):
             q = rate_of_n[n] + 0.001 * i
-            rows += [{"rule": rule, "n": n, "instance": i, "t": t,
+            rows += [{"arm": arm, "n": n, "instance": i, "t": t,
                       "kappa": 1 + q**t * 19.0, "failure_own": 0.0, "c": c, "gamma": gamma}
-                     for rule in ("min_norm", "ridge") for t in range(6)]
+                     for arm in exp.ARMS for t in range(6)]
     population = [[1 + population_rate**t * 19.0 for t in range(6)]] * 2
     return {"prompts": 10, "responses": 5, "temperature": 1.0, "ridge": 1.0,
             "ns": ns, "ridge_ns": [ns[-1]], "instances": 2, "rounds": 5, "beta": 1.0,
-            "small_n": ns[1], "large_n": ns[-2], "paper_slope": 0.5, "rows": rows,
-            "population": population}
+            "small_n": ns[1], "large_n": ns[-2], "paper_slope": 0.5, "slope_margin": 0.1,
+            "rows": rows, "population": population,
+            "scaled_population": {str(n): population for n in ns}}
 
 
 def test_summarise_where_the_paper_form_holds():
@@ -70,6 +72,8 @@ def test_summarise_where_the_paper_form_holds():
     assert summary["p2_k_slope_large_verdict"] == "consistent with"
     assert summary["p2_k_q_gap_population"] == pytest.approx(0.0005, abs=1e-3)
     assert summary["p2_k_eq7_verdict"] == "vacuous in every cell"  # gamma = 0.01
+    assert summary["p2_k_scaled_slope_verdict"] == "matches"
+    assert summary["p2_k_scaled_tied_n4"] == pytest.approx(1 / 3)  # beta_n = 1/2
 
 
 def test_summarise_where_the_rate_saturates_and_the_bound_bites():
@@ -77,6 +81,7 @@ def test_summarise_where_the_rate_saturates_and_the_bound_bites():
     assert summary["p2_k_slope_small_verdict"] == "steeper than"
     assert summary["p2_k_slope_large_verdict"] == "shallower than"
     assert summary["p2_k_eq7_verdict"] == "below 1 somewhere"
+    assert summary["p2_k_scaled_slope_verdict"] == "does not match"
     flat = exp.summarise(hand_made({1: 0.7, 4: 0.7, 16: 0.7, 64: 0.7}))
     assert flat["p2_k_q_trend_verdict"] == "does not fall with n"
 
@@ -85,6 +90,7 @@ def test_summarise_where_the_rate_saturates_and_the_bound_bites():
     ({"ns": (1, 2, 4)}, "ns"), ({"ns": (4, 2, 1, 8)}, "ns"), ({"ridge_ns": (3,)}, "ridge_ns"),
     ({"small_n": 1}, "small_n"), ({"large_n": 64}, "large_n"), ({"instances": 1}, "instances"),
     ({"temperature": 0.0}, "temperature"), ({"beta": 0.0}, "beta"),
+    ({"slope_margin": 0.0}, "slope_margin"),
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
