@@ -130,7 +130,8 @@ def summarise(values: dict) -> dict:
     :func:`verdict`); over the cells, how many bear out each prediction: iterating is
     ``lower`` on :math:`F_{\mathrm{own}}` than one step at the same :math:`\beta`, not
     ``lower`` on it than the matched step, and ``higher`` on :math:`F_{\mathrm{base}}` than the
-    matched step."""
+    matched step.
+    Every name carries the prefix :data:`GLUE`."""
     out = {"n_instances": values["instances"], "rounds": values["rounds"], "n": values["n"],
            "budget": values["n"] * values["rounds"],
            "temperatures": ", ".join(f"{t:g}" for t in values["temperatures"]),

@@ -202,7 +202,8 @@ def summarise(values: dict) -> dict:
     ``vacuous in every cell`` when it is at least 1, else ``below 1 somewhere``); for the
     ``scaled`` arm, :math:`\hat q` per :math:`n`, the population's fitted rate and
     :math:`\beta_n/(1+\beta_n)`, and its large-:math:`n` slope (``matches`` ``paper_slope``
-    when its interval lies within ``slope_margin`` of it, else ``does not match``)."""
+    when its interval lies within ``slope_margin`` of it, else ``does not match``).
+    Every name carries the prefix :data:`GLUE`."""
     frame = fits(values)
     ns = values["ns"]
     mn = [f for f in frame if f["arm"] == "min_norm"]

@@ -136,7 +136,8 @@ def summarise(values: dict) -> dict:
     paper's law with its least-squares constant :math:`A` through the origin over every
     uncensored cell, its largest miss in rounds, and whether it misses by more than the
     population does at the largest :math:`n` (``the population count is closer`` / ``the
-    paper's law is closer``); the number of censored runs."""
+    paper's law is closer``); the number of censored runs.
+    Every name carries the prefix :data:`GLUE`."""
     table = cells(values)
     done = [c for c in table if c["t90"] is not None]
     monotone = all(
