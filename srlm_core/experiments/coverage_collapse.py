@@ -214,7 +214,8 @@ def summarise(values: dict) -> dict:
     """The numbers the chapter glues (prefix ``clp_``): per arm and T (keys
     ``clp_<field>_r<ridge>_m<mix>_T<T>``) the final success, its difference to one step with
     interval, the tie share after round one, :math:`\\pi_1(y^\\star)` and the share of rounds
-    where the estimate exists; and three verdicts: ``clp_p1`` (the baseline, smallest ridge
+    where the estimate exists, per round (as text) the success and tie shares, the range of
+    the estimate's existence over arms; and three verdicts: ``clp_p1`` (the baseline, smallest ridge
     and no mixing, collapses at every T > 1 and its later rounds are at least ``tie_level``
     ties), ``clp_p2`` (every larger ridge without mixing holds up at every T) and ``clp_p3``
     (every mixture holds up at every T with the smallest ridge)."""
@@ -241,6 +242,16 @@ def summarise(values: dict) -> dict:
     p3 = bool(mix_arms) and all(holds_up(r, margin) for r in mix_arms)
     word = {True: "holds", False: "fails"}
     out.update({"clp_p1": word[p1], "clp_p2": word[p2], "clp_p3": word[p3]})
+    out["clp_p1_ties_min"] = min((r["ties_later"] for r in base), default=math.nan)
+    out["clp_exists_min"] = min(r["exists"] for r in rows)
+    out["clp_exists_max"] = max(r["exists"] for r in rows)
+    C = values["contexts"]
+    for a in values["arms"]:
+        k = _key(a["ridge"], a["mix"], a["rounds"])
+        out[f"clp_rounds_success_{k}"] = ", ".join(
+            f"{np.mean(r['success']) / C:.2f}" for r in a["per_round"])
+        out[f"clp_rounds_ties_{k}"] = ", ".join(f"{np.mean(r['ties']):.2f}"
+                                                for r in a["per_round"])
     out["clp_collapsed_arms"] = sum(collapses(r, margin) for r in later)
     out["clp_later_arms"] = len(later)
     out["clp_ridges"] = ", ".join(f"{x:g}" for x in ridges)
