@@ -220,7 +220,8 @@ def summarise(values: dict) -> dict:
     :math:`J`), ``model`` (within ``model_margin`` of the second-order slope at those d),
     ``free`` (every such d equivalent to the largest within ``d_margin``, paired by seed) and
     ``shows`` (every d below :math:`J` steeper than the largest d by more than ``d_margin``,
-    the upper end of the paired 95% interval below ``-d_margin``; ``no such d`` when none)."""
+    the upper end of the paired 95% interval below ``-d_margin``; ``no such d`` when none),
+    and on which side of the second-order slope the measured ones lie (``model_side``)."""
     m = values["margins"]
     rows = slopes(values)
     word = {True: "holds", False: "fails"}
@@ -256,6 +257,9 @@ def summarise(values: dict) -> dict:
             out.update({f"s5r_slope_{kd}": r["slope"], f"s5r_lo_{kd}": r["lo"],
                         f"s5r_hi_{kd}": r["hi"], f"s5r_second_{kd}": r["second_order"],
                         f"s5r_ratio_{kd}": float(np.mean(r["ratio"]))})
+        side = {np.sign(r["slope"] - r["second_order"]) for r in big}
+        out[f"s5r_model_side_{k}"] = ("shallower than" if side == {1.0} else
+                                      "steeper than" if side == {-1.0} else "on both sides of")
         gaps = [abs(r["slope"] - r["asymptotic"]) for r in big]
         out[f"s5r_asym_gap_{k}"] = max(gaps) if gaps else math.nan
     return out
@@ -272,6 +276,7 @@ def prediction_numbers(preds: list[dict]) -> dict:
         top = max((r for r in preds if r["p"] == p), key=lambda r: r["d"])
         out[f"s5p_asym_{_pkey(p)}"] = top["asymptotic"]
         out[f"s5p_second_{_pkey(p)}"] = top["second_order"]
+        out[f"s5p_gap_{_pkey(p)}"] = abs(top["second_order"] - top["asymptotic"])
         out[f"s5p_J_{_pkey(p)}"] = top["J"]
     return out
 
