@@ -221,7 +221,8 @@ def summarise(values: dict) -> dict:
     ``free`` (every such d equivalent to the largest within ``d_margin``, paired by seed) and
     ``shows`` (every d below :math:`J` steeper than the largest d by more than ``d_margin``,
     the upper end of the paired 95% interval below ``-d_margin``; ``no such d`` when none),
-    and on which side of the second-order slope the measured ones lie (``model_side``)."""
+    on which side of the second-order slope the measured ones lie (``model_side``) and the
+    largest half-width of a slope's interval at those d (``halfwidth``)."""
     m = values["margins"]
     rows = slopes(values)
     word = {True: "holds", False: "fails"}
@@ -260,6 +261,8 @@ def summarise(values: dict) -> dict:
         side = {np.sign(r["slope"] - r["second_order"]) for r in big}
         out[f"s5r_model_side_{k}"] = ("shallower than" if side == {1.0} else
                                       "steeper than" if side == {-1.0} else "on both sides of")
+        out[f"s5r_halfwidth_{k}"] = max(((r["hi"] - r["lo"]) / 2 for r in big),
+                                        default=math.nan)
         gaps = [abs(r["slope"] - r["asymptotic"]) for r in big]
         out[f"s5r_asym_gap_{k}"] = max(gaps) if gaps else math.nan
     return out
