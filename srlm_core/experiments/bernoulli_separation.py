@@ -14,7 +14,8 @@ second step, a next round whose pairs are all ties, cannot happen here, because 
 labels every pair in every round whatever the policy.
 
 :func:`regenerate_labels` redraws each round's labels from the record's :math:`h_{t-1}` with
-the run's label seed (the digest of :meth:`srlm_core.experiments.controlled_alpha.Runner._labels`);
+the run's label seed (the digest of ``ControlledAlphaRunner._labels`` in
+:mod:`srlm_core.experiments.controlled_alpha`);
 :func:`analyse` reads, per round, :math:`E_t/E_0`, its coordinate along the target and its
 orthogonal part (:func:`srlm_core.experiments.controlled_alpha_analysis.analyse`), the spread
 of the centred log-ratios against the target's, and the share of separable prompts.
@@ -89,7 +90,8 @@ def summarise(result: dict) -> dict:
     """The chapter's numbers (prefix ``bsep_``) and three verdict words: ``bsep_shape`` (the
     ratio ``rises`` in every round, ``falls`` in every round, or is ``not monotone``), whether
     the Bernoulli arm ``over-sharpens`` (its final spread above the target's and above the
-    soft-label arm's) and whether its separable share ``grows`` along the rounds."""
+    soft-label arm's) and whether its separable share ``grows`` along the rounds; ``bsep_floor``
+    says whether the record contradicts chapter 4's floor (a rising ratio does)."""
     b, s = result["bernoulli"], result["soft"]
     ratio = np.asarray(b["ratio"])
     steps = np.diff(ratio[1:])
@@ -102,6 +104,8 @@ def summarise(result: dict) -> dict:
         "bsep_rounds": len(sep),
         "bsep_ratio_first": float(ratio[1]), "bsep_ratio_last": float(ratio[-1]),
         "bsep_shape": shape,
+        "bsep_floor": ("That is not what the record shows" if shape == "rises"
+                       else "The record does not rule it out"),
         "bsep_coord_last": float(b["coordinate"][-1]),
         "bsep_orth_first": float(b["orthogonal"][1]), "bsep_orth_last": float(b["orthogonal"][-1]),
         "bsep_spread_last": float(b["spread"][-1]), "bsep_soft_spread_last": float(s["spread"][-1]),

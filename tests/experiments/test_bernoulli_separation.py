@@ -36,6 +36,7 @@ def test_summarise_words_hold_on_a_rising_over_sharpened_arm():
     out = bs.summarise(hand_made([1.0, 1.05, 1.3, 1.6], [0, 1.2, 1.6, 2.0], [0, 0.5, 0.9, 1.0],
                                  [0.5, 0.6, 0.8]))
     assert out["bsep_shape"] == "rises"
+    assert out["bsep_floor"].startswith("That is not")
     assert out["bsep_oversharpens"] == "over-sharpens"
     assert out["bsep_sep_trend"] == "grows"
 
@@ -44,5 +45,6 @@ def test_summarise_words_fail_on_a_contracting_arm():
     out = bs.summarise(hand_made([1.0, 0.6, 0.5, 0.4], [0, 0.5, 0.8, 0.9], [0, 0.5, 0.9, 1.0],
                                  [0.5, 0.4, 0.3]))
     assert out["bsep_shape"] == "falls"
+    assert out["bsep_floor"].startswith("The record does not")
     assert out["bsep_oversharpens"] == "does not over-sharpen"
     assert out["bsep_sep_trend"] == "shrinks"
