@@ -1,6 +1,6 @@
 import numpy as np
 
-from srlm_core.experiments import bernoulli_separation as bs
+from srlm_core.experiments import bernoulli_separation_analysis as bs
 
 
 def tournament(order, K):
@@ -37,6 +37,7 @@ def test_summarise_words_hold_on_a_rising_over_sharpened_arm():
                                  [0.5, 0.6, 0.8]))
     assert out["bsep_shape"] == "rises"
     assert out["bsep_floor"].startswith("That is not")
+    assert out["bsep_coord_side"] == "short of the target"  # hand-made coordinate 0
     assert out["bsep_oversharpens"] == "over-sharpens"
     assert out["bsep_sep_trend"] == "grows"
 

@@ -107,6 +107,8 @@ def summarise(result: dict) -> dict:
         "bsep_floor": ("That is not what the record shows" if shape == "rises"
                        else "The record does not rule it out"),
         "bsep_coord_last": float(b["coordinate"][-1]),
+        "bsep_coord_side": ("past the target" if b["coordinate"][-1] > 0
+                            else "short of the target"),
         "bsep_orth_first": float(b["orthogonal"][1]), "bsep_orth_last": float(b["orthogonal"][-1]),
         "bsep_spread_last": float(b["spread"][-1]), "bsep_soft_spread_last": float(s["spread"][-1]),
         "bsep_oversharpens": "over-sharpens" if sharp else "does not over-sharpen",
