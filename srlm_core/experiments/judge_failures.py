@@ -418,6 +418,7 @@ def summarise(values: dict) -> dict:
         out["bias_growth"] = float(np.mean(last["dist"]) / np.mean(first["dist"]))
         out["bias_growth_pred"] = float(first["alpha"] / last["alpha"])
         out["bias_alpha_min"] = last["alpha"]
+    out["scalar_approx_rtol_pct"] = 100 * APPROX_RTOL
     for row in values["scalar"]:
         k = f"scalar_{row['name']}"
         out[f"{k}_status"] = row["status"]

@@ -128,13 +128,18 @@ class PairCounts:
 
 
 def expected_pair_counts(
-    problem: LinearSoftmaxProblem, theta: torch.Tensor, alpha: float
+    problem: LinearSoftmaxProblem, theta: torch.Tensor, alpha: float, mix: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The population's weights :math:`2 \rho(x) \pi_t(y|x) \pi_t(y'|x)` and soft targets
     :math:`\sigma(r_t(x, y) - r_t(x, y'))` for theta (S, d), each of shape (S, C, P): the
-    limits of :meth:`PairCounts.weights` and :meth:`PairCounts.targets` as n grows."""
+    limits of :meth:`PairCounts.weights` and :meth:`PairCounts.targets` as n grows.  With
+    ``mix`` :math:`= m > 0` the responses are drawn from
+    :math:`(1 - m)\pi_t + m\,\pi_{\mathrm{ref}}` instead of :math:`\pi_t` (the judge is
+    unchanged)."""
     first, second = pair_index(problem.features.shape[1], theta.device)
     probs = problem.log_probs(theta).exp()
+    if mix:
+        probs = (1.0 - mix) * probs + mix * problem.log_probs(problem.theta_ref).exp()
     weight = 2.0 * problem.context_probs[:, None] * probs[..., first] * probs[..., second]
     rewards = judge_rewards(problem, theta, alpha)
     return weight, torch.sigmoid(rewards[..., first] - rewards[..., second])
@@ -146,16 +151,18 @@ def sample_pair_counts(
     alpha: float,
     n: int,
     generator: torch.Generator,
+    mix: float = 0.0,
 ) -> PairCounts:
     r"""Draw the counts of n self-judged pairs for each of the S parameter vectors in theta
     (S, d): the distribution of :meth:`PairCounts.from_pairs` of
-    :func:`srlm_core.model.judge.sample_pairs`.
+    :func:`srlm_core.model.judge.sample_pairs` (responses from the mixture of
+    :func:`expected_pair_counts` when ``mix`` > 0).
 
     One multinomial draw of n per seed over :math:`2 C P + 1` outcomes, "pair
     :math:`\{y, y'\}` of x won by y", "won by y'" and a tie, gives V, M - V and the ties at
     once: :math:`O(C K^2)` binomial draws (numpy's exact sampler, seeded from ``generator``)."""
     S = theta.shape[0]
-    weight, target = expected_pair_counts(problem, theta, alpha)
+    weight, target = expected_pair_counts(problem, theta, alpha, mix)
     weight = weight / problem.context_probs.sum()  # rho need not be normalised
     w, q = weight.reshape(S, -1).cpu().numpy(), target.reshape(S, -1).cpu().numpy()
     outcomes = np.zeros((S, 2 * w.shape[1] + 1))  # the last, the ties, takes the remainder
