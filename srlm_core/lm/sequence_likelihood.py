@@ -24,6 +24,7 @@ tree, for the tests of that identity.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 
@@ -33,13 +34,25 @@ from srlm_core.lm.diagnostics import Response, chat_prompts, response, sequence_
 
 
 def _generation_config(model, **settings):
-    """The model's generation config without any forced end-of-turn token (it would change
-    the distribution), with ``settings``."""
+    """The model's generation config with ``settings`` and no forced end-of-turn token."""
     config = copy.deepcopy(model.generation_config)
     config.forced_eos_token_id = None
     for key, value in settings.items():
         setattr(config, key, value)
     return config
+
+
+@contextlib.contextmanager
+def _unforced(model):
+    """No forced end-of-turn token while generating (it would change the distribution; the
+    tiny model's config has one).  transformers fills an unset value of a passed config from
+    the model's own, so the model's is cleared for the call."""
+    saved = model.generation_config.forced_eos_token_id
+    model.generation_config.forced_eos_token_id = None
+    try:
+        yield
+    finally:
+        model.generation_config.forced_eos_token_id = saved
 
 
 def _encode(tokenizer, instructions, device):
@@ -84,7 +97,8 @@ def greedy(model, tokenizer, instructions, max_new_tokens: int,
                                 top_k=None)
     for start in range(0, len(instructions), batch_size):
         enc = _encode(tokenizer, instructions[start:start + batch_size], model.device)
-        ids = model.generate(**enc, generation_config=config)
+        with _unforced(model):
+            ids = model.generate(**enc, generation_config=config)
         out += _answers(tokenizer, ids[:, enc["input_ids"].shape[1]:])
     return out
 
@@ -102,7 +116,8 @@ def sample(model, tokenizer, instructions, samples: int, max_new_tokens: int,
     out: list[list[Response]] = []
     for start in range(0, len(instructions), per_batch):
         enc = _encode(tokenizer, instructions[start:start + per_batch], model.device)
-        ids = model.generate(**enc, generation_config=config)
+        with _unforced(model):
+            ids = model.generate(**enc, generation_config=config)
         flat = _answers(tokenizer, ids[:, enc["input_ids"].shape[1]:])
         out += [flat[i:i + samples] for i in range(0, len(flat), samples)]
     return out
@@ -123,7 +138,8 @@ def beam(model, tokenizer, instructions, beams: int, max_new_tokens: int, temper
     out: list[list[Response]] = []
     for start in range(0, len(instructions), batch_size):
         enc = _encode(tokenizer, instructions[start:start + batch_size], model.device)
-        ids = model.generate(**enc, generation_config=config, logits_processor=processors)
+        with _unforced(model):
+            ids = model.generate(**enc, generation_config=config, logits_processor=processors)
         flat = _answers(tokenizer, ids[:, enc["input_ids"].shape[1]:])
         out += [flat[i:i + beams] for i in range(0, len(flat), beams)]
     return out
