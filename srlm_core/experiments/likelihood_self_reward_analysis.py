@@ -263,11 +263,11 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     if "matched" in values["arms"]:
         for split in SPLITS:
             it = rows[main[0]][split][T]
-            for name in ("matched", "one-step"):
+            for name, key in (("matched", "matched"), ("one-step", "onestep")):
                 one = rows[name][split][1]
-                out[f"{split}_{name}_f_base"] = one["f_base"]
-                out[f"{split}_{name}_share"] = one["share"]
-                out[f"{split}_{name}_kappa"] = one["kappa"]
+                out[f"{split}_{key}_f_base"] = one["f_base"]
+                out[f"{split}_{key}_share"] = one["share"]
+                out[f"{split}_{key}_kappa"] = one["kappa"]
             out[f"{split}_iterate_f_base"] = it["f_base"]
             out[f"{split}_iterate_share"] = it["share"]
             out[f"{split}_iterate_kappa"] = it["kappa"]
@@ -298,6 +298,8 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     out["heldout_prompts"] = rows[main[0]]["heldout"][0]["prompts"]
     out["train_prompts"] = rows[main[0]]["train"][0]["prompts"]
     out["smallest_share_step"] = 1.0 / max(out["heldout_prompts"], 1)
+    c_min = min(out["train_c_hat_0"], out["heldout_c_hat_0"])
+    out["stable_term"] = c_min ** -0.5  # Eq. 7's 1/sqrt(c) with c <= the round-0 minimum
     return out
 
 
@@ -335,14 +337,18 @@ def plot_kappa(values: dict, summary: dict):
                     label=r"$\hat\kappa_t$ (greedy), per seed" if a == main[0] else None)
             beam = [r["kappa_beam"] for r in rows]
             if beam[0] is not None and split == "train":
+                first = a == main[0]
+                ax.plot(t, [r["kappa_beam_prompts"] for r in rows], "^:", color="C1",
+                        alpha=0.6, label="greedy, on the beam prompts only" if first else None)
                 ax.plot(t, beam, "s--", color="C2", alpha=0.6,
-                        label="beam estimate (beam prompts)" if a == main[0] else None)
+                        label="beam estimate, on the beam prompts" if first else None)
         if split == "train":
             k0 = float(np.mean([round_rows(values, a, split)[0]["kappa"] for a in main]))
             T = len(round_rows(values, main[0], split)) - 1
             ax.plot(range(T + 1), bound_curve(k0, fit, T), "k:",
                     label=r"fitted recursion: $\kappa_\infty+q^t(\kappa_0-\kappa_\infty)$")
         ax.set_yscale("log")
+        ax.set_xticks(range(len(round_rows(values, main[0], split))))
         ax.set_xlabel("round t")
         ax.set_title(f"{split} prompts")
     axes[0].set_ylabel(r"$\hat\kappa_t=\mathrm{mean}\,1/\pi_t(\mathrm{greedy})$")
@@ -371,6 +377,8 @@ def plot_rounds(values: dict):
                          color=f"C{i}", label=label if split == "train" else None)
         axes[1].plot(t, [_mean([rows[j]["length"] for rows in table]) for j in range(len(t))],
                      style, marker="o", color="C0", label=f"greedy, {split}")
+    for ax in axes:
+        ax.set_xticks(t)
     axes[0].set_ylim(-0.03, 1.03)
     axes[0].set_xlabel("round t (solid: training prompts, dashed: held-out)")
     axes[0].legend(fontsize=7)
