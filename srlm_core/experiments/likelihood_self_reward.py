@@ -21,12 +21,13 @@ training and held-out prompt: the greedy answer and its exact probability, :math
 :math:`\pi_0`'s greedy answer, a beam estimate of the mode on the first ``beam_prompts``
 prompts, correctness against the exact answers (greedy and sampled) and answer lengths.
 
-*Arms* (:func:`arms`): the iterated loop for every seed (unless ``main`` is false); with ``single_step``, one round of
-``rounds x pairs`` pairs at the same :math:`\beta` and at the matched :math:`\beta'` with
-:math:`1+1/\beta'=(1+1/\beta)^T`; the iterated loop at every other temperature of ``taus``
-and every other pair count of ``pair_counts`` (first seed).  :func:`run` is resumable: each
-round is a checkpoint in the work folder.  :mod:`srlm_core.experiments.likelihood_self_reward_analysis`
-turns the values into the chapter's numbers, figures and verdicts.
+*Arms* (:func:`arms`): the iterated loop for every seed (unless ``main`` is false); with
+``single_step``, one round of ``rounds x pairs`` pairs at the same :math:`\beta` and at the
+matched :math:`\beta'` with :math:`1+1/\beta'=(1+1/\beta)^T`; the iterated loop at every
+other temperature of ``taus`` and every other pair count of ``pair_counts`` (first seed).
+:func:`run` is resumable: each round is a checkpoint in the work folder.  The analysis
+module :mod:`srlm_core.experiments.likelihood_self_reward_analysis` turns the values into
+the chapter's numbers, figures and verdicts.
 """
 
 from __future__ import annotations
@@ -191,9 +192,11 @@ class LikelihoodLoop:
     def _load(self):
         if self._model is None:
             import torch
+            from transformers.utils.logging import disable_progress_bar
 
             from srlm_core.lm.model_loading import load_model
 
+            disable_progress_bar()  # the weight-loading bar would land in the chapter
             torch.manual_seed(0)
             self._model, self._tokenizer = load_model(self.config.model, device=self.device)
         return self._model, self._tokenizer

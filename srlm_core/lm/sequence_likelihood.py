@@ -152,7 +152,7 @@ def logprobs(model, tokenizer, instructions, answers, temperature: float,
     if not answers:
         return []
     return sequence_logprobs(model, tokenizer, instructions, answers, temperature,
-                             batch_size).total
+                             batch_size, progress=False).total
 
 
 # -- explicit small trees (tests of the share identity) -----------------------------------------
