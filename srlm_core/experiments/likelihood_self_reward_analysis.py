@@ -270,6 +270,7 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     toward = abs(sT - g0) < abs(s0 - g0) or s0 == g0
     out.update({"greedy_acc_0": g0, "greedy_acc_T": gT, "sampled_acc_0": s0,
                 "sampled_acc_T": sT})
+    out["greedy_acc_step"] = 1.0 / rows[main[0]]["heldout"][0]["prompts"]
     out["verdict_mode_kept"] = ("holds" if kept and toward else
                                 "fails: greedy accuracy moved by "
                                 f"{abs(gT - g0):.2f}" if not kept else
@@ -307,7 +308,9 @@ def _matched(rows: dict, iterate: str, T: int, predictions: Predictions) -> dict
     diff = max(rows["matched"][s][1]["f_base"] - rows[iterate][s][T]["f_base"]
                for s in SPLITS)
     out["matched_minus_iterate_f_base"] = diff
-    out["verdict_matched"] = ("holds" if diff <= predictions.f_base_margin else
+    saturated = all(v >= 1.0 for k, v in out.items() if k.endswith("_f_base"))
+    out["verdict_matched"] = ("holds only trivially: F_base = 1 in every arm" if saturated
+                              else "holds" if diff <= predictions.f_base_margin else
                               f"fails by {diff - predictions.f_base_margin:.2f}")
     out["matched_sentence"] = (
         "On the held-out prompts, F_base was {heldout_matched_f_base:.2f} after one matched "
