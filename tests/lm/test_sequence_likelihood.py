@@ -97,3 +97,18 @@ def test_greedy_misses_the_mode_below_one_half():
     answers = sl.enumerate_answers(step, vocab=3, eos=2, horizon=3)
     greedy, q = sl.greedy_answer(step, eos=2, horizon=3)
     assert max(answers, key=answers.get) == (0, 2) and greedy[0] == 1 and q < p
+
+
+def test_top_blocks_policy_at_a_temperature_is_the_full_network(model, tokenizer):
+    """The training path's log pi(y|x) at tau (labels and reference of the loop) equals the
+    full network's at tau."""
+    from srlm_core.lm.top_blocks import PoolSequences, TopBlocksPolicy
+
+    answers = [a for row in sl.sample(model, tokenizer, INSTRUCTIONS, 2, 4, 0.7, seed=1)
+               for a in row]
+    instructions = [i for i in INSTRUCTIONS for _ in range(2)]
+    sequences = PoolSequences.build(tokenizer, instructions, [a.ids for a in answers])
+    policy = TopBlocksPolicy(model, sequences, trainable_blocks=1, temperature=0.7)
+    full = sl.logprobs(model, tokenizer, instructions, answers, 0.7)
+    assert policy.all_logprobs().tolist() == pytest.approx(full, abs=1e-4)
+    assert full != pytest.approx(sl.logprobs(model, tokenizer, instructions, answers, 1.0))
