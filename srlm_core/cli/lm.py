@@ -3,7 +3,9 @@
 * ``run --config FILE``: the self-rewarding loop of chapter 6 (resumable);
 * ``pool``: the controlled-alpha response pool (record ``lm-pool``);
 * ``alpha --config FILE``: the controlled-alpha experiment of chapter 7 (resumable);
-* ``bench``: seconds per training epoch, fast path against TRL full fine-tuning.
+* ``bench``: seconds per training epoch, fast path against TRL full fine-tuning;
+* ``likelihood``: the paper's own loop (self-reward log pi_t, squared loss against pi_t) on
+  short-answer prompts (resumable; options are the config's fields).
 
 Each writes a result record ``data/results/<id>.json`` with its parameters, the command that
 regenerates it, and the provenance.  ``run`` and ``alpha`` also run data-parallel, unchanged,
@@ -75,6 +77,12 @@ def register(sub) -> None:
         "an interrupted run.", alpha)
     _options_action(actions, "bench", "seconds per epoch: fast training path vs TRL full "
                     "fine-tuning", train_bench, train_bench.BenchConfig, "lm-train-bench", bench)
+    from srlm_core.experiments import likelihood_self_reward
+
+    _options_action(actions, "likelihood", "the paper's loop: self-reward log pi_t on "
+                    "short-answer prompts, kappa-hat per round (resumable)",
+                    likelihood_self_reward, likelihood_self_reward.Config, "lm-likelihood",
+                    likelihood)
 
 
 def default_workdir(config) -> Path:
@@ -226,3 +234,19 @@ def bench(args: argparse.Namespace) -> int:
     return _option_record(args, "bench", module, module.BenchConfig, compute,
                           ["srlm_core/lm/train_bench.py", "srlm_core/lm/top_blocks.py"],
                           extra_provenance=lambda: {"timings": timings})
+
+
+def likelihood(args: argparse.Namespace) -> int:
+    """The paper's own loop; rerunning the same command resumes from its work folder
+    (:func:`default_workdir`)."""
+    from srlm_core.experiments import likelihood_self_reward as module
+
+    def compute(config):
+        workdir = default_workdir(config)
+        print(f"work folder: {workdir}", flush=True)
+        return module.run(config, workdir)
+
+    return _option_record(args, "likelihood", module, module.Config, compute,
+                          ["srlm_core/experiments/likelihood_self_reward.py",
+                           "srlm_core/lm/sequence_likelihood.py",
+                           "srlm_core/lm/short_answers.py", "srlm_core/lm/top_blocks.py"])

@@ -134,9 +134,10 @@ class LogProbs:
 
 @torch.no_grad()
 def sequence_logprobs(model, tokenizer, instructions, responses, temperature: float = 1.0,
-                      batch_size: int = 16) -> LogProbs:
+                      batch_size: int = 16, progress: bool = True) -> LogProbs:
     """log pi(y|x) of each response under the chat-formatted prompt, logits divided by
-    ``temperature`` (launched: batches sharded over the ranks, the same numbers)."""
+    ``temperature`` (launched: batches sharded over the ranks, the same numbers); a progress
+    bar unless ``progress`` is false."""
     prompts = chat_prompts(tokenizer, instructions)
 
     def block(start: int, stop: int) -> list[tuple[float, float, int]]:
@@ -165,7 +166,8 @@ def sequence_logprobs(model, tokenizer, instructions, responses, temperature: fl
         return list(zip(token.sum(-1).tolist(), (token.sum(-1) / n).tolist(), n.tolist(),
                         strict=True))
 
-    out = parallel.map_blocks(block, len(prompts), batch_size, desc="log-probs")
+    out = parallel.map_blocks(block, len(prompts), batch_size, desc="log-probs",
+                              progress=progress)
     totals, means, lengths = ([list(x) for x in zip(*out, strict=True)] if out
                               else ([], [], []))
     return LogProbs(totals, means, lengths)

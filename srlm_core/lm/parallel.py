@@ -90,9 +90,11 @@ def block_seed(seed: int, block: int) -> int:
     return int(digest[:15], 16)
 
 
-def map_blocks(fn, n_items: int, block_size: int, desc: str | None = None) -> list:
+def map_blocks(fn, n_items: int, block_size: int, desc: str | None = None,
+               progress: bool = True) -> list:
     """``fn(start, stop)`` over the blocks ``[start, stop)`` of ``range(n_items)``, each
-    returning a list; the concatenation in item order (a progress bar ``desc`` on rank 0).
+    returning a list; the concatenation in item order (a progress bar ``desc`` on rank 0,
+    unless ``progress`` is false).
     Launched, the blocks are split contiguously over the ranks and every rank receives the
     whole result."""
     from tqdm import tqdm
@@ -100,11 +102,13 @@ def map_blocks(fn, n_items: int, block_size: int, desc: str | None = None) -> li
     blocks = [(s, min(s + block_size, n_items)) for s in range(0, n_items, block_size)]
     s = state()
     if s is None or s.num_processes == 1:
-        return [x for start, stop in tqdm(blocks, desc=desc, leave=False) for x in fn(start, stop)]
+        return [x for start, stop in tqdm(blocks, desc=desc, leave=False, disable=not progress)
+                for x in fn(start, stop)]
     from accelerate.utils import gather_object
 
     with s.split_between_processes(blocks) as mine:
-        local = [x for start, stop in tqdm(mine, desc=desc, leave=False, **quiet())
+        local = [x for start, stop in tqdm(mine, desc=desc, leave=False,
+                                           **(quiet() if progress else {"disable": True}))
                  for x in fn(start, stop)]
     return gather_object(local)
 

@@ -67,10 +67,12 @@ def _padded(rows: list[torch.Tensor]) -> torch.Tensor:
 
 class TopBlocksPolicy:
     """pi_theta on a pool with the top ``trainable_blocks`` blocks and the final norm
-    trainable (a private copy of ``model``; the caller's model is not changed)."""
+    trainable (a private copy of ``model``; the caller's model is not changed); at
+    ``temperature`` tau the policy is softmax(logits / tau)."""
 
     def __init__(self, model, sequences: PoolSequences, trainable_blocks: int,
-                 batch_size: int = 16, progress: bool = False):
+                 batch_size: int = 16, progress: bool = False, temperature: float = 1.0):
+        self.temperature = temperature  # the policy's logits are divided by it
         layers = model.model.layers
         if not 1 <= trainable_blocks <= len(layers):
             raise ValueError(f"trainable_blocks must be in 1..{len(layers)}")
@@ -127,7 +129,7 @@ class TopBlocksPolicy:
             targets += ids[start:]
         rows_t = torch.tensor(rows, device=self.device)
         picked = hidden[rows_t, torch.tensor(cols, device=self.device)]
-        logits = self.model.lm_head(picked).float()
+        logits = self.model.lm_head(picked).float() / self.temperature
         token = torch.log_softmax(logits, dim=-1).gather(
             -1, torch.tensor(targets, device=self.device)[:, None]).squeeze(-1)
         return torch.zeros(len(index), device=self.device, dtype=token.dtype).index_add(

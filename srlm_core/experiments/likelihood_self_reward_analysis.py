@@ -1,0 +1,409 @@
+r"""What the paper's loop on SmolLM2 did, round by round, and the verdicts on its predictions.
+
+Input: the ``values`` of one or more records of
+:mod:`srlm_core.experiments.likelihood_self_reward` (merged by :func:`merge`; every arm name
+appears once).  Per arm, round and split (``train``, ``heldout``), :func:`round_rows` gives
+
+* ``share``: the share of prompts with :math:`\pi_t(\text{greedy})>\tfrac12`, which is the
+  share with :math:`\max_y\pi_t>\tfrac12` (Huang et al.'s Proposition 3.1 and the paper's
+  Proposition 4.3), i.e. :math:`1-F_{\rm own}` measured exactly;
+* ``kappa``: :math:`\hat\kappa_t=\mathrm{mean}_x\,1/\pi_t(\text{greedy})\ge\kappa(\pi_t)`,
+  and ``kappa_beam_prompts`` / ``kappa_beam``: the same on the beam prompts with the greedy
+  answer and with the best answer beam search found (a tighter upper bound);
+* ``f_base``: the share with :math:`\pi_t(y^{\pi_0})\le\tfrac12` (Theorem 4.1's event) and
+  ``agree``: the share whose greedy answer is still :math:`\pi_0`'s;
+* ``greedy_acc``, ``sampled_acc``: correctness against the exact answers;
+* ``length``, ``finished``: tokens of the greedy answer and the share that end their turn;
+* ``c_hat`` (the smallest :math:`\max_y\pi_t` found over prompts) and ``gamma_hat`` (the
+  smallest log-probability gap between the two best answers found, on the beam prompts).
+
+:data:`PREDICTIONS` are the statements' predictions with their margins, fixed (committed)
+before the records were read; :func:`summarise` computes every glued number and verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from srlm_core import stats
+
+SPLITS = ("train", "heldout")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What the statements predict, and the margins of the verdicts."""
+
+    #: Remark 5.5: kappa-hat falls toward a floor, geometrically: it falls on every seed,
+    #: and a geometric curve kappa_inf + q^t (kappa_0 - kappa_inf) explains at least this
+    #: share of the variance of log kappa-hat over rounds.
+    geometric_r2: float = 0.9
+    #: Corollary 5.7: the share with pi(greedy) > 1/2 reaches this level ...
+    share_level: float = 0.9
+    #: ... in a number of rounds that grows with log kappa-hat_0 and falls with n.
+    #: The matched single step is at least as good as iterating on F_base, within:
+    f_base_margin: float = 0.05
+    #: Sharpening keeps the mode: greedy accuracy moves by at most this much ...
+    greedy_acc_margin: float = 0.1
+    #: ... while sampled accuracy moves toward pi_0's greedy accuracy.
+
+
+PREDICTIONS = Predictions()
+
+
+def merge(*values: dict) -> dict:
+    """One values dict from several records of the same prompts (arm names must differ)."""
+    out = {"prompts": values[0]["prompts"], "config": values[0]["config"], "arms": {},
+           "configs": {}}
+    for v in values:
+        if v["prompts"] != out["prompts"]:
+            raise ValueError("the records were run on different prompts")
+        for name, arm in v["arms"].items():
+            if name in out["arms"]:
+                raise ValueError(f"arm {name} appears in two records")
+            out["arms"][name] = arm
+            out["configs"][name] = v["config"]
+    return out
+
+
+def _split_index(values: dict, split: str) -> np.ndarray:
+    return np.array([p["split"] == split for p in values["prompts"]])
+
+
+def _mean(x) -> float | None:
+    x = [v for v in x if v is not None]
+    return float(np.mean(x)) if x else None
+
+
+def round_rows(values: dict, arm: str, split: str) -> list[dict]:
+    """The measurements of every round of ``arm`` on ``split`` (see the module docstring)."""
+    data = values["arms"][arm]
+    mask = _split_index(values, split)
+    n_beam = len(data["rounds"][0]["eval"]["beam_best_logp"])
+    beam_mask = mask[:n_beam]
+    rows = []
+    for t, rnd in enumerate(data["rounds"]):
+        ev = rnd["eval"]
+        lp = np.array(ev["greedy_logp"])[mask]
+        base = np.array(ev["base_logp"])[mask]
+        beam_greedy = np.array(ev["greedy_logp"][:n_beam])[beam_mask]
+        best = np.array(ev["beam_best_logp"])[beam_mask]
+        gaps = [b - s for b, s, m in zip(ev["beam_best_logp"], ev["beam_second_logp"],
+                                         beam_mask, strict=True) if m and s is not None]
+        best_all = lp.copy()
+        if beam_mask.any():
+            best_all[:beam_mask.sum()] = np.maximum(best_all[:beam_mask.sum()], best)
+        if split == "heldout":
+            sampled = _mean(ev["heldout_sampled_correct"])
+            sampled_len = _mean(ev["heldout_sampled_len"])
+        else:
+            log = rnd.get("train")
+            sampled = _mean(log["sampled_correct"]) if log else None
+            sampled_len = _mean(log["sampled_len"]) if log else None
+        log = rnd.get("train")
+        rows.append({
+            "t": t,
+            "prompts": int(mask.sum()),
+            "share": float(np.mean(lp > math.log(0.5))),
+            "kappa": float(np.mean(np.exp(-lp))),
+            "log_kappa": float(math.log(np.mean(np.exp(-lp)))),
+            "kappa_beam_prompts": float(np.mean(np.exp(-beam_greedy))) if beam_mask.any()
+            else None,
+            "kappa_beam": float(np.mean(np.exp(-np.maximum(best, beam_greedy))))
+            if beam_mask.any() else None,
+            "f_base": float(np.mean(base <= math.log(0.5))),
+            "agree": float(np.mean(np.array(ev["agree_base"])[mask])),
+            "greedy_acc": float(np.mean(np.array(ev["greedy_correct"])[mask])),
+            "sampled_acc": sampled,
+            "length": float(np.mean(np.array(ev["greedy_len"])[mask])),
+            "sampled_length": sampled_len,
+            "finished": float(np.mean(np.array(ev["greedy_finished"])[mask])),
+            "c_hat": float(np.exp(best_all.min())),
+            "gamma_hat": float(min(gaps)) if gaps else None,
+            "slope_share": (log["slope"] / log["target_slope"]
+                            if log and log["slope"] is not None else None),
+            "residual_share": (log["loss_end"] / log["loss_start"]
+                               if log and log["loss_start"] > 0 else None),
+            "identical_pairs": (log["identical_pairs"] / log["pairs"]) if log else None,
+        })
+    return rows
+
+
+def main_arms(values: dict) -> list[str]:
+    """The iterated arms at the main temperature and pair count (one per seed)."""
+    return sorted(name for name in values["arms"] if name.startswith("iterate-s"))
+
+
+def per_prompt_kappa(values: dict, arms: list[str], split: str) -> np.ndarray:
+    """1/pi_t(greedy) per prompt (rows) and round (columns), averaged over ``arms``."""
+    mask = _split_index(values, split)
+    stack = [[np.exp(-np.array(r["eval"]["greedy_logp"])[mask])
+              for r in values["arms"][a]["rounds"]] for a in arms]
+    return np.mean(np.array(stack), axis=0).T
+
+
+def kappa_interval(values: dict, arms: list[str], split: str, t: int) -> tuple:
+    """kappa-hat_t over ``arms`` with a 95% bootstrap interval over prompts (each prompt's
+    value averaged over the seeds is the unit)."""
+    column = per_prompt_kappa(values, arms, split)[:, t]
+    interval = stats.bootstrap_interval(column)
+    return float(column.mean()), float(interval.lo), float(interval.hi)
+
+
+def fit_recursion(kappas: list[list[float]]) -> dict:
+    r"""The tightest recursion of the paper's form that every observed round satisfies:
+    :math:`\kappa_{t+1}\le a+b\sqrt{\kappa_t}` with :math:`a,b\ge0` minimising the summed
+    slack over the observed pairs (a linear programme), its fixed point
+    :math:`\kappa_\infty=((b+\sqrt{b^2+4a})/2)^2` and rate :math:`q=b/(b+\sqrt{b^2+4a})`."""
+    from scipy.optimize import linprog
+
+    pairs = [(k[t], k[t + 1]) for k in kappas for t in range(len(k) - 1)]
+    s = np.sqrt([p for p, _ in pairs])
+    nxt = np.array([n for _, n in pairs])
+    result = linprog(c=[len(pairs), s.sum()], A_ub=-np.column_stack([np.ones_like(s), s]),
+                     b_ub=-nxt, bounds=[(0, None), (0, None)], method="highs")
+    a, b = (float(x) for x in result.x)
+    root = math.sqrt(b * b + 4 * a)
+    fixed = ((b + root) / 2) ** 2
+    q = b / (b + root) if b + root > 0 else 0.0
+    return {"a": a, "b": b, "kappa_inf": fixed, "q": q}
+
+
+def bound_curve(kappa0: float, fit: dict, rounds: int) -> list[float]:
+    """kappa_inf + q^t (kappa_0 - kappa_inf), t = 0..rounds."""
+    return [fit["kappa_inf"] + fit["q"] ** t * (kappa0 - fit["kappa_inf"])
+            for t in range(rounds + 1)]
+
+
+def geometric_fit(kappa: list[float]) -> dict:
+    """The curve kappa_inf + q^t (kappa_0 - kappa_inf) closest to ``kappa`` in log scale
+    (kappa_0 is the first value; grid over q in (0, 1) and kappa_inf in [1, min kappa]),
+    with the share of the variance of log kappa it explains."""
+    k = np.array(kappa, dtype=float)
+    t = np.arange(len(k))
+    logk = np.log(k)
+    best = (math.inf, None, None)
+    for q in np.linspace(0.005, 0.995, 199):
+        for floor in np.geomspace(1.0, max(k.min(), 1.0 + 1e-9), 60):
+            curve = floor + q ** t * (k[0] - floor)
+            err = float(np.sum((np.log(np.maximum(curve, 1e-300)) - logk) ** 2))
+            if err < best[0]:
+                best = (err, float(q), float(floor))
+    total = float(np.sum((logk - logk.mean()) ** 2))
+    return {"q": best[1], "kappa_inf": best[2],
+            "r2": 1.0 - best[0] / total if total > 0 else None}
+
+
+def rounds_to(rows: list[dict], level: float) -> int | None:
+    """The first round whose share reaches ``level`` (None: not within the run)."""
+    return next((r["t"] for r in rows if r["share"] >= level), None)
+
+
+def _fmt_rounds(value: int | None, rounds: int) -> str:
+    return str(value) if value is not None else f"> {rounds}"
+
+
+def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
+    """Every number and verdict the chapter glues (``values`` merged by :func:`merge`)."""
+    out: dict = {}
+    main = main_arms(values)
+    rows = {a: {s: round_rows(values, a, s) for s in SPLITS} for a in values["arms"]}
+    T = len(rows[main[0]]["train"]) - 1
+    out["seeds"] = len(main)
+    out["rounds"] = T
+    for split in SPLITS:
+        k0 = kappa_interval(values, main, split, 0)
+        kT = kappa_interval(values, main, split, T)
+        out[f"{split}_kappa0"], out[f"{split}_kappa0_lo"], out[f"{split}_kappa0_hi"] = k0
+        out[f"{split}_kappaT"], out[f"{split}_kappaT_lo"], out[f"{split}_kappaT_hi"] = kT
+        for key in ("share", "f_base", "agree", "greedy_acc", "sampled_acc", "length",
+                    "finished", "c_hat", "gamma_hat"):
+            for t in (0, T):
+                vals = [rows[a][split][t][key] for a in main]
+                out[f"{split}_{key}_{t if t == 0 else 'T'}"] = _mean(vals)
+    # P1: the shape of kappa-hat
+    curves = [[r["kappa"] for r in rows[a]["train"]] for a in main]
+    mean_curve = list(np.mean(np.array(curves), axis=0))
+    geo = geometric_fit(mean_curve)
+    fit = fit_recursion(curves)
+    out.update({f"geo_{k}": v for k, v in geo.items()})
+    out.update({f"rec_{k}": v for k, v in fit.items()})
+    falls = all(c[-1] < c[0] for c in curves)
+    monotone = all(all(b <= a for a, b in zip(c, c[1:])) for c in curves)
+    out["kappa_falls_every_seed"] = falls
+    out["kappa_monotone_every_seed"] = monotone
+    geometric = geo["r2"] is not None and geo["r2"] >= predictions.geometric_r2
+    out["verdict_geometric"] = ("holds" if falls and geometric else
+                                "fails: kappa-hat does not fall on every seed" if not falls
+                                else "fails: the fall is not geometric")
+    # P2: rounds to the share level against log kappa_0 and n
+    level = predictions.share_level
+    out["share_level"] = level
+    main_rounds = [rounds_to(rows[a]["train"], level) for a in main]
+    out["rounds_to_level_main"] = ", ".join(_fmt_rounds(r, T) for r in main_rounds)
+    taus = sorted((values["arms"][a]["tau"], a) for a in values["arms"]
+                  if a.startswith("tau-") or a == main[0])
+    tau_rows = [(tau, math.log(rows[a]["train"][0]["kappa"]), rounds_to(rows[a]["train"], level),
+                 rows[a]["train"][-1]["share"]) for tau, a in taus]
+    out["tau_table"] = [{"tau": tau, "log_kappa0": lk, "rounds": r, "final_share": fs}
+                        for tau, lk, r, fs in tau_rows]
+    pair_arms = sorted((values["arms"][a]["pairs"], a) for a in values["arms"]
+                       if a.startswith("pairs-") or a == main[0])
+    pair_rows = [(m, rounds_to(rows[a]["train"], level), rows[a]["train"][-1]["share"])
+                 for m, a in pair_arms]
+    out["pairs_table"] = [{"pairs": m, "rounds": r, "final_share": fs} for m, r, fs in pair_rows]
+    out["verdict_rounds_tau"] = _order_verdict([(lk, r, fs) for _, lk, r, fs in tau_rows], T,
+                                               "log kappa-hat_0", increasing=True)
+    out["verdict_rounds_n"] = _order_verdict([(m, r, fs) for m, r, fs in pair_rows], T, "n",
+                                             increasing=False)
+    # P3: matched single step against iterating, on F_base
+    out.update(_matched(rows, main[0], T, predictions))
+    # P4: sharpening keeps the mode (held-out prompts; seeds pooled)
+    g0 = _mean([rows[a]["heldout"][0]["greedy_acc"] for a in main])
+    gT = _mean([rows[a]["heldout"][T]["greedy_acc"] for a in main])
+    s0 = _mean([rows[a]["heldout"][0]["sampled_acc"] for a in main])
+    sT = _mean([rows[a]["heldout"][T]["sampled_acc"] for a in main])
+    kept = abs(gT - g0) <= predictions.greedy_acc_margin
+    toward = abs(sT - g0) < abs(s0 - g0) or s0 == g0
+    out.update({"greedy_acc_0": g0, "greedy_acc_T": gT, "sampled_acc_0": s0,
+                "sampled_acc_T": sT})
+    out["greedy_acc_step"] = 1.0 / rows[main[0]]["heldout"][0]["prompts"]
+    out["verdict_mode_kept"] = ("holds" if kept and toward else
+                                "fails: greedy accuracy moved by "
+                                f"{abs(gT - g0):.2f}" if not kept else
+                                "fails: sampled accuracy did not move toward the greedy one")
+    # training: how close each round got to the exact minimiser
+    slopes = [r["slope_share"] for a in main for r in rows[a]["train"] if r["slope_share"]
+              is not None]
+    resid = [r["residual_share"] for a in main for r in rows[a]["train"]
+             if r["residual_share"] is not None]
+    out["slope_share_median"] = float(np.median(slopes)) if slopes else None
+    out["residual_share_median"] = float(np.median(resid)) if resid else None
+    out["heldout_prompts"] = rows[main[0]]["heldout"][0]["prompts"]
+    out["train_prompts"] = rows[main[0]]["train"][0]["prompts"]
+    out["smallest_share_step"] = 1.0 / max(out["heldout_prompts"], 1)
+    c_min = min(out["train_c_hat_0"], out["heldout_c_hat_0"])
+    out["stable_term"] = c_min ** -0.5  # Eq. 7's 1/sqrt(c) with c <= the round-0 minimum
+    return out
+
+
+def _matched(rows: dict, iterate: str, T: int, predictions: Predictions) -> dict:
+    """P3's numbers, verdict and sentence (a sentence saying it was not tested when the
+    values have no single-step arms)."""
+    if "matched" not in rows:
+        return {"verdict_matched": "not tested",
+                "matched_sentence": "The single-step arms are not in the stored run, so P3 "
+                                    "is not tested here."}
+    out: dict = {}
+    for split in SPLITS:
+        for name, key in (("matched", "matched"), ("one-step", "onestep")):
+            one = rows[name][split][1]
+            out[f"{split}_{key}_f_base"] = one["f_base"]
+            out[f"{split}_{key}_share"] = one["share"]
+        out[f"{split}_iterate_f_base"] = rows[iterate][split][T]["f_base"]
+        out[f"{split}_iterate_share"] = rows[iterate][split][T]["share"]
+    diff = max(rows["matched"][s][1]["f_base"] - rows[iterate][s][T]["f_base"]
+               for s in SPLITS)
+    out["matched_minus_iterate_f_base"] = diff
+    saturated = all(v >= 1.0 for k, v in out.items() if k.endswith("_f_base"))
+    out["verdict_matched"] = ("holds only trivially: F_base = 1 in every arm" if saturated
+                              else "holds" if diff <= predictions.f_base_margin else
+                              f"fails by {diff - predictions.f_base_margin:.2f}")
+    out["matched_sentence"] = (
+        "On the held-out prompts, F_base was {heldout_matched_f_base:.2f} after one matched "
+        "step, {heldout_onestep_f_base:.2f} after one step at beta, and "
+        "{heldout_iterate_f_base:.2f} after the iterated rounds; on the training prompts "
+        "{train_matched_f_base:.2f}, {train_onestep_f_base:.2f} and "
+        "{train_iterate_f_base:.2f}. The confident share after the same three: "
+        "{heldout_matched_share:.2f}, {heldout_onestep_share:.2f} and "
+        "{heldout_iterate_share:.2f} (held-out).").format(**out)
+    return out
+
+
+def _order_verdict(points, rounds: int, what: str, increasing: bool) -> str:
+    """Whether rounds-to-level grow (``increasing``) or fall with ``what`` over ``points``
+    (x, rounds or None, final share): a run that never reaches the level is ranked by its
+    final share (lower share = more rounds needed)."""
+    if len(points) < 2:
+        return "not tested (one value)"
+    ordered = sorted(points)
+    keys = [(r if r is not None else rounds + 1, -fs) for _, r, fs in ordered]
+    if all(r is None for _, r, _ in ordered) and len({fs for _, _, fs in ordered}) == 1:
+        return f"not decided: no arm reached the level within {rounds} rounds"
+    pairs = list(zip(keys, keys[1:]))
+    ok = all(b >= a for a, b in pairs) if increasing else all(b <= a for a, b in pairs)
+    return (f"holds (rounds {'grow' if increasing else 'fall'} with {what})" if ok else
+            f"fails (rounds do not {'grow' if increasing else 'fall'} with {what})")
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+def plot_kappa(values: dict, summary: dict):
+    """kappa-hat_t per seed (training and held-out prompts), the beam estimate, and the
+    fitted recursion's bound kappa_inf + q^t (kappa_0 - kappa_inf)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+    main = main_arms(values)
+    fit = {"kappa_inf": summary["rec_kappa_inf"], "q": summary["rec_q"]}
+    for ax, split in zip(axes, SPLITS, strict=True):
+        for a in main:
+            rows = round_rows(values, a, split)
+            t = [r["t"] for r in rows]
+            ax.plot(t, [r["kappa"] for r in rows], "o-", color="C0", alpha=0.7,
+                    label=r"$\hat\kappa_t$ (greedy), per seed" if a == main[0] else None)
+            beam = [r["kappa_beam"] for r in rows]
+            if beam[0] is not None and split == "train":
+                first = a == main[0]
+                ax.plot(t, [r["kappa_beam_prompts"] for r in rows], "^:", color="C1",
+                        alpha=0.6, label="greedy, on the beam prompts only" if first else None)
+                ax.plot(t, beam, "s--", color="C2", alpha=0.6,
+                        label="beam estimate, on the beam prompts" if first else None)
+        if split == "train":
+            k0 = float(np.mean([round_rows(values, a, split)[0]["kappa"] for a in main]))
+            T = len(round_rows(values, main[0], split)) - 1
+            ax.plot(range(T + 1), bound_curve(k0, fit, T), "k:",
+                    label=r"fitted recursion: $\kappa_\infty+q^t(\kappa_0-\kappa_\infty)$")
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(round_rows(values, main[0], split))))
+        ax.set_xlabel("round t")
+        ax.set_title(f"{split} prompts")
+    axes[0].set_ylabel(r"$\hat\kappa_t=\mathrm{mean}\,1/\pi_t(\mathrm{greedy})$")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rounds(values: dict):
+    """Per round (seeds' mean, held-out prompts): the confident share, F_base, agreement with
+    pi_0's mode, greedy and sampled accuracy; and answer length."""
+    import matplotlib.pyplot as plt
+
+    main = main_arms(values)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    keys = (("share", r"share $\pi_t(\mathrm{greedy})>1/2$"), ("f_base", r"$F_{\rm base}$"),
+            ("agree", r"greedy $=\pi_0$'s"), ("greedy_acc", "greedy accuracy"),
+            ("sampled_acc", "sampled accuracy"))
+    for split, style in zip(SPLITS, ("-", "--"), strict=True):
+        table = [round_rows(values, a, split) for a in main]
+        t = [r["t"] for r in table[0]]
+        for i, (key, label) in enumerate(keys):
+            y = [_mean([rows[j][key] for rows in table]) for j in range(len(t))]
+            tt = [x for x, v in zip(t, y, strict=True) if v is not None]
+            axes[0].plot(tt, [v for v in y if v is not None], style, marker="o",
+                         color=f"C{i}", label=label if split == "train" else None)
+        axes[1].plot(t, [_mean([rows[j]["length"] for rows in table]) for j in range(len(t))],
+                     style, marker="o", color="C0", label=f"greedy, {split}")
+    for ax in axes:
+        ax.set_xticks(t)
+    axes[0].set_ylim(-0.03, 1.03)
+    axes[0].set_xlabel("round t (solid: training prompts, dashed: held-out)")
+    axes[0].legend(fontsize=7)
+    axes[1].set_xlabel("round t")
+    axes[1].set_ylabel("answer length (tokens)")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
