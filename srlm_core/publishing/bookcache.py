@@ -116,6 +116,7 @@ def _execute(notebook, path: Path, timeout: int, allow_errors: bool):
 
 
 def _cached(cache, notebook) -> bool:
+    """Whether the jupyter-cache ``cache`` holds an execution of ``notebook``'s code."""
     try:
         cache.match_cache_notebook(notebook)
     except KeyError:
@@ -126,7 +127,7 @@ def _cached(cache, notebook) -> bool:
 def execute_ahead(app, env, docnames) -> None:
     """Execute the notebooks among ``docnames`` that run in ``cache`` mode and are not in the
     cache yet, over ``srlm_execution_workers`` threads (each waits on its own kernel), and
-    cache them; raise on the first failing notebook."""
+    cache them; with ``nb_execution_raise_on_error``, raise on the first failing notebook."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from jupyter_cache import get_cache
