@@ -126,10 +126,11 @@ def tests(session: nox.Session) -> None:
 def book(session: nox.Session) -> None:
     """Execute every chapter and build the HTML book (strict), then its PDF.
 
-    The HTML goes to book/_build/html; the single-page build (book/_build/singlehtml, from the
-    same executed chapters) is printed by headless Chromium (Debian's ``chromium``), once
-    MathJax has typeset it, to book/_build/html/srlm-compendium.pdf.  Options after ``--`` go
-    to the HTML build.
+    The chapters execute one kernel per core into the execution cache before Sphinx reads
+    them (:mod:`srlm_core.publishing.bookcache`).  The HTML goes to book/_build/html; the
+    single-page build (book/_build/singlehtml, read from the same cache) is printed by
+    headless Chromium (Debian's ``chromium``), once MathJax has typeset it, to
+    book/_build/html/srlm-compendium.pdf.  Options after ``--`` go to the HTML build.
     """
     environ = pinned(session)
     run(session, "jupyter-book", "build", "book", *STRICT, *session.posargs, env=environ)
