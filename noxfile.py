@@ -45,6 +45,9 @@ BOOK_SINGLE = "book/_build/singlehtml"
 BOOK_PDF = f"{BOOK_HTML}/srlm-compendium.pdf"
 SCREENSHOTS = "book/_build/screenshots"
 STRICT = ("--warningiserror", "--nitpick", "--keep-going")
+#: pytest-xdist: one worker per core; the tests of a module stay on one worker, so that its
+#: module-scoped fixtures (a loaded model, a run of the loop) are built once.
+XDIST = ("-n", "auto", "--dist", "loadscope")
 
 
 def _inputs_hash() -> str:
@@ -112,20 +115,22 @@ def env(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Run the test suite (pass pytest options after ``--``, e.g. ``-- -m 'not slow'``)."""
+    """Run the test suite over every core (pytest-xdist; pass pytest options after ``--``,
+    e.g. ``-- -m 'not slow'``, or ``-- -n 0`` for one process)."""
     environ = pinned(session)
     # Exit code 5 means "no test selected" (e.g. a marker filter that matches nothing).
-    run(session, "pytest", *session.posargs, env=environ, success_codes=[0, 5])
+    run(session, "pytest", *XDIST, *session.posargs, env=environ, success_codes=[0, 5])
 
 
 @nox.session(venv_backend="none")
 def book(session: nox.Session) -> None:
     """Execute every chapter and build the HTML book (strict), then its PDF.
 
-    The HTML goes to book/_build/html; the single-page build (book/_build/singlehtml, from the
-    same executed chapters) is printed by headless Chromium (Debian's ``chromium``), once
-    MathJax has typeset it, to book/_build/html/srlm-compendium.pdf.  Options after ``--`` go
-    to the HTML build.
+    The chapters execute one kernel per core into the execution cache before Sphinx reads
+    them (:mod:`srlm_core.publishing.bookcache`).  The HTML goes to book/_build/html; the
+    single-page build (book/_build/singlehtml, read from the same cache) is printed by
+    headless Chromium (Debian's ``chromium``), once MathJax has typeset it, to
+    book/_build/html/srlm-compendium.pdf.  Options after ``--`` go to the HTML build.
     """
     environ = pinned(session)
     run(session, "jupyter-book", "build", "book", *STRICT, *session.posargs, env=environ)
@@ -180,10 +185,13 @@ def chapter(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Benchmark the simulation engine (``srlm bench``; options after ``--``): prints the
-    comparisons side by side and writes the record data/results/engine-bench.json."""
+    """Benchmark the simulation engine (``srlm bench``; options after ``--``) and the
+    language model's training round (``srlm lm bench``): each prints its comparisons and
+    writes its record, data/results/engine-bench.json and lm-train-bench.json (the workload in
+    the values, the seconds in the provenance)."""
     environ = pinned(session)
     run(session, "srlm", "bench", *session.posargs, env=environ)
+    run(session, "srlm", "lm", "bench", env=environ)
 
 
 @nox.session

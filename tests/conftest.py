@@ -11,6 +11,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Under pytest-xdist (nox -s tests runs one worker per core) each worker's torch gets its share
+# of the cores: N workers of N threads each would oversubscribe them.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _WORKERS))
 
 try:  # the property tests: no example database, no per-example deadline (the first example
     # pays torch's warm-up), and Hypothesis's own files in a temporary folder, not in a
@@ -46,15 +51,24 @@ def srlm_cache_dir(tmp_path_factory):
     """Every cache the package writes goes to a temporary folder: ``SRLM_CACHE_DIR`` points at
     a session folder unless the developer set it.  Finished de-quantized model folders of the
     default cache (``~/.cache/srlm``) are linked in, so the slow model tests stay fast and
-    offline without writing there; a missing one is built inside the session folder."""
+    offline without writing there; a missing one is built inside the session folder, which
+    the pytest-xdist workers share (the build is atomic; a worker finding it built reuses
+    it)."""
     if os.environ.get("SRLM_CACHE_DIR"):
         yield Path(os.environ["SRLM_CACHE_DIR"])
         return
-    folder = tmp_path_factory.mktemp("srlm-cache")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' temporary folders share a parent
+        folder = tmp_path_factory.getbasetemp().parent / "srlm-cache"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("srlm-cache")
     default = Path.home() / ".cache" / "srlm"
     for built in sorted(default.glob(_MODEL_CACHE_GLOB)) if default.is_dir() else []:
-        if (built / "model.safetensors").is_file():
-            (folder / built.name).symlink_to(built, target_is_directory=True)
+        if (built / "model.safetensors").is_file() and not (folder / built.name).exists():
+            try:
+                (folder / built.name).symlink_to(built, target_is_directory=True)
+            except FileExistsError:  # another worker linked it meanwhile
+                pass
     os.environ["SRLM_CACHE_DIR"] = str(folder)
     try:
         yield folder

@@ -108,8 +108,9 @@ def run(config: Config, workdir: Path | str | None = None, arms=None) -> dict:
     (``arms``: the arms to run now, default all; ``[]`` evaluates :math:`\\pi_0` only).  The
     values hold every finished arm's rows (held-out diagnostics after each round, the
     training pairs' log, one example round), :math:`\\pi_0`'s diagnostics, the prompt split,
-    the effective :class:`srlm_core.lm.config.LMConfig`, and the stage and wall times summed
-    over the calls on ``workdir``.  Sampling, judging and DPO are seeded by the config."""
+    the effective :class:`srlm_core.lm.config.LMConfig`, the arithmetic used (``precision``,
+    :func:`srlm_core.device.resolve_precision`), and the stage and wall times summed over the
+    calls on ``workdir``.  Sampling, judging and DPO are seeded by the config."""
     from srlm_core.lm.loop import LMRunner
 
     lm_config = config.validate().lm_config()
@@ -121,7 +122,7 @@ def run(config: Config, workdir: Path | str | None = None, arms=None) -> dict:
     timing = _add_timing(Path(workdir), out["stage_seconds"], time.perf_counter() - start)
     values = {
         "lm_config": lm_config.to_dict(), "prompts": prompt_split(lm_config),
-        "baseline": out["baseline"], "arms": out["arms"],
+        "baseline": out["baseline"], "arms": out["arms"], "precision": out["precision"],
         "stage_seconds": timing["stage_seconds"], "wall_seconds": timing["wall_seconds"],
     }
     return json.loads(json.dumps(values))  # plain JSON types only
@@ -144,7 +145,7 @@ def summarise(values: dict) -> dict:
     """The executed run's glued numbers: prompt split, wall time and the shares of the stage
     time spent in held-out evaluation and in DPO training, round one's pairs, the share of
     them whose label agrees with (``lm_pair_right``) or contradicts (``lm_pair_wrong``) the
-    checker and the finished share of the candidates, in percent."""
+    checker and the finished share of the candidates, in percent; the arithmetic used."""
     stage = values["stage_seconds"]
     total = sum(stage.values())
     first = _first_round(values)
@@ -165,6 +166,7 @@ def summarise(values: dict) -> dict:
         "lm_small_answers": (values["lm_config"]["heldout_prompts"]
                              * values["lm_config"]["heldout_samples"]),
         "lm_small_tokens": values["lm_config"]["max_new_tokens"],
+        "lm_small_precision": values["precision"],
     }
 
 
@@ -292,6 +294,14 @@ def budget_check(values: dict) -> dict:
     return {"pairs": pairs, "steps": steps, "equal": equal}
 
 
+def record_precision(record: dict) -> str:
+    """The CPU arithmetic of a record of the loop (``float32`` or ``bf16``): its values'
+    ``precision``, or, in a record written before that existed, its ``autocast_bf16`` flag."""
+    if "precision" in record["values"]:
+        return record["values"]["precision"]
+    return "bf16" if record["params"].get("autocast_bf16") else "float32"
+
+
 def summarise_record(record: dict) -> dict:
     r"""The numbers and verdict words glued from the larger run's record (its content:
     ``values``, ``params``, ``provenance``): the design (pairs, steps, answers), every arm's
@@ -304,6 +314,7 @@ def summarise_record(record: dict) -> dict:
     out = {
         "lm_large_minutes": prov["wall_time_s"] / 60,
         "lm_large_cpu": prov["hardware"]["cpu"],
+        "lm_large_precision": record_precision(record),
         "lm_large_commit": str(prov["git_commit"])[:10],
         "lm_large_iterations": T,
         "lm_large_block": params["prompts_per_iteration"],

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from srlm_core.device import DEVICE_CHOICES
+from srlm_core.device import DEVICE_CHOICES, PRECISION_CHOICES
 from srlm_core.errors import (
     ConfigError,
     is_lowercase_name,
@@ -43,7 +43,9 @@ class LMConfig:
     heldout_prompts: int = 12
     heldout_samples: int = 4
     max_new_tokens: int = 40
-    autocast_bf16: bool = False
+    #: CPU arithmetic: float32, bf16 autocast, or auto (bf16 only where the CPU has it
+    #: natively; :func:`srlm_core.device.resolve_precision`).
+    precision: str = "float32"
     temperature: float = 0.7
     judge_mode: str = "logits"
     judge_samples: int = 3
@@ -66,6 +68,7 @@ class LMConfig:
         require_at_least(self, 0, "min_margin", "seed")
         require_model(self)
         require_one_of(self, "device", DEVICE_CHOICES)
+        require_one_of(self, "precision", PRECISION_CHOICES)
         require_one_of(self, "judge_mode", JUDGE_MODES)
         arms = list(self.arms)
         distinct_known = bool(arms) and set(arms) <= set(ARMS) and len(set(arms)) == len(arms)

@@ -10,8 +10,9 @@ held-out prompts and seeds (common random numbers).
 
 Every iterative arm gets exactly ``pairs_per_iteration`` pairs, built from finished
 candidates only, and so the same optimizer steps per round; the single step gets all
-T x ``pairs_per_iteration`` of them in one round.  With ``autocast_bf16`` the CPU computes in
-bfloat16 autocast (weights and optimizer in float32).
+T x ``pairs_per_iteration`` of them in one round.  On the CPU the run computes in float32, or
+in bfloat16 autocast (weights and optimizer in float32) as ``precision`` asks
+(:func:`srlm_core.device.resolve_precision`); the precision used is part of the result.
 
 The runner orchestrates; held-out measurement is :mod:`srlm_core.lm.evaluation` and the
 resumable work folder :mod:`srlm_core.lm.checkpoints` (a rerun with the same folder skips
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from srlm_core.device import resolve_device
+from srlm_core.device import resolve_device, resolve_precision
 from srlm_core.errors import ConfigError
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm import parallel
@@ -56,6 +57,7 @@ class LMRunner:
         self.store = CheckpointStore(workdir)
         self.device = resolve_device(config.device)
         self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.precision = resolve_precision(config.precision, self.device)
         prompts_file = Path(config.prompts_file)
         if not prompts_file.is_absolute():
             prompts_file = REPO_ROOT / prompts_file
@@ -106,10 +108,10 @@ class LMRunner:
         return self.timer.seconds
 
     # -- stages ---------------------------------------------------------------------------
-    def _precision(self):
-        """bf16 autocast on CPU when ``autocast_bf16`` is set (weights and optimizer stay
-        float32), else nothing."""
-        on = self.config.autocast_bf16 and self.device.type == "cpu"
+    def _autocast(self):
+        """bf16 autocast on the CPU when the run's precision is bf16 (weights and optimizer
+        stay float32), else nothing."""
+        on = self.precision == "bf16" and self.device.type == "cpu"
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=on)
 
     def _candidates(self, policy, prompts, seed: int):
@@ -268,7 +270,7 @@ class LMRunner:
         self.store.claim(cfg.to_dict())
         _quiet_libraries()
         start = time.perf_counter()
-        with self._precision():
+        with self._autocast():
             baseline = self.store.baseline(lambda: {"metrics": self.evaluate(self._initial()[0])})
             steps = [(arm, t) for arm in todo
                      for t in ([1] if arm == "single_step" else range(1, cfg.iterations + 1))]
@@ -292,7 +294,7 @@ class LMRunner:
                 rows.append(row)
             if rows:
                 arms[arm] = rows
-        return {"baseline": baseline["metrics"], "arms": arms,
+        return {"baseline": baseline["metrics"], "arms": arms, "precision": self.precision,
                 "stage_seconds": self.stage_seconds,
                 "wall_seconds_this_run": time.perf_counter() - start}
 

@@ -83,7 +83,7 @@ def _values(fixed=BETTER, moving=BASE, drift_moving=1.0, pairs=(4, 4, 8), steps=
         },
         "stage_seconds": {"generate": 10.0, "judge": 5.0, "train": 20.0, "eval_generate": 10.0,
                           "eval_judge": 3.0, "eval_logprobs": 2.0},
-        "wall_seconds": 90.0,
+        "precision": "float32", "wall_seconds": 90.0,
     }
 
 
@@ -94,7 +94,7 @@ def _record(**kwargs):
         "params": values["lm_config"],
         "provenance": {"wall_time_s": 600.0, "hardware": {"cpu": "a CPU"},
                        "git_commit": "0123456789abcdef"},
-        "values": {k: values[k] for k in ("baseline", "arms")},
+        "values": {k: values[k] for k in ("baseline", "arms", "precision")},
     }
 
 
@@ -121,7 +121,7 @@ def test_summarise_computes_the_shares_of_a_hand_made_run():
         "lm_pairs_round1": 4, "lm_prompts_round1": 6,
         "lm_pair_right": pytest.approx(200 / 3), "lm_pair_wrong": pytest.approx(100 / 3),
         "lm_candidate_finished": 75.0, "lm_small_pairs": 4, "lm_small_answers": 24,
-        "lm_small_tokens": 128,
+        "lm_small_tokens": 128, "lm_small_precision": "float32",
     }
 
 
@@ -184,6 +184,7 @@ def test_summarise_record_compares_arms_and_computes_the_verdicts():
     assert out["lm_kl_gap"] == pytest.approx(0.875) and out["lm_drift_verdict"] == "holds"
     assert lm.summarise_record(_record(drift_moving=-2.0))["lm_drift_verdict"] == "fails"
     assert out["lm_large_commit"] == "0123456789" and out["lm_large_minutes"] == 10.0
+    assert out["lm_large_precision"] == "float32"
     assert json.loads(json.dumps(out)) == out
 
 
@@ -206,6 +207,7 @@ def test_summarise_record_on_the_stored_lm_large_record():
     record = load_record("lm-large")
     out = lm.summarise_record(record.content())
     assert out["lm_large_budget"] == "equal"
+    assert out["lm_large_precision"] == "bf16"  # written before the precision key, in bf16
     assert out["lm_large_answers"] >= 200
     assert json.loads(json.dumps(out)) == out
     for arm, rows in record.values["arms"].items():

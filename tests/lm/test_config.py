@@ -70,3 +70,27 @@ def test_cli_rejects_a_broken_config_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("srlm lm: error: --config:") and "'bogus'" in err
     assert "\n" not in err and "Traceback" not in err
+
+
+def test_a_bad_precision_names_the_key():
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"precision": "fp8"})
+    assert err.value.field == "precision" and "float32, auto, bf16" in str(err.value)
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "data" / "lm" / "configs").glob("*.toml")),
+                         ids=lambda path: path.name)
+def test_no_shipped_config_turns_on_bf16_where_the_cpu_lacks_it(path, monkeypatch):
+    """Emulated bf16 autocast makes a matmul many times slower than float32 (issue 26): on a CPU
+    without native bf16 every shipped config computes in float32."""
+    import tomllib
+
+    import torch
+
+    from srlm_core import device
+
+    monkeypatch.setattr(device, "native_bf16", lambda: False)
+    data = tomllib.loads(path.read_text())
+    assert "autocast_bf16" not in data
+    precision = data.get("precision", LMConfig.precision)
+    assert device.resolve_precision(precision, torch.device("cpu")) == "float32"

@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+import torch
 
 from srlm_core.errors import ConfigError
 from srlm_core.lm.checkpoints import CheckpointStore
@@ -25,6 +26,16 @@ TINY = {
 def uninterrupted(tmp_path_factory):
     """The tiny run in one go, to compare resumed runs with."""
     return LMRunner(config_from_dict(TINY), tmp_path_factory.mktemp("uninterrupted")).run()
+
+
+def test_the_run_reports_its_arithmetic_and_autocasts_only_in_bf16(uninterrupted, tmp_path):
+    assert uninterrupted["precision"] == "float32"
+    runner = LMRunner(config_from_dict({**TINY, "precision": "bf16"}), tmp_path)
+    assert runner.precision == "bf16"
+    with runner._autocast():
+        assert torch.is_autocast_enabled("cpu")
+    with LMRunner(config_from_dict(TINY), tmp_path / "f32")._autocast():
+        assert not torch.is_autocast_enabled("cpu")
 
 
 def _record(out: dict) -> str:

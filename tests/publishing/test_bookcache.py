@@ -132,3 +132,4 @@ def test_editing_srlm_core_reexecutes_a_cached_chapter(tmp_path):
     (root / "srlm_core" / "policy.py").write_text("X = 2\n")
     assert build() == 2  # srlm_core changed: executed again
     assert build() == 2
+
