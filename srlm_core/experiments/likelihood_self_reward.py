@@ -16,10 +16,11 @@ Fu et al.'s loop, as stated: the policy :math:`\pi_t` is the model at sampling t
    log-ratio differences, whose exact value is :math:`1/\beta`);
 4. the next round samples from the trained network.
 
-Before each round and after the last, :func:`evaluate` measures :math:`\pi_t` on every
-training and held-out prompt: the greedy answer and its exact probability, :math:`\pi_t` of
-:math:`\pi_0`'s greedy answer, a beam estimate of the mode on the first ``beam_prompts``
-prompts, correctness against the exact answers (greedy and sampled) and answer lengths.
+Before each round and after the last, :meth:`LikelihoodLoop.evaluate` measures :math:`\pi_t`
+on every training and held-out prompt: the greedy answer and its exact probability,
+:math:`\pi_t` of :math:`\pi_0`'s greedy answer, a beam estimate of the mode on the first
+``beam_prompts`` prompts, correctness against the exact answers (greedy and sampled) and
+answer lengths.
 
 *Arms* (:func:`arms`): the iterated loop for every seed (unless ``main`` is false); with
 ``single_step``, one round of ``rounds x pairs`` pairs at the same :math:`\beta` and at the

@@ -51,6 +51,7 @@ class Predictions:
     #: ... while sampled accuracy moves toward pi_0's greedy accuracy.
 
 
+#: The predictions the chapter states, with their margins (committed before the record).
 PREDICTIONS = Predictions()
 
 
