@@ -336,8 +336,10 @@ def _order_verdict(points, rounds: int, what: str, increasing: bool) -> str:
         return f"not decided: no arm reached the level within {rounds} rounds"
     pairs = list(zip(keys, keys[1:]))
     ok = all(b >= a for a, b in pairs) if increasing else all(b <= a for a, b in pairs)
-    return (f"holds (rounds {'grow' if increasing else 'fall'} with {what})" if ok else
-            f"fails (rounds do not {'grow' if increasing else 'fall'} with {what})")
+    basis = (f", judged on the final share: no arm reached the level within {rounds} rounds"
+             if all(r is None for _, r, _ in ordered) else "")
+    return (f"holds (rounds {'grow' if increasing else 'fall'} with {what}{basis})" if ok else
+            f"fails (rounds do not {'grow' if increasing else 'fall'} with {what}{basis})")
 
 
 # -- figures -----------------------------------------------------------------------------------

@@ -72,3 +72,10 @@ def test_round_rows_by_hand():
 ])
 def test_order_verdict(points, increasing, word):
     assert analysis._order_verdict(points, 3, "x", increasing).startswith(word)
+
+
+def test_an_order_of_censored_arms_says_it_rests_on_the_final_share():
+    censored = analysis._order_verdict([(1.0, None, 0.4), (2.0, None, 0.2)], 3, "x", True)
+    assert censored.endswith("judged on the final share: no arm reached the level within 3 rounds)")
+    reached = analysis._order_verdict([(1.0, 2, 1.0), (2.0, 3, 1.0)], 3, "x", True)
+    assert "final share" not in reached
