@@ -273,7 +273,7 @@ def summarise(values: dict) -> dict:
             ratios[(arm, k)] = mean / shape_[k]
             reach &= hi >= values["c0"] * shape_[k]
     worst = min(ratios, key=ratios.get)
-    out.update(p1_bound_verdict="holds" if reach else "fails", p1_min_ratio=ratios[worst],
+    out.update(p1_bound_verdict="holds" if reach else "fails", p1_min_ratio=float(ratios[worst]),
                p1_min_ratio_arm=worst[0].replace("_", " "),
                p1_min_ratio_budget=int(budgets[worst[1]]), p1_c0=values["c0"])
     erm = np.array(values["erm_base"]).T  # [draw][budget]

@@ -379,6 +379,8 @@ def glue(name: str, variable, display: bool = False, *, source: str | Source | N
     from myst_nb import glue as myst_glue
 
     src = _source_for(source)
+    if hasattr(variable, "item") and getattr(variable, "shape", None) == ():
+        variable = variable.item()  # a NumPy scalar reprs as np.float64(...): no format spec
     myst_glue(name, variable, display=display)
     value = _jsonable(variable)
     numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
