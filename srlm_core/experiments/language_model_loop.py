@@ -1,13 +1,15 @@
-"""The self-rewarding loop on SmolLM2-135M-Instruct: a small CPU run and the stored larger run.
+"""The self-rewarding loop on SmolLM2-135M-Instruct, read from its stored run.
 
 Chapter "Self-rewarding a real language model".  :func:`run` executes the loop of
 :class:`srlm_core.lm.loop.LMRunner` (generate, self-judge, pair best against worst, DPO,
-repeat) with a configuration read from ``data/lm/configs``; :func:`summarise` and the table
-functions report it.  :func:`summarise_record`, :func:`pass_table` and the plots analyse the
-registry record ``lm-large`` (written by ``srlm lm run --config data/lm/configs/large.toml``)
-with the held-out diagnostics of :mod:`srlm_core.lm.diagnostics`: pass rate with Wilson 95%
-intervals, judge agreement, signal share :math:`\\hat\\alpha`, internal consistency,
-:math:`\\mathrm{KL}(\\pi_t\\Vert\\pi_0)` and the condition-number proxy of S3.
+repeat) with a configuration read from ``data/lm/configs``; the book does not execute it
+(``srlm lm run --config data/lm/configs/small.toml`` runs a small version in minutes).
+:func:`summarise_record`, :func:`round_one`, the tables and the plots analyse the registry
+record ``lm-large`` (written by ``srlm lm run --config data/lm/configs/large.toml``) with the
+held-out diagnostics of :mod:`srlm_core.lm.diagnostics`: pass rate, judge agreement, signal
+share :math:`\\hat\\alpha` and the size it needs (:func:`alpha_power`), internal consistency
+per prompt, :math:`\\mathrm{KL}(\\pi_t\\Vert\\pi_0)` and the sampled condition number
+:func:`log_kappa_sampled`; intervals are over prompts.
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ class Config:
         return load_config(self.path(), **overrides)
 
 
-def prompt_split(lm_config: LMConfig, examples: int = 5) -> dict:
-    """Sizes of the training and held-out prompt splits, the held-out topics and the first
-    ``examples`` held-out prompts with the kinds of constraint their checkers verify."""
-    path = Path(lm_config.prompts_file)
+def prompt_split(prompts_file: str, examples: int = 5) -> dict:
+    """Sizes of the training and held-out prompt splits of ``prompts_file`` (an
+    :class:`~srlm_core.lm.config.LMConfig` key), the held-out topics and the first ``examples``
+    held-out prompts with the kinds of constraint their checkers verify."""
+    path = Path(prompts_file)
     splits = json.loads((path if path.is_absolute() else REPO_ROOT / path).read_text())
     return {
         "n_train": len(splits["train"]), "n_heldout": len(splits["heldout"]),
@@ -121,19 +124,11 @@ def run(config: Config, workdir: Path | str | None = None, arms=None) -> dict:
     out = LMRunner(lm_config, workdir).run(arms=arms)
     timing = _add_timing(Path(workdir), out["stage_seconds"], time.perf_counter() - start)
     values = {
-        "lm_config": lm_config.to_dict(), "prompts": prompt_split(lm_config),
+        "lm_config": lm_config.to_dict(), "prompts": prompt_split(lm_config.prompts_file),
         "baseline": out["baseline"], "arms": out["arms"], "precision": out["precision"],
         "stage_seconds": timing["stage_seconds"], "wall_seconds": timing["wall_seconds"],
     }
     return json.loads(json.dumps(values))  # plain JSON types only
-
-
-def describe(values: dict) -> str:
-    """One line: the run's name, arms, size and wall time."""
-    cfg = values["lm_config"]
-    return (f"{cfg['name']}: arms {', '.join(cfg['arms'])}, {cfg['iterations']} iterations of "
-            f"{cfg['prompts_per_iteration']} prompts x {cfg['candidates']} candidates; "
-            f"{values['wall_seconds'] / 60:.1f} min")
 
 
 def _first_round(values: dict) -> dict:
@@ -141,42 +136,33 @@ def _first_round(values: dict) -> dict:
     return next(iter(values["arms"].values()))[0]
 
 
-def summarise(values: dict) -> dict:
-    """The executed run's glued numbers: prompt split, wall time and the shares of the stage
-    time spent in held-out evaluation and in DPO training, round one's pairs, the share of
-    them whose label agrees with (``lm_pair_right``) or contradicts (``lm_pair_wrong``) the
-    checker and the finished share of the candidates, in percent; the arithmetic used."""
-    stage = values["stage_seconds"]
-    total = sum(stage.values())
+def round_one(values: dict, lm_config: dict) -> dict:
+    """Round one of a run (its ``values`` and ``lm_config``, a record's ``params``), glued:
+    the prompt split, the example prompt, round one's pairs, the share of them whose label
+    agrees with (``lm_pair_right``) or contradicts (``lm_pair_wrong``) the checker, and the
+    finished share of the candidates, in percent."""
     first = _first_round(values)
-    prompts = values["prompts"]
+    prompts = prompt_split(lm_config["prompts_file"])
     return {
         "lm_n_train": prompts["n_train"], "lm_n_heldout": prompts["n_heldout"],
         "lm_heldout_topics": prompts["heldout_topics"],
-        "lm_small_minutes": values["wall_seconds"] / 60,
-        "lm_small_train_share": 100 * stage.get("train", 0.0) / total,
-        "lm_small_eval_share": 100 * sum(s for k, s in stage.items() if "eval" in k) / total,
         "lm_example_instruction": first["example"]["instruction"],
         "lm_pairs_round1": first["train"]["pairs"],
-        "lm_prompts_round1": values["lm_config"]["prompts_per_iteration"],
+        "lm_prompts_round1": lm_config["prompts_per_iteration"],
         "lm_pair_right": 100 * first["pair_label_right"],
         "lm_pair_wrong": 100 * first["pair_label_wrong"],
         "lm_candidate_finished": 100 * first["candidate_finished_share"],
-        "lm_small_pairs": values["lm_config"]["pairs_per_iteration"],
-        "lm_small_answers": (values["lm_config"]["heldout_prompts"]
-                             * values["lm_config"]["heldout_samples"]),
-        "lm_small_tokens": values["lm_config"]["max_new_tokens"],
-        "lm_small_precision": values["precision"],
     }
 
 
-def prompt_table(values: dict):
-    """The example held-out prompts and their checked constraints (a pandas Styler)."""
+def prompt_table(prompts_file: str):
+    """The example held-out prompts of :func:`prompt_split` and their checked constraints (a
+    pandas Styler)."""
     import pandas as pd
 
     table = pd.DataFrame([{"held-out instruction": p["instruction"],
                            "checked constraints": ", ".join(p["constraints"])}
-                          for p in values["prompts"]["examples"]])
+                          for p in prompt_split(prompts_file)["examples"]])
     return table.style.hide(axis="index")
 
 
@@ -223,6 +209,63 @@ def alpha_interval(answers: dict) -> dict:
     ci = cluster_bootstrap(rows, lambda r: diag.signal_share_from_sums(r)["alpha_hat"],
                            RESAMPLES)
     return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi}
+
+
+def consistency_by_prompt(answers: dict) -> np.ndarray:
+    r"""Each prompt's internal consistency (:func:`srlm_core.lm.diagnostics.internal_consistency`
+    on its own answers: the share of its answer pairs on which the judge prefers the answer
+    with the larger :math:`\log\pi_t-\log\pi_0`); NaN for a prompt without such a pair."""
+    log_ratio = np.subtract(answers["logp"], answers["logp_initial"])
+    scores = np.asarray(answers["score"], float)
+    return np.array([diag.internal_consistency([list(range(len(g)))], scores[g], log_ratio[g])
+                     for g in groups_of(answers["prompt"])])
+
+
+def consistency_change(first: dict, last: dict) -> dict:
+    """Internal consistency of ``last`` minus ``first`` (two evaluations' answers), paired by
+    prompt over the prompts where both are defined: mean, 95% bootstrap interval over prompts,
+    sign-flip p-value and the smallest change the design detects."""
+    d = consistency_by_prompt(last) - consistency_by_prompt(first)
+    d = d[~np.isnan(d)]
+    ci = cluster_bootstrap(d, np.mean, RESAMPLES)
+    return {"difference": ci.mean, "lo": ci.lo, "hi": ci.hi,
+            "p_value": sign_flip_test(d, RESAMPLES),
+            "detectable": minimum_detectable_difference(float(np.std(d, ddof=1)), len(d)),
+            "prompts": len(d)}
+
+
+def _best_logp(answers: dict) -> np.ndarray:
+    """Per prompt, the largest sequence log-probability among its sampled answers."""
+    return np.array([max(answers["logp"][i] for i in g) for g in groups_of(answers["prompt"])])
+
+
+def log_kappa_sampled(answers: dict) -> float:
+    r"""The sampled condition number on the log scale, the paper's :math:`\kappa(\pi_t)=
+    \mathbb E_x[1/\max_y\pi_t(y\mid x)]` with the maximum taken over the answers sampled
+    for each prompt: :math:`\log\mathrm{mean}_x\exp(-\max_{y\ \mathrm{sampled}}\log
+    \pi_t(y\mid x))`, an upper bound on :math:`\log\kappa(\pi_t)` (a sampled answer is at
+    most the mode), from the sequence log-probabilities the loop records."""
+    best = _best_logp(answers)
+    return float(np.logaddexp.reduce(-best) - math.log(len(best)))
+
+
+def median_best_logp(answers: dict) -> float:
+    """The median over prompts of the largest sampled log-probability: the typical prompt's
+    term of :func:`log_kappa_sampled`, which the least confident prompt dominates."""
+    return float(np.median(_best_logp(answers)))
+
+
+def alpha_power(alpha: dict, prompts: int, seconds_per_prompt: float,
+                half_width: float = 0.1) -> dict:
+    r"""What :math:`\hat\alpha` with a 95% half-width of ``half_width`` would take: an
+    interval over prompts narrows as :math:`1/\sqrt{\text{prompts}}`, so from the measured
+    interval (``alpha``: ``lo``, ``hi``) on ``prompts`` prompts it needs
+    :math:`\text{prompts}\,(h/\text{half\_width})^2` prompts, which one held-out
+    evaluation (at ``seconds_per_prompt``) takes that many times as long."""
+    h = (alpha["hi"] - alpha["lo"]) / 2
+    needed = math.ceil(prompts * (h / half_width) ** 2)
+    return {"half_width": h, "target": half_width, "prompts": needed,
+            "hours": needed * seconds_per_prompt / 3600}
 
 
 def paired_comparison(answers: dict, against: dict, key: str = "passed") -> dict:
@@ -275,6 +318,7 @@ def table_rows(values: dict) -> list[dict]:
                      "rank_consistency": row.get("rank_consistency"),
                      "judge_agreement": row["judge_agreement"],
                      "log_kappa_proxy": row["log_kappa_proxy"],
+                     "log_kappa_sampled": log_kappa_sampled(answers),
                      "mean_length": row["mean_length"], "answers": row["responses"]})
     return rows
 
@@ -341,8 +385,15 @@ def summarise_record(record: dict) -> dict:
     fm = paired_comparison(arms["fixed"][-1]["answers"], arms["moving"][-1]["answers"])
     kl = paired_comparison(arms["moving"][-1]["answers"], arms["fixed"][-1]["answers"],
                            key="log_ratio")
-    alpha = alpha_interval(arms["fixed"][0]["answers"])
     fixed = arms["fixed"]
+    alpha = alpha_interval(fixed[0]["answers"])
+    consistency = consistency_change(fixed[0]["answers"], fixed[-1]["answers"])
+    evaluated = 1 + sum(len(rows) for rows in arms.values())
+    eval_seconds = sum(v for k, v in values["stage_seconds"].items() if k.startswith("eval"))
+    power = alpha_power(alpha, params["heldout_prompts"],
+                        eval_seconds / (evaluated * params["heldout_prompts"]))
+    kappa = {arm: [log_kappa_sampled(base["answers"])]
+             + [log_kappa_sampled(row["answers"]) for row in rows] for arm, rows in arms.items()}
     out.update({
         "lm_fm_diff": 100 * fm["difference"], "lm_fm_lo": 100 * fm["lo"],
         "lm_fm_hi": 100 * fm["hi"], "lm_fm_p": fm["p_value"], "lm_fm_word": change_word(fm),
@@ -351,8 +402,20 @@ def summarise_record(record: dict) -> dict:
         "lm_alpha1": alpha["value"], "lm_alpha1_lo": alpha["lo"], "lm_alpha1_hi": alpha["hi"],
         "lm_alpha_side": ("positive" if alpha["lo"] > 0 else "negative" if alpha["hi"] < 0
                           else "indistinguishable from zero"),
+        "lm_alpha_half_width": power["half_width"], "lm_alpha_target": power["target"],
+        "lm_alpha_prompts_needed": power["prompts"], "lm_alpha_hours_needed": power["hours"],
+        "lm_heldout_pool": prompt_split(params["prompts_file"])["n_heldout"],
         "lm_consist1": fixed[0]["consistency"], "lm_consist_last": fixed[-1]["consistency"],
+        "lm_consist_change": consistency["difference"], "lm_consist_lo": consistency["lo"],
+        "lm_consist_hi": consistency["hi"], "lm_consist_p": consistency["p_value"],
+        "lm_consist_detectable": consistency["detectable"],
+        "lm_consist_prompts": consistency["prompts"],
         "lm_rank_last": fixed[-1]["rank_consistency"],
+        "lm_log_kappa0": kappa["fixed"][0], "lm_log_kappa_fixed": kappa["fixed"][-1],
+        "lm_log_kappa_moving": kappa["moving"][-1],
+        "lm_best_logp0": median_best_logp(base["answers"]),
+        "lm_best_logp_fixed": median_best_logp(fixed[-1]["answers"]),
+        "lm_length_fixed": fixed[-1]["mean_length"], "lm_length0": base["mean_length"],
     })
     out.update(verdicts(out))
     return out
@@ -362,20 +425,29 @@ def verdicts(numbers: dict) -> dict:
     r"""The pre-registered predictions against the numbers of :func:`summarise_record`:
 
     * signal: S1 improves the truth only through the judge's signal share, so the
-      fixed-reference loop should gain when :math:`\hat\alpha` is positive and should not
-      when it is zero or negative;
+      fixed-reference loop gains when :math:`\hat\alpha` is positive and loses when it is
+      negative; a paired null is "not resolved" with the change the design detects, and an
+      :math:`\hat\alpha` whose interval contains 0 makes the prediction untestable;
     * drift: with the moving reference the policy moves farther from :math:`\pi_0` (S1's
       contrast), so its KL exceeds the fixed reference's;
     * consistency: iterating raises internal consistency (the fixed point is internally
-      consistent)."""
+      consistent), paired by prompt from round one to the last round."""
     side, word = numbers["lm_alpha_side"], numbers["lm_fixed_word"]
-    if side == "positive":
-        signal = "holds" if word == "higher" else "fails"
+    if side == "indistinguishable from zero":
+        signal = "cannot be tested (the interval of the signal share contains 0)"
+    elif word.startswith("no detectable change"):
+        signal = "is not resolved: " + word
     else:
-        signal = "holds" if word != "higher" else "fails"
+        signal = "holds" if (word == "higher") == (side == "positive") else "fails"
     drift = "holds" if numbers["lm_kl_gap_lo"] > 0 else (
         "fails" if numbers["lm_kl_gap_hi"] < 0 else "is not resolved (interval contains 0)")
-    consistency = ("holds" if numbers["lm_consist_last"] > numbers["lm_consist1"] else "fails")
+    if numbers["lm_consist_lo"] > 0:
+        consistency = "holds"
+    elif numbers["lm_consist_hi"] < 0:
+        consistency = "fails"
+    else:
+        consistency = (f"is not resolved (interval contains 0; the design detects "
+                       f"{numbers['lm_consist_detectable']:.2f})")
     return {"lm_signal_verdict": signal, "lm_drift_verdict": drift,
             "lm_consistency_verdict": consistency}
 
@@ -432,15 +504,17 @@ def plot_pass(values: dict):
 
 def plot_diagnostics(values: dict):
     r"""Signed signal share :math:`\hat\alpha` (95% interval over prompts), internal
-    consistency and :math:`\mathrm{KL}(\pi_t\Vert\pi_0)`, against the round."""
+    consistency, :math:`\mathrm{KL}(\pi_t\Vert\pi_0)` and the sampled
+    :math:`\log\hat\kappa_t` (:func:`log_kappa_sampled`), against the round."""
     import matplotlib.pyplot as plt
 
     rows = table_rows(values)
     palette = _palette()
     panels = [("alpha_hat", r"signal share $\hat\alpha$"),
               ("consistency", "internal consistency"),
-              ("kl_to_initial", r"KL$(\pi_t\,\Vert\,\pi_0)$ (nats)")]
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+              ("kl_to_initial", r"KL$(\pi_t\,\Vert\,\pi_0)$ (nats)"),
+              ("log_kappa_sampled", r"sampled $\log\hat\kappa_t$ (nats)")]
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
     for ax, (key, label) in zip(axes, panels, strict=True):
         for offset, arm in enumerate(values["arms"]):
             part = [r for r in rows if r["arm"] in (arm, "initial")]
@@ -450,8 +524,7 @@ def plot_diagnostics(values: dict):
                       "ls": "-" if arm != "single_step" else "none"}
             if key == "alpha_hat":
                 lo = np.array([r["alpha_lo"] for r in part])
-                hi = np.array([r["alpha_hi"]
-                                                                             for r in part])
+                hi = np.array([r["alpha_hi"] for r in part])
                 ax.errorbar(x, y, yerr=[y - lo, hi - y], capsize=3, **kwargs)
             else:
                 ax.plot(x, y, **kwargs)

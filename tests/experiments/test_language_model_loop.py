@@ -69,10 +69,7 @@ def _values(fixed=BETTER, moving=BASE, drift_moving=1.0, pairs=(4, 4, 8), steps=
         "lm_config": {"name": "lm-test", "arms": ["fixed", "moving", "single_step"],
                       "iterations": 2, "prompts_per_iteration": 6, "pairs_per_iteration": 4,
                       "candidates": 3, "heldout_prompts": 6, "heldout_samples": 4,
-                      "max_new_tokens": 128},
-        "prompts": {"n_train": 10, "n_heldout": 6, "heldout_topics": 2,
-                    "examples": [{"instruction": "Describe tea.",
-                                  "constraints": ["lowercase", "no_commas"]}]},
+                      "max_new_tokens": 128, "prompts_file": "data/lm/prompts.json"},
         "baseline": _evaluation(BASE),
         "arms": {
             "fixed": [_evaluation(BASE, 1, 0.5, train=train[0]),
@@ -94,7 +91,7 @@ def _record(**kwargs):
         "params": values["lm_config"],
         "provenance": {"wall_time_s": 600.0, "hardware": {"cpu": "a CPU"},
                        "git_commit": "0123456789abcdef"},
-        "values": {k: values[k] for k in ("baseline", "arms", "precision")},
+        "values": {k: values[k] for k in ("baseline", "arms", "precision", "stage_seconds")},
     }
 
 
@@ -112,17 +109,53 @@ def test_config_validate_names_the_bad_field():
     assert err.value.field == "overrides" and "iterations" in str(err.value)
 
 
-def test_summarise_computes_the_shares_of_a_hand_made_run():
-    out = lm.summarise(_values())
+def _prompts_file(tmp_path):
+    """A prompt file of 10 training and 6 held-out prompts in 2 held-out topics."""
+    prompt = {"instruction": "Describe tea.", "constraints": [{"kind": "lowercase"},
+                                                              {"kind": "no_commas"}]}
+    path = tmp_path / "prompts.json"
+    path.write_text(json.dumps({"train": [prompt] * 10, "heldout": [prompt] * 6,
+                                "heldout_topics": 2}))
+    return str(path)
+
+
+def test_round_one_computes_the_shares_of_a_hand_made_run(tmp_path):
+    values = _values()
+    out = lm.round_one(values, {**values["lm_config"], "prompts_file": _prompts_file(tmp_path)})
     assert out == {
         "lm_n_train": 10, "lm_n_heldout": 6, "lm_heldout_topics": 2,
-        "lm_small_minutes": 1.5, "lm_small_train_share": 40.0,
-        "lm_small_eval_share": 30.0, "lm_example_instruction": "Describe tea.",
+        "lm_example_instruction": "Describe tea.",
         "lm_pairs_round1": 4, "lm_prompts_round1": 6,
         "lm_pair_right": pytest.approx(200 / 3), "lm_pair_wrong": pytest.approx(100 / 3),
-        "lm_candidate_finished": 75.0, "lm_small_pairs": 4, "lm_small_answers": 24,
-        "lm_small_tokens": 128, "lm_small_precision": "float32",
+        "lm_candidate_finished": 75.0,
     }
+
+
+def test_consistency_by_prompt_counts_each_prompts_pairs():
+    """Prompt 0: scores 3, 2, 1 and log-ratios 1, 2, 3: every pair reversed (0); prompt 1:
+    scores 1, 2 and log-ratios 1, 2: consistent (1); prompt 2: equal log-ratios (NaN)."""
+    answers = {"prompt": [0, 0, 0, 1, 1, 2, 2], "score": [3, 2, 1, 1, 2, 1, 2],
+               "logp": [1, 2, 3, 1, 2, 5, 5], "logp_initial": [0] * 7}
+    out = lm.consistency_by_prompt(answers)
+    assert out[:2].tolist() == [0.0, 1.0] and math.isnan(out[2])
+    flipped = {**answers, "score": [1, 2, 3, 2, 1, 1, 2]}
+    change = lm.consistency_change(answers, flipped)  # prompt 0: +1, prompt 1: -1
+    assert change["prompts"] == 2 and change["difference"] == pytest.approx(0.0)
+
+
+def test_log_kappa_sampled_bounds_the_condition_number_from_the_samples():
+    """Two prompts whose best sampled answers have probability 1/2 and 1/4: the sampled
+    kappa is (2 + 4)/2 = 3, and the median best log-probability is log(3/8)."""
+    answers = {"prompt": [0, 0, 1, 1], "logp": np.log([0.5, 0.1, 0.25, 0.2]).tolist()}
+    assert lm.log_kappa_sampled(answers) == pytest.approx(math.log(3.0))
+    assert lm.median_best_logp(answers) == pytest.approx(np.mean(np.log([0.5, 0.25])))
+
+
+def test_alpha_power_scales_prompts_with_the_squared_half_width():
+    out = lm.alpha_power({"lo": -0.3, "hi": 0.5}, prompts=25, seconds_per_prompt=36.0)
+    assert out["half_width"] == pytest.approx(0.4) and out["prompts"] == 400
+    assert out["hours"] == pytest.approx(4.0)
+    assert lm.alpha_power({"lo": 0.0, "hi": 0.2}, 25, 1.0)["prompts"] == 25
 
 
 def test_rates_and_paired_comparison_are_over_prompts():
@@ -181,6 +214,10 @@ def test_summarise_record_compares_arms_and_computes_the_verdicts():
     assert out["lm_fm_diff"] == pytest.approx(25.0)
     assert out["lm_alpha_side"] == "positive"
     assert out["lm_signal_verdict"] == "holds"  # positive share and a gain
+    # 6 evaluations of 6 prompts took 15 s: 15/36 s per prompt
+    assert out["lm_alpha_hours_needed"] == pytest.approx(
+        out["lm_alpha_prompts_needed"] * 15 / 36 / 3600)
+    assert out["lm_consist_prompts"] <= 6 and out["lm_log_kappa0"] > 0
     assert out["lm_kl_gap"] == pytest.approx(0.875) and out["lm_drift_verdict"] == "holds"
     assert lm.summarise_record(_record(drift_moving=-2.0))["lm_drift_verdict"] == "fails"
     assert out["lm_large_commit"] == "0123456789" and out["lm_large_minutes"] == 10.0
@@ -188,19 +225,32 @@ def test_summarise_record_compares_arms_and_computes_the_verdicts():
     assert json.loads(json.dumps(out)) == out
 
 
-@pytest.mark.parametrize(("numbers", "words"), [
-    ({"lm_alpha_side": "positive", "lm_fixed_word": "no detectable change (x)"},
-     ("fails",)),
-    ({"lm_alpha_side": "indistinguishable from zero", "lm_fixed_word": "higher"}, ("fails",)),
-    ({"lm_alpha_side": "negative", "lm_fixed_word": "lower"}, ("holds",)),
+@pytest.mark.parametrize(("side", "word", "verdict"), [
+    ("positive", "higher", "holds"), ("positive", "lower", "fails"),
+    ("negative", "lower", "holds"), ("negative", "higher", "fails"),
+    ("positive", "no detectable change (the design detects 7 points)",
+     "is not resolved: no detectable change (the design detects 7 points)"),
+    ("indistinguishable from zero", "higher",
+     "cannot be tested (the interval of the signal share contains 0)"),
+    ("indistinguishable from zero", "lower",
+     "cannot be tested (the interval of the signal share contains 0)"),
 ])
-def test_signal_verdict(numbers, words):
-    base = {"lm_kl_gap_lo": -0.1, "lm_kl_gap_hi": 0.2, "lm_consist1": 0.6,
-            "lm_consist_last": 0.5}
-    out = lm.verdicts({**base, **numbers})
-    assert out["lm_signal_verdict"] == words[0]
+def test_signal_verdict(side, word, verdict):
+    base = {"lm_kl_gap_lo": -0.1, "lm_kl_gap_hi": 0.2, "lm_consist_lo": -0.05,
+            "lm_consist_hi": 0.1, "lm_consist_detectable": 0.15}
+    out = lm.verdicts({**base, "lm_alpha_side": side, "lm_fixed_word": word})
+    assert out["lm_signal_verdict"] == verdict
     assert out["lm_drift_verdict"] == "is not resolved (interval contains 0)"
-    assert out["lm_consistency_verdict"] == "fails"
+    assert out["lm_consistency_verdict"] == ("is not resolved (interval contains 0; the design "
+                                             "detects 0.15)")
+
+
+@pytest.mark.parametrize(("lo", "hi", "verdict"), [(0.01, 0.2, "holds"), (-0.2, -0.01, "fails")])
+def test_consistency_verdict_needs_the_interval_to_exclude_zero(lo, hi, verdict):
+    numbers = {"lm_alpha_side": "positive", "lm_fixed_word": "higher", "lm_kl_gap_lo": 0.1,
+               "lm_kl_gap_hi": 0.2, "lm_consist_lo": lo, "lm_consist_hi": hi,
+               "lm_consist_detectable": 0.1}
+    assert lm.verdicts(numbers)["lm_consistency_verdict"] == verdict
 
 
 def test_summarise_record_on_the_stored_lm_large_record():
@@ -215,9 +265,9 @@ def test_summarise_record_on_the_stored_lm_large_record():
             assert len(row["answers"]["passed"]) == out["lm_large_answers"], arm
 
 
-def test_tables_and_plots_draw_from_the_values():
+def test_tables_and_plots_draw_from_the_values(tmp_path):
     values = _values()
-    prompts = lm.prompt_table(values).data
+    prompts = lm.prompt_table(_prompts_file(tmp_path)).data
     assert prompts.iloc[0].tolist() == ["Describe tea.", "lowercase, no_commas"]
     example = lm.example_table(values).data
     assert example.role.tolist() == ["chosen", "rejected", ""]
@@ -253,4 +303,4 @@ def test_tiny_run_is_deterministic_and_resumable(tmp_path):
     assert json.dumps(strip(once), sort_keys=True) == json.dumps(strip(split), sort_keys=True)
     assert [r["iteration"] for r in split["arms"]["moving"]] == [1, 2]
     assert set(split["stage_seconds"]) >= {"train", "eval_generate"}
-    assert lm.summarise(split)["lm_prompts_round1"] == 2
+    assert lm.round_one(split, split["lm_config"])["lm_prompts_round1"] == 2
