@@ -3,9 +3,10 @@
 * ``srlm results list``: every record with its status (a bad record is listed as INVALID and
   the command exits 2);
 * ``srlm results show ID``: one record (``--json`` for the raw validated record);
-* ``srlm results verify ID... | --all [--fast]``: re-run each record's ``command`` with
+* ``srlm results verify ID... | --all [--fast] [--jobs N]``: re-run each record's ``command`` with
   ``--results-dir TMP`` appended, compare the new values leaf by leaf within the record's
-  tolerance, print every difference; exit 1 on a mismatch;
+  tolerance, print every difference (``--jobs`` commands at a time, default the cores);
+  exit 1 on a mismatch;
 * ``srlm results execute CHAPTER``: execute a chapter notebook outside the book (a path, or a
   name such as ``01_operator`` or ``01`` under book/chapters) and write its executed notebook
   and an HTML page that reads offline to ``--output-dir`` (default book/_build/executed,
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +49,10 @@ def register(sub) -> None:
     )
     verify.add_argument(
         "--fast-threshold", type=float, default=None, help="seconds (default 120)"
+    )
+    verify.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1,
+        help="commands re-run at a time, each in its own process (default: the cores)"
     )
     verify.add_argument("--results-dir", type=Path, default=None, help=_DIR_HELP)
     verify.set_defaults(handler=run_verify)
@@ -200,25 +206,38 @@ def check(record, workdir: Path, wall: float) -> bool:
     return False
 
 
-def verify(records) -> list[bool]:
-    """Re-run each distinct command once (a chapter writes several records) and check every
-    record it regenerates."""
+def verify(records, jobs: int = 1) -> list[bool]:
+    """Re-run each distinct command once (a chapter writes several records), ``jobs`` commands
+    at a time (the longest recorded first; each runs in its own process), and check every
+    record it regenerates, in the order given."""
     import tempfile
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     by_command: dict[str, list] = {}
     for record in records:
         by_command.setdefault(record.command, []).append(record)
-    outcomes = []
-    for command, group in by_command.items():
-        with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
-            start = time.perf_counter()
-            error = run_command(command, Path(tmp))
-            wall = time.perf_counter() - start
+
+    def rerun(command: str, workdir: str) -> tuple[str | None, float]:
+        Path(workdir).mkdir()
+        start = time.perf_counter()
+        error = run_command(command, Path(workdir))
+        return error, time.perf_counter() - start
+
+    longest_first = sorted(by_command, key=lambda c: -max(r.wall_time_s or 0.0
+                                                          for r in by_command[c]))
+    with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
+        folders = {command: Path(tmp) / str(i) for i, command in enumerate(by_command)}
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {command: pool.submit(rerun, command, str(folders[command]))
+                       for command in longest_first}
+        outcomes = []
+        for command, group in by_command.items():
+            error, wall = futures[command].result()
             for record in group:
                 if error:
                     print(f"FAIL  {record.id}: {error}")
-                outcomes.append(not error and check(record, Path(tmp), wall))
+                outcomes.append(not error and check(record, folders[command], wall))
     return outcomes
 
 
@@ -251,7 +270,9 @@ def run_verify(args) -> int:
     if not records:
         print(f"nothing to verify in {directory}")
         return 0
-    results = verify(records)
+    if args.jobs < 1:
+        raise ConfigError("jobs", f"must be at least 1, got {args.jobs}")
+    results = verify(records, args.jobs)
     print(f"{sum(results)} of {len(results)} result(s) reproduced")
     return 0 if all(results) else 1
 

@@ -118,6 +118,31 @@ def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, mon
     assert "values.slope: recorded -0.50005, re-run -0.5  |diff| 5e-05  rel 0.0001" in out
 
 
+def test_verify_runs_commands_in_parallel_and_reports_in_order(tmp_path, capsys,
+                                                               monkeypatch):
+    """Two records with different commands re-run on two workers: each is checked against
+    its own re-run, and a wrong one fails; --jobs 0 is a one-line error."""
+    from srlm_core.cli import results as cli_results
+
+    honest = {r.command: load_record(write_record(r, tmp_path))
+              for r in (record(), record("other"))}
+
+    def faithful_run(command, workdir):
+        rerun = honest[command]
+        if rerun.id == "other":
+            rerun.values["slope"] = 1.0  # a re-run that differs
+        write_record(rerun, workdir)
+
+    monkeypatch.setattr(cli_results, "run_command", faithful_run)
+    assert main(["results", "verify", "--all", "--jobs", "2", "--results-dir",
+                 str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.index("PASS  demo") < out.index("FAIL  other")
+    assert main(["results", "verify", "--all", "--jobs", "0", "--results-dir",
+                 str(tmp_path)]) == 2
+    assert "--jobs: must be at least 1" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys, monkeypatch):
     chapter = tmp_path / "chapter.md"
