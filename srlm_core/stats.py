@@ -4,7 +4,8 @@ instance, never the row.
 * :func:`mean_interval` and :func:`bootstrap_interval` summarise one number per unit;
   :func:`cluster_bootstrap` resamples whole units (the rows of an array, one per unit) for
   any statistic of the resampled rows, e.g. a ratio of sums or a regression refitted from
-  per-unit sums;
+  per-unit sums; :func:`crossed_bootstrap` resamples two crossed units at once (training
+  seeds and prompts);
 * :func:`sign_flip_test` is the paired test over units: one difference per unit (an arm
   minus its baseline on the same prompt), its p-value from random sign flips;
 * :func:`slope_across_units` fits a slope within each unit and summarises the per-unit slopes
@@ -95,6 +96,26 @@ def cluster_bootstrap(rows, statistic, resamples: int = 9999, seed: int = 0,
     boot = np.array([statistic(units[d]) for d in draws], dtype=float)
     lo, hi = np.percentile(boot, _percentile_levels(confidence))
     return ClusterInterval(point, float(lo), float(hi), n)
+
+
+def crossed_bootstrap(matrix, resamples: int = 9999, seed: int = 0,
+                      confidence: float = 0.95) -> Interval:
+    """The mean of ``matrix`` (rows: one unit, e.g. training seeds; columns: a crossed unit,
+    e.g. prompts) and its percentile interval from resampling rows and columns independently
+    (draw k: rows ``rng.integers(0, r, (resamples, r))[k]`` then columns
+    ``rng.integers(0, c, (resamples, c))[k]``, ``rng = np.random.default_rng(seed)``), so
+    that the interval carries the spread of both units.  One row is the bootstrap over
+    columns alone."""
+    x = np.asarray(matrix, dtype=float)
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError("crossed_bootstrap needs a non-empty (rows, columns) matrix")
+    r, c = x.shape
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, r, (resamples, r))
+    cols = rng.integers(0, c, (resamples, c))
+    boot = np.array([x[np.ix_(a, b)].mean() for a, b in zip(rows, cols, strict=True)])
+    lo, hi = np.percentile(boot, _percentile_levels(confidence))
+    return Interval(float(x.mean()), float(lo), float(hi))
 
 
 def sign_flip_test(differences, resamples: int = 9999, seed: int = 0) -> float:

@@ -12,6 +12,7 @@ from srlm_core.stats import (
     binomial_count_range,
     bootstrap_interval,
     cluster_bootstrap,
+    crossed_bootstrap,
     equivalence_test,
     fit_line,
     fit_log_decay,
@@ -179,3 +180,19 @@ def test_sign_flip_test_by_random_flips_is_near_the_exact_p():
     assert 0.0 < exact < 1.0
     assert abs(sign_flip_test(d, resamples=999, seed=1) - exact) < 0.05
     assert sign_flip_test(d, resamples=999, seed=1) == sign_flip_test(d, resamples=999, seed=1)
+
+
+def test_crossed_bootstrap_carries_the_spread_of_both_units():
+    """Rows that differ by a constant widen the interval beyond the columns' spread alone;
+    a constant matrix has a degenerate interval; one row is a bootstrap over columns."""
+    columns = np.linspace(0.0, 1.0, 12)
+    one = crossed_bootstrap(columns[None, :], resamples=2000)
+    assert one.mean == pytest.approx(0.5) and one.lo < 0.5 < one.hi
+    three = crossed_bootstrap(columns[None, :] + np.array([[-1.0], [0.0], [1.0]]),
+                                    resamples=2000)
+    assert three.mean == pytest.approx(0.5)
+    assert three.hi - three.lo > 2 * (one.hi - one.lo)
+    flat = crossed_bootstrap(np.ones((3, 4)), resamples=100)
+    assert (flat.lo, flat.mean, flat.hi) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError):
+        crossed_bootstrap(np.ones(4))

@@ -31,6 +31,8 @@ import numpy as np
 from srlm_core import stats
 
 SPLITS = ("train", "heldout")
+#: Resamples of the crossed bootstrap over seeds and prompts.
+RESAMPLES = 4999
 
 
 @dataclass(frozen=True)
@@ -138,20 +140,23 @@ def main_arms(values: dict) -> list[str]:
     return sorted(name for name in values["arms"] if name.startswith("iterate-s"))
 
 
-def per_prompt_kappa(values: dict, arms: list[str], split: str) -> np.ndarray:
-    """1/pi_t(greedy) per prompt (rows) and round (columns), averaged over ``arms``."""
+def seed_prompt_matrix(values: dict, arms: list[str], split: str, t: int,
+                       quantity: str = "kappa") -> np.ndarray:
+    """Round ``t`` per seed (rows, one per arm of ``arms``) and prompt (columns):
+    ``"kappa"``, 1/pi_t(greedy); ``"share"``, whether pi_t(greedy) > 1/2."""
     mask = _split_index(values, split)
-    stack = [[np.exp(-np.array(r["eval"]["greedy_logp"])[mask])
-              for r in values["arms"][a]["rounds"]] for a in arms]
-    return np.mean(np.array(stack), axis=0).T
+    logp = np.array([np.array(values["arms"][a]["rounds"][t]["eval"]["greedy_logp"])[mask]
+                     for a in arms])
+    return np.exp(-logp) if quantity == "kappa" else (logp > math.log(0.5)).astype(float)
 
 
-def kappa_interval(values: dict, arms: list[str], split: str, t: int) -> tuple:
-    """kappa-hat_t over ``arms`` with a 95% bootstrap interval over prompts (each prompt's
-    value averaged over the seeds is the unit)."""
-    column = per_prompt_kappa(values, arms, split)[:, t]
-    interval = stats.bootstrap_interval(column)
-    return float(column.mean()), float(interval.lo), float(interval.hi)
+def seed_interval(values: dict, arms: list[str], split: str, t: int,
+                  quantity: str = "kappa") -> tuple:
+    """The mean of :func:`seed_prompt_matrix` with a 95% interval that resamples training
+    seeds and prompts, crossed (:func:`srlm_core.stats.crossed_bootstrap`)."""
+    ci = stats.crossed_bootstrap(seed_prompt_matrix(values, arms, split, t, quantity),
+                                 resamples=RESAMPLES)
+    return ci.mean, ci.lo, ci.hi
 
 
 def fit_recursion(kappas: list[list[float]]) -> dict:
@@ -216,8 +221,13 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     out["seeds"] = len(main)
     out["rounds"] = T
     for split in SPLITS:
-        k0 = kappa_interval(values, main, split, 0)
-        kT = kappa_interval(values, main, split, T)
+        k0 = seed_interval(values, main, split, 0)
+        kT = seed_interval(values, main, split, T)
+        sT = seed_interval(values, main, split, T, "share")
+        out[f"{split}_share_T_lo"], out[f"{split}_share_T_hi"] = sT[1:]
+        shares = [rows[a][split][T]["share"] for a in main]
+        out[f"{split}_share_T_seed_min"], out[f"{split}_share_T_seed_max"] = (min(shares),
+                                                                              max(shares))
         out[f"{split}_kappa0"], out[f"{split}_kappa0_lo"], out[f"{split}_kappa0_hi"] = k0
         out[f"{split}_kappaT"], out[f"{split}_kappaT_lo"], out[f"{split}_kappaT_hi"] = kT
         for key in ("share", "f_base", "agree", "greedy_acc", "sampled_acc", "length",
@@ -255,7 +265,9 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
                        if a.startswith("pairs-") or a == main[0])
     pair_rows = [(m, rounds_to(rows[a]["train"], level), rows[a]["train"][-1]["share"])
                  for m, a in pair_arms]
-    out["pairs_table"] = [{"pairs": m, "rounds": r, "final_share": fs} for m, r, fs in pair_rows]
+    out["pairs_table"] = [{"pairs": m, "log_kappa0": math.log(rows[a]["train"][0]["kappa"]),
+                           "rounds": r, "final_share": fs}
+                          for (m, r, fs), (_, a) in zip(pair_rows, pair_arms, strict=True)]
     out["verdict_rounds_tau"] = _order_verdict([(lk, r, fs) for _, lk, r, fs in tau_rows], T,
                                                "log kappa-hat_0", increasing=True)
     out["verdict_rounds_n"] = _order_verdict([(m, r, fs) for m, r, fs in pair_rows], T, "n",
@@ -343,6 +355,25 @@ def _order_verdict(points, rounds: int, what: str, increasing: bool) -> str:
 
 
 # -- figures -----------------------------------------------------------------------------------
+
+def sweep_table(summary: dict, tau: float, pairs: int):
+    """P2's arms (seed 0): the temperature sweep at ``pairs`` pairs and the pair counts at
+    ``tau``, each with log kappa-hat_0 on the training prompts, the rounds until the confident
+    share reaches the level and the final share (a pandas Styler)."""
+    import pandas as pd
+
+    level = summary["share_level"]
+    rounds = summary["rounds"]
+    rows = ([{"tau": r["tau"], "pairs per prompt": pairs, **r} for r in summary["tau_table"]]
+            + [{"tau": tau, "pairs per prompt": r["pairs"], **r} for r in summary["pairs_table"]
+               if r["pairs"] != pairs])
+    table = pd.DataFrame([{
+        "τ": r["tau"], "pairs per prompt": r["pairs per prompt"],
+        "log κ̂₀ (training)": r["log_kappa0"],
+        f"rounds to share ≥ {level:g}": _fmt_rounds(r["rounds"], rounds),
+        "final share": r["final_share"]} for r in rows])
+    return table.style.format(precision=2).hide(axis="index")
+
 
 def plot_kappa(values: dict, summary: dict):
     """kappa-hat_t per seed (training and held-out prompts), the beam estimate, and the

@@ -79,3 +79,33 @@ def test_an_order_of_censored_arms_says_it_rests_on_the_final_share():
     assert censored.endswith("judged on the final share: no arm reached the level within 3 rounds)")
     reached = analysis._order_verdict([(1.0, 2, 1.0), (2.0, 3, 1.0)], 3, "x", True)
     assert "final share" not in reached
+
+
+def test_seed_interval_resamples_seeds_and_prompts():
+    """Two seeds on the two training prompts: 1/pi = (2, 4) and (2, 1/0.6); the
+    share with pi > 1/2 is 0 (exactly 1/2 is not above) and 1/2 on the two seeds."""
+    values = _values([math.log(0.5), math.log(0.25), 0.0], [0.0] * 3)
+    second = _values([math.log(0.5), math.log(0.6), 0.0], [0.0] * 3)["arms"]["iterate-s0"]
+    values["arms"]["iterate-s1"] = second
+    arms = ["iterate-s0", "iterate-s1"]
+    kappa = analysis.seed_prompt_matrix(values, arms, "train", 0)
+    assert kappa.ravel().tolist() == pytest.approx([2.0, 4.0, 2.0, 1 / 0.6])
+    mean, lo, hi = analysis.seed_interval(values, arms, "train", 0)
+    assert mean == pytest.approx(kappa.mean()) and lo < mean < hi
+    assert analysis.seed_prompt_matrix(values, arms, "train", 0, "share").tolist() == [
+        [0.0, 0.0], [0.0, 1.0]]
+
+
+def test_sweep_table_lists_the_temperatures_and_the_other_pair_counts():
+    summary = {"share_level": 0.9, "rounds": 3,
+               "tau_table": [{"tau": 0.7, "log_kappa0": 1.0, "rounds": 2, "final_share": 0.95},
+                             {"tau": 1.0, "log_kappa0": 2.0, "rounds": None,
+                              "final_share": 0.5}],
+               "pairs_table": [{"pairs": 1, "log_kappa0": 2.0, "rounds": None,
+                                "final_share": 0.4},
+                               {"pairs": 2, "log_kappa0": 2.0, "rounds": None,
+                                "final_share": 0.5}]}
+    table = analysis.sweep_table(summary, tau=1.0, pairs=2).data
+    assert table["τ"].tolist() == [0.7, 1.0, 1.0]
+    assert table["pairs per prompt"].tolist() == [2, 2, 1]
+    assert table["rounds to share ≥ 0.9"].tolist() == ["2", "> 3", "> 3"]
