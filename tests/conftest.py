@@ -15,7 +15,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 # of the cores: N workers of N threads each would oversubscribe them.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _WORKERS > 1:
-    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    from srlm_core.threads import worker_environment
+
+    os.environ.update(worker_environment(_WORKERS))
 
 try:  # the property tests: no example database, no per-example deadline (the first example
     # pays torch's warm-up), and Hypothesis's own files in a temporary folder, not in a

@@ -161,8 +161,9 @@ def run_show(args) -> int:
     return 0
 
 
-def run_command(command: str, workdir: Path) -> str | None:
-    """Run a record's ``command`` with ``--results-dir workdir``; an error message or None."""
+def run_command(command: str, workdir: Path, workers: int = 1) -> str | None:
+    """Run a record's ``command`` with ``--results-dir workdir``, with its share of the cores
+    for ``workers`` commands at a time; an error message or None."""
     import shlex
     import subprocess
 
@@ -171,7 +172,10 @@ def run_command(command: str, workdir: Path) -> str | None:
     words = shlex.split(command)
     entry = "import sys; from srlm_core.cli import main; sys.exit(main())"
     argv = [sys.executable, "-c", entry, *words[1:], "--results-dir", str(workdir)]
-    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    from srlm_core.threads import worker_environment
+
+    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**os.environ, **worker_environment(workers)})
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr).strip()
         return f"the command exited with status {proc.returncode}:\n{log[-2000:]}"
@@ -221,7 +225,7 @@ def verify(records, jobs: int = 1) -> list[bool]:
     def rerun(command: str, workdir: str) -> tuple[str | None, float]:
         Path(workdir).mkdir()
         start = time.perf_counter()
-        error = run_command(command, Path(workdir))
+        error = run_command(command, Path(workdir), jobs)
         return error, time.perf_counter() - start
 
     longest_first = sorted(by_command, key=lambda c: -max(r.wall_time_s or 0.0

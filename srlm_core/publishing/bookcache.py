@@ -40,6 +40,7 @@ from pathlib import Path
 
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.report import LIVE_DIR_ENV, NOTEBOOK_ENV
+from srlm_core.threads import worker_environment
 
 #: Repository paths whose content keys the execution cache.
 FINGERPRINT_INPUTS = ("srlm_core", "data", "requirements.lock")
@@ -95,9 +96,11 @@ def _source_read(app, docname, source) -> None:
     os.environ[NOTEBOOK_ENV] = str(app.env.doc2path(docname))
 
 
-def _execute(notebook, path: Path, timeout: int, allow_errors: bool):
+def _execute(notebook, path: Path, timeout: int, allow_errors: bool, workers: int = 1):
     """Execute ``notebook`` (read from ``path``) in a kernel started in its folder and told
-    its source (``SRLM_NOTEBOOK``); the executed notebook, seconds and any error's traceback."""
+    its source (``SRLM_NOTEBOOK``), with its share of the cores for ``workers`` kernels at a
+    time (:func:`srlm_core.threads.worker_environment`); the executed notebook, seconds and
+    any error's traceback."""
     import time
     import traceback
 
@@ -109,7 +112,8 @@ def _execute(notebook, path: Path, timeout: int, allow_errors: bool):
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     try:
-        client.execute(env={**os.environ, NOTEBOOK_ENV: str(path)})
+        client.execute(env={**os.environ, **worker_environment(workers),
+                            NOTEBOOK_ENV: str(path)})
     except (CellExecutionError, CellTimeoutError):
         return notebook, time.perf_counter() - start, traceback.format_exc()
     return notebook, time.perf_counter() - start, None
@@ -153,10 +157,10 @@ def execute_ahead(app, env, docnames) -> None:
         jobs.append((doc, path, notebook, reader.read_fmt))
     if not jobs:
         return
-    workers = app.config.srlm_execution_workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    workers = min(app.config.srlm_execution_workers or os.cpu_count() or 1, len(jobs))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         running = {pool.submit(_execute, notebook, path, nb_config.execution_timeout,
-                               nb_config.execution_allow_errors): (doc, path, read_fmt)
+                               nb_config.execution_allow_errors, workers): (doc, path, read_fmt)
                    for doc, path, notebook, read_fmt in jobs}
         for future in as_completed(running):
             doc, path, read_fmt = running[future]

@@ -103,7 +103,7 @@ def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, mon
     path = write_record(record(), tmp_path)
     honest = load_record(path)
 
-    def faithful_run(command, workdir):  # what a faithful re-run writes
+    def faithful_run(command, workdir, workers=1):  # what a faithful re-run writes
         write_record(honest, workdir)
 
     monkeypatch.setattr(cli_results, "run_command", faithful_run)
@@ -127,7 +127,7 @@ def test_verify_runs_commands_in_parallel_and_reports_in_order(tmp_path, capsys,
     honest = {r.command: load_record(write_record(r, tmp_path))
               for r in (record(), record("other"))}
 
-    def faithful_run(command, workdir):
+    def faithful_run(command, workdir, workers=1):
         rerun = honest[command]
         if rerun.id == "other":
             rerun.values["slope"] = 1.0  # a re-run that differs
