@@ -242,6 +242,12 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     fit = fit_recursion(curves)
     out.update({f"geo_{k}": v for k, v in geo.items()})
     out.update({f"rec_{k}": v for k, v in fit.items()})
+    out["kappa_falls_seeds"] = sum(c[-1] < c[0] for c in curves)
+    out["train_kappaT_seed_min"] = min(c[-1] for c in curves)
+    out["train_kappaT_seed_max"] = max(c[-1] for c in curves)
+    out["train_kappaT_worst"] = float(seed_prompt_matrix(values, main, "train", T).max())
+    for t, name in ((0, "train_kappa_median_0"), (T, "train_kappa_median_T")):
+        out[name] = float(np.median(seed_prompt_matrix(values, main, "train", t)))
     falls = all(c[-1] < c[0] for c in curves)
     monotone = all(all(b <= a for a, b in zip(c, c[1:])) for c in curves)
     out["kappa_falls_every_seed"] = falls
@@ -298,6 +304,7 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     out["heldout_prompts"] = rows[main[0]]["heldout"][0]["prompts"]
     out["train_prompts"] = rows[main[0]]["train"][0]["prompts"]
     out["smallest_share_step"] = 1.0 / max(out["heldout_prompts"], 1)
+    out["smallest_train_share_step"] = 1.0 / out["train_prompts"]
     c_min = min(out["train_c_hat_0"], out["heldout_c_hat_0"])
     out["stable_term"] = c_min ** -0.5  # Eq. 7's 1/sqrt(c) with c <= the round-0 minimum
     return out
