@@ -19,6 +19,10 @@ records (so gamma-hat's uncertainty enters every prediction that uses it).  Pred
   E_1/E_0 - (1 - alpha) reaches 0 or above) and above the iterated arm's last E_T;
 * P4: under the moving reference E_t/E_0 follows :math:`|a_t|` of the partial-step recursion
   (every round's interval of the difference contains 0).
+
+S1's dose-response, the ordering of the fixed-reference test arms (:func:`dose_response`):
+the smaller share contracts more slowly, rho(alpha_small) - rho(alpha_large) =
+gamma (alpha_large - alpha_small) > 0, with the smallest difference the design detects.
 """
 
 from __future__ import annotations
@@ -154,7 +158,7 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
     gamma = 1.0 - E_cal[1] / E_cal[0]
     gamma_b = 1.0 - B_cal[:, 1] / B_cal[:, 0]
     oracle_h = m.h(calibration)[-1]
-    arms = {}
+    arms, rates = {}, {}
     for name, arm in spec.items():
         E, B = curves[name]
         num, den = m.prompt_coordinate(name)
@@ -177,6 +181,7 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         if arm["rounds"] >= 1:
             rho, rho_b = math.exp(_slope(np.log(E))), np.exp(_slope(np.log(B)))
             out["rho"] = _interval(rho_b, rho)
+            rates[name] = (rho, rho_b)
             if arm["reference"] == "fixed":
                 out["rho_predicted"] = _interval(1 - gamma_b * arm["alpha"],
                                                  1 - gamma * arm["alpha"])
@@ -202,9 +207,44 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         "gamma": _interval(gamma_b, gamma),
         "arms": arms,
         "predictions": _predictions(arms, spec, curves, gamma, gamma_b),
+        "dose_response": dose_response(spec, rates, gamma, gamma_b, n_prompts),
         "sampled_only": _sampled_only(m, spec, rng, n_boot),
         "n_boot": n_boot,
     }
+
+
+def dose_response(spec: dict, rates: dict, gamma: float, gamma_b: np.ndarray,
+                  prompts: int) -> dict | None:
+    r"""S1's ordering of the two extreme fixed-reference test arms (soft labels, one epoch
+    budget, :math:`0<\alpha<1`): :math:`\hat\rho(\alpha_{\rm small})-\hat\rho(\alpha_{\rm
+    large})`, paired by prompt (``rates``: each arm's rate and its draws on the same bootstrap
+    draws of prompts), against the prediction :math:`\hat\gamma(\alpha_{\rm large}-\alpha_{\rm
+    small})`; the smallest difference the design detects (two-sided 5% test with 80% power:
+    :math:`(z_{0.975}+z_{0.8})` bootstrap standard errors) and the training prompts it would
+    need to detect the predicted difference (the error falls as one over the square root of
+    the prompts).  None without two such arms."""
+    from scipy.stats import norm
+
+    tested = sorted((a["alpha"], n) for n, a in spec.items()
+                    if a["reference"] == "fixed" and a["labels"] == "soft"
+                    and 0 < a["alpha"] < 1 and a["epoch_factor"] == 1 and n in rates)
+    if len(tested) < 2:
+        return None
+    (small, small_name), (large, large_name) = tested[0], tested[-1]
+    diff_b = rates[small_name][1] - rates[large_name][1]
+    diff = rates[small_name][0] - rates[large_name][0]
+    detectable = float((norm.ppf(0.975) + norm.ppf(0.8)) * np.std(diff_b, ddof=1))
+    predicted = gamma * (large - small)
+    interval = _interval(diff_b, diff)
+    word = ("ordered as S1 predicts" if interval["lo"] > 0 else "reversed"
+            if interval["hi"] < 0 else
+            f"not resolved (the interval contains 0; the design detects {detectable:.3f})")
+    return {"small": small, "large": large, "difference": interval,
+            "predicted": _interval(gamma_b * (large - small), predicted),
+            "detectable": detectable,
+            "prompts_needed": (math.ceil(prompts * (detectable / predicted) ** 2)
+                               if predicted > 0 else None),
+            "word": word}
 
 
 def _sampled(pi0: dict, arm: dict, rng) -> dict:
@@ -512,6 +552,13 @@ def _numbers(analysis: dict) -> dict:
         out[f"{k}_noise_word"] = compare_word(entry["gap"])
         last = {end: arms[name]["ratio"][end][-1] - 1 for end in ("value", "lo", "hi")}
         out[f"{k}_vs_start"] = compare_word(last)
+    dose = analysis.get("dose_response")
+    if dose is not None:
+        out.update(_flat("dose_diff", dose["difference"]))
+        out.update(_flat("dose_predicted", dose["predicted"]))
+        out["dose_detectable"] = dose["detectable"]
+        out["dose_prompts_needed"] = dose["prompts_needed"]
+        out["dose_word"] = dose["word"]
     robust = analysis["sampled_only"]
     out["so_prompts"] = robust["prompts"]
     if "gamma" in robust:

@@ -5,6 +5,7 @@ recursion and fail when they do not."""
 import numpy as np
 import pytest
 
+from srlm_core.experiments import controlled_alpha_analysis as analysis
 from srlm_core.experiments.controlled_alpha_analysis import analyse
 
 C = 2.0
@@ -127,3 +128,39 @@ def test_conclusion_words_follow_the_verdicts():
     assert set(figures) == {"fig_contraction", "fig_contrast", "alpha_table",
                             "decomposition_table"}
     plt.close("all")  # other tests check that nothing leaves figures open
+
+
+def _dose_spec():
+    arm = {"reference": "fixed", "labels": "soft", "epoch_factor": 1}
+    return {"alpha-1": {**arm, "alpha": 1.0}, "alpha-0.5": {**arm, "alpha": 0.5},
+            "alpha-0.25": {**arm, "alpha": 0.25}}
+
+
+def test_dose_response_orders_the_smaller_share_slower():
+    """Independent draws of rho(0.25) 0.1 above rho(0.5), each with spread 0.01: ordered; the
+    design detects 2.80 x 0.01 sqrt(2), and the predicted difference gamma (0.5 - 0.25) = 0.1
+    needs fewer prompts than the 20 given."""
+    rng = np.random.default_rng(0)
+    rates = {"alpha-0.5": (0.8, 0.8 + 0.01 * rng.standard_normal(2000)),
+             "alpha-0.25": (0.9, 0.9 + 0.01 * rng.standard_normal(2000))}
+    dose = analysis.dose_response(_dose_spec(), rates, 0.4, np.full(2000, 0.4), 20)
+    assert (dose["small"], dose["large"]) == (0.25, 0.5)
+    assert dose["difference"]["value"] == pytest.approx(0.1)
+    assert dose["predicted"]["value"] == pytest.approx(0.1)
+    assert dose["word"] == "ordered as S1 predicts"
+    assert dose["detectable"] == pytest.approx(2.8016 * 0.01 * np.sqrt(2), rel=0.1)
+    assert dose["prompts_needed"] < 20
+
+
+def test_dose_response_reversed_or_unresolved():
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal(2000)
+    reversed_ = {"alpha-0.5": (0.9, 0.9 + 0.01 * noise), "alpha-0.25": (0.8, 0.8 + 0.01 * noise)}
+    assert analysis.dose_response(_dose_spec(), reversed_, 0.4, np.full(2000, 0.4),
+                                  20)["word"] == "reversed"
+    wide = {"alpha-0.5": (0.85, 0.85 + 0.1 * noise), "alpha-0.25": (0.86, 0.86 - 0.1 * noise)}
+    dose = analysis.dose_response(_dose_spec(), wide, 0.4, np.full(2000, 0.4), 20)
+    assert dose["word"].startswith("not resolved (the interval contains 0; the design detects")
+    assert dose["prompts_needed"] > 20
+    assert analysis.dose_response({"alpha-1": _dose_spec()["alpha-1"]}, {}, 0.4,
+                                  np.full(2, 0.4), 20) is None
