@@ -315,12 +315,39 @@ def broken_links(page: Path, root: Path) -> list[str]:
 
 
 def check_site(root: Path, screenshots: Path | None = None, pages: list[Path] | None = None,
-               chromium: str | None = None, echo=print) -> list[PageReport]:
-    """Open every page of the site at ``root`` (or ``pages``) and check it; screenshot each."""
+               chromium: str | None = None, echo=print, workers: int = 1) -> list[PageReport]:
+    """Open every page of the site at ``root`` (or ``pages``) and check it; screenshot each.
+    With ``workers`` > 1 the pages are dealt round-robin to that many processes, each with its
+    own Chromium; the reports come back in the pages' order."""
     root = Path(root).resolve()
     pages = [Path(p).resolve() for p in pages] if pages is not None else site_pages(root)
     if not pages:
         raise FileNotFoundError(f"no HTML pages under {root} (build the book first)")
+    workers = max(1, min(workers, len(pages)))
+    if workers == 1:
+        return _check_pages(root, screenshots, pages, chromium, echo)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        parts = pool.map(_check_pages, [root] * workers, [screenshots] * workers,
+                         [pages[i::workers] for i in range(workers)], [chromium] * workers)
+        done = {report.page: report for part in parts for report in part}
+    reports = [done[path.relative_to(root).as_posix()] for path in pages]
+    for report in reports:
+        _echo(report, echo)
+    return reports
+
+
+def _echo(report: PageReport, echo) -> None:
+    if echo:
+        echo(f"{'ok  ' if report.ok else 'FAIL'}  {report.page}  ({report.seconds:.1f} s)")
+        for problem in report.problems:
+            echo(f"        {problem}")
+
+
+def _check_pages(root: Path, screenshots: Path | None, pages: list[Path],
+                 chromium: str | None = None, echo=None) -> list[PageReport]:
+    """:func:`check_site` on ``pages`` in one Chromium."""
     reports = []
     with browser_context(root, chromium) as (context, _blocked):
         page = context.new_page()
@@ -341,10 +368,7 @@ def check_site(root: Path, screenshots: Path | None = None, pages: list[Path] | 
                     report.problems.append(f"screenshot: {str(err).splitlines()[0]}")
             report.seconds = time.perf_counter() - start
             reports.append(report)
-            if echo:
-                echo(f"{'ok  ' if report.ok else 'FAIL'}  {name}  ({report.seconds:.1f} s)")
-                for problem in report.problems:
-                    echo(f"        {problem}")
+            _echo(report, echo)
     return reports
 
 
@@ -404,7 +428,7 @@ def _check(args) -> int:
         shutil.rmtree(args.screenshots)
     start = time.perf_counter()
     reports = check_site(Path(args.site), Path(args.screenshots) if args.screenshots else None,
-                         pages)
+                         pages, workers=args.workers)
     failed = [r for r in reports if not r.ok]
     wall = time.perf_counter() - start
     print(f"\n{len(reports)} page(s) in {wall:.0f} s; screenshots in {args.screenshots}"
@@ -439,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--screenshots", default=None, help="folder for one PNG per page")
     check.add_argument("--page", action="append", default=[],
                        help="only this page (relative to the site; repeatable)")
+    check.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="Chromium processes at a time (default: the cores)")
     check.set_defaults(handler=_check)
     pdf = actions.add_parser("pdf", help="print the single-page build to PDF")
     pdf.add_argument("site", help="the single-page build folder (or its page)")

@@ -159,6 +159,21 @@ def test_a_broken_image_a_console_error_and_an_outside_request_fail(site, tmp_pa
     assert "outside-request" in kinds(reports["outside.html"])
 
 
+def test_two_workers_give_the_same_reports_in_the_pages_order(site, tmp_path):
+    """Pages dealt to two Chromium processes: the same verdicts, in the given order, and each
+    page's screenshot."""
+    (site / "good.html").write_text(page())
+    (site / "console.html").write_text(page('<script>console.error("boom")</script>'))
+    (site / "also.html").write_text(page())
+    pages = [site / name for name in ("good.html", "console.html", "also.html")]
+    shots = tmp_path / "shots"
+    reports = browser.check_site(site, screenshots=shots, pages=pages, echo=None, workers=2)
+    assert [r.page for r in reports] == ["good.html", "console.html", "also.html"]
+    assert [r.ok for r in reports] == [True, False, True]
+    assert all((shots / name).with_suffix(".png").is_file() for name in
+               ("good.html", "console.html", "also.html"))
+
+
 def test_an_emoji_glyph_fails(site):
     (site / "emoji.html").write_text(page("<table><tr><td>\u2705</td></tr></table>"))
     assert kinds(check(site, "emoji.html")["emoji.html"]) == {"glyph"}
