@@ -221,6 +221,7 @@ def verify(records, jobs: int = 1) -> list[bool]:
     by_command: dict[str, list] = {}
     for record in records:
         by_command.setdefault(record.command, []).append(record)
+    jobs = max(1, min(jobs, len(by_command)))
 
     def rerun(command: str, workdir: str) -> tuple[str | None, float]:
         Path(workdir).mkdir()
@@ -232,7 +233,7 @@ def verify(records, jobs: int = 1) -> list[bool]:
                                                           for r in by_command[c]))
     with tempfile.TemporaryDirectory(prefix="srlm-verify-") as tmp:
         folders = {command: Path(tmp) / str(i) for i, command in enumerate(by_command)}
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {command: pool.submit(rerun, command, str(folders[command]))
                        for command in longest_first}
         outcomes = []

@@ -226,12 +226,7 @@ def consistency_change(first: dict, last: dict) -> dict:
     prompt over the prompts where both are defined: mean, 95% bootstrap interval over prompts,
     sign-flip p-value and the smallest change the design detects."""
     d = consistency_by_prompt(last) - consistency_by_prompt(first)
-    d = d[~np.isnan(d)]
-    ci = cluster_bootstrap(d, np.mean, RESAMPLES)
-    return {"difference": ci.mean, "lo": ci.lo, "hi": ci.hi,
-            "p_value": sign_flip_test(d, RESAMPLES),
-            "detectable": minimum_detectable_difference(float(np.std(d, ddof=1)), len(d)),
-            "prompts": len(d)}
+    return _paired(d[~np.isnan(d)])
 
 
 def _best_logp(answers: dict) -> np.ndarray:
@@ -274,12 +269,17 @@ def paired_comparison(answers: dict, against: dict, key: str = "passed") -> dict
     95% bootstrap interval over prompts, the sign-flip p-value over prompts and the smallest
     difference the design detects (two-sided 5% test, 80% power, from the spread of the
     per-prompt differences)."""
-    d = per_prompt(answers, key) - per_prompt(against, key)
+    return _paired(per_prompt(answers, key) - per_prompt(against, key))
+
+
+def _paired(d: np.ndarray) -> dict:
+    """One difference per prompt: its mean with a 95% bootstrap interval over prompts, the
+    sign-flip p-value and the smallest difference the design detects."""
     ci = cluster_bootstrap(d, np.mean, RESAMPLES)
-    sd = float(np.std(d, ddof=1))
     return {"difference": ci.mean, "lo": ci.lo, "hi": ci.hi,
-            "p_value": sign_flip_test(d, RESAMPLES), "detectable": minimum_detectable_difference(
-                sd, len(d)), "prompts": len(d)}
+            "p_value": sign_flip_test(d, RESAMPLES),
+            "detectable": minimum_detectable_difference(float(np.std(d, ddof=1)), len(d)),
+            "prompts": len(d)}
 
 
 def change_word(comparison: dict, level: float = 0.05) -> str:
