@@ -20,6 +20,9 @@ records (so gamma-hat's uncertainty enters every prediction that uses it).  Pred
 * P4: under the moving reference E_t/E_0 follows :math:`|a_t|` of the partial-step recursion
   (every round's interval of the difference contains 0).
 
+A held-out share (:func:`predicted_rate` before its run, :func:`heldout_share` after): a record
+run after the rate of its share was predicted from gamma-hat of the calibration record.
+
 S1's dose-response, the ordering of the fixed-reference test arms (:func:`dose_response`):
 the smaller share contracts more slowly, rho(alpha_small) - rho(alpha_large) =
 gamma (alpha_large - alpha_small) > 0, with the smallest difference the design detects.
@@ -149,10 +152,7 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         return np.sqrt(sq.mean(axis=1)), np.sqrt(sq[:, draw].mean(axis=2)).T  # (T+1,), (B,T+1)
 
     spec = m.arms
-    calibration = next((n for n, a in spec.items() if a["alpha"] == 1.0
-                        and a["reference"] == "fixed" and a["labels"] == "soft"), None)
-    if calibration is None:
-        raise ValueError("no calibration arm (alpha = 1, fixed reference, soft labels)")
+    calibration = _calibration(spec)
     curves = {name: curve(m.prompt_sq(name)) for name in spec}
     E_cal, B_cal = curves[calibration]
     gamma = 1.0 - E_cal[1] / E_cal[0]
@@ -211,6 +211,62 @@ def analyse(main: dict, contrast: dict | None = None, scale: float = 2.0,
         "sampled_only": _sampled_only(m, spec, rng, n_boot),
         "n_boot": n_boot,
     }
+
+
+def _calibration(spec: dict) -> str:
+    """The calibration arm: alpha = 1, fixed reference, soft labels."""
+    name = next((n for n, a in spec.items() if a["alpha"] == 1.0
+                 and a["reference"] == "fixed" and a["labels"] == "soft"), None)
+    if name is None:
+        raise ValueError("no calibration arm (alpha = 1, fixed reference, soft labels)")
+    return name
+
+
+def predicted_rate(analysis: dict, alpha: float) -> dict:
+    """P1's prediction for a share ``alpha`` that was not run: 1 - gamma-hat alpha, with the
+    interval of gamma-hat carried through (the map is monotone)."""
+    gamma = analysis["gamma"]
+    return {"value": 1 - gamma["value"] * alpha, "lo": 1 - gamma["hi"] * alpha,
+            "hi": 1 - gamma["lo"] * alpha}
+
+
+def heldout_share(main: dict, heldout: dict, alpha: float, scale: float = 2.0,
+                  n_boot: int = 2000, seed: int = 0) -> dict:
+    r"""The held-out share's test.  ``main``: the calibration record (gamma-hat, the
+    prediction's source); ``heldout``: a record run afterwards on the same pool prompts with a
+    fixed-reference soft-label arm at ``alpha`` and its own calibration arm.  The rate
+    :math:`\hat\rho(\alpha)` against the prediction :math:`1-\hat\gamma\alpha` (P1's rule:
+    the interval of the difference contains 0 and :math:`\hat\rho` is below 1), and the
+    second record's :math:`\hat\gamma` against the first's; every interval resamples the
+    training prompts, the same draws for both records (as in :func:`analyse`)."""
+    if heldout["pool"]["prompt_ids"] != main["pool"]["prompt_ids"]:
+        raise ValueError("the records were run on different pool prompts")
+    first, second = Measurements(main, scale=scale), Measurements(heldout, scale=scale)
+    n = len(first.train)
+    draw = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+    def curve(m: Measurements, arm: str) -> tuple[np.ndarray, np.ndarray]:
+        sq = m.prompt_sq(arm)
+        return np.sqrt(sq.mean(axis=1)), np.sqrt(sq[:, draw].mean(axis=2)).T
+
+    def gamma(m: Measurements) -> tuple[float, np.ndarray]:
+        E, B = curve(m, _calibration(m.arms))
+        return 1 - E[1] / E[0], 1 - B[:, 1] / B[:, 0]
+
+    (g0, g0_b), (g1, g1_b) = gamma(first), gamma(second)
+    arm = next((name for name, a in second.arms.items() if a["alpha"] == alpha
+                and a["reference"] == "fixed" and a["labels"] == "soft"), None)
+    if arm is None:
+        raise ValueError(f"no fixed-reference soft-label arm at alpha = {alpha}")
+    E, B = curve(second, arm)
+    rho, rho_b = math.exp(_slope(np.log(E))), np.exp(_slope(np.log(B)))
+    gap = _interval(rho_b - (1 - g0_b * alpha), rho - (1 - g0 * alpha))
+    rate = _interval(rho_b, rho)
+    return {"alpha": alpha, "rounds": len(E) - 1, "rho": rate,
+            "predicted": _interval(1 - g0_b * alpha, 1 - g0 * alpha), "gap": gap,
+            "holds": _contains_zero(gap) and rate["hi"] < 1.0,
+            "gamma": _interval(g0_b, g0), "gamma_replicate": _interval(g1_b, g1),
+            "gamma_change": _interval(g1_b - g0_b, g1 - g0)}
 
 
 def dose_response(spec: dict, rates: dict, gamma: float, gamma_b: np.ndarray,

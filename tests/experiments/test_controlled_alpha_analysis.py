@@ -164,3 +164,21 @@ def test_dose_response_reversed_or_unresolved():
     assert dose["prompts_needed"] > 20
     assert analysis.dose_response({"alpha-1": _dose_spec()["alpha-1"]}, {}, 0.4,
                                   np.full(2, 0.4), 20) is None
+
+
+def test_heldout_share_on_a_record_against_itself_is_the_analysis():
+    """Identity check: the stored record as its own held-out record gives analyse's rho-gap
+    for alpha = 0.5 and a zero change of gamma-hat; another share has no arm."""
+    from srlm_core.publishing.results import load_record
+
+    main = load_record("lm-alpha")
+    scale = main.params["scale"]
+    out = analysis.heldout_share(main.values, main.values, 0.5, scale=scale)
+    reference = analyse(main.values, scale=scale)["arms"]["alpha-0.5"]
+    assert out["gap"] == pytest.approx(reference["rho_gap"])
+    assert out["rho"] == pytest.approx(reference["rho"])
+    assert out["gamma_change"] == {"value": 0.0, "lo": 0.0, "hi": 0.0}
+    predicted = analysis.predicted_rate(analyse(main.values, scale=scale), 0.5)
+    assert predicted["value"] == pytest.approx(out["predicted"]["value"])
+    with pytest.raises(ValueError, match="alpha = 0.75"):
+        analysis.heldout_share(main.values, main.values, 0.75, scale=scale)
