@@ -82,7 +82,7 @@ def test_bad_config_values_name_the_key(tmp_path, text, key):
 
 
 def test_shipped_configs_are_valid():
-    for name in ("alpha.toml", "alpha-contrast.toml", "alpha-small.toml"):
+    for name in ("alpha.toml", "alpha-contrast.toml", "alpha-small.toml", "alpha-075.toml"):
         assert isinstance(ca.load(REPO_ROOT / "data" / "lm" / "configs" / name), ca.Config)
 
 
