@@ -37,6 +37,9 @@ import numpy as np
 from srlm_core.theory.partial_step import moving_ratio
 
 LEVEL = 0.95
+#: The signal share kept back: run (record lm-alpha-075) after its rate was predicted from the
+#: calibration of record lm-alpha (:func:`predicted_rate`, :func:`heldout_share`).
+HELDOUT_ALPHA = 0.75
 
 
 def _groups(pool: dict) -> list[list[int]]:
@@ -267,6 +270,21 @@ def heldout_share(main: dict, heldout: dict, alpha: float, scale: float = 2.0,
             "holds": _contains_zero(gap) and rate["hi"] < 1.0,
             "gamma": _interval(g0_b, g0), "gamma_replicate": _interval(g1_b, g1),
             "gamma_change": _interval(g1_b - g0_b, g1 - g0)}
+
+
+def heldout_numbers(test: dict, seconds: float) -> dict:
+    """The glued numbers of :func:`heldout_share`'s ``test`` (the record took ``seconds``):
+    its verdict and comparison word, the rate, its gap to the prediction and the second
+    calibration with its change."""
+    out = {"heldout_verdict": verdict_word(test["holds"]),
+           "heldout_word": compare_word(test["gap"], "slower than", "faster than",
+                                        "consistent with"),
+           "heldout_minutes": seconds / 60}
+    out.update(_flat("heldout_rho", test["rho"]))
+    out.update(_flat("heldout_gap", test["gap"]))
+    out.update(_flat("heldout_gamma", test["gamma_replicate"]))
+    out.update(_flat("heldout_gamma_change", test["gamma_change"]))
+    return out
 
 
 def dose_response(spec: dict, rates: dict, gamma: float, gamma_b: np.ndarray,
@@ -608,6 +626,7 @@ def _numbers(analysis: dict) -> dict:
         out[f"{k}_noise_word"] = compare_word(entry["gap"])
         last = {end: arms[name]["ratio"][end][-1] - 1 for end in ("value", "lo", "hi")}
         out[f"{k}_vs_start"] = compare_word(last)
+    out.update(_flat("pred_heldout", predicted_rate(analysis, HELDOUT_ALPHA)))
     dose = analysis.get("dose_response")
     if dose is not None:
         out.update(_flat("dose_diff", dose["difference"]))

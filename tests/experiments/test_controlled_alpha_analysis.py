@@ -182,3 +182,19 @@ def test_heldout_share_on_a_record_against_itself_is_the_analysis():
     assert predicted["value"] == pytest.approx(out["predicted"]["value"])
     with pytest.raises(ValueError, match="alpha = 0.75"):
         analysis.heldout_share(main.values, main.values, 0.75, scale=scale)
+
+
+def test_heldout_numbers_name_the_verdict_and_the_prediction():
+    test = {"holds": False, "rho": {"value": 0.8, "lo": 0.75, "hi": 0.85},
+            "gap": {"value": 0.1, "lo": 0.02, "hi": 0.2},
+            "gamma_replicate": {"value": 0.4, "lo": 0.3, "hi": 0.5},
+            "gamma_change": {"value": -0.01, "lo": -0.1, "hi": 0.1}}
+    out = analysis.heldout_numbers(test, 600.0)
+    assert out["heldout_verdict"] == "fails" and out["heldout_minutes"] == 10.0
+    assert out["heldout_word"] == "slower than"
+    assert out["heldout_gap_lo"] == 0.02 and out["heldout_gamma_change_value"] == -0.01
+    assert analysis.heldout_numbers({**test, "holds": True,
+                                     "gap": {"value": 0.0, "lo": -0.1, "hi": 0.1}},
+                                    60.0)["heldout_word"] == "consistent with"
+    predicted = analysis.predicted_rate({"gamma": {"value": 0.4, "lo": 0.2, "hi": 0.6}}, 0.75)
+    assert predicted == pytest.approx({"value": 0.7, "lo": 0.55, "hi": 0.85})
