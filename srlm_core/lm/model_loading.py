@@ -142,9 +142,10 @@ def _safetensors_parameters(files) -> int:
 
 
 def model_identity(name: str) -> dict:
-    """What a record's provenance stores of the model: its name or resolved folder, its
-    parameter count and the sha256 of its weight files (the GGUF for SmolLM2; none for the
-    tiny random model, which is defined by the code and the seed)."""
+    """What a record's provenance stores of the model: its name, its source (the GGUF file
+    inside its package for SmolLM2, the resolved folder of a brought model), its parameter
+    count and the sha256 of its weight files (the GGUF for SmolLM2; none for the tiny random
+    model, which is defined by the code and the seed)."""
     check_model(name)
     if name == TINY:
         from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
@@ -155,7 +156,8 @@ def model_identity(name: str) -> dict:
     if name == SMOLLM2:
         source = gguf_path()
         folder = dequantized_folder()
-        return {"model": name, "source": str(source),
+        # inside the installed package, not this machine's environment path
+        return {"model": name, "source": f"{GGUF_PACKAGE}/{source.name}",
                 "parameters": _safetensors_parameters(weight_files(folder)),
                 "weights_sha256": {source.name: _sha256(source)}}
     folder = Path(name).expanduser().resolve()

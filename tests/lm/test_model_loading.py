@@ -4,6 +4,7 @@ rebuilding, and is written atomically.  The GGUF reader is replaced by the tiny 
 test here needs the packaged weights.  A brought model (a local checkpoint folder) loads, has
 an identity for the provenance, and a folder lacking a piece is one error naming it."""
 
+import hashlib
 import json
 import re
 import sys
@@ -64,6 +65,15 @@ def fake_gguf(tmp_path, monkeypatch):
     return source, built
 
 
+def test_the_smollm2_identity_names_the_file_inside_its_package(fake_gguf):
+    """No path of this machine's environment goes into a record's provenance."""
+    source, _ = fake_gguf
+    identity = model_loading.model_identity(model_loading.SMOLLM2)
+    assert identity["source"] == f"{model_loading.GGUF_PACKAGE}/{source.name}"
+    assert identity["weights_sha256"] == {
+        source.name: hashlib.sha256(source.read_bytes()).hexdigest()}
+
+
 def test_a_missing_cache_is_built_once_inside_the_cache_folder(fake_gguf, tmp_path):
     source, built = fake_gguf
     folder = model_loading.dequantized_folder()
@@ -105,7 +115,6 @@ def tiny_folder(tmp_path):
 
 
 def test_a_checkpoint_folder_loads_as_the_model_and_has_an_identity(tiny_folder):
-    import hashlib
 
     import torch
 
