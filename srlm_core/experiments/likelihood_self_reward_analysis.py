@@ -245,9 +245,10 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     out["kappa_falls_seeds"] = sum(c[-1] < c[0] for c in curves)
     out["train_kappaT_seed_min"] = min(c[-1] for c in curves)
     out["train_kappaT_seed_max"] = max(c[-1] for c in curves)
-    out["train_kappaT_worst"] = float(seed_prompt_matrix(values, main, "train", T).max())
-    for t, name in ((0, "train_kappa_median_0"), (T, "train_kappa_median_T")):
-        out[name] = float(np.median(seed_prompt_matrix(values, main, "train", t)))
+    last = seed_prompt_matrix(values, main, "train", T)
+    out["train_kappaT_worst"] = float(last.max())
+    out["train_kappa_median_0"] = float(np.median(seed_prompt_matrix(values, main, "train", 0)))
+    out["train_kappa_median_T"] = float(np.median(last))
     falls = all(c[-1] < c[0] for c in curves)
     monotone = all(all(b <= a for a, b in zip(c, c[1:])) for c in curves)
     out["kappa_falls_every_seed"] = falls
