@@ -82,8 +82,20 @@ def test_bad_config_values_name_the_key(tmp_path, text, key):
 
 
 def test_shipped_configs_are_valid():
-    for name in ("alpha.toml", "alpha-contrast.toml", "alpha-small.toml", "alpha-075.toml"):
-        assert isinstance(ca.load(REPO_ROOT / "data" / "lm" / "configs" / name), ca.Config)
+    for path in sorted((REPO_ROOT / "data" / "lm" / "configs").glob("alpha*.toml")):
+        assert isinstance(ca.load(path), ca.Config), path.name
+
+
+def test_seed_replicates_differ_from_lm_alpha_in_seed_and_sampling_only():
+    """The seed records repeat lm-alpha's design: only the seed, the name and the held-out
+    sampling (none) differ."""
+    configs = REPO_ROOT / "data" / "lm" / "configs"
+    main = ca.load(configs / "alpha.toml").to_dict()
+    for seed in (1, 2):
+        replicate = ca.load(configs / f"alpha-seed{seed}.toml").to_dict()
+        changed = {k for k in main if main[k] != replicate[k]}
+        assert changed == {"name", "seed", "sample_prompts"}
+        assert replicate["seed"] == seed
 
 
 def test_cli_reports_a_bad_config_in_one_line(tmp_path, capsys):
