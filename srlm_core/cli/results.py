@@ -45,7 +45,9 @@ def register(sub) -> None:
     verify.add_argument("ids", nargs="*", metavar="ID", help="result IDs")
     verify.add_argument("--all", action="store_true", help="every record in the registry")
     verify.add_argument(
-        "--fast", action="store_true", help="only records whose recorded wall time is short"
+        "--fast", action="store_true",
+        help="only records whose recorded wall time is short, benchmarks left out (a re-run "
+             "of a benchmark measures anew: nox -s bench)"
     )
     verify.add_argument(
         "--fast-threshold", type=float, default=None, help="seconds (default 120)"
@@ -98,7 +100,13 @@ def _short(value, width: int = 60) -> str:
 
 
 def run_list(args) -> int:
-    from srlm_core.publishing.results import ResultError, is_fast, list_records, load_record
+    from srlm_core.publishing.results import (
+        ResultError,
+        is_benchmark,
+        is_fast,
+        list_records,
+        load_record,
+    )
 
     directory = _directory(args)
     ids = list_records(directory)
@@ -114,7 +122,7 @@ def run_list(args) -> int:
             print(f"{result_id:28s} INVALID  {err}")
             continue
         wall = record.wall_time_s
-        speed = "fast" if is_fast(record) else "slow"
+        speed = "bench" if is_benchmark(record) else "fast" if is_fast(record) else "slow"
         timing = f"{wall:8.1f} s" if wall is not None else "       ? s"
         commit = record.short_commit
         print(f"{result_id:28s} ok  {timing} {speed}  {commit:16s} {record.title}")
@@ -251,6 +259,7 @@ def run_verify(args) -> int:
     from srlm_core.publishing.results import (
         FAST_SECONDS,
         ResultError,
+        is_benchmark,
         is_fast,
         list_records,
         load_record,
@@ -268,10 +277,14 @@ def run_verify(args) -> int:
     except ResultError as err:
         return _fail(str(err))
     if args.fast:
-        skipped = [r.id for r in records if not is_fast(r, threshold)]
+        benches = [r.id for r in records if is_benchmark(r)]
+        slow = [r.id for r in records if not is_benchmark(r) and not is_fast(r, threshold)]
         records = [r for r in records if is_fast(r, threshold)]
-        if skipped:
-            print(f"skipped (recorded wall time >= {threshold:g} s): {', '.join(skipped)}")
+        if slow:
+            print(f"skipped (recorded wall time >= {threshold:g} s): {', '.join(slow)}")
+        if benches:
+            print(f"skipped (benchmarks: a re-run measures anew, nox -s bench): "
+                  f"{', '.join(benches)}")
     if not records:
         print(f"nothing to verify in {directory}")
         return 0

@@ -23,7 +23,8 @@ edited), and is never used.
 Re-verification (``srlm results verify``) re-runs ``command`` with ``--results-dir TMP`` and
 compares the new ``values`` with the recorded ones leaf by leaf (:func:`compare_values`).
 A record is *fast* (cheap enough for CI) when its recorded wall time is below a threshold
-(:func:`is_fast`).
+and it is not a benchmark (:func:`is_fast`): a benchmark's values are its workload and its
+measurement sits in the provenance, so a re-run measures anew (``nox -s bench`` does that).
 """
 
 from __future__ import annotations
@@ -253,10 +254,17 @@ def load_all(directory: Path = RESULTS_DIR) -> list[ResultRecord]:
     return [load_record(result_id, directory) for result_id in list_records(directory)]
 
 
+def is_benchmark(record: ResultRecord) -> bool:
+    """A benchmark: its values are the workload and its measurement (``timings``) sits in the
+    provenance, so re-running it measures anew rather than reproduces (``nox -s bench``)."""
+    return "timings" in record.provenance
+
+
 def is_fast(record: ResultRecord, threshold_s: float = FAST_SECONDS) -> bool:
-    """Cheap enough for CI: the recorded wall time is known and below ``threshold_s``."""
+    """Cheap enough for CI: not a benchmark, and the recorded wall time is known and below
+    ``threshold_s``."""
     wall = record.wall_time_s
-    return wall is not None and wall < threshold_s
+    return not is_benchmark(record) and wall is not None and wall < threshold_s
 
 
 def code_paths(record: ResultRecord) -> list[str]:

@@ -10,6 +10,7 @@ from srlm_core.publishing.results import (
     ResultRecord,
     code_paths,
     compare_values,
+    is_benchmark,
     is_fast,
     list_records,
     load_all,
@@ -150,6 +151,9 @@ def test_compare_values_within_tolerance():
 def test_is_fast_and_code_paths():
     assert is_fast(make_record(wall=1.0)) and not is_fast(make_record(wall=600.0))
     assert not is_fast(make_record(wall=None))
+    bench = make_record(wall=1.0)
+    bench.provenance["timings"] = {"epoch_seconds": 0.5}
+    assert is_benchmark(bench) and not is_fast(bench) and not is_benchmark(make_record())
     record = make_record()
     assert code_paths(record) == []  # no srlm_core/experiments/demo.py
     record.code = ["srlm_core/model/policy.py#L10"]
