@@ -109,13 +109,19 @@ def crossed_bootstrap(matrix, resamples: int = 9999, seed: int = 0,
     x = np.asarray(matrix, dtype=float)
     if x.ndim != 2 or x.size == 0:
         raise ValueError("crossed_bootstrap needs a non-empty (rows, columns) matrix")
-    r, c = x.shape
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, r, (resamples, r))
-    cols = rng.integers(0, c, (resamples, c))
+    rows, cols = crossed_draws(*x.shape, resamples=resamples, seed=seed)
     boot = np.array([x[np.ix_(a, b)].mean() for a, b in zip(rows, cols, strict=True)])
     lo, hi = np.percentile(boot, _percentile_levels(confidence))
     return Interval(float(x.mean()), float(lo), float(hi))
+
+
+def crossed_draws(rows: int, columns: int, resamples: int = 9999,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Index draws of the crossed bootstrap: ``(resamples, rows)`` row indices, then
+    ``(resamples, columns)`` column indices, each with replacement from one
+    ``np.random.default_rng(seed)`` (the draws :func:`crossed_bootstrap` averages over)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, rows, (resamples, rows)), rng.integers(0, columns, (resamples, columns))
 
 
 def sign_flip_test(differences, resamples: int = 9999, seed: int = 0) -> float:
