@@ -4,8 +4,9 @@ signal share"), read from records lm-alpha (seed 0), lm-alpha-seed1 and lm-alpha
 The three records run the same arms (alpha = 1, 0.5 and 0.25; fixed reference pi_0, soft
 labels) with training seeds 0, 1 and 2 (the order of the prompts within a round).  Pooled over
 seeds, :math:`E_t(\alpha)` is the root mean over seeds and training prompts of the per-prompt
-centred squared error (:meth:`~srlm_core.experiments.controlled_alpha_analysis.Measurements.prompt_sq`),
-and :math:`\hat\rho(\alpha)=\exp(\text{slope of }\log E_t\text{ in }t)`.
+centred squared error (``Measurements.prompt_sq`` of
+:mod:`srlm_core.experiments.controlled_alpha_analysis`), and
+:math:`\hat\rho(\alpha)=\exp(\text{slope of }\log E_t\text{ in }t)`.
 
 Predictions, written into the seed records' configurations before their runs:
 
