@@ -176,6 +176,17 @@ def dose_word(difference: dict, detectable: float) -> str:
     return f"not resolved (the interval contains 0; the design detects {detectable:.3f})"
 
 
+def convergence_cost(gamma: float, epochs: int, minutes: float, target: float = 0.9) -> dict:
+    r"""What rounds trained to convergence would cost, extrapolated (not measured): if each
+    of a round's ``epochs`` epochs closes the same share of the remaining error, a round closes
+    :math:`\hat\gamma=1-(1-\epsilon)^{\rm epochs}`, and reaching a share ``target`` takes
+    ``epochs`` :math:`\times\log(1-{\rm target})/\log(1-\hat\gamma)` epochs; a record of
+    ``minutes`` then takes that many times longer in its training."""
+    factor = math.log(1 - target) / math.log(1 - gamma)
+    return {"target": target, "epochs": math.ceil(epochs * factor), "factor": factor,
+            "minutes": minutes * factor}
+
+
 def replicate_gap(first: dict, second: dict, arm: str) -> float:
     """Identity check: the largest difference of the log-ratios h_t of ``arm`` between two
     records that ran it with the same seed, code and machine (0 when the run reproduces)."""
@@ -190,11 +201,13 @@ def _arm(analysis: dict, alpha: float) -> dict:
 def summarise(analysis: dict) -> dict:
     """The chapter's glue names (each written out here, so that ``git grep`` finds it):
     gamma-hat overall, per fold and per seed; per test share (0.5 and 0.25) P1's verdict,
-    the rate, its cross-fitted gap, the coordinate's gap and the orthogonal part; S1's
-    ordering with the difference the design detects."""
+    the rate, its cross-fitted gap, the coordinate's gap, the orthogonal part and the last
+    E_T/E_0; S1's ordering with the difference the design detects, and whether the predicted
+    difference lies below it."""
     half, quarter, dose = _arm(analysis, 0.5), _arm(analysis, 0.25), analysis["dose_response"]
     gap_words = ("slower than", "faster than", "consistent with")
-    coordinate_words = ("behind", "ahead of", "on")
+    # a_T above -(1 - gamma-hat alpha)^T: the error along the target closed faster
+    coordinate_words = ("ahead of", "behind", "on")
     return {
         "seeds_count": analysis["seeds"], "seeds_prompts": analysis["train_prompts"],
         "seeds_gamma": analysis["gamma"]["value"], "seeds_gamma_lo": analysis["gamma"]["lo"],
@@ -213,6 +226,8 @@ def summarise(analysis: dict) -> dict:
         "seeds_a05_coordinate_gap_lo": half["coordinate_gap"]["lo"],
         "seeds_a05_coordinate_gap_hi": half["coordinate_gap"]["hi"],
         "seeds_a05_orthogonal": half["orthogonal"]["value"],
+        "seeds_a05_ratio_last": half["ratio"]["value"][-1],
+        "seeds_a05_orthogonal_share": _orthogonal_share(half),
         "seeds_a025_verdict": verdict_word(quarter["holds"]),
         "seeds_a025_word": compare_word(quarter["gap"], *gap_words),
         "seeds_a025_rho": quarter["rho"]["value"], "seeds_a025_rho_lo": quarter["rho"]["lo"],
@@ -226,10 +241,19 @@ def summarise(analysis: dict) -> dict:
         "seeds_a025_coordinate_gap_lo": quarter["coordinate_gap"]["lo"],
         "seeds_a025_coordinate_gap_hi": quarter["coordinate_gap"]["hi"],
         "seeds_a025_orthogonal": quarter["orthogonal"]["value"],
+        "seeds_a025_ratio_last": quarter["ratio"]["value"][-1],
+        "seeds_a025_orthogonal_share": _orthogonal_share(quarter),
         "seeds_dose": dose["difference"]["value"], "seeds_dose_lo": dose["difference"]["lo"],
         "seeds_dose_hi": dose["difference"]["hi"], "seeds_dose_word": dose["word"],
         "seeds_dose_detectable": dose["detectable"], "seeds_dose_predicted": dose["predicted"],
+        "seeds_dose_power_word": ("below" if dose["predicted"] < dose["detectable"]
+                                  else "within"),
     }
+
+
+def _orthogonal_share(arm: dict) -> float:
+    """The share of the last round's E_T^2 that lies across the target direction."""
+    return (arm["orthogonal"]["value"] / arm["ratio"]["value"][-1]) ** 2
 
 
 def _range(values: list[float]) -> str:
@@ -268,4 +292,4 @@ def seed_table(analysis: dict):
     rows = {"gamma-hat (alpha = 1)": analysis["gamma_per_seed"]}
     for arm in analysis["arms"].values():
         rows[f"rho-hat (alpha = {arm['alpha']:g})"] = arm["per_seed"]
-    return pd.DataFrame(rows, index=pd.Index(range(analysis["seeds"]), name="seed")).round(3)
+    return pd.DataFrame(rows, index=pd.Index(range(analysis["seeds"]), name="seed"))

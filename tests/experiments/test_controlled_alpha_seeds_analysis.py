@@ -43,7 +43,12 @@ def test_cross_fitted_p1_and_the_ordering_hold_on_the_recursion():
     numbers = seeds.summarise(out)
     assert numbers["seeds_a05_verdict"] == "holds" and numbers["seeds_a025_verdict"] == "holds"
     assert numbers["seeds_a05_word"] == "consistent with"
+    assert numbers["seeds_dose_power_word"] == "within"  # the design detects 0.13
+    assert numbers["seeds_a05_orthogonal_share"] < 0.05  # noise only
+    assert numbers["seeds_a05_ratio_last"] == pytest.approx((1 - 0.51 * 0.5) ** 4, abs=0.02)
     assert seeds.seed_table(out).shape == (3, 3)
+    out["dose_response"]["detectable"] = 1.0  # a design too small for the predicted 0.13
+    assert seeds.summarise(out)["seeds_dose_power_word"] == "below"
 
 
 def test_a_share_at_the_wrong_rate_fails_and_a_reversed_order_is_named():
@@ -53,7 +58,13 @@ def test_a_share_at_the_wrong_rate_fails_and_a_reversed_order_is_named():
     assert out["arms"]["alpha-0.25"]["gap"]["hi"] < 0
     assert out["arms"]["alpha-0.5"]["holds"]
     assert out["dose_response"]["word"] == "reversed"
-    assert seeds.summarise(out)["seeds_a025_word"] == "faster than"
+    numbers = seeds.summarise(out)
+    assert numbers["seeds_a025_word"] == "faster than"
+    # a_T = -0.6^4 = -0.13 against the predicted -(1 - 0.51/4)^4 = -0.58: the error along the
+    # target closed faster than predicted
+    assert out["arms"]["alpha-0.25"]["coordinate_gap"]["lo"] > 0
+    assert numbers["seeds_a025_coordinate_word"] == "ahead of"
+    assert numbers["seeds_a05_coordinate_word"] == "on"
 
 
 def test_an_unresolved_order_states_what_the_design_detects():
@@ -81,3 +92,11 @@ def test_plot_draws_one_panel_per_test_share():
     fig = seeds.plot(seeds.analyse(_seed_records(), scale=C, resamples=50))
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_convergence_cost_by_hand():
+    # gamma = 0.5 in 5 epochs: 0.9 needs log(0.1)/log(0.5) = 3.32 times the epochs
+    cost = seeds.convergence_cost(0.5, 5, 10.0)
+    assert cost["factor"] == pytest.approx(3.3219, abs=1e-4)
+    assert cost["epochs"] == 17 and cost["minutes"] == pytest.approx(33.219, abs=1e-3)
+    assert seeds.convergence_cost(0.9, 5, 10.0)["factor"] == pytest.approx(1.0)
