@@ -131,13 +131,14 @@ def test_a_killed_rank_fails_the_launch_and_the_rerun_resumes(alpha_runs):
 @pytest.mark.slow
 def test_the_trl_dpo_round_and_the_sharded_stages_match_one_process(tmp_path):
     """TRL's DPO round (12 pairs, global batch 4: 2 pairs per rank) gives the weights of one
-    plain process (this one, as a user's ``srlm`` runs); generation, both judges and
-    log-likelihoods sharded over 2 ranks give exactly its numbers (per-prompt and per-batch
-    seeds)."""
-    done = launch(2, "dpo", str(tmp_path / "dpo-2.pt"))
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    _entry().train_dpo(str(tmp_path / "dpo-1.pt"))
-    one, two = (torch.load(tmp_path / f"dpo-{n}.pt", weights_only=False) for n in (1, 2))
+    process; generation, both judges and log-likelihoods sharded over 2 ranks give exactly the
+    numbers of a 1-process launch (per-prompt and per-batch seeds)."""
+    runs = {}
+    for n in (1, 2):
+        done = launch(n, "dpo", str(tmp_path / f"dpo-{n}.pt"))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        runs[n] = torch.load(tmp_path / f"dpo-{n}.pt", weights_only=False)
+    one, two = runs[1], runs[2]
     assert one["log"]["steps"] == two["log"]["steps"] == 6
     for key, weight in one["state"].items():
         torch.testing.assert_close(two["state"][key], weight, rtol=0, atol=WEIGHT_ATOL)
