@@ -7,6 +7,8 @@
   ``--results-dir TMP`` appended, compare the new values leaf by leaf within the record's
   tolerance, print every difference (``--jobs`` commands at a time, default the cores);
   exit 1 on a mismatch;
+* ``srlm results chapter-bench [--isa avx2]``: execute each language-model chapter alone and
+  record its seconds against its budget (:mod:`srlm_core.publishing.chapter_bench`);
 * ``srlm results execute CHAPTER``: execute a chapter notebook outside the book (a path, or a
   name such as ``01_operator`` or ``01`` under book/chapters) and write its executed notebook
   and an HTML page that reads offline to ``--output-dir`` (default book/_build/executed,
@@ -79,6 +81,15 @@ def register(sub) -> None:
     )
     execute.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     execute.set_defaults(handler=run_execute)
+
+    from srlm_core.publishing import chapter_bench
+
+    bench = actions.add_parser(
+        "chapter-bench", help="time each language-model chapter alone against its budget",
+        description=f"{chapter_bench.TITLE}; writes the record chapter-bench-ISA (the seconds "
+        "in its provenance) and exits 1 when a chapter goes over its budget.")
+    chapter_bench.add_arguments(bench)
+    bench.set_defaults(handler=chapter_bench.run_and_record)
 
 
 def _fail(message: str) -> int:
