@@ -255,9 +255,13 @@ def load_all(directory: Path = RESULTS_DIR) -> list[ResultRecord]:
 
 
 def is_benchmark(record: ResultRecord) -> bool:
-    """A benchmark: its values are the workload and its measurement (``timings``) sits in the
-    provenance, so re-running it measures anew rather than reproduces (``nox -s bench``)."""
-    return "timings" in record.provenance
+    """A benchmark: its measurement (``timings``) sits in the provenance and its values are
+    the workload, reproduced exactly (zero tolerance), so re-running it measures anew rather
+    than reproduces (``nox -s bench``).  A record that stores timings beside values of its own
+    (a tolerance above zero) is not one."""
+    tolerance = record.tolerance or {}
+    exact = tolerance.get("rtol", 0) == 0 and tolerance.get("atol", 0) == 0
+    return "timings" in record.provenance and exact
 
 
 def is_fast(record: ResultRecord, threshold_s: float = FAST_SECONDS) -> bool:

@@ -153,7 +153,10 @@ def test_is_fast_and_code_paths():
     assert not is_fast(make_record(wall=None))
     bench = make_record(wall=1.0)
     bench.provenance["timings"] = {"epoch_seconds": 0.5}
+    bench.tolerance = {"rtol": 0.0, "atol": 0.0}
     assert is_benchmark(bench) and not is_fast(bench) and not is_benchmark(make_record())
+    bench.tolerance = {"rtol": 1e-4, "atol": 1e-4}  # timings beside values of its own
+    assert not is_benchmark(bench) and is_fast(bench)
     record = make_record()
     assert code_paths(record) == []  # no srlm_core/experiments/demo.py
     record.code = ["srlm_core/model/policy.py#L10"]
