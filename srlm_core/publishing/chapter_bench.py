@@ -8,8 +8,9 @@ every core), prints its wall seconds against the budget and writes the
 record ``chapter-bench-<isa>``: the workload (chapters, budget, instruction set) in its values,
 the seconds and the verdicts in its provenance's ``timings`` (a re-run measures anew, so
 ``srlm results verify --fast`` leaves it out).  Held to AVX2, the kernel runs with
-``ATEN_CPU_CAPABILITY=avx2`` (torch's own kernels) and ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN's
-matrix products), so neither uses AVX-512, AVX512-BF16 or AMX instructions.
+``ATEN_CPU_CAPABILITY=avx2`` (torch's own kernels), ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN) and
+``MKL_ENABLE_INSTRUCTIONS=AVX2`` (MKL's matrix products, which float32 ``matmul`` uses), so
+none of them uses AVX-512, AVX512-BF16 or AMX instructions.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ LM_CHAPTERS = ("06_language_model", "07_controlled_signal_share", "08_judge_fail
                "paper_real_model")
 #: Environment that holds torch's kernels and oneDNN to AVX2.
 ISA_ENVIRONMENT = {"native": {}, "avx2": {"ATEN_CPU_CAPABILITY": "avx2",
-                                          "ONEDNN_MAX_CPU_ISA": "AVX2"}}
+                                          "ONEDNN_MAX_CPU_ISA": "AVX2",
+                                          "MKL_ENABLE_INSTRUCTIONS": "AVX2"}}
 TOLERANCE = {"rtol": 0.0, "atol": 0.0}
 
 
