@@ -96,6 +96,19 @@ def table(timings: dict, budget: float) -> str:
     return "\n".join(lines)
 
 
+def budget_table(records: list):
+    """Seconds per chapter from chapter-bench records (one column per instruction set) and
+    the budget, for the reproducibility page."""
+    import pandas as pd
+
+    columns = {f"seconds ({r.values['isa']})": r.provenance["timings"]["seconds"]
+               for r in records}
+    frame = pd.DataFrame(columns)
+    frame["budget (s)"] = [max(r.values["budget_seconds"] for r in records)] * len(frame)
+    frame.index.name = "chapter"
+    return frame
+
+
 def add_arguments(parser) -> None:
     """One option per :class:`Config` field but the chapters, its help the field's."""
     for spec in fields(Config):

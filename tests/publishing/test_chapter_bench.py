@@ -84,3 +84,18 @@ def test_the_record_is_a_benchmark(tmp_path, monkeypatch):
     assert record.provenance["timings"]["seconds"] == seconds
     assert is_benchmark(record) and not is_fast(record)
     assert record.command == "srlm results chapter-bench --budget-seconds 180 --isa native"
+
+
+def test_budget_table_puts_each_instruction_set_in_a_column(tmp_path):
+    from srlm_core.publishing import provenance
+    from srlm_core.publishing.results import ResultRecord
+
+    def bench(isa, seconds):
+        return ResultRecord(id=f"chapter-bench-{isa}", title="t", command="c", params={},
+                            values={"isa": isa, "budget_seconds": 180.0, "chapters": ["a"]},
+                            provenance={**provenance.collect("cpu", wall_time_s=1.0),
+                                        "timings": {"seconds": {"a": seconds}}})
+
+    frame = chapter_bench.budget_table([bench("native", 10.0), bench("avx2", 12.0)])
+    assert frame.loc["a"].tolist() == [10.0, 12.0, 180.0]
+    assert list(frame.columns) == ["seconds (native)", "seconds (avx2)", "budget (s)"]
