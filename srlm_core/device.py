@@ -1,7 +1,7 @@
 """Choosing the torch device and the CPU's arithmetic.
 
 Device: ``auto`` takes a GPU when one is present; under ``torchrun`` or ``accelerate launch``
-each process takes its own GPU (:mod:`srlm_core.lm.parallel`).  Precision on the CPU:
+each process takes its own GPU (:mod:`srlm_core.parallel`).  Precision on the CPU:
 ``float32`` (the default), ``bf16`` (bfloat16 autocast) or ``auto``, which takes bf16 only
 where the CPU computes it natively (AVX512-BF16 or AMX): elsewhere bf16 autocast emulates it
 and a matmul runs many times slower than in float32."""
@@ -22,7 +22,7 @@ def resolve_device(name: str) -> torch.device:
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device", "cuda was requested but no GPU is available")
-    from srlm_core.lm import parallel
+    from srlm_core import parallel
 
     launch = parallel.state(cpu=name == "cpu")
     if launch is not None and name == "cuda":

@@ -11,7 +11,7 @@ Each writes a result record ``data/results/<id>.json`` with its parameters, the 
 regenerates it, and the provenance.  ``run`` and ``alpha`` also run data-parallel, unchanged,
 under ``torchrun --nproc-per-node N -m srlm_core.cli lm ...`` (or ``accelerate launch -m
 srlm_core.cli lm ...``): rank 0 alone prints and writes the record
-(:mod:`srlm_core.lm.parallel`).  torch, transformers and trl are imported inside the
+(:mod:`srlm_core.parallel`).  torch, transformers and trl are imported inside the
 handlers, so ``srlm --help`` stays fast."""
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _timed_record(args, device, compute, **fields) -> int:
     """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
     time and the provenance (git state taken when the run began); under a launcher, on rank 0
     only, once every rank has finished."""
-    from srlm_core.lm import parallel
+    from srlm_core import parallel
     from srlm_core.publishing import provenance
     from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from srlm_core.lm.config import load_config
 
     config = load_config(args.config, device=args.device, model=args.model)
-    from srlm_core.lm import parallel
+    from srlm_core import parallel
     from srlm_core.lm.loop import LMRunner
 
     workdir = args.workdir or default_workdir(config)
@@ -175,8 +175,8 @@ def alpha(args: argparse.Namespace) -> int:
     from srlm_core.lm.model_loading import set_offline
 
     set_offline()
+    from srlm_core import parallel
     from srlm_core.experiments import controlled_alpha as experiment
-    from srlm_core.lm import parallel
 
     config = experiment.load(args.config, device=args.device, model=args.model)
     workdir = args.workdir or default_workdir(config)

@@ -34,6 +34,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from srlm_core import parallel
 from srlm_core.errors import (
     ConfigError,
     is_lowercase_name,
@@ -42,7 +43,6 @@ from srlm_core.errors import (
     require_one_of,
     require_positive,
 )
-from srlm_core.lm import parallel
 from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.publishing.results import write_atomic, write_json_atomic

@@ -6,7 +6,7 @@ Layout: ``config.json`` (the run's config; a folder holding another config is re
 written or copied into ``iter_<t>.tmp<pid>`` and renamed into place), so a rerun skips the
 finished iterations and redoes the interrupted one; the temporary folder a killed run left
 behind (under its own process id) is removed when that iteration is written again.  Launched
-over several processes (:mod:`srlm_core.lm.parallel`), rank 0 alone writes and every rank waits
+over several processes (:mod:`srlm_core.parallel`), rank 0 alone writes and every rank waits
 for it.
 """
 
@@ -17,8 +17,8 @@ import os
 import shutil
 from pathlib import Path
 
+from srlm_core import parallel
 from srlm_core.errors import ConfigError
-from srlm_core.lm import parallel
 from srlm_core.publishing.results import write_json_atomic
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from srlm_core.lm import parallel
+from srlm_core import parallel
 
 
 def chat_prompts(tokenizer, instructions) -> list[str]:
@@ -103,7 +103,7 @@ def generate(model, tokenizer, instructions, samples: int, max_new_tokens: int,
     """``samples`` sampled responses per instruction (pure temperature sampling, seeded).
 
     In one plain process all batches draw from one stream seeded with ``seed``.  Launched over
-    N processes (:mod:`srlm_core.lm.parallel`), the prompts are sharded over the ranks and
+    N processes (:mod:`srlm_core.parallel`), the prompts are sharded over the ranks and
     prompt i is sampled alone with the seed ``block_seed(seed, i)``: its responses are the same
     for every N (but differ from the plain process's)."""
     prompts = chat_prompts(tokenizer, instructions)

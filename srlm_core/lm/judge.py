@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from srlm_core.lm import parallel
+from srlm_core import parallel
 
 JUDGE_MODES = ("logits", "generate")
 RUBRIC_HEAD = (

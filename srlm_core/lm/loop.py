@@ -19,7 +19,7 @@ resumable work folder :mod:`srlm_core.lm.checkpoints` (a rerun with the same fol
 finished iterations).
 Launched over N processes (``torchrun``), generation, judging and evaluation are sharded over
 the ranks, DPO trains data-parallel with the same global batch, and rank 0 alone writes
-(:mod:`srlm_core.lm.parallel`).
+(:mod:`srlm_core.parallel`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from srlm_core import parallel
 from srlm_core.device import resolve_device, resolve_precision
 from srlm_core.errors import ConfigError
 from srlm_core.lm import diagnostics as diag
-from srlm_core.lm import parallel
 from srlm_core.lm.checkers import compliance, passes
 from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.config import LMConfig

@@ -10,7 +10,7 @@ Its minimiser over free log-ratios is beta (h_i - h_j) = r_i - r_j for every pai
 population update of the book's model.  A network reaches only part of that target; the
 experiment measures how much.  Adam with a learning rate decaying linearly to zero over the
 round, reset every round (the weights are warm-started); minibatches of whole prompts in a
-seeded order.  Launched over N processes (:mod:`srlm_core.lm.parallel`), each step's prompts
+seeded order.  Launched over N processes (:mod:`srlm_core.parallel`), each step's prompts
 are split over the ranks and the gradients summed: the same steps as one process.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from srlm_core.lm import parallel
+from srlm_core import parallel
 from srlm_core.model.dpo import soft_label_nll
 
 

@@ -26,7 +26,7 @@ from unittest import mock
 
 import torch
 
-from srlm_core.lm import parallel
+from srlm_core import parallel
 from srlm_core.lm.pairs import conversational
 
 

@@ -53,8 +53,8 @@ def train_dpo(out: str) -> None:
     stages; weights and their outputs to ``out``."""
     import torch
 
+    from srlm_core import parallel
     from srlm_core.device import resolve_device
-    from srlm_core.lm import parallel
     from srlm_core.lm.diagnostics import generate, sequence_logprobs
     from srlm_core.lm.judge import judge_generate, judge_logits
     from srlm_core.lm.tiny import tiny_model, tiny_tokenizer

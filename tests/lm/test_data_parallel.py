@@ -154,8 +154,8 @@ def test_the_trl_dpo_round_and_the_sharded_stages_match_one_process(tmp_path):
 
 
 def test_a_world_size_that_does_not_divide_the_batch_is_refused(monkeypatch):
+    from srlm_core import parallel
     from srlm_core.errors import ConfigError
-    from srlm_core.lm import parallel
 
     monkeypatch.setattr(parallel, "world_size", lambda: 3)
     with pytest.raises(ConfigError, match="batch_size: 4 is not divisible by the 3 processes"):
@@ -164,7 +164,7 @@ def test_a_world_size_that_does_not_divide_the_batch_is_refused(monkeypatch):
 
 
 def test_a_plain_process_is_not_launched(monkeypatch):
-    from srlm_core.lm import parallel
+    from srlm_core import parallel
 
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     assert parallel.state() is None and parallel.world_size() == 1 and parallel.is_main()

@@ -6,14 +6,14 @@ unchanged.  Under a launcher (``LOCAL_RANK`` set, world size N >= 1) Hugging Fac
 ``accelerate.PartialState`` holds the process group (gloo on CPUs, NCCL on GPUs, one GPU
 per process):
 
-* :func:`srlm_core.lm.parallel.map_blocks` shards work (generation, judging,
+* :func:`srlm_core.parallel.map_blocks` shards work (generation, judging,
   log-likelihoods) over the ranks in whole blocks and gathers the results on every rank, in
   order;
-* :func:`srlm_core.lm.parallel.block_seed` derives a seed per block, so that a block's samples
+* :func:`srlm_core.parallel.block_seed` derives a seed per block, so that a block's samples
   do not depend on which rank drew it (the same for every N);
-* :func:`srlm_core.lm.parallel.sum_across` adds tensors over the ranks (the gradients of a
+* :func:`srlm_core.parallel.sum_across` adds tensors over the ranks (the gradients of a
   data-parallel step);
-* :func:`srlm_core.lm.parallel.is_main` and :func:`srlm_core.lm.parallel.barrier`: rank 0 alone
+* :func:`srlm_core.parallel.is_main` and :func:`srlm_core.parallel.barrier`: rank 0 alone
   writes checkpoints, records and progress; the other ranks wait.
 """
 
@@ -34,7 +34,7 @@ def launched() -> bool:
 
 def state(cpu: bool | None = None):
     """Accelerate's process state (process group initialised on first use), or None when not
-    :func:`srlm_core.lm.parallel.launched`.  ``cpu`` forces the gloo backend (default: CPU
+    :func:`srlm_core.parallel.launched`.  ``cpu`` forces the gloo backend (default: CPU
     unless a GPU is present)."""
     if not launched():
         return None
