@@ -5,9 +5,9 @@ graph has no loop, and only ``publishing`` writes result records.
 Layers, lowest first: the core modules (``errors``, ``stats``, ``threads``, ``device``,
 ``parallel``), the derivations (``theory``), the model world (``model``), the record and book
 machinery (``publishing``), the language-model library (``lm``), the experiments
-(``experiments``) and the command line (``cli``).  The imports and writers that break these rules today are listed
-below as known debts: a new one fails the test, and so does a listed one that is gone (so that
-the list only shrinks)."""
+(``experiments``) and the command line (``cli``).  The imports and writers that break these
+rules today are listed below as known debts: a new one fails the test, and so does a listed
+one that is gone (so that the list only shrinks)."""
 
 from __future__ import annotations
 
