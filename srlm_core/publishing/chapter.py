@@ -25,6 +25,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 from srlm_core.errors import ConfigError
 from srlm_core.publishing.provenance import REPO_ROOT
@@ -152,25 +153,18 @@ def execute(chapter: str | Path, live_results: Path | None = None,
                      live_results)
 
     notebook = jupytext.read(path)
-    # The kernel inherits these: report.py writes the chapter's live records there.
-    saved = {name: os.environ.get(name) for name in (NOTEBOOK_ENV, LIVE_DIR_ENV)}
-    os.environ[NOTEBOOK_ENV] = str(path)
-    os.environ[LIVE_DIR_ENV] = str(live_results)
     client = NotebookClient(
         notebook, timeout=timeout, kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
     failure = None
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        failure = f"{err.ename}: {err.evalue}"
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # The kernel inherits these: report.py writes the chapter's live records there.
+    chapter_env = {NOTEBOOK_ENV: str(path), LIVE_DIR_ENV: str(live_results)}
+    with patch.dict(os.environ, chapter_env):
+        try:
+            client.execute()
+        except CellExecutionError as err:
+            failure = f"{err.ename}: {err.evalue}"
     nbformat.write(notebook, run.notebook)
     write_page(notebook, run.page)
     if failure is not None:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from unittest.mock import patch
 
 from srlm_core.errors import ConfigError, require, require_one_of, require_positive
 
@@ -66,20 +67,12 @@ def run(config: Config, output: Path | None = None) -> dict:
 
     config.validate()
     output = Path(output or tempfile.mkdtemp(prefix="srlm-chapter-bench-"))
-    saved = {name: os.environ.get(name) for name in ISA_ENVIRONMENT["avx2"]}
     seconds = {}
-    try:
-        os.environ.update(ISA_ENVIRONMENT[config.isa])  # the kernels inherit it
+    with patch.dict(os.environ, ISA_ENVIRONMENT[config.isa]):  # the kernels inherit it
         for name in config.chapters:
             start = time.perf_counter()
             chapter.execute(name, output=output, timeout=int(10 * config.budget_seconds))
             seconds[name] = time.perf_counter() - start
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     within = {name: s <= config.budget_seconds for name, s in seconds.items()}
     return {"values": {**asdict(config), "chapters": list(config.chapters)},
             "timings": {"seconds": seconds, "within_budget": within,
