@@ -37,6 +37,9 @@ MODEL = "requirements-model.txt"
 ENV = Path(__file__).resolve().parent / ".nox" / "srlm"
 BIN = ENV / "bin"
 STAMP = ENV / "srlm-installed.sha256"
+#: Part of the stamp: a change in how the environment is installed (here: with the packages'
+#: bytecode compiled) reinstalls an environment made the old way.
+INSTALL_LAYOUT = "bytecode compiled at install"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 THREADS = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 2))}
 BOOK_HTML = "book/_build/html"
@@ -51,7 +54,7 @@ XDIST = ("-n", "auto", "--dist", "loadscope")
 
 
 def _inputs_hash() -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(INSTALL_LAYOUT.encode())
     for name in (LOCK, MODEL, "pyproject.toml"):
         digest.update(name.encode() + b"\0" + Path(name).read_bytes())
     return digest.hexdigest()
@@ -74,14 +77,20 @@ def installer() -> tuple[str, ...]:
     """The install command for the shared environment: ``uv pip`` when ``uv`` is on the PATH
     (``.ci/run`` installs it; about 8x faster than pip on a fresh machine), else pip.  uv does
     not read pip's configuration, so pip's ``PIP_FIND_LINKS`` (where a machine keeps wheels
-    such as the CPU build of torch) is passed on."""
+    such as the CPU build of torch) is passed on.
+
+    Both write the packages' bytecode at install time (pip does by default, uv with
+    ``--compile-bytecode``): where ``PYTHONDONTWRITEBYTECODE`` is set, as on this project's
+    machines, Python never writes it later, and every process (each test subprocess, chapter
+    kernel and re-run) would compile torch, transformers and the rest from source again."""
     uv = shutil.which("uv")
     if uv is None:
         return (str(BIN / "python"), "-m", "pip", "install", "--quiet",
                 "--disable-pip-version-check")
     links = [arg for folder in dict.fromkeys(pip_find_links())
              for arg in ("--find-links", folder)]
-    return (uv, "pip", "install", "--quiet", "--python", str(BIN / "python"), *links)
+    return (uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
+            str(BIN / "python"), *links)
 
 
 def pinned(session: nox.Session) -> dict[str, str]:

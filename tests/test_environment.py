@@ -55,3 +55,17 @@ def test_environment_yml_agrees_with_the_lock():
         assert locked.get(name) == version, (
             f"environment.yml pins {name}=={version}, requirements.lock has {locked.get(name)}"
         )
+
+
+def test_the_installed_packages_carry_their_bytecode():
+    """The environment is installed with the packages' bytecode (``noxfile.installer``):
+    where ``PYTHONDONTWRITEBYTECODE`` is set, a missing ``.pyc`` is never written, and every
+    process compiles torch from source again."""
+    import importlib.util
+
+    import torch
+    import transformers
+
+    for module in (torch, transformers):
+        compiled = Path(importlib.util.cache_from_source(module.__file__))
+        assert compiled.is_file(), f"{module.__name__} has no bytecode: {compiled}"

@@ -13,8 +13,6 @@ import platform
 import subprocess
 from pathlib import Path
 
-import torch
-
 import srlm_core
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +64,12 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware(device: str | torch.device = "cpu") -> dict:
-    """CPU model and core count, and the GPU name when the device is a GPU."""
+def hardware(device="cpu") -> dict:
+    """CPU model and core count, and the GPU name when the device (a name or a
+    ``torch.device``) is a GPU.  torch is imported here, not with the module: every chapter
+    imports this module through its glue, and most model-world chapters need no torch."""
+    import torch
+
     info = {"cpu": cpu_model(), "cpu_count": torch.get_num_threads(), "device": str(device)}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
@@ -75,7 +77,7 @@ def hardware(device: str | torch.device = "cpu") -> dict:
     return info
 
 
-def collect(device: str | torch.device = "cpu", wall_time_s: float | None = None,
+def collect(device="cpu", wall_time_s: float | None = None,
             since: dict | None = None) -> dict:
     """The provenance block stored with every result record.
 
