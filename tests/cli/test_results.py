@@ -143,10 +143,23 @@ def test_verify_runs_commands_in_parallel_and_reports_in_order(tmp_path, capsys,
     assert "--jobs: must be at least 1" in capsys.readouterr().err
 
 
+#: A second record from the same chapter: ``verify`` re-executes the chapter once for both.
+SECOND_RECORD = textwrap.dedent(
+    """
+    ```{code-cell} ipython3
+    with report.live("t.other", "a second seeded draw", params={"seed": 4}):
+        glue("other", float(np.random.default_rng(4).normal()))
+    ```
+    """
+)
+
+
 @pytest.mark.slow
 def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys, monkeypatch):
+    """One re-execution checks both records of the chapter: the unchanged one reproduces, the
+    one with a deliberately perturbed value (re-written with a valid checksum) is caught."""
     chapter = tmp_path / "chapter.md"
-    chapter.write_text(CHAPTER)
+    chapter.write_text(CHAPTER + SECOND_RECORD)
     registry = tmp_path / "results"
     # Where the re-run of `verify` writes the executed notebook and its page.
     monkeypatch.setenv("SRLM_EXECUTED_DIR", str(tmp_path / "verify-executed"))
@@ -156,18 +169,16 @@ def test_execute_then_verify_catches_a_perturbed_value(tmp_path, capsys, monkeyp
     assert written.command == f"srlm results execute {chapter}"
     assert set(written.values) == {"draw", "curve"} and len(written.values["curve"]) == 3
     assert written.code[0].startswith("srlm_core/stats.py#L")
+    perturbed = load_record("t.other", registry)
+    assert perturbed.command == written.command
+    perturbed.values["other"] += 1e-3
+    write_record(perturbed, registry)
     capsys.readouterr()
 
-    # An unchanged record reproduces.
-    assert main(["results", "verify", "--all", "--fast", "--results-dir", str(registry)]) == 0
-    assert "PASS  t.demo" in capsys.readouterr().out
-
-    # A deliberately perturbed value (re-written with a valid checksum) is caught.
-    written.values["draw"] += 1e-3
-    write_record(written, registry)
-    assert main(["results", "verify", "t.demo", "--results-dir", str(registry)]) == 1
+    assert main(["results", "verify", "--all", "--fast", "--results-dir", str(registry)]) == 1
     out = capsys.readouterr().out
-    assert "FAIL  t.demo: 1 value(s) differ" in out and "values.draw" in out
+    assert "PASS  t.demo" in out
+    assert "FAIL  t.other: 1 value(s) differ" in out and "values.other" in out
     assert "|diff| 0.001" in out
 
 
