@@ -158,8 +158,9 @@ def browser(session: nox.Session) -> None:
     """Open every page of the built book in headless Chromium with the network blocked.
 
     Fails on raw TeX, untypeset math, a broken image, a console error or a request outside
-    the site; a screenshot of each page goes to book/_build/screenshots.  Needs Debian's
-    ``chromium`` (``apt-get install chromium``; ``SRLM_CHROMIUM`` names another binary).
+    the site; a screenshot of each page (the first screen of the API reference and source
+    listings) goes to book/_build/screenshots.  Needs Debian's ``chromium`` (``apt-get install
+    chromium``; ``SRLM_CHROMIUM`` names another binary).
     """
     environ = pinned(session)
     run(session, "python", "-m", "srlm_core.publishing.browser", "check", BOOK_HTML,

@@ -118,6 +118,24 @@ def test_a_typeset_page_passes_and_is_screenshot(site, tmp_path):
     assert report.screenshot == shots / "good.png" and report.screenshot.stat().st_size > 1000
 
 
+def test_a_long_page_is_shot_whole_and_a_source_listing_by_its_first_screen(site, tmp_path):
+    from PIL import Image
+
+    from srlm_core.publishing.browser import VIEWPORT
+
+    tall = page('<div style="height: 3000px">a long chapter</div>')
+    (site / "long.html").write_text(tall)
+    (site / "_modules").mkdir()
+    (site / "_modules" / "listing.html").write_text(tall.replace('src="_static/',
+                                                                 'src="../_static/'))
+    shots = tmp_path / "shots"
+    reports = check(site, "long.html", "_modules/listing.html", screenshots=shots)
+    assert all(report.ok for report in reports.values()), reports
+    heights = {name: Image.open(report.screenshot).height for name, report in reports.items()}
+    assert heights["long.html"] > 3000
+    assert heights["_modules/listing.html"] == VIEWPORT["height"]
+
+
 def test_a_page_with_an_unrendered_formula_fails(site):
     """No MathJax on the page: the TeX stays raw and the math elements untypeset."""
     script = f'<script defer src="_static/{MATHJAX_COMPONENT}"></script>'
