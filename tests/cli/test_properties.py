@@ -195,7 +195,7 @@ def test_simulate_refuses_an_overflowing_ridge():
     "found by the properties: with a deterministic initial policy (--init-dist 9000) the "
     "population step's informative pairs weigh ~0 and the solver stops at once (absolute "
     "gradient tolerance in fit_logistic), so srlm simulate prints dist 9000 after a round "
-    "that should halve it; a relative stopping rule would change the stored records, so "
+    "that should halve it; the stored records were computed with this stopping rule, so "
     "the solver is left as it is"))
 def test_population_round_contracts_from_a_deterministic_policy():
     status, out, _ = _call(["simulate", "--init-dist", "9000", "--n", "0", "--iters", "1",

@@ -85,8 +85,8 @@ def test_population_update_contracts_by_one_minus_alpha(case, alpha):
 @pytest.mark.xfail(strict=True, reason=(
     "found by test_population_update_contracts_by_one_minus_alpha: fit_logistic stops on an "
     "absolute gradient norm of 1e-10, which a peaked policy reaches 6e-5 away from the "
-    "solution (its informative pairs weigh 1.6e-4, the Hessian is 4e-7); a relative stopping "
-    "rule would change the stored records, so the solver is left as it is"))
+    "solution (its informative pairs weigh 1.6e-4, the Hessian is 4e-7); the stored records were "
+    "computed with this stopping rule, so the solver is left as it is"))
 def test_population_update_is_accurate_for_a_peaked_policy():
     problem = LinearSoftmaxProblem(
         features=torch.tensor([[[-1.0], [1.0]]], dtype=torch.float64),
