@@ -57,6 +57,7 @@ CHROMIUM_ARGS = (
     "--no-default-browser-check",
     "--host-resolver-rules=MAP * ~NOTFOUND",
 )
+#: The browser window, in CSS pixels.
 VIEWPORT = {"width": 1280, "height": 900}
 #: Pages whose screenshot is their first screen (:data:`VIEWPORT`), not the whole page: the
 #: highlighted source listings and the API reference, machine-made pages many screens long
