@@ -8,8 +8,6 @@ side, and writes the record: the workload in its values, the machine-dependent s
 from __future__ import annotations
 
 import argparse
-import shlex
-import time
 from pathlib import Path
 
 from srlm_core.device import DEVICE_CHOICES
@@ -18,8 +16,8 @@ RESULT_ID = "engine-bench"
 
 
 def register(sub) -> None:
-    from srlm_core.cli.options import add_config_arguments
     from srlm_core.experiments import engine_bench
+    from srlm_core.options import add_config_arguments
 
     parser = sub.add_parser(
         "bench", help="benchmark the simulation engine (counts vs samples, batched vs loop)",
@@ -33,35 +31,15 @@ def register(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def command_line(config, result_id: str) -> str:
-    """The exact command that regenerates the record (every option spelled out)."""
-    from srlm_core.cli.sweep import regenerating_command
-
-    words = shlex.split(regenerating_command("bench", config, "bench", prefix=("srlm",)))
-    if result_id != RESULT_ID:
-        words += ["--id", result_id]
-    return shlex.join(words)
-
-
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.cli.options import config_from_args
-    from srlm_core.cli.sweep import experiment_record
     from srlm_core.experiments import engine_bench as module
-    from srlm_core.publishing import provenance
-    from srlm_core.publishing.results import RESULTS_DIR, write_record
+    from srlm_core.options import config_from_args
+    from srlm_core.publishing import pipeline
 
-    config = config_from_args(module.Config, args).validate()
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = module.run(config)
-    wall = time.perf_counter() - start
-    print(module.table(values).to_string(index=False, float_format="%.4g", na_rep="-"))
-    if args.no_record:
-        return 0
-    record = experiment_record(module, config, values, args.id, wall, began)
-    record.command = command_line(config, args.id)
-    record.code = ["srlm_core/experiments/engine_bench.py", "srlm_core/model/pair_counts.py",
-                   "srlm_core/model/self_rewarding.py"]
-    path = write_record(record, args.results_dir or RESULTS_DIR)
-    print(f"wrote {path} ({wall:.1f} s)")
+    config = config_from_args(module.Config, args)
+    command = pipeline.regenerating_command(("srlm", "bench"), config, args.id, RESULT_ID)
+    record = pipeline.run_experiment(module, config, args.id, command,
+                                     results_dir=args.results_dir, write=not args.no_record)
+    print(module.table(record.values, record.provenance["timings"])
+          .to_string(index=False, float_format="%.4g", na_rep="-"))
     return 0

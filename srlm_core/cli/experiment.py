@@ -31,7 +31,7 @@ def register(sub) -> None:
 def runnable() -> list[str]:
     """The experiment modules the command line can run (simple ``Config`` fields)."""
     import srlm_core.experiments as package
-    from srlm_core.cli.options import supports
+    from srlm_core.options import supports
 
     names = []
     for info in pkgutil.iter_modules(package.__path__):
@@ -60,8 +60,8 @@ def plain_text(line: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.cli.options import add_config_arguments, config_from_args, supports
-    from srlm_core.cli.sweep import run_and_write
+    from srlm_core.options import add_config_arguments, config_from_args, supports
+    from srlm_core.publishing import pipeline
 
     if args.list or not args.name:
         print("\n".join(runnable()))
@@ -77,5 +77,7 @@ def run(args: argparse.Namespace) -> int:
                         help="where to write (default data/results)")
     options = parser.parse_args(args.rest)
     config = config_from_args(module.Config, options)
-    return run_and_write(module, config, options.id, options.results_dir,
-                         ("srlm", "experiment"))
+    command = pipeline.regenerating_command(("srlm", "experiment", args.name), config,
+                                            options.id, args.name)
+    pipeline.run_experiment(module, config, options.id, command, results_dir=options.results_dir)
+    return 0

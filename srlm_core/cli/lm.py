@@ -17,11 +17,7 @@ handlers, so ``srlm --help`` stays fast."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
-import json
 import shlex
-import time
 from pathlib import Path
 
 from srlm_core.device import DEVICE_CHOICES
@@ -44,18 +40,17 @@ def _config_file_action(actions, name: str, help: str, description: str, handler
     parser.set_defaults(handler=handler)
 
 
-def _options_action(actions, name: str, help: str, module, config_cls, default_id: str,
-                    handler) -> None:
+def _options_action(actions, name: str, help: str, module, default_id: str, handler) -> None:
     """An action whose config dataclass fields are command-line options."""
-    from srlm_core.cli.options import add_config_arguments
+    from srlm_core.options import add_config_arguments
 
     parser = actions.add_parser(name, help=help, description=f"{module.TITLE}. Writes the "
                                 f"result record {default_id} (or --id).")
-    add_config_arguments(parser, config_cls, device=DEVICE_CHOICES)
+    add_config_arguments(parser, module.Config, device=DEVICE_CHOICES)
     parser.add_argument("--id", default=default_id, help=f"result ID (default {default_id})")
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="where to write the record (default data/results)")
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handler, default_id=default_id)
 
 
 def register(sub) -> None:
@@ -69,33 +64,19 @@ def register(sub) -> None:
         "Generate, self-judge, pair and train with DPO for every arm of the config "
         "(data/lm/configs/*.toml); rerunning the same command resumes an interrupted run.", run)
     _options_action(actions, "pool", "sample, select and edit the controlled-alpha response "
-                    "pool", pool_module, pool_module.PoolConfig, "lm-pool", pool)
+                    "pool", pool_module, "lm-pool", pool)
     _config_file_action(
         actions, "alpha", "controlled signal share: the contraction tested on the response pool",
         "Train every arm of a controlled-alpha config (data/lm/configs/alpha*.toml) on the "
         "response pool and write the record <name>.json; rerunning the same command resumes "
         "an interrupted run.", alpha)
     _options_action(actions, "bench", "seconds per epoch: fast training path vs TRL full "
-                    "fine-tuning", train_bench, train_bench.BenchConfig, "lm-train-bench", bench)
+                    "fine-tuning", train_bench, "lm-train-bench", bench)
     from srlm_core.experiments import likelihood_self_reward
 
     _options_action(actions, "likelihood", "the paper's loop: self-reward log pi_t on "
                     "short-answer prompts, kappa-hat per round (resumable)",
-                    likelihood_self_reward, likelihood_self_reward.Config, "lm-likelihood",
-                    likelihood)
-
-
-def default_workdir(config) -> Path:
-    """A checkpoint folder keyed by the config and by the package's source code, so that a
-    rerun after a code change (``srlm results verify`` on a new commit) starts afresh instead
-    of resuming checkpoints the old code wrote."""
-    from srlm_core.lm.model_loading import cache_dir
-    from srlm_core.publishing.provenance import REPO_ROOT
-
-    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
-    for path in sorted((REPO_ROOT / "srlm_core").rglob("*.py")):
-        digest.update(path.read_bytes())
-    return cache_dir() / "runs" / f"{config.name}-{digest.hexdigest()[:10]}"
+                    likelihood_self_reward, "lm-likelihood", likelihood)
 
 
 def _shown(path: Path) -> str:
@@ -107,39 +88,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def model_identity(name: str) -> dict:
-    """The model's identity for a record's provenance
-    (:func:`srlm_core.lm.model_loading.model_identity`)."""
-    from srlm_core.lm.model_loading import model_identity as identity
-
-    return identity(name)
-
-
-def _timed_record(args, device, compute, **fields) -> int:
-    """Run ``compute()``, then write the record made of ``fields`` with the values, the wall
-    time and the provenance (git state taken when the run began); under a launcher, on rank 0
-    only, once every rank has finished."""
-    from srlm_core import parallel
-    from srlm_core.publishing import provenance
-    from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
-
-    began = provenance.git_state()
-    start = time.perf_counter()
-    values = compute()
-    wall = time.perf_counter() - start
-    parallel.barrier()
-    if not parallel.is_main():
-        return 0
-    extra = fields.pop("extra_provenance", lambda: {})()
-    if parallel.world_size() > 1:
-        extra["processes"] = parallel.world_size()
-    record = ResultRecord(values=values, provenance={
-        **provenance.collect(str(device), wall_time_s=wall, since=began), **extra}, **fields)
-    path = write_record(record, args.results_dir or RESULTS_DIR)
-    print(f"wrote {path} ({wall:.1f} s)")
-    return 0
-
-
 def _file_command(action: str, args) -> str:
     command = ["srlm", "lm", action, "--config", _shown(args.config)]
     if args.device:
@@ -149,104 +97,55 @@ def _file_command(action: str, args) -> str:
     return shlex.join(command)
 
 
+def _from_file(action: str, module, config_cls, args) -> int:
+    """Run the experiment of a TOML config into the record named by the config."""
+    from srlm_core.config_file import load_config
+    from srlm_core.publishing import pipeline
+
+    config = load_config(args.config, config_cls, device=args.device, model=args.model)
+    pipeline.run_experiment(module, config, config.name, _file_command(action, args),
+                            results_dir=args.results_dir, workdir=args.workdir)
+    return 0
+
+
+def _from_options(action: str, module, args) -> int:
+    """Run the experiment of a config given as options into the record ``--id``."""
+    from srlm_core.options import config_from_args
+    from srlm_core.publishing import pipeline
+
+    config = config_from_args(module.Config, args)
+    command = pipeline.regenerating_command(("srlm", "lm", action), config, args.id,
+                                            args.default_id)
+    pipeline.run_experiment(module, config, args.id, command, results_dir=args.results_dir)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.lm.model_loading import set_offline
+    from srlm_core.lm import loop
+    from srlm_core.lm.config import LMConfig
 
-    set_offline()  # before transformers is imported
-    from srlm_core.lm.config import load_config
-
-    config = load_config(args.config, device=args.device, model=args.model)
-    from srlm_core import parallel
-    from srlm_core.lm.loop import LMRunner
-
-    workdir = args.workdir or default_workdir(config)
-    runner = LMRunner(config, workdir)
-    if parallel.is_main():
-        print(f"work folder: {workdir}", flush=True)
-    return _timed_record(
-        args, runner.device, runner.run, id=config.name,
-        title=f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}",
-        command=_file_command("run", args), params=config.to_dict(),
-        tolerance={"rtol": 0.05, "atol": 0.05},
-        extra_provenance=lambda: {"model": model_identity(config.model)})
+    return _from_file("run", loop, LMConfig, args)
 
 
 def alpha(args: argparse.Namespace) -> int:
-    from srlm_core.lm.model_loading import set_offline
+    from srlm_core.experiments import controlled_alpha
 
-    set_offline()
-    from srlm_core import parallel
-    from srlm_core.experiments import controlled_alpha as experiment
-
-    config = experiment.load(args.config, device=args.device, model=args.model)
-    workdir = args.workdir or default_workdir(config)
-    runner = experiment.ControlledAlphaRunner(config, workdir)
-    if parallel.is_main():
-        print(f"work folder: {workdir}", flush=True)
-    return _timed_record(
-        args, runner.device, runner.run, id=config.name, title=experiment.TITLE,
-        command=_file_command("alpha", args), params=config.to_dict(),
-        tolerance=dict(experiment.TOLERANCE),
-        extra_provenance=lambda: {"stage_seconds": runner.seconds,
-                                  "model": model_identity(config.model)},
-        code=["srlm_core/experiments/controlled_alpha.py", "srlm_core/lm/top_blocks.py",
-              "srlm_core/lm/soft_dpo.py", "srlm_core/lm/controlled_judge.py"])
-
-
-def _option_record(args, action: str, module, config_cls, compute, code, **fields) -> int:
-    """Run ``compute(config)`` for a config given as options and write its record."""
-    from srlm_core.lm.model_loading import set_offline
-
-    set_offline()
-    from srlm_core.cli.options import config_from_args
-    from srlm_core.cli.sweep import regenerating_command
-    from srlm_core.device import resolve_device
-
-    config = config_from_args(config_cls, args).validate()
-    extra = fields.pop("extra_provenance", lambda: {})
-    fields["extra_provenance"] = lambda: {**extra(), "model": model_identity(config.model)}
-    return _timed_record(
-        args, resolve_device(config.device), lambda: compute(config), id=args.id,
-        title=module.TITLE,
-        command=regenerating_command(action, config, args.id, prefix=("srlm", "lm")),
-        params=dataclasses.asdict(config), tolerance=dict(module.TOLERANCE), code=code, **fields)
+    return _from_file("alpha", controlled_alpha, controlled_alpha.Config, args)
 
 
 def pool(args: argparse.Namespace) -> int:
     from srlm_core.lm import pool as module
 
-    return _option_record(args, "pool", module, module.PoolConfig, module.build_pool,
-                          ["srlm_core/lm/pool.py", "srlm_core/lm/edits.py"])
+    return _from_options("pool", module, args)
 
 
 def bench(args: argparse.Namespace) -> int:
-    """The benchmark's timings go to the provenance (machine-dependent), its workload to the
-    values (reproducible)."""
     from srlm_core.lm import train_bench as module
 
-    timings: dict = {}
-
-    def compute(config):
-        values = module.benchmark(config)
-        timings.update(values.pop("timings"))
-        return values
-
-    return _option_record(args, "bench", module, module.BenchConfig, compute,
-                          ["srlm_core/lm/train_bench.py", "srlm_core/lm/top_blocks.py"],
-                          extra_provenance=lambda: {"timings": timings})
+    return _from_options("bench", module, args)
 
 
 def likelihood(args: argparse.Namespace) -> int:
-    """The paper's own loop; rerunning the same command resumes from its work folder
-    (:func:`default_workdir`)."""
     from srlm_core.experiments import likelihood_self_reward as module
 
-    def compute(config):
-        workdir = default_workdir(config)
-        print(f"work folder: {workdir}", flush=True)
-        return module.run(config, workdir)
-
-    return _option_record(args, "likelihood", module, module.Config, compute,
-                          ["srlm_core/experiments/likelihood_self_reward.py",
-                           "srlm_core/lm/sequence_likelihood.py",
-                           "srlm_core/lm/short_answers.py", "srlm_core/lm/top_blocks.py"])
+    return _from_options("likelihood", module, args)

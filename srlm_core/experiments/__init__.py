@@ -11,12 +11,22 @@ An experiment module defines
   glues.
 
 A chapter calls ``values = module.run(module.Config())`` and ``module.plot(values)``; the
-caption of the figure links to the module's entry in the API appendix.  The experiments too
-heavy for a chapter are *sweeps*, listed in :data:`SWEEPS`: they also define ``TITLE`` (one
-line saying what the result is) and ``TOLERANCE`` (``{"rtol": ..., "atol": ...}`` for
-``srlm results verify``), and ``srlm sweep NAME`` writes their values into the record
-``data/results/<NAME>.json`` with the parameters, the regenerating command and the
-provenance.
+caption of the figure links to the module's entry in the API appendix.  Any experiment's
+values become a result record through :mod:`srlm_core.publishing.pipeline`, which reads, where
+the module defines them,
+
+* ``TITLE``: one line saying what the result is (else the docstring's first line), or
+  ``title(config)`` where it depends on the config;
+* ``TOLERANCE``: ``{"rtol": ..., "atol": ...}`` for ``srlm results verify``;
+* ``CODE``: repository paths of the code behind the record besides the module itself;
+* ``provenance(config) -> dict``: entries added to the record's provenance (the
+  language-model experiments: the model's identity);
+* a ``run(config, workdir)`` that takes a work folder: the experiment is resumable, and the
+  pipeline gives it a folder keyed by the config and the code.
+
+A ``timings`` entry of the values (machine-dependent seconds) goes to the record's
+provenance.  The experiments too heavy for a chapter are *sweeps*, listed in :data:`SWEEPS`,
+whose records sit in ``data/results/<NAME>.json``.
 """
 
 from __future__ import annotations

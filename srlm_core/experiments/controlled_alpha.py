@@ -44,11 +44,16 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.checkpoints import CheckpointStore
+from srlm_core.lm.model_loading import model_provenance
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.publishing.results import write_atomic, write_json_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}
+CODE = ("srlm_core/lm/top_blocks.py", "srlm_core/lm/soft_dpo.py",
+        "srlm_core/lm/controlled_judge.py")
+#: The record's provenance names the model.
+provenance = model_provenance
 REFERENCES = ("fixed", "moving")
 
 
@@ -122,9 +127,9 @@ class Config:
 
 def load(path: Path | str, **overrides) -> Config:
     """A validated :class:`Config` from a TOML file (arms as ``[[arms]]`` tables)."""
-    from srlm_core.lm.config import load_config
+    from srlm_core.config_file import load_config
 
-    return load_config(path, cls=Config, **overrides)
+    return load_config(path, Config, **overrides)
 
 
 class ControlledAlphaRunner:
@@ -328,10 +333,15 @@ class ControlledAlphaRunner:
 
 
 def run(config: Config, workdir: Path | str | None = None, progress: bool = False) -> dict:
-    """Train every arm of ``config`` (in a temporary folder unless ``workdir`` is given)."""
+    """Train every arm of ``config`` (in a temporary folder unless ``workdir`` is given); the
+    wall seconds per stage under ``timings`` (a record keeps them in its provenance)."""
     import tempfile
 
+    def measured(folder) -> dict:
+        runner = ControlledAlphaRunner(config, folder, progress=progress)
+        return {**runner.run(), "timings": runner.seconds}
+
     if workdir is not None:
-        return ControlledAlphaRunner(config, workdir, progress=progress).run()
+        return measured(workdir)
     with tempfile.TemporaryDirectory(prefix="srlm-alpha-") as folder:
-        return ControlledAlphaRunner(config, folder, progress=progress).run()
+        return measured(folder)

@@ -32,6 +32,7 @@ TITLE = ("Simulation engine: pair counts against per-sample pairs, batched seeds
          "per-seed loop, seconds per round against n")
 #: The values are the workload, which reproduces exactly.
 TOLERANCE = {"rtol": 0.0, "atol": 0.0}
+CODE = ("srlm_core/model/pair_counts.py", "srlm_core/model/self_rewarding.py")
 #: The goals of the comparisons: (">=" or "<=", bound) on each ratio of :func:`table`.
 TARGETS = {"counts_vs_samples_at_1e6": (">=", 20.0), "batched_vs_loop_small": (">=", 5.0),
            "batched_vs_loop_large": (">=", 1.0), "round_growth": ("<=", 2.0)}

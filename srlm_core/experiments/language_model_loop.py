@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from srlm_core.config_file import load_config
 from srlm_core.errors import ConfigError, require
 from srlm_core.lm import diagnostics as diag
-from srlm_core.lm.config import LMConfig, load_config
+from srlm_core.lm.config import LMConfig
 from srlm_core.lm.evaluation import groups_of
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
@@ -73,7 +74,7 @@ class Config:
     def lm_config(self) -> LMConfig:
         """The validated :class:`srlm_core.lm.config.LMConfig` (file, then overrides)."""
         overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in self.overrides.items()}
-        return load_config(self.path(), **overrides)
+        return load_config(self.path(), LMConfig, **overrides)
 
 
 def prompt_split(prompts_file: str, examples: int = 5) -> dict:

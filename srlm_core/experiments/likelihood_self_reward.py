@@ -47,6 +47,7 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.checkpoints import CheckpointStore
+from srlm_core.lm.model_loading import model_provenance
 from srlm_core.publishing.results import write_atomic
 
 TITLE = ("The paper's loop on SmolLM2-135M-Instruct: self-reward log pi_t, squared loss against "
@@ -54,6 +55,10 @@ TITLE = ("The paper's loop on SmolLM2-135M-Instruct: self-reward log pi_t, squar
 #: Sampled tokens can flip under floating-point differences between machines; the
 #: comparison of a re-run is therefore loose.
 TOLERANCE = {"rtol": 0.05, "atol": 0.05}
+CODE = ("srlm_core/lm/sequence_likelihood.py", "srlm_core/lm/short_answers.py",
+        "srlm_core/lm/top_blocks.py")
+#: The record's provenance names the model.
+provenance = model_provenance
 
 
 def _help(text: str, default):

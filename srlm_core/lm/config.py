@@ -1,4 +1,5 @@
-"""Configuration of a language-model self-rewarding run, read from a TOML file.
+"""Configuration of a language-model self-rewarding run, read from a TOML file
+(:func:`srlm_core.config_file.load_config`).
 
 Every key is a field of :class:`LMConfig`; an unknown key, a value of the wrong type or an
 impossible value raises :class:`~srlm_core.errors.ConfigError` naming the key, before any
@@ -8,13 +9,10 @@ model is loaded.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from srlm_core.device import DEVICE_CHOICES, PRECISION_CHOICES
 from srlm_core.errors import (
-    ConfigError,
     is_lowercase_name,
     require,
     require_at_least,
@@ -85,70 +83,3 @@ class LMConfig:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["arms"] = list(self.arms)
         return out
-
-
-def _check_type(name: str, value, default):
-    """``value`` converted to the type of ``default`` (int widens to float; a list of strings
-    or of tables becomes a tuple of strings or of the default's dataclass), or ConfigError."""
-    expected = type(default)
-    if expected is tuple and default and dataclasses.is_dataclass(default[0]):
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ConfigError(name, f"expected a list of tables ([[{name}]]), got {value!r}")
-        kind = type(default[0])
-        return tuple(from_mapping(kind, v, prefix=f"{name}[{i}].") for i, v in enumerate(value))
-    if expected is tuple:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(name, f"expected a list of strings, got {value!r}")
-        return tuple(value)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool) != (expected is bool) or not isinstance(value, expected):
-        raise ConfigError(name, f"expected {expected.__name__}, got {type(value).__name__} "
-                                f"{value!r}")
-    return value
-
-
-def from_mapping(cls, data: dict, prefix: str = ""):
-    """An instance of the dataclass ``cls`` from a TOML table: unknown keys and wrong types
-    raise ConfigError naming the key (``prefix`` + key), then ``validate()`` runs if defined."""
-    defaults = cls()
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "extra"}
-    values = {}
-    for key, value in data.items():
-        if key not in known:
-            raise ConfigError(prefix + key, f"unknown key (known: {', '.join(sorted(known))})")
-        values[key] = _check_type(prefix + key, value, getattr(defaults, key))
-    out = cls(**values)
-    if not hasattr(out, "validate"):
-        return out
-    try:
-        return out.validate()
-    except ConfigError as err:
-        if prefix and not err.field.startswith(prefix):
-            raise ConfigError(prefix + err.field, str(err).split(": ", 1)[1]) from None
-        raise
-
-
-def config_from_dict(data: dict) -> LMConfig:
-    return from_mapping(LMConfig, data)
-
-
-def load_config(path: Path | str, cls=LMConfig, **overrides):
-    """Read, type-check and validate a TOML config of the dataclass ``cls`` (default
-    :class:`LMConfig`); ``overrides`` (e.g. device, model) win, and an error in one of them
-    names that option instead of the file."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError("config", f"no such file: {path}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("config", f"{path} is not valid TOML ({err})") from None
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    try:
-        return from_mapping(cls, data)
-    except ConfigError as err:
-        if overrides.get(err.field) is not None:
-            raise  # the option given on the command line is at fault (--model, --device)
-        message = str(err).split(": ", 1)[1]
-        raise ConfigError("config", f"{path}: key '{err.field}': {message}") from None

@@ -293,10 +293,12 @@ class Check:
                 "epoch_loss": {name: arm["epoch_loss"] for name, arm in values["arms"].items()}}
 
     def _loop_config(self):
-        from srlm_core.lm.config import load_config
+        from srlm_core.config_file import load_config
+        from srlm_core.lm.config import LMConfig
 
         path = "data/lm/configs/smoke.toml" if self.config.tiny else self.config.loop_config
-        config = load_config(_repo_path(path), device=self.config.device, model=self.config.model)
+        config = load_config(_repo_path(path), LMConfig, device=self.config.device,
+                             model=self.config.model)
         return dataclasses.replace(config, iterations=self.config.loop_iterations,
                                    arms=tuple(self.config.loop_arms)).validate()
 
@@ -467,7 +469,7 @@ def run(config: Config) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """``python -m srlm_core.lm.gpu_check [--option value ...]``: writes the JSON report;
     exit 0 when every stage ran, 1 when one failed, 2 for a wrong option."""
-    from srlm_core.cli.options import add_config_arguments, config_from_args
+    from srlm_core.options import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser(prog="gpu-check", description=__doc__.split("\n\n")[0])
     add_config_arguments(parser, Config, device=DEVICES)

@@ -41,12 +41,27 @@ from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.config import LMConfig
 from srlm_core.lm.evaluation import evaluate
 from srlm_core.lm.judge import judge
-from srlm_core.lm.model_loading import load_model
+from srlm_core.lm.model_loading import load_model, model_provenance
 from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 from srlm_core.publishing.provenance import REPO_ROOT
+
+#: Sampled tokens can flip under floating-point differences between machines.
+TOLERANCE = {"rtol": 0.05, "atol": 0.05}
+#: The record's provenance names the model.
+provenance = model_provenance
+
+
+def title(config: LMConfig) -> str:
+    """The record's title: the model, the run's name and its arms."""
+    return f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}"
+
+
+def run(config: LMConfig, workdir: Path | str) -> dict:
+    """Run (or resume) every arm of ``config`` in ``workdir`` (:meth:`LMRunner.run`)."""
+    return LMRunner(config, workdir).run()
 
 
 class LMRunner:

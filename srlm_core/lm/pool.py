@@ -28,13 +28,17 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.checkers import passes
+from srlm_core.lm.model_loading import model_provenance
 
 TITLE = "Response pool of SmolLM2-135M-Instruct answers with checker verdicts (controlled alpha)"
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+CODE = ("srlm_core/lm/edits.py",)
+#: The record's provenance names the model.
+provenance = model_provenance
 
 
 @dataclass(frozen=True)
-class PoolConfig:
+class Config:
     """What to sample and how many prompts and answers to keep."""
 
     model: str = "smollm2-135m-instruct"
@@ -50,7 +54,7 @@ class PoolConfig:
     heldout_no_pass: int = 4
     device: str = "cpu"
 
-    def validate(self) -> PoolConfig:
+    def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES
         from srlm_core.lm.model_loading import require_model
 
@@ -119,7 +123,7 @@ def _unique_finished(samples) -> list[tuple[str, list[int]]]:
     return out
 
 
-def build_pool(config: PoolConfig) -> dict:
+def run(config: Config) -> dict:
     """Sample, select, edit and score the pool (see the module docstring)."""
     import torch
 

@@ -15,15 +15,19 @@ import time
 from dataclasses import dataclass
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.lm.model_loading import model_provenance
 
 TITLE = "Seconds per training epoch: top blocks on cached activations vs TRL full fine-tuning"
 #: The values are the workload (counts), which reproduce exactly; the timings depend on the
 #: machine and its load and are stored with the hardware in the record's provenance.
 TOLERANCE = {"rtol": 0.0, "atol": 0.0}
+CODE = ("srlm_core/lm/top_blocks.py",)
+#: The record's provenance names the model.
+provenance = model_provenance
 
 
 @dataclass(frozen=True)
-class BenchConfig:
+class Config:
     """Parameters of the training benchmark (``srlm lm bench``)."""
 
     pool: str = "lm-pool"
@@ -34,13 +38,13 @@ class BenchConfig:
     full_pool_prompts: int = 24
     device: str = "cpu"
 
-    def validate(self) -> BenchConfig:
+    def validate(self) -> Config:
         require_at_least(self, 1, "prompts", "trainable_blocks", "batch_size",
                          "full_pool_prompts")
         return self
 
 
-def benchmark(config: BenchConfig, pool=None) -> dict:
+def run(config: Config, pool=None) -> dict:
     """Time one epoch of each path (``pool``: a loaded pool instead of the record).  The
     ``timings`` entry goes to the record's provenance, the rest to its values."""
     import torch

@@ -60,6 +60,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from srlm_core.options import supports
+from srlm_core.publishing import pipeline
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import (
     RESULTS_DIR,
@@ -277,13 +279,10 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
 
     title = (module.__doc__ or result_id).strip().splitlines()[0]
     source = live(result_id, title, code=[module.run, *code], params=asdict(config))
-    from srlm_core.cli.options import supports
-
     if values is not None and supports(module.Config):
-        from srlm_core.cli.sweep import regenerating_command
-
-        name = module.__name__.rsplit(".", 1)[1]
-        source.command = regenerating_command(name, config, result_id, ("srlm", "experiment"))
+        name = pipeline.experiment_name(module)
+        source.command = pipeline.regenerating_command(("srlm", "experiment", name), config,
+                                                       result_id, name)
         source.values = dict(values)
         source.frozen = True
         source.tolerance = getattr(module, "TOLERANCE", None)

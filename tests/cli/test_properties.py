@@ -208,7 +208,7 @@ def test_sweep_options_parse_and_validate_or_name_the_option(sweep):
     """``srlm sweep NAME`` options (every field of the sweep's Config): random values either
     parse and validate, or argparse exits 2 naming the argument, or validation raises a
     ConfigError naming a field; nothing else.  The sweep itself is not run (it is heavy)."""
-    from srlm_core.cli.options import config_from_args
+    from srlm_core.options import config_from_args
 
     parser = build_parser()
     sweep_parser = parser._subparsers._group_actions[0].choices["sweep"]

@@ -8,7 +8,7 @@ import pkgutil
 import pytest
 
 import srlm_core.experiments as package
-from srlm_core.cli.options import supports
+from srlm_core.options import supports
 
 MODULES = [info.name for info in pkgutil.iter_modules(package.__path__)
            if not info.name.endswith("_analysis")]

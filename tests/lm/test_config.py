@@ -1,7 +1,8 @@
 import pytest
 
+from srlm_core.config_file import from_mapping, load_config
 from srlm_core.errors import ConfigError
-from srlm_core.lm.config import LMConfig, config_from_dict, load_config
+from srlm_core.lm.config import LMConfig
 from srlm_core.publishing.provenance import REPO_ROOT
 
 
@@ -25,12 +26,12 @@ from srlm_core.publishing.provenance import REPO_ROOT
 )
 def test_bad_values_name_the_key(data, key):
     with pytest.raises(ConfigError) as err:
-        config_from_dict(data)
+        from_mapping(LMConfig, data)
     assert err.value.field == key
 
 
 def test_ints_are_accepted_for_floats():
-    assert config_from_dict({"beta": 1}).beta == 1.0
+    assert from_mapping(LMConfig, {"beta": 1}).beta == 1.0
 
 
 @pytest.mark.parametrize("name", ["small.toml", "large.toml", "gpu.toml", "smoke.toml"])
@@ -39,7 +40,7 @@ def test_shipped_configs_are_valid(name, tmp_path):
     the runner before it loads a model)."""
     from srlm_core.lm.loop import LMRunner
 
-    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / name)
+    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / name, LMConfig)
     assert isinstance(config, LMConfig)
     LMRunner(config, tmp_path)
 
@@ -48,16 +49,16 @@ def test_broken_toml_and_missing_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("iterations = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        load_config(bad)
+        load_config(bad, LMConfig)
     with pytest.raises(ConfigError, match="no such file"):
-        load_config(tmp_path / "missing.toml")
+        load_config(tmp_path / "missing.toml", LMConfig)
 
 
 def test_file_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text('iterations = "two"\n')
     with pytest.raises(ConfigError, match="key 'iterations': expected int") as err:
-        load_config(bad)
+        load_config(bad, LMConfig)
     assert err.value.field == "config"
 
 
@@ -74,7 +75,7 @@ def test_cli_rejects_a_broken_config_in_one_line(tmp_path, capsys):
 
 def test_a_bad_precision_names_the_key():
     with pytest.raises(ConfigError) as err:
-        config_from_dict({"precision": "fp8"})
+        from_mapping(LMConfig, {"precision": "fp8"})
     assert err.value.field == "precision" and "float32, auto, bf16" in str(err.value)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from srlm_core.errors import ConfigError
-from srlm_core.lm.pool import PoolConfig, pool_from_values, select_answers
+from srlm_core.lm.pool import Config, pool_from_values, select_answers
 
 LOWER = [{"kind": "lowercase", "value": None}]
 
@@ -47,8 +47,8 @@ def test_pool_values_are_parsed_and_bad_entries_named():
 
 def test_pool_config_errors_name_the_option():
     with pytest.raises(ConfigError) as err:
-        PoolConfig(train_keep=50, train_scan=10).validate()
+        Config(train_keep=50, train_scan=10).validate()
     assert err.value.field == "train_keep"
     with pytest.raises(ConfigError) as err:
-        PoolConfig(answers=3).validate()
+        Config(answers=3).validate()
     assert err.value.field == "answers"
