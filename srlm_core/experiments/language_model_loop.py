@@ -29,6 +29,7 @@ from srlm_core.errors import ConfigError, require
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.config import LMConfig
 from srlm_core.lm.evaluation import groups_of
+from srlm_core.options import option
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
 from srlm_core.stats import cluster_bootstrap, minimum_detectable_difference, sign_flip_test
@@ -48,8 +49,11 @@ class Config:
     """The loop's configuration: a TOML file of :class:`srlm_core.lm.config.LMConfig` keys
     (repository-relative or absolute path) and ``overrides`` of some of its keys."""
 
-    config_file: str = "data/lm/configs/small.toml"
-    overrides: dict = field(default_factory=dict)
+    config_file: str = option("data/lm/configs/small.toml",
+                              "TOML file of the loop's configuration (repository-relative or "
+                              "absolute)")
+    overrides: dict = field(default_factory=dict, metadata={
+        "help": "keys of the configuration that replace the file's ([overrides] table)"})
 
     def path(self) -> Path:
         path = Path(self.config_file)

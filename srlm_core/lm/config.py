@@ -21,6 +21,7 @@ from srlm_core.errors import (
 )
 from srlm_core.lm.judge import JUDGE_MODES
 from srlm_core.lm.model_loading import require_model
+from srlm_core.options import option
 
 #: fixed: reference = M0 (S1); moving: reference = pi_t (Yuan et al.); single_step: all
 #: T x P pairs judged by M0, one round; oracle: pairs ranked by the ground-truth checker.
@@ -29,31 +30,43 @@ ARMS = ("fixed", "moving", "single_step", "oracle")
 
 @dataclass(frozen=True)
 class LMConfig:
-    name: str = "lm-small"
-    model: str = "smollm2-135m-instruct"
-    device: str = "cpu"
-    seed: int = 0
-    arms: tuple = ("fixed", "moving", "single_step", "oracle")
-    iterations: int = 2
-    prompts_per_iteration: int = 8
-    pairs_per_iteration: int = 4
-    candidates: int = 4
-    heldout_prompts: int = 12
-    heldout_samples: int = 4
-    max_new_tokens: int = 40
-    #: CPU arithmetic: float32, bf16 autocast, or auto (bf16 only where the CPU has it
-    #: natively; :func:`srlm_core.device.resolve_precision`).
-    precision: str = "float32"
-    temperature: float = 0.7
-    judge_mode: str = "logits"
-    judge_samples: int = 3
-    judge_max_new_tokens: int = 96
-    min_margin: float = 0.1
-    beta: float = 0.1
-    learning_rate: float = 5e-6
-    epochs: int = 2
-    batch_size: int = 4
-    prompts_file: str = "data/lm/prompts.json"
+    name: str = option("lm-small", "run name (lowercase): the record's ID")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    device: str = option("cpu", "cpu, cuda or auto (a GPU when present)")
+    seed: int = option(0, "seed of the sampling, the judging and the training")
+    arms: tuple = option(("fixed", "moving", "single_step", "oracle"),
+                         "arms run: fixed, moving, single_step, oracle")
+    iterations: int = option(2, "rounds T of the iterative arms")
+    prompts_per_iteration: int = option(8,
+                                        "training prompts per round (a block; as many again in "
+                                        "reserve)")
+    pairs_per_iteration: int = option(4,
+                                      "pairs per round of every iterative arm (a multiple of "
+                                      "batch_size)")
+    candidates: int = option(4, "answers sampled per prompt and judged")
+    heldout_prompts: int = option(12, "held-out prompts of every evaluation")
+    heldout_samples: int = option(4, "answers sampled per held-out prompt")
+    max_new_tokens: int = option(40, "answer length limit in tokens")
+    precision: str = option("float32",
+                            "CPU arithmetic: float32, bf16 (autocast) or auto (bf16 where the CPU "
+                            "has it natively)")
+    temperature: float = option(0.7, "sampling temperature")
+    judge_mode: str = option("logits",
+                             "self-judge: logits (expected score) or generate (sampled "
+                             "rationales)")
+    judge_samples: int = option(3, "rationales per answer of the generate judge")
+    judge_max_new_tokens: int = option(96, "rationale length limit of the generate judge")
+    min_margin: float = option(0.1,
+                               "smallest score gap between the best and the worst answer of a "
+                               "pair")
+    beta: float = option(0.1, "DPO's KL strength beta")
+    learning_rate: float = option(5e-6, "learning rate of a DPO round")
+    epochs: int = option(2, "epochs of a DPO round over its pairs")
+    batch_size: int = option(4, "pairs per optimiser step")
+    prompts_file: str = option("data/lm/prompts.json",
+                               "prompts with their checkers (repository-relative or absolute "
+                               "path)")
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def validate(self) -> LMConfig:

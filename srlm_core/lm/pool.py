@@ -29,6 +29,7 @@ from srlm_core.errors import (
 )
 from srlm_core.lm.checkers import passes
 from srlm_core.lm.model_loading import model_provenance
+from srlm_core.options import option
 
 TITLE = "Response pool of SmolLM2-135M-Instruct answers with checker verdicts (controlled alpha)"
 TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
@@ -41,18 +42,20 @@ provenance = model_provenance
 class Config:
     """What to sample and how many prompts and answers to keep."""
 
-    model: str = "smollm2-135m-instruct"
-    seed: int = 0
-    samples: int = 16
-    max_new_tokens: int = 128
-    temperature: float = 1.0
-    answers: int = 6
-    train_scan: int = 36
-    train_keep: int = 24
-    heldout_scan: int = 22
-    heldout_keep: int = 16
-    heldout_no_pass: int = 4
-    device: str = "cpu"
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    seed: int = option(0, "seed of the sampling")
+    samples: int = option(16, "answers sampled per scanned prompt")
+    max_new_tokens: int = option(128, "answer length limit in tokens")
+    temperature: float = option(1.0, "sampling temperature")
+    answers: int = option(6,
+                          "answers K kept per prompt, half passing and half failing (at least 4)")
+    train_scan: int = option(36, "training prompts scanned")
+    train_keep: int = option(24, "training prompts kept (fewest edited answers first)")
+    heldout_scan: int = option(22, "held-out prompts scanned")
+    heldout_keep: int = option(16, "held-out prompts kept with both verdicts")
+    heldout_no_pass: int = option(4, "held-out prompts kept with no passing sample (left unedited)")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES

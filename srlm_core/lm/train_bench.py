@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.lm.model_loading import model_provenance
+from srlm_core.options import option
 
 TITLE = "Seconds per training epoch: top blocks on cached activations vs TRL full fine-tuning"
 #: The values are the workload (counts), which reproduce exactly; the timings depend on the
@@ -30,13 +31,16 @@ provenance = model_provenance
 class Config:
     """Parameters of the training benchmark (``srlm lm bench``)."""
 
-    pool: str = "lm-pool"
-    model: str = "smollm2-135m-instruct"
-    prompts: int = 2
-    trainable_blocks: int = 2
-    batch_size: int = 4
-    full_pool_prompts: int = 24
-    device: str = "cpu"
+    pool: str = option("lm-pool", "result ID of the response pool")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    prompts: int = option(2, "first training prompts of the pool both paths train on")
+    trainable_blocks: int = option(2, "top decoder blocks the fast path trains")
+    batch_size: int = option(4, "prompts (fast path) or pairs (TRL) per optimiser step")
+    full_pool_prompts: int = option(24,
+                                    "training prompts of a full lm-alpha epoch, for the "
+                                    "extrapolation")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def validate(self) -> Config:
         require_at_least(self, 1, "prompts", "trainable_blocks", "batch_size",

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from unittest.mock import patch
 
 from srlm_core.errors import ConfigError, require, require_one_of, require_positive
+from srlm_core.options import option
 
 TITLE = "Seconds to execute each language-model chapter alone, against its budget"
 #: The chapters that run or read a language model.
@@ -39,12 +40,10 @@ TOLERANCE = {"rtol": 0.0, "atol": 0.0}
 class Config:
     """What the chapter benchmark executes and the budget it holds each chapter to."""
 
-    chapters: tuple = field(default=LM_CHAPTERS, metadata={
-        "help": "chapters under book/chapters, executed one after another"})
-    budget_seconds: float = field(default=180.0, metadata={
-        "help": "the most seconds one chapter may take, executed alone"})
-    isa: str = field(default="avx2", metadata={
-        "help": "native: the CPU as it is; avx2: torch held to AVX2 instructions"})
+    chapters: tuple = option(LM_CHAPTERS,
+                             "chapters under book/chapters, executed one after another")
+    budget_seconds: float = option(180.0, "the most seconds one chapter may take, executed alone")
+    isa: str = option("avx2", "native: the CPU as it is; avx2: torch held to AVX2 instructions")
 
     def validate(self) -> Config:
         from srlm_core.publishing.chapter import resolve
