@@ -65,18 +65,13 @@ def register(sub) -> None:
         "(data/lm/configs/*.toml); rerunning the same command resumes an interrupted run.", run)
     _options_action(actions, "pool", "sample, select and edit the controlled-alpha response "
                     "pool", pool_module, "lm-pool", pool)
-    _config_file_action(
-        actions, "alpha", "controlled signal share: the contraction tested on the response pool",
-        "Train every arm of a controlled-alpha config (data/lm/configs/alpha*.toml) on the "
-        "response pool and write the record <name>.json; rerunning the same command resumes "
-        "an interrupted run.", alpha)
     _options_action(actions, "bench", "seconds per epoch: fast training path vs TRL full "
                     "fine-tuning", train_bench, "lm-train-bench", bench)
-    from srlm_core.experiments import likelihood_self_reward
+    from srlm_core.cli.aliases import add_alias
 
-    _options_action(actions, "likelihood", "the paper's loop: self-reward log pi_t on "
-                    "short-answer prompts, kappa-hat per round (resumable)",
-                    likelihood_self_reward, "lm-likelihood", likelihood)
+    add_alias(actions, "alpha", "= srlm run controlled-alpha", alpha)
+    add_alias(actions, "likelihood", "= srlm run likelihood-self-reward --id lm-likelihood",
+              likelihood)
 
 
 def _shown(path: Path) -> str:
@@ -103,7 +98,7 @@ def _from_file(action: str, module, config_cls, args) -> int:
     from srlm_core.publishing import pipeline
 
     config = load_config(args.config, config_cls, device=args.device, model=args.model)
-    pipeline.run_experiment(module, config, config.name, _file_command(action, args),
+    pipeline.run_experiment(module, config, config.name, command=_file_command(action, args),
                             results_dir=args.results_dir, workdir=args.workdir)
     return 0
 
@@ -116,7 +111,8 @@ def _from_options(action: str, module, args) -> int:
     config = config_from_args(module.Config, args)
     command = pipeline.regenerating_command(("srlm", "lm", action), config, args.id,
                                             args.default_id)
-    pipeline.run_experiment(module, config, args.id, command, results_dir=args.results_dir)
+    pipeline.run_experiment(module, config, args.id, command=command,
+                            results_dir=args.results_dir)
     return 0
 
 
@@ -128,9 +124,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def alpha(args: argparse.Namespace) -> int:
-    from srlm_core.experiments import controlled_alpha
+    from srlm_core.cli.run import run_named
 
-    return _from_file("alpha", controlled_alpha, controlled_alpha.Config, args)
+    run_named("controlled-alpha", args.words)
+    return 0
 
 
 def pool(args: argparse.Namespace) -> int:
@@ -146,6 +143,9 @@ def bench(args: argparse.Namespace) -> int:
 
 
 def likelihood(args: argparse.Namespace) -> int:
-    from srlm_core.experiments import likelihood_self_reward as module
+    from srlm_core.cli.run import run_named
 
-    return _from_options("likelihood", module, args)
+    given = any(word == "--id" or word.startswith("--id=") for word in args.words)
+    run_named("likelihood-self-reward", args.words if given else [*args.words, "--id",
+                                                                   "lm-likelihood"])
+    return 0

@@ -3,7 +3,8 @@
 An experiment module defines
 
 * ``Config``: a frozen dataclass of its parameters, with defaults that are the chapter's
-  run; ``validate()`` raises :class:`srlm_core.ConfigError` naming the bad field;
+  run and a help sentence per field (:func:`srlm_core.options.option`); ``validate()``
+  raises :class:`srlm_core.ConfigError` naming the bad field;
 * ``run(config) -> dict``: pure and seeded, returns plain JSON-serialisable values;
 * ``plot(values)`` (and, where a chapter shows several, ``plot_<what>(values)``): returns
   a matplotlib figure drawn from the values alone;
@@ -25,22 +26,68 @@ the module defines them,
   pipeline gives it a folder keyed by the config and the code.
 
 A ``timings`` entry of the values (machine-dependent seconds) goes to the record's
-provenance.  The experiments too heavy for a chapter are *sweeps*, listed in :data:`SWEEPS`,
-whose records sit in ``data/results/<NAME>.json``.
+provenance.  ``srlm run NAME`` runs any of them into its record (:func:`names` lists them);
+the records of the experiments too heavy for a chapter (*sweeps*) sit in
+``data/results/<NAME>.json``.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from types import ModuleType
 
-#: Experiments run by ``srlm sweep NAME`` into the results registry.
-SWEEPS: tuple[str, ...] = ("iterative", "effective_dimension")
+from srlm_core.errors import ConfigError
+
+_FOLDER = Path(__file__).parent
 
 
-def load_sweep(name: str) -> ModuleType:
-    """The experiment module behind ``srlm sweep NAME`` (dashes or underscores)."""
-    return importlib.import_module(f"srlm_core.experiments.{name.replace('-', '_')}")
+def _tree(name: str) -> ast.Module | None:
+    path = _FOLDER / f"{name.replace('-', '_')}.py"
+    return ast.parse(path.read_text()) if path.is_file() and not name.startswith("_") else None
+
+
+def _is_experiment(tree: ast.Module | None) -> bool:
+    defined = set()
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            defined.update(alias.asname or alias.name for alias in node.names)
+    return {"Config", "run"} <= defined
+
+
+def names() -> list[str]:
+    """The experiments by their command-line name (dashes): the modules of this package that
+    define ``Config`` and ``run``, found in their source without importing them."""
+    stems = sorted(path.stem for path in _FOLDER.glob("*.py"))
+    return [stem.replace("_", "-") for stem in stems if _is_experiment(_tree(stem))]
+
+
+def summary(docstring: str | None) -> str:
+    """The first paragraph of a docstring, in one line: an experiment's purpose."""
+    return " ".join((docstring or "").split("\n\n")[0].split())
+
+
+def purpose(name: str) -> str:
+    """The purpose of experiment ``name`` (:func:`summary`), read without importing it."""
+    return summary(ast.get_docstring(_tree(name)))
+
+
+def load(name: str) -> ModuleType:
+    """The experiment module ``name`` (dashes or underscores); ConfigError naming ``name``
+    when there is none."""
+    module_name = f"{__name__}.{name.replace('-', '_')}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise
+        module = None
+    if not (hasattr(module, "Config") and hasattr(module, "run")):
+        raise ConfigError("name", f"no experiment {name!r}; srlm run --help lists them")
+    return module
 
 
 def doubling_grid(lo: int, hi: int) -> list[int]:

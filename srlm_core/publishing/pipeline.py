@@ -24,7 +24,7 @@ import shlex
 import time
 from pathlib import Path
 
-from srlm_core.options import command_options
+from srlm_core.options import command_options, supports
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
@@ -89,11 +89,37 @@ def code(module) -> list[str]:
     return own + list(getattr(module, "CODE", ()))
 
 
-def regenerating_command(words, config, result_id: str, default_id: str) -> str:
-    """``words`` (e.g. ``srlm sweep NAME``) followed by every option of ``config`` and, when
-    ``result_id`` is not ``default_id``, ``--id``: the command that recomputes the record."""
+def default_id(module, config) -> str:
+    """The record's ID unless another is asked for: the config's ``name`` where it has one,
+    else the experiment's name."""
+    return getattr(config, "name", None) or experiment_name(module)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def command_line(module, config, result_id: str, config_file: Path | None = None) -> str:
+    """The command that recomputes the record: ``srlm run NAME`` with every option of
+    ``config`` spelled out, ``--config FILE`` first where a field without an option came
+    from that file, and ``--id`` where the ID is not :func:`default_id`."""
+    words = ["srlm", "run", experiment_name(module)]
+    if config_file is not None and not supports(type(config)):
+        words += ["--config", _shown(config_file)]
+    words += command_options(config)
+    if result_id != default_id(module, config):
+        words += ["--id", result_id]
+    return shlex.join(words)
+
+
+def regenerating_command(words, config, result_id: str, default: str) -> str:
+    """``words`` (e.g. ``srlm lm pool``) followed by every option of ``config`` and, when
+    ``result_id`` is not ``default``, ``--id``."""
     parts = [*words, *command_options(config)]
-    if result_id != default_id:
+    if result_id != default:
         parts += ["--id", result_id]
     return shlex.join(parts)
 
@@ -116,16 +142,19 @@ def work_folder(config, result_id: str) -> Path:
     return cache_dir() / "runs" / f"{result_id}-{digest.hexdigest()[:10]}"
 
 
-def run_experiment(module, config, result_id: str, command: str, *,
+def run_experiment(module, config, result_id: str | None = None, *,
+                   config_file: Path | None = None, command: str | None = None,
                    results_dir: Path | None = None, workdir: Path | None = None,
                    write: bool = True) -> ResultRecord | None:
     """Validate ``config``, run the experiment ``module`` with it (a resumable one in
     ``workdir``, default :func:`work_folder`) and make its values the record ``result_id``
-    with the regenerating ``command`` (:func:`record`)."""
+    (default :func:`default_id`) with the regenerating ``command`` (default
+    :func:`command_line`; ``config_file``: the TOML file the config was read from)."""
     from srlm_core import parallel
     from srlm_core.device import resolve_device
 
     config = config.validate() if hasattr(config, "validate") else config
+    result_id = result_id or default_id(module, config)
 
     def compute():
         if not is_resumable(module):
@@ -136,7 +165,8 @@ def run_experiment(module, config, result_id: str, command: str, *,
         return module.run(config, workdir=folder)
 
     hook = getattr(module, "provenance", None)
-    return record(compute, result_id=result_id, title=title(module, config), command=command,
+    return record(compute, result_id=result_id, title=title(module, config),
+                  command=command or command_line(module, config, result_id, config_file),
                   params=parameters(config),
                   device=resolve_device(getattr(config, "device", "cpu")),
                   tolerance=getattr(module, "TOLERANCE", None), code=code(module),

@@ -3,7 +3,7 @@
 Every number and figure in the book names its *result ID*, the command that regenerates it and
 the code that computed it.  Two kinds of result:
 
-* **registry results**, written by ``srlm sweep NAME`` into ``data/results/<id>.json``
+* **registry results**, written by ``srlm run NAME`` into ``data/results/<id>.json``
   (:mod:`srlm_core.publishing.results`); the chapter loads the record with :func:`use`;
 * **live results**, computed while the chapter executes.  They get a chapter-scoped ID such
   as ``ch01.population`` (declared with :func:`live`) and their regenerating command is
@@ -271,8 +271,8 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
     code ``module.run`` plus ``code``.
 
     Given ``values = module.run(config)`` (and a config the command line can express), the
-    record holds exactly those values and the command ``srlm experiment NAME --field value
-    ...`` that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
+    record holds exactly those values and the command ``srlm run NAME --field value ...``
+    that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
     chapter); the numbers glued to it are then derived from those values and are not stored
     again."""
     from dataclasses import asdict
@@ -280,9 +280,7 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
     title = (module.__doc__ or result_id).strip().splitlines()[0]
     source = live(result_id, title, code=[module.run, *code], params=asdict(config))
     if values is not None and supports(module.Config):
-        name = pipeline.experiment_name(module)
-        source.command = pipeline.regenerating_command(("srlm", "experiment", name), config,
-                                                       result_id, name)
+        source.command = pipeline.command_line(module, config, result_id)
         source.values = dict(values)
         source.frozen = True
         source.tolerance = getattr(module, "TOLERANCE", None)

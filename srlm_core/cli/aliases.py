@@ -1,0 +1,53 @@
+"""The command shapes that wrote records before ``srlm run``, kept as aliases of it so that the
+commands stored in existing records still run (``srlm results verify``).  Each runs its
+experiment through the same pipeline with the same options and writes the record that
+``srlm run`` writes, with the ``srlm run`` command that recomputes it:
+
+* ``srlm sweep NAME ...`` and ``srlm experiment NAME ...``: ``srlm run NAME ...``;
+* ``srlm bench ...``: ``srlm run engine-bench ...``, then prints the comparisons
+  (``--no-record``: print only, write nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+_NOTE = "(an alias kept for the commands stored in records)"
+
+
+def add_alias(sub, command: str, help: str, handler) -> None:
+    """A command that passes its words on as they are (no option of its own: ``+`` is its
+    option prefix, so that ``--field`` words reach ``srlm run``)."""
+    parser = sub.add_parser(command, add_help=False, prefix_chars="+", help=f"{help} {_NOTE}")
+    parser.add_argument("words", nargs="*")
+    parser.set_defaults(handler=handler)
+
+
+def register(sub) -> None:
+    for command in ("sweep", "experiment"):
+        add_alias(sub, command, "= srlm run NAME", named)
+    add_alias(sub, "bench", "= srlm run engine-bench, printing the comparisons", bench)
+
+
+def named(args: argparse.Namespace) -> int:
+    """``srlm sweep|experiment NAME ...``: ``srlm run NAME ...`` (no NAME, ``--help`` or
+    ``--list``: the experiments)."""
+    from srlm_core.cli.run import listing, run_named
+
+    if not args.words or args.words[0] in ("-h", "--help", "--list"):
+        print(listing())
+        return 0
+    run_named(args.words[0], args.words[1:])
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    """``srlm bench ...``: ``srlm run engine-bench ...`` and the comparisons side by side."""
+    from srlm_core.cli.run import run_named
+    from srlm_core.experiments import engine_bench
+
+    words = [word for word in args.words if word != "--no-record"]
+    record = run_named("engine-bench", words, write=words == args.words)
+    print(engine_bench.table(record.values, record.provenance["timings"])
+          .to_string(index=False, float_format="%.4g", na_rep="-"))
+    return 0
