@@ -14,7 +14,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("run", "simulate", "results", "bound", "lm", "lab", "aliases")
+COMMANDS = ("run", "simulate", "results", "bound", "lab", "aliases")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,11 @@ experiment through the same pipeline with the same options and writes the record
 
 * ``srlm sweep NAME ...`` and ``srlm experiment NAME ...``: ``srlm run NAME ...``;
 * ``srlm bench ...``: ``srlm run engine-bench ...``, then prints the comparisons
-  (``--no-record``: print only, write nothing).
+  (``--no-record``: print only, write nothing);
+* ``srlm lm ACTION ...``: the language-model experiments, ``srlm run NAME ...`` with NAME
+  from :data:`LM_ACTIONS` (``srlm lm likelihood`` writes ``lm-likelihood`` unless ``--id``
+  says otherwise).  Under ``torchrun --nproc-per-node N -m srlm_core.cli lm run ...`` they
+  run data-parallel as ``srlm run`` does.
 """
 
 from __future__ import annotations
@@ -13,6 +17,11 @@ from __future__ import annotations
 import argparse
 
 _NOTE = "(an alias kept for the commands stored in records)"
+#: ``srlm lm ACTION``: the experiment it runs and the record ID it writes by default (None:
+#: the experiment's own default).
+LM_ACTIONS = {"run": ("language-model-runner", None), "pool": ("lm-pool", None),
+              "alpha": ("controlled-alpha", None), "bench": ("lm-train-bench", None),
+              "likelihood": ("likelihood-self-reward", "lm-likelihood")}
 
 
 def add_alias(sub, command: str, help: str, handler) -> None:
@@ -27,6 +36,12 @@ def register(sub) -> None:
     for command in ("sweep", "experiment"):
         add_alias(sub, command, "= srlm run NAME", named)
     add_alias(sub, "bench", "= srlm run engine-bench, printing the comparisons", bench)
+    parser = sub.add_parser("lm", help=f"the language-model experiments under their old names "
+                            f"{_NOTE}")
+    actions = parser.add_subparsers(dest="lm_action", required=True, metavar="ACTION")
+    for action, (name, result_id) in LM_ACTIONS.items():
+        add_alias(actions, action, f"= srlm run {name}" + (
+            f" --id {result_id}" if result_id else ""), language_model)
 
 
 def named(args: argparse.Namespace) -> int:
@@ -50,4 +65,14 @@ def bench(args: argparse.Namespace) -> int:
     record = run_named("engine-bench", words, write=words == args.words)
     print(engine_bench.table(record.values, record.provenance["timings"])
           .to_string(index=False, float_format="%.4g", na_rep="-"))
+    return 0
+
+
+def language_model(args: argparse.Namespace) -> int:
+    """``srlm lm ACTION ...``: ``srlm run NAME ...`` (:data:`LM_ACTIONS`)."""
+    from srlm_core.cli.run import run_named
+
+    name, result_id = LM_ACTIONS[args.lm_action]
+    given = any(word == "--id" or word.startswith("--id=") for word in args.words)
+    run_named(name, args.words if given or not result_id else [*args.words, "--id", result_id])
     return 0

@@ -115,15 +115,6 @@ def command_line(module, config, result_id: str, config_file: Path | None = None
     return shlex.join(words)
 
 
-def regenerating_command(words, config, result_id: str, default: str) -> str:
-    """``words`` (e.g. ``srlm lm pool``) followed by every option of ``config`` and, when
-    ``result_id`` is not ``default``, ``--id``."""
-    parts = [*words, *command_options(config)]
-    if result_id != default:
-        parts += ["--id", result_id]
-    return shlex.join(parts)
-
-
 def is_resumable(module) -> bool:
     """Whether the experiment's ``run`` takes a work folder (and resumes from it)."""
     return "workdir" in inspect.signature(module.run).parameters
@@ -143,13 +134,12 @@ def work_folder(config, result_id: str) -> Path:
 
 
 def run_experiment(module, config, result_id: str | None = None, *,
-                   config_file: Path | None = None, command: str | None = None,
-                   results_dir: Path | None = None, workdir: Path | None = None,
-                   write: bool = True) -> ResultRecord | None:
+                   config_file: Path | None = None, results_dir: Path | None = None,
+                   workdir: Path | None = None, write: bool = True) -> ResultRecord | None:
     """Validate ``config``, run the experiment ``module`` with it (a resumable one in
     ``workdir``, default :func:`work_folder`) and make its values the record ``result_id``
-    (default :func:`default_id`) with the regenerating ``command`` (default
-    :func:`command_line`; ``config_file``: the TOML file the config was read from)."""
+    (default :func:`default_id`) with the command that recomputes it (:func:`command_line`;
+    ``config_file``: the TOML file the config was read from)."""
     from srlm_core import parallel
     from srlm_core.device import resolve_device
 
@@ -166,7 +156,7 @@ def run_experiment(module, config, result_id: str | None = None, *,
 
     hook = getattr(module, "provenance", None)
     return record(compute, result_id=result_id, title=title(module, config),
-                  command=command or command_line(module, config, result_id, config_file),
+                  command=command_line(module, config, result_id, config_file),
                   params=parameters(config),
                   device=resolve_device(getattr(config, "device", "cpu")),
                   tolerance=getattr(module, "TOLERANCE", None), code=code(module),

@@ -29,7 +29,7 @@ provenance = model_provenance
 
 @dataclass(frozen=True)
 class Config:
-    """Parameters of the training benchmark (``srlm lm bench``)."""
+    """Parameters of the training benchmark (``srlm run lm-train-bench``)."""
 
     pool: str = option("lm-pool", "result ID of the response pool")
     model: str = option("smollm2-135m-instruct",

@@ -1,6 +1,6 @@
 """The training benchmark runs both paths on the same pairs and reports consistent counts."""
 
-from srlm_core.lm.train_bench import Config, run
+from srlm_core.experiments.lm_train_bench import Config, run
 
 
 def test_benchmark_on_a_tiny_model(tiny_pool):
