@@ -1,9 +1,10 @@
 """A config dataclass from a TOML file.
 
-Every key is a field of the dataclass; an unknown key or a value of the wrong type (checked
-against the field's default: an int widens to a float, a list becomes a tuple, a list of
-tables a tuple of the default's dataclass) raises :class:`~srlm_core.errors.ConfigError`
-naming the key, and then the config's own ``validate()`` runs, all before any work starts.
+Every key is a field of the dataclass; an unknown key or a value of the wrong type raises
+:class:`~srlm_core.errors.ConfigError` naming the key, and then the config's own
+``validate()`` runs, all before any work starts.  The type is the field's default's: an int
+widens to a float, a list becomes a tuple, a table the default's dataclass (or a mapping), a
+list of tables a tuple of the default's dataclass.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from srlm_core.errors import ConfigError
 def _check_type(name: str, value, default):
     """``value`` converted to the type of ``default``, or ConfigError naming ``name``."""
     expected = type(default)
+    if dataclasses.is_dataclass(default):
+        if not isinstance(value, dict):
+            raise ConfigError(name, f"expected a table ([{name}]), got {value!r}")
+        return from_mapping(expected, value, prefix=f"{name}.")
     if expected is tuple and default and dataclasses.is_dataclass(default[0]):
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ConfigError(name, f"expected a list of tables ([[{name}]]), got {value!r}")
@@ -38,10 +43,10 @@ def _check_type(name: str, value, default):
 
 def from_mapping(cls, data: dict, prefix: str = ""):
     """An instance of the dataclass ``cls`` from a TOML table: unknown keys and wrong types
-    raise ConfigError naming the key (``prefix`` + key), then ``validate()`` runs if defined.
-    Only fields with a default are keys (a field made by a factory is not read from files)."""
-    known = {f.name: f.default for f in dataclasses.fields(cls)
-             if f.default is not dataclasses.MISSING}
+    raise ConfigError naming the key (``prefix`` + key), then ``validate()`` runs if defined."""
+    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING
+                else f.default_factory() for f in dataclasses.fields(cls)}
+    known = {name: value for name, value in defaults.items() if value is not dataclasses.MISSING}
     values = {}
     for key, value in data.items():
         if key not in known:

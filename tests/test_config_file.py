@@ -95,3 +95,15 @@ def test_no_shipped_config_turns_on_bf16_where_the_cpu_lacks_it(path, monkeypatc
     assert "autocast_bf16" not in data
     precision = data.get("precision", Config.precision)
     assert device.resolve_precision(precision, torch.device("cpu")) == "float32"
+
+
+def test_a_table_sets_a_nested_config_and_an_error_names_its_key(tmp_path):
+    from srlm_core.experiments import effective_dimension_bound as bound
+
+    path = tmp_path / "bound.toml"
+    path.write_text("points = 5\n[sweep]\nn = 512\n")
+    config = load_config(path, bound.Config)
+    assert config.points == 5 and config.sweep.n == 512 and config.sweep.d_max == 4096
+    path.write_text("[sweep]\nn = 0\n")
+    with pytest.raises(ConfigError, match="key 'sweep.n'"):
+        load_config(path, bound.Config)

@@ -34,7 +34,9 @@ class Config:
     ambient dimensions; the ridges: ``points`` values log-spaced from
     ``10**log_lam_lo`` to ``10**log_lam_hi``."""
 
-    sweep: effective_dimension.Config = field(default_factory=effective_dimension.Config)
+    sweep: effective_dimension.Config = field(
+        default_factory=effective_dimension.Config,
+        metadata={"help": "the sweep whose spectrum is drawn, a [sweep] table of its fields"})
     dims: tuple[int, ...] = option((16, 256, 4096), "ambient dimensions d")
     log_lam_lo: float = option(-9.0, "log10 of the smallest ridge")
     log_lam_hi: float = option(0.0, "log10 of the largest ridge")

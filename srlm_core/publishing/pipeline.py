@@ -30,15 +30,16 @@ from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
 
 def record(compute, *, result_id: str, title: str, command: str, params: dict,
-           device="cpu", tolerance: dict | None = None, code=(), provenance=None,
+           device="cpu", tolerance: dict | None = None, code=(), extra_provenance=None,
            results_dir: Path | None = None, write: bool = True) -> ResultRecord | None:
-    """Run ``compute()`` and make its values the record ``result_id``; ``provenance()`` (called
-    after the run) adds entries to the provenance.  Written to ``results_dir`` (default
-    data/results) unless ``write`` is false; returns the record (None on ranks other than 0)."""
+    """Run ``compute()`` and make its values the record ``result_id``;
+    ``extra_provenance()`` (called after the run) adds entries to the provenance.  Written to
+    ``results_dir`` (default data/results) unless ``write`` is false; returns the record (None
+    on ranks other than 0)."""
     from srlm_core import parallel
-    from srlm_core.publishing import provenance as collected
+    from srlm_core.publishing import provenance
 
-    began = collected.git_state()
+    began = provenance.git_state()
     start = time.perf_counter()
     values = dict(compute())
     wall = time.perf_counter() - start
@@ -46,14 +47,14 @@ def record(compute, *, result_id: str, title: str, command: str, params: dict,
     if not parallel.is_main():
         return None
     timings = values.pop("timings", None)
-    extra = provenance() if provenance is not None else {}
+    extra = extra_provenance() if extra_provenance is not None else {}
     if timings is not None:
         extra["timings"] = timings
     if parallel.world_size() > 1:
         extra["processes"] = parallel.world_size()
     out = ResultRecord(id=result_id, title=title, command=command, params=params,
                        values=values, code=list(code), provenance={
-                           **collected.collect(device, wall_time_s=wall, since=began), **extra})
+                           **provenance.collect(device, wall_time_s=wall, since=began), **extra})
     if tolerance is not None:
         out.tolerance = dict(tolerance)
     if write:
@@ -84,8 +85,7 @@ def parameters(config) -> dict:
 def code(module) -> list[str]:
     """The repository paths of the code behind the record: the module's file, then
     ``module.CODE``."""
-    path = getattr(module, "__file__", None)
-    own = [Path(path).resolve().relative_to(REPO_ROOT).as_posix()] if path else []
+    own = [module.__name__.replace(".", "/") + ".py"] if getattr(module, "__file__", None) else []
     return own + list(getattr(module, "CODE", ()))
 
 
@@ -160,5 +160,5 @@ def run_experiment(module, config, result_id: str | None = None, *,
                   params=parameters(config),
                   device=resolve_device(getattr(config, "device", "cpu")),
                   tolerance=getattr(module, "TOLERANCE", None), code=code(module),
-                  provenance=None if hook is None else lambda: hook(config),
+                  extra_provenance=None if hook is None else lambda: hook(config),
                   results_dir=results_dir, write=write)
