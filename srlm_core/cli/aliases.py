@@ -1,7 +1,7 @@
 """The command shapes that wrote records before ``srlm run``, kept as aliases of it so that the
 commands stored in existing records still run (``srlm results verify``).  Each runs its
 experiment through the same pipeline with the same options and writes the record that
-``srlm run`` writes, with the ``srlm run`` command that recomputes it:
+``srlm run`` writes, with the ``srlm run`` command that recomputes it (:func:`as_run`):
 
 * ``srlm sweep NAME ...`` and ``srlm experiment NAME ...``: ``srlm run NAME ...``;
 * ``srlm bench ...``: ``srlm run engine-bench ...``, then prints the comparisons
@@ -24,55 +24,52 @@ LM_ACTIONS = {"run": ("language-model-runner", None), "pool": ("lm-pool", None),
               "likelihood": ("likelihood-self-reward", "lm-likelihood")}
 
 
-def add_alias(sub, command: str, help: str, handler) -> None:
+def _add(sub, command: str, help: str) -> None:
     """A command that passes its words on as they are (no option of its own: ``+`` is its
     option prefix, so that ``--field`` words reach ``srlm run``)."""
     parser = sub.add_parser(command, add_help=False, prefix_chars="+", help=f"{help} {_NOTE}")
     parser.add_argument("words", nargs="*")
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=run)
 
 
 def register(sub) -> None:
     for command in ("sweep", "experiment"):
-        add_alias(sub, command, "= srlm run NAME", named)
-    add_alias(sub, "bench", "= srlm run engine-bench, printing the comparisons", bench)
+        _add(sub, command, "= srlm run NAME")
+    _add(sub, "bench", "= srlm run engine-bench, printing the comparisons")
     parser = sub.add_parser("lm", help=f"the language-model experiments under their old names "
                             f"{_NOTE}")
     actions = parser.add_subparsers(dest="lm_action", required=True, metavar="ACTION")
     for action, (name, result_id) in LM_ACTIONS.items():
-        add_alias(actions, action, f"= srlm run {name}" + (
-            f" --id {result_id}" if result_id else ""), language_model)
+        _add(actions, action, f"= srlm run {name}" + (f" --id {result_id}" if result_id else ""))
 
 
-def named(args: argparse.Namespace) -> int:
-    """``srlm sweep|experiment NAME ...``: ``srlm run NAME ...`` (no NAME, ``--help`` or
-    ``--list``: the experiments)."""
+def as_run(words: list[str]) -> tuple[str, list[str]]:
+    """An old command's words after ``srlm`` as those of ``srlm run``: the experiment's name
+    and its arguments."""
+    command, rest = words[0], words[1:]
+    if command == "bench":
+        return "engine-bench", rest
+    if command == "lm":
+        name, result_id = LM_ACTIONS[rest[0]]
+        given = any(word == "--id" or word.startswith("--id=") for word in rest)
+        return name, rest[1:] if given or not result_id else [*rest[1:], "--id", result_id]
+    return rest[0], rest[1:]
+
+
+def run(args: argparse.Namespace) -> int:
     from srlm_core.cli.run import listing, run_named
 
-    if not args.words or args.words[0] in ("-h", "--help", "--list"):
+    words = [args.command, *filter(None, [getattr(args, "lm_action", None)]), *args.words]
+    if args.command in ("sweep", "experiment") and (
+            not args.words or args.words[0] in ("-h", "--help", "--list")):
         print(listing())
         return 0
-    run_named(args.words[0], args.words[1:])
-    return 0
+    printing = args.command == "bench"
+    name, argv = as_run([word for word in words if not printing or word != "--no-record"])
+    record = run_named(name, argv, write=not printing or "--no-record" not in words)
+    if printing and record is not None:
+        from srlm_core.experiments import engine_bench
 
-
-def bench(args: argparse.Namespace) -> int:
-    """``srlm bench ...``: ``srlm run engine-bench ...`` and the comparisons side by side."""
-    from srlm_core.cli.run import run_named
-    from srlm_core.experiments import engine_bench
-
-    words = [word for word in args.words if word != "--no-record"]
-    record = run_named("engine-bench", words, write=words == args.words)
-    print(engine_bench.table(record.values, record.provenance["timings"])
-          .to_string(index=False, float_format="%.4g", na_rep="-"))
-    return 0
-
-
-def language_model(args: argparse.Namespace) -> int:
-    """``srlm lm ACTION ...``: ``srlm run NAME ...`` (:data:`LM_ACTIONS`)."""
-    from srlm_core.cli.run import run_named
-
-    name, result_id = LM_ACTIONS[args.lm_action]
-    given = any(word == "--id" or word.startswith("--id=") for word in args.words)
-    run_named(name, args.words if given or not result_id else [*args.words, "--id", result_id])
+        print(engine_bench.table(record.values, record.provenance["timings"])
+              .to_string(index=False, float_format="%.4g", na_rep="-"))
     return 0
