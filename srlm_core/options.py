@@ -30,14 +30,14 @@ def _boolean(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def parser_for(field: dataclasses.Field):
+def _parser_for(field: dataclasses.Field):
     """The argparse ``type`` of a field, from its default (tuples: comma-separated); None
     when the command line cannot spell it."""
     default = field.default
     if isinstance(default, tuple):
         if not default or isinstance(default[0], tuple) or dataclasses.is_dataclass(default[0]):
             return None
-        item = parser_for(dataclasses.field(default=default[0]))
+        item = _parser_for(dataclasses.field(default=default[0]))
 
         def items(text: str) -> tuple:
             return tuple(item(part) for part in text.split(",") if part.strip())
@@ -52,7 +52,7 @@ def parser_for(field: dataclasses.Field):
 
 def option_fields(config_cls: type) -> list[dataclasses.Field]:
     """The fields of ``config_cls`` that are command-line options."""
-    return [f for f in dataclasses.fields(config_cls) if parser_for(f) is not None]
+    return [f for f in dataclasses.fields(config_cls) if _parser_for(f) is not None]
 
 
 def supports(config_cls: type) -> bool:
@@ -77,7 +77,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_cls: type,
         parser.add_argument(
             "--" + field.name.replace("_", "-"),
             dest=field.name,
-            type=parser_for(field),
+            type=_parser_for(field),
             default=argparse.SUPPRESS if given_only else field.default,
             choices=choices.get(field.name),
             help=f"{text} (default: {format_value(field.default)})".strip(),
