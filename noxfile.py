@@ -198,13 +198,14 @@ def chapter(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
     """Benchmark the simulation engine (``srlm bench``; options after ``--``), the
-    language model's training round (``srlm lm bench``) and the language-model chapters, each
-    executed alone with torch held to AVX2 (``srlm results chapter-bench``): each prints its
-    comparisons and writes its record, data/results/engine-bench.json, lm-train-bench.json and
-    chapter-bench-avx2.json (the workload in the values, the seconds in the provenance)."""
+    language model's training round (``srlm run lm-train-bench``) and the language-model
+    chapters, each executed alone with torch held to AVX2 (``srlm results chapter-bench``):
+    each prints its comparisons or writes its record, data/results/engine-bench.json,
+    lm-train-bench.json and chapter-bench-avx2.json (the workload in the values, the seconds
+    in the provenance)."""
     environ = pinned(session)
     run(session, "srlm", "bench", *session.posargs, env=environ)
-    run(session, "srlm", "lm", "bench", env=environ)
+    run(session, "srlm", "run", "lm-train-bench", env=environ)
     run(session, "srlm", "results", "chapter-bench", env=environ)
 
 

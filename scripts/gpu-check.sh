@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The prepared GPU check (issue 16): pytest -m gpu, the controlled-alpha pilot, one round of
-# the chapter-6 loop at the GPU preset (SmolLM2, bf16) and the GPU/CPU agreement on a shared
-# small computation, written to ONE JSON file (srlm_core/lm/gpu_check.py; stages are guarded,
-# a failing one records its error and the rest still run).
+# The prepared GPU check: pytest -m gpu, the controlled-alpha pilot, one round of the
+# chapter-6 loop at the GPU preset (SmolLM2, bf16) and the GPU/CPU agreement on a shared
+# small computation, written to ONE JSON file (srlm_core/experiments/gpu_check.py; stages
+# are guarded, a failing one records its error and the rest still run).
 #
 #   scripts/gpu-check.sh --out gpu-check.json                    # on a CUDA machine
 #   scripts/gpu-check.sh --out dry.json --device cpu --tiny true --model tiny-random  # dry run
 #
-# Run from anywhere; every argument goes to `python -m srlm_core.lm.gpu_check` (--help lists
-# them).  Environment:
+# Run from anywhere; every argument goes to `python -m srlm_core.experiments.gpu_check`
+# (--help lists them).  Environment:
 #   PYTHON          the interpreter (default python3)
 #   SRLM_WHEELS     folder of carried wheels (default <repo>/.whl): when it exists they are
 #                   installed with --no-index --no-deps into $SRLM_SITE/site-packages
@@ -61,4 +61,4 @@ if "$python" -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('pef
 fi
 
 cd "$repo"
-exec "$python" -m srlm_core.lm.gpu_check "$@"
+exec "$python" -m srlm_core.experiments.gpu_check "$@"

@@ -1,7 +1,8 @@
 """The ``srlm`` command line.
 
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
-which adds its parser and sets ``handler``.  Modules must import heavy dependencies lazily
+which adds its parser and sets ``handler`` (:mod:`srlm_core.cli.aliases` registers the older
+command shapes of ``srlm run``).  Modules must import heavy dependencies lazily
 (inside the handler) so that ``srlm --help`` stays fast.
 """
 
@@ -13,7 +14,7 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("simulate", "sweep", "experiment", "results", "bound", "lm", "lab", "bench")
+COMMANDS = ("run", "simulate", "results", "bound", "lab", "aliases")
 
 
 def build_parser() -> argparse.ArgumentParser:

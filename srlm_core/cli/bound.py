@@ -9,8 +9,8 @@ from srlm_core.device import DEVICE_CHOICES
 
 
 def register(sub) -> None:
-    from srlm_core.cli.options import add_config_arguments
     from srlm_core.model.self_rewarding import ENGINES, REFERENCES, SimulationConfig
+    from srlm_core.options import add_config_arguments
 
     parser = sub.add_parser(
         "bound",
@@ -30,9 +30,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.cli.options import config_from_args
     from srlm_core.model.bounds import iterative_bound, validate_delta
     from srlm_core.model.self_rewarding import SimulationConfig
+    from srlm_core.options import config_from_args
 
     config = config_from_args(SimulationConfig, args).validate()
     validate_delta(args.delta)

@@ -18,7 +18,7 @@ def register(sub) -> None:
         "with a 95%% interval over seeds.  --n 0 runs the population update; --engine auto "
         "draws pair counts instead of pairs when n > contexts * K^2 (the same distribution).",
     )
-    from srlm_core.cli.options import add_config_arguments
+    from srlm_core.options import add_config_arguments
 
     add_config_arguments(parser, SimulationConfig, reference=REFERENCES, device=DEVICE_CHOICES,
                          engine=ENGINES)
@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from srlm_core.cli.options import config_from_args
     from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+    from srlm_core.options import config_from_args
 
     config = config_from_args(SimulationConfig, args).validate()
     result = SelfRewardingRunner(config).run()

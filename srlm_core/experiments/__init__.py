@@ -3,7 +3,8 @@
 An experiment module defines
 
 * ``Config``: a frozen dataclass of its parameters, with defaults that are the chapter's
-  run; ``validate()`` raises :class:`srlm_core.ConfigError` naming the bad field;
+  run and a help sentence per field (:func:`srlm_core.options.option`); ``validate()``
+  raises :class:`srlm_core.ConfigError` naming the bad field;
 * ``run(config) -> dict``: pure and seeded, returns plain JSON-serialisable values;
 * ``plot(values)`` (and, where a chapter shows several, ``plot_<what>(values)``): returns
   a matplotlib figure drawn from the values alone;
@@ -11,26 +12,82 @@ An experiment module defines
   glues.
 
 A chapter calls ``values = module.run(module.Config())`` and ``module.plot(values)``; the
-caption of the figure links to the module's entry in the API appendix.  The experiments too
-heavy for a chapter are *sweeps*, listed in :data:`SWEEPS`: they also define ``TITLE`` (one
-line saying what the result is) and ``TOLERANCE`` (``{"rtol": ..., "atol": ...}`` for
-``srlm results verify``), and ``srlm sweep NAME`` writes their values into the record
-``data/results/<NAME>.json`` with the parameters, the regenerating command and the
-provenance.
+caption of the figure links to the module's entry in the API appendix.  Any experiment's
+values become a result record through :mod:`srlm_core.publishing.pipeline`, which reads, where
+the module defines them,
+
+* ``TITLE``: one line saying what the result is (else the docstring's first line), or
+  ``title(config)`` where it depends on the config;
+* ``TOLERANCE``: ``{"rtol": ..., "atol": ...}`` for ``srlm results verify``;
+* ``CODE``: repository paths of the code behind the record besides the module itself;
+* ``provenance(config) -> dict``: entries added to the record's provenance (the
+  language-model experiments: the model's identity);
+* a ``run(config, workdir)`` that takes a work folder: the experiment is resumable, and the
+  pipeline gives it a folder keyed by the config and the code.
+
+A ``timings`` entry of the values (machine-dependent seconds) goes to the record's
+provenance.  ``srlm run NAME`` runs any of them into its record (:func:`names` lists them);
+the records of the experiments too heavy for a chapter (*sweeps*) sit in
+``data/results/<NAME>.json``.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+from pathlib import Path
 from types import ModuleType
 
-#: Experiments run by ``srlm sweep NAME`` into the results registry.
-SWEEPS: tuple[str, ...] = ("iterative", "effective_dimension")
+from srlm_core.errors import ConfigError
+
+_FOLDER = Path(__file__).parent
 
 
-def load_sweep(name: str) -> ModuleType:
-    """The experiment module behind ``srlm sweep NAME`` (dashes or underscores)."""
-    return importlib.import_module(f"srlm_core.experiments.{name.replace('-', '_')}")
+def _tree(name: str) -> ast.Module | None:
+    path = _FOLDER / f"{name.replace('-', '_')}.py"
+    return ast.parse(path.read_text()) if path.is_file() and not name.startswith("_") else None
+
+
+def _is_experiment(tree: ast.Module | None) -> bool:
+    defined = set()
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            defined.update(alias.asname or alias.name for alias in node.names)
+    return {"Config", "run"} <= defined
+
+
+def names() -> list[str]:
+    """The experiments by their command-line name (dashes): the modules of this package that
+    define ``Config`` and ``run``, found in their source without importing them."""
+    stems = sorted(path.stem for path in _FOLDER.glob("*.py"))
+    return [stem.replace("_", "-") for stem in stems if _is_experiment(_tree(stem))]
+
+
+def summary(docstring: str | None) -> str:
+    """The first paragraph of a docstring, in one line: an experiment's purpose."""
+    return " ".join((docstring or "").split("\n\n")[0].split())
+
+
+def purpose(name: str) -> str:
+    """The purpose of experiment ``name`` (:func:`summary`), read without importing it."""
+    return summary(ast.get_docstring(_tree(name)))
+
+
+def load(name: str) -> ModuleType:
+    """The experiment module ``name`` (dashes or underscores); ConfigError naming ``name``
+    when there is none."""
+    module_name = f"{__name__}.{name.replace('-', '_')}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name != module_name:
+            raise
+        module = None
+    if not (hasattr(module, "Config") and hasattr(module, "run")):
+        raise ConfigError("name", f"no experiment {name!r}; srlm run --help lists them")
+    return module
 
 
 def doubling_grid(lo: int, hi: int) -> list[int]:

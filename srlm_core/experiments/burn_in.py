@@ -24,6 +24,7 @@ from srlm_core.model.dpo import dpo_update
 from srlm_core.model.judge import sample_pairs
 from srlm_core.model.policy import initial_parameters, make_problem
 from srlm_core.model.separation import mle_exists
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,20 @@ class Config:
     start).  ``n_report``: the grid size at which the chapter quotes how often the estimate
     exists."""
 
-    alpha: float = 0.5
-    seeds: int = 64
-    tolerance: float = 0.25
-    starts: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
-    ns: tuple[int, ...] = (25, 50, 100, 200, 400, 800, 1600)
-    n_report: int = 50
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    problem_seed: int = 0
+    alpha: float = option(0.5, "signal share alpha of the self-judge")
+    seeds: int = option(64, "runs per start and grid size")
+    tolerance: float = option(0.25,
+                              "largest relative gap of the error to the Fisher prediction that "
+                              "counts as reached")
+    starts: tuple[float, ...] = option((1.0, 2.0, 4.0, 8.0), "initial distances e_0 to the target")
+    ns: tuple[int, ...] = option((25, 50, 100, 200, 400, 800, 1600),
+                                 "grid of pair counts n, increasing")
+    n_report: int = option(50,
+                           "grid size at which the chapter quotes how often the estimate exists")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    problem_seed: int = option(0, "seed of the random problem")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

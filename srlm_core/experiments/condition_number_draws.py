@@ -21,6 +21,7 @@ from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.experiments.variance_inflation import orders_of_magnitude
 from srlm_core.model import metrics
 from srlm_core.model.policy import make_problem, random_unit_vectors
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 
 #: slack of the bound checks (floating point)
@@ -32,14 +33,16 @@ class Config:
     """Problem ``p`` uses ``make_problem(seed=p)`` and draws its directions with the
     generator seeded ``direction_seed + p``."""
 
-    problems: int = 8
-    draws: int = 150
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    r_min: float = 0.1
-    r_max: float = 8.0
-    direction_seed: int = 100
+    problems: int = option(8, "random problems (the unit of the intervals)")
+    draws: int = option(150, "parameter vectors drawn per problem")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    r_min: float = option(0.1, "smallest distance r to the target")
+    r_max: float = option(8.0, "largest distance r to the target")
+    direction_seed: int = option(100,
+                                 "seed of problem 0's directions (problem p uses direction_seed + "
+                                 "p)")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -25,6 +25,7 @@ import torch
 from srlm_core.errors import require_at_least, require_positive, require_shares
 from srlm_core.model import metrics
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import fit_log_decay, unit_slopes
 
 #: bootstrap resamples of the 95% bands in the figures
@@ -37,21 +38,25 @@ class Config:
     of the intervals), ``seeds``: runs per instance; ``floor_iters``: rounds of the run started
     at the target whose mean (over rounds t >= 1 and seeds) is the instance's floor."""
 
-    alphas: tuple[float, ...] = (0.25, 0.5, 0.75)
-    n: int = 20000
-    iters: int = 8
-    floor_iters: int = 4
-    floor_margin: float = 4.0
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    init_dist: float = 4.0
-    beta: float = 1.0
-    signal: float = 1.0
-    instances: int = 8
-    seeds: int = 4
-    seed: int = 0
-    device: str = "cpu"
+    alphas: tuple[float, ...] = option((0.25, 0.5, 0.75), "signal shares alpha, each in (0, 1)")
+    n: int = option(20000, "pairs per round")
+    iters: int = option(8, "rounds per run")
+    floor_iters: int = option(4,
+                              "rounds of the run started at the target whose mean error is the "
+                              "floor")
+    floor_margin: float = option(4.0,
+                                 "the slope is fitted over the rounds whose mean error stays "
+                                 "above this many floors")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    init_dist: float = option(4.0, "initial distance e_0 to the target")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    seeds: int = option(4, "runs per instance")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, alpha: float, instance: int = 0) -> SimulationConfig:
         """The run for one signal share on one instance (seed ``seed + instance``)."""

@@ -18,6 +18,7 @@ import numpy as np
 from srlm_core.errors import ConfigError, require, require_at_least, require_positive
 from srlm_core.experiments.contraction import direction, inside, measure
 from srlm_core.model.self_rewarding import SimulationConfig
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -25,20 +26,22 @@ class Config:
     """``ns``: the numbers of pairs per round, increasing; ``instances``: random problems (seed
     ``seed + i``, the unit of the intervals), ``seeds``: runs per instance."""
 
-    alpha: float = 0.5
-    ns: tuple[int, ...] = (5000, 20000, 80000)
-    iters: int = 4
-    floor_margin: float = 4.0
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    init_dist: float = 4.0
-    beta: float = 1.0
-    signal: float = 1.0
-    instances: int = 8
-    seeds: int = 4
-    seed: int = 0
-    device: str = "cpu"
+    alpha: float = option(0.5, "signal share alpha, in (0, 1)")
+    ns: tuple[int, ...] = option((5000, 20000, 80000), "pairs per round, increasing")
+    iters: int = option(4, "rounds per run")
+    floor_margin: float = option(4.0,
+                                 "the slope is fitted over the rounds whose mean error stays "
+                                 "above this many floors")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    init_dist: float = option(4.0, "initial distance e_0 to the target")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    seeds: int = option(4, "runs per instance")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
         """The run with ``n`` pairs per round on one instance (seed ``seed + instance``)."""

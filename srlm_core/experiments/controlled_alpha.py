@@ -44,11 +44,17 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.checkpoints import CheckpointStore
+from srlm_core.lm.model_loading import model_provenance
 from srlm_core.lm.stage_timer import StageTimer
+from srlm_core.options import option
 from srlm_core.publishing.results import write_atomic, write_json_atomic
 
 TITLE = "Controlled signal share on SmolLM2-135M-Instruct: log-ratio error E_t per round"
 TOLERANCE = {"rtol": 0.02, "atol": 0.02}
+CODE = ("srlm_core/lm/top_blocks.py", "srlm_core/lm/soft_dpo.py",
+        "srlm_core/lm/controlled_judge.py")
+#: The record's provenance names the model.
+provenance = model_provenance
 REFERENCES = ("fixed", "moving")
 
 
@@ -80,23 +86,26 @@ class Arm:
 class Config:
     """The pool subset, the judge's scale c, the optimiser and the arms."""
 
-    name: str = "lm-alpha-small"
-    pool: str = "lm-pool"
-    model: str = "smollm2-135m-instruct"
-    train_prompts: int = 8
-    eval_prompts: int = 4
-    scale: float = 2.0
-    beta: float = 1.0
-    trainable_blocks: int = 1
-    learning_rate: float = 2e-5
-    epochs: int = 5
-    prompts_per_step: int = 2
-    sample_prompts: int = 0
-    samples_per_prompt: int = 4
-    max_new_tokens: int = 128
-    seed: int = 0
-    device: str = "cpu"
-    arms: tuple = (Arm("alpha-1", 1.0, 1), Arm("alpha-0.5", 0.5, 3))
+    name: str = option("lm-alpha-small", "run name (lowercase): the record's ID")
+    pool: str = option("lm-pool", "result ID of the response pool")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    train_prompts: int = option(8, "first training prompts of the pool trained on")
+    eval_prompts: int = option(4, "held-out prompts of the pool measured")
+    scale: float = option(2.0, "the judge's scale c")
+    beta: float = option(1.0, "KL strength beta of the soft-label DPO round")
+    trainable_blocks: int = option(1, "top decoder blocks trained")
+    learning_rate: float = option(2e-5, "learning rate of a round")
+    epochs: int = option(5, "epochs of a round")
+    prompts_per_step: int = option(2, "prompts per optimiser step")
+    sample_prompts: int = option(0, "held-out prompts sampled for pass rates at the end (0: none)")
+    samples_per_prompt: int = option(4, "answers sampled per such prompt")
+    max_new_tokens: int = option(128, "length limit of the sampled answers in tokens")
+    seed: int = option(0, "seed of the training and the sampling")
+    device: str = option("cpu", "cpu, cuda or auto")
+    arms: tuple = option((Arm("alpha-1", 1.0, 1), Arm("alpha-0.5", 0.5, 3)),
+                         "the arms, as [[arms]] tables of the config file: name, alpha, rounds, "
+                         "reference (fixed or moving), labels (soft or bernoulli), epoch_factor")
 
     def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES
@@ -122,9 +131,9 @@ class Config:
 
 def load(path: Path | str, **overrides) -> Config:
     """A validated :class:`Config` from a TOML file (arms as ``[[arms]]`` tables)."""
-    from srlm_core.lm.config import load_config
+    from srlm_core.config_file import load_config
 
-    return load_config(path, cls=Config, **overrides)
+    return load_config(path, Config, **overrides)
 
 
 class ControlledAlphaRunner:
@@ -328,10 +337,15 @@ class ControlledAlphaRunner:
 
 
 def run(config: Config, workdir: Path | str | None = None, progress: bool = False) -> dict:
-    """Train every arm of ``config`` (in a temporary folder unless ``workdir`` is given)."""
+    """Train every arm of ``config`` (in a temporary folder unless ``workdir`` is given); the
+    wall seconds per stage under ``timings`` (a record keeps them in its provenance)."""
     import tempfile
 
+    def measured(folder) -> dict:
+        runner = ControlledAlphaRunner(config, folder, progress=progress)
+        return {**runner.run(), "timings": runner.seconds}
+
     if workdir is not None:
-        return ControlledAlphaRunner(config, workdir, progress=progress).run()
+        return measured(workdir)
     with tempfile.TemporaryDirectory(prefix="srlm-alpha-") as folder:
-        return ControlledAlphaRunner(config, folder, progress=progress).run()
+        return measured(folder)

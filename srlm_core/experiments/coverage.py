@@ -45,6 +45,7 @@ from srlm_core.model.policy import (
     make_problem,
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import binomial_count_range, mean_interval, minimum_detectable_difference
 from srlm_core.theory import coverage as theory
 
@@ -65,30 +66,40 @@ class Config:
     over :math:`\\kappa_0`), ``iter_seeds``.  ``alpha`` is the signal share of the one-step
     parts, ``ridge`` the ridge in pseudo-pairs (:math:`\\lambda = \\text{ridge}/n`)."""
 
-    alpha: float = 1.0
-    beta: float = 1.0
-    ridge: float = 1e-4
-    target: float = 0.9
-    contexts: int = 16
-    K: int = 4
-    kappas: tuple[float, ...] = (8.0, 32.0, 128.0, 512.0)
-    ratios: tuple[float, ...] = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-    seeds: int = 64
-    d: int = 8
-    featured_K: int = 8
-    featured_contexts: int = 32
-    signal: float = 8.0
-    starts: tuple[float, ...] = (8.0, 12.0, 16.0)
-    instances: int = 8
-    featured_n: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
-    featured_seeds: int = 32
-    min_target_mass: float = 0.75
-    max_start_mass: float = 0.25
-    alphas: tuple[float, ...] = (1.0, 0.75, 0.5)
-    rounds: tuple[int, ...] = (1, 2, 4)
-    budgets: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-    iter_seeds: int = 32
-    seed: int = 0
+    alpha: float = option(1.0, "signal share alpha of the one-step parts")
+    beta: float = option(1.0, "KL strength beta")
+    ridge: float = option(1e-4, "ridge in pseudo-pairs (lambda = ridge / n)")
+    target: float = option(0.9, "the target's mass on the best answer (tabular)")
+    contexts: int = option(16, "prompts (tabular)")
+    K: int = option(4, "responses per prompt (tabular)")
+    kappas: tuple[float, ...] = option((8.0, 32.0, 128.0, 512.0),
+                                       "coverage coefficients kappa_0 of the initial model "
+                                       "(tabular)")
+    ratios: tuple[float, ...] = option((0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+                                       "pairs per prompt over kappa_0 (tabular)")
+    seeds: int = option(64, "runs per cell (tabular)")
+    d: int = option(8, "feature dimension (featured)")
+    featured_K: int = option(8, "responses per prompt (featured)")
+    featured_contexts: int = option(32, "prompts (featured)")
+    signal: float = option(8.0, "norm of the target w* (featured)")
+    starts: tuple[float, ...] = option((8.0, 12.0, 16.0),
+                                       "initial distances to the target (featured)")
+    instances: int = option(8, "random problems (featured)")
+    featured_n: tuple[int, ...] = option(
+        (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384), "pair counts n (featured)")
+    featured_seeds: int = option(32, "runs per instance and cell (featured)")
+    min_target_mass: float = option(0.75,
+                                    "prompts counted need at least this target mass on the best "
+                                    "answer (featured)")
+    max_start_mass: float = option(0.25,
+                                   "prompts counted need at most this initial mass on the best "
+                                   "answer (featured)")
+    alphas: tuple[float, ...] = option((1.0, 0.75, 0.5), "signal shares alpha (iterating)")
+    rounds: tuple[int, ...] = option((1, 2, 4), "numbers of rounds T (iterating)")
+    budgets: tuple[float, ...] = option((0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+                                        "total pairs per prompt over kappa_0 (iterating)")
+    iter_seeds: int = option(32, "runs per cell (iterating)")
+    seed: int = option(0, "generator seed")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -38,6 +38,7 @@ from srlm_core.errors import require, require_at_least
 from srlm_core.experiments.coverage import tabular_problem
 from srlm_core.model import metrics
 from srlm_core.model.pair_counts import dpo_update_counts, pair_index, sample_pair_counts
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 
 TITLE = ("Coverage collapse: T rounds against one step at equal budget, by ridge and by "
@@ -62,20 +63,26 @@ class Config:
     ``tie_level`` is the share of ties in the round after the first above which a round counts
     as *all ties* (the mechanism's second step)."""
 
-    alpha: float = 1.0
-    beta: float = 1.0
-    target: float = 0.9
-    contexts: int = 16
-    K: int = 4
-    kappa: float = 8.0
-    budget: float = 16.0
-    rounds: tuple[int, ...] = (1, 2, 4)
-    ridges: tuple[float, ...] = (1e-4, 1.0, 10.0)
-    mixes: tuple[float, ...] = (0.0, 0.5)
-    seeds: int = 64
-    seed: int = 0
-    margin: float = 0.1
-    tie_level: float = 0.9
+    alpha: float = option(1.0, "signal share alpha")
+    beta: float = option(1.0, "KL strength beta")
+    target: float = option(0.9, "the target's mass on the best answer")
+    contexts: int = option(16, "prompts")
+    K: int = option(4, "responses per prompt")
+    kappa: float = option(8.0, "coverage coefficient kappa_0 of the initial model")
+    budget: float = option(16.0, "total pairs per prompt, over kappa_0")
+    rounds: tuple[int, ...] = option((1, 2, 4), "numbers of rounds T the budget is split over")
+    ridges: tuple[float, ...] = option((1e-4, 1.0, 10.0),
+                                       "ridges in pseudo-pairs (lambda = ridge / n, n the pairs "
+                                       "of a round)")
+    mixes: tuple[float, ...] = option((0.0, 0.5), "shares m of pi_ref in the sampling mixture")
+    seeds: int = option(64, "runs per arm")
+    seed: int = option(0, "generator seed, the same for every arm")
+    margin: float = option(0.1,
+                           "pre-registered margin of collapse and of no collapse on the success "
+                           "share")
+    tie_level: float = option(0.9,
+                              "share of ties in the second round above which a round counts as "
+                              "all ties")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

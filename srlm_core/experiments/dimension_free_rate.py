@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from srlm_core.errors import require
+from srlm_core.options import option
 from srlm_core.theory import effective_dimension as s5
 
 
@@ -29,7 +30,7 @@ class Config:
     """``p``: the decay exponent at which the rate :math:`-p/(p+1)` is also given as a
     number (the sweep's)."""
 
-    p: float = 2.0
+    p: float = option(2.0, "decay exponent at which the rate -p/(p+1) is also given as a number")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -35,6 +35,7 @@ from srlm_core.model.dual_logistic import fit_ridge_logistic
 from srlm_core.model.judge import sample_pairs
 from srlm_core.model.separation import mle_exists
 from srlm_core.model.spectral_features import SpectralDesign
+from srlm_core.options import option
 from srlm_core.stats import equivalence_test, mean_interval
 
 TITLE = "S5: DPO error versus ambient dimension d at fixed effective dimension"
@@ -54,17 +55,17 @@ GRAD_TOL = 1e-6
 class Config:
     """d runs over the powers of two from ``d_min`` to ``d_max`` (<= ``contexts``)."""
 
-    p: float = 2.0
-    d_min: int = 16
-    d_max: int = 4096
-    contexts: int = 4096
-    n: int = 1024
-    signal: float = 1.5
-    beta: float = 1.0
-    lam_min: float = 1e-9
-    seeds: int = 16
-    seed: int = 0
-    device: str = "cpu"
+    p: float = option(2.0, "decay exponent p of the spectrum mu_j ~ j^(-p)")
+    d_min: int = option(16, "smallest dimension d (a power of two)")
+    d_max: int = option(4096, "largest dimension d (a power of two, at most contexts)")
+    contexts: int = option(4096, "prompts")
+    n: int = option(1024, "pairs of the DPO round")
+    signal: float = option(1.5, "norm of the target w*")
+    beta: float = option(1.0, "KL strength beta")
+    lam_min: float = option(1e-9, "tiny ridge standing in for lambda -> 0")
+    seeds: int = option(16, "runs per dimension (at least 2)")
+    seed: int = option(0, "generator seed, the same pairs for every d")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def design(self) -> SpectralDesign:
         """The problems of the sweep (:class:`srlm_core.model.spectral_features.SpectralDesign`)."""

@@ -25,6 +25,7 @@ import numpy as np
 from srlm_core.errors import require, require_at_least
 from srlm_core.experiments import effective_dimension
 from srlm_core.model import metrics
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,13 @@ class Config:
     ambient dimensions; the ridges: ``points`` values log-spaced from
     ``10**log_lam_lo`` to ``10**log_lam_hi``."""
 
-    sweep: effective_dimension.Config = field(default_factory=effective_dimension.Config)
-    dims: tuple[int, ...] = (16, 256, 4096)
-    log_lam_lo: float = -9.0
-    log_lam_hi: float = 0.0
-    points: int = 200
+    sweep: effective_dimension.Config = field(
+        default_factory=effective_dimension.Config,
+        metadata={"help": "the sweep whose spectrum is drawn, a [sweep] table of its fields"})
+    dims: tuple[int, ...] = option((16, 256, 4096), "ambient dimensions d")
+    log_lam_lo: float = option(-9.0, "log10 of the smallest ridge")
+    log_lam_hi: float = option(0.0, "log10 of the largest ridge")
+    points: int = option(200, "ridges, log-spaced between the two ends")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -39,6 +39,7 @@ from srlm_core.errors import require, require_at_least
 from srlm_core.model.pair_counts import dpo_update_counts, sample_pair_counts
 from srlm_core.model.policy import DTYPE, LinearSoftmaxProblem
 from srlm_core.model.spectral_features import SpectralDesign
+from srlm_core.options import option
 from srlm_core.stats import equivalence_test, mean_interval
 
 TITLE = ("S5's rate: balanced-ridge DPO error against n for p in {1.1, 1.5, 2} and several d, "
@@ -58,18 +59,19 @@ class Config:
     dimensions (equal within it where both d reach :math:`J`; steeper by more than it where d
     is below :math:`J`)."""
 
-    ps: tuple[float, ...] = (1.1, 1.5, 2.0)
-    ns: tuple[int, ...] = (256, 1024, 4096, 16384)
-    dims: tuple[int, ...] = (4, 16, 64, 256)
-    contexts: int = 256
-    signal: float = 1.5
-    reward_decay: float = 1.0
-    beta: float = 1.0
-    seeds: int = 24
-    seed: int = 0
-    slope_margin: float = 0.1
-    model_margin: float = 0.05
-    d_margin: float = 0.05
+    ps: tuple[float, ...] = option((1.1, 1.5, 2.0), "decay exponents p of the spectra")
+    ns: tuple[int, ...] = option((256, 1024, 4096, 16384), "pairs per step n")
+    dims: tuple[int, ...] = option((4, 16, 64, 256), "dimensions d (powers of two up to contexts)")
+    contexts: int = option(256, "prompts")
+    signal: float = option(1.5, "norm of the target w*")
+    reward_decay: float = option(1.0, "decay s of the reward, w_j ~ j^(-s)")
+    beta: float = option(1.0, "KL strength beta")
+    seeds: int = option(24, "runs per cell")
+    seed: int = option(0, "generator seed, the same for every d (paired)")
+    slope_margin: float = option(0.1, "pre-registered margin around the asymptotic slope -p/(p+1)")
+    model_margin: float = option(0.05,
+                                 "pre-registered margin around the second-order slope on the grid")
+    d_margin: float = option(0.05, "pre-registered margin between the slopes of two dimensions")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

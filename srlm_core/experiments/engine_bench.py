@@ -1,7 +1,8 @@
-"""Benchmark of the simulation engine (``srlm bench``): pair counts against per-sample pairs,
-batched seeds against a per-seed loop, and the time per round against n.
+"""Benchmark of the simulation engine: pair counts against per-sample pairs, batched seeds
+against a per-seed loop, and the time per round against n.
 
-Three comparisons, measured in one run on one machine:
+``srlm run engine-bench`` writes the record (``srlm bench``, its alias, also prints the
+comparisons).  Three comparisons, measured in one run on one machine:
 
 * the count engine (:mod:`srlm_core.model.pair_counts`) against the per-sample engine
   (:func:`srlm_core.model.judge.sample_pairs`) for every n of ``ns``, at ``d``, ``K``,
@@ -17,7 +18,7 @@ Every timing is the best of at least ``repeats`` runs, more for cheap ones (one 
 takes over ten seconds); the runs compared are called in turn, so that a burst of load on a
 shared machine hits both, and the slow per-sample runs come last.  The
 values are the workload (sizes and engines), which reproduce exactly; the seconds depend on the
-machine and its load, and ``srlm bench`` stores them in the record's provenance.
+machine and its load, and the record keeps them in its provenance.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import time
 from dataclasses import dataclass, replace
 
 from srlm_core.errors import ConfigError, require, require_at_least
+from srlm_core.options import option
 
 TITLE = ("Simulation engine: pair counts against per-sample pairs, batched seeds against a "
          "per-seed loop, seconds per round against n")
 #: The values are the workload, which reproduces exactly.
 TOLERANCE = {"rtol": 0.0, "atol": 0.0}
+CODE = ("srlm_core/model/pair_counts.py", "srlm_core/model/self_rewarding.py")
 #: The goals of the comparisons: (">=" or "<=", bound) on each ratio of :func:`table`.
 TARGETS = {"counts_vs_samples_at_1e6": (">=", 20.0), "batched_vs_loop_small": (">=", 5.0),
            "batched_vs_loop_large": (">=", 1.0), "round_growth": ("<=", 2.0)}
@@ -50,18 +53,21 @@ class Config:
     calling ``torch.set_num_threads`` inside a process breaks later batched solves of this
     torch build (oneMKL's DLASWP rejects its arguments and the solve stalls)."""
 
-    ns: tuple[int, ...] = (1000, 10000, 100000, 1000000, 10000000)
-    d: int = 32
-    K: int = 16
-    contexts: int = 128
-    seeds: int = 16
-    iters: int = 6
-    samples_max_n: int = 1000000
-    batch_small: tuple[int, ...] = (4000, 8, 8, 32, 32)
-    batch_large: tuple[int, ...] = (50000, 32, 16, 128, 16)
-    repeats: int = 3
-    seed: int = 0
-    device: str = "cpu"
+    ns: tuple[int, ...] = option((1000, 10000, 100000, 1000000, 10000000),
+                                 "pair counts n of the engine comparison")
+    d: int = option(32, "feature dimension")
+    K: int = option(16, "responses per prompt")
+    contexts: int = option(128, "prompts")
+    seeds: int = option(16, "seeds run together")
+    iters: int = option(6, "rounds per run")
+    samples_max_n: int = option(1000000, "largest n the per-sample engine runs at")
+    batch_small: tuple[int, ...] = option((4000, 8, 8, 32, 32),
+                                          "small batching case: n, d, K, contexts, seeds")
+    batch_large: tuple[int, ...] = option((50000, 32, 16, 128, 16),
+                                          "large batching case: n, d, K, contexts, seeds")
+    repeats: int = option(3, "fewest runs per timing (the best is kept)")
+    seed: int = option(0, "seed of the problems")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, n: int, engine: str, **overrides):
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one timing."""

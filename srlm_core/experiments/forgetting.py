@@ -25,6 +25,7 @@ from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, validate_delta
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import (
     bootstrap_interval,
     equivalence_test,
@@ -42,16 +43,20 @@ class Config:
     predicted noise floor; ``equivalence``: the relative difference of the final mean errors
     within which the starts count as meeting on one floor."""
 
-    alpha: float = 0.3
-    n: int = 4000
-    iters: int = 10
-    starts: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
-    instances: int = 8
-    seeds: int = 16
-    seed: int = 0
-    delta: float = 0.05
-    margin: float = 4.0
-    equivalence: float = 0.1
+    alpha: float = option(0.3, "signal share alpha")
+    n: int = option(4000, "pairs per round (0: the population update)")
+    iters: int = option(10, "rounds per run")
+    starts: tuple[float, ...] = option((0.5, 1.0, 2.0, 4.0), "initial distances e_0 to the target")
+    instances: int = option(8, "random problems (the unit of independence)")
+    seeds: int = option(16, "runs per instance")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    delta: float = option(0.05, "failure probability of the S4 envelope")
+    margin: float = option(4.0,
+                           "the decay phase is the rounds whose mean error stays above this many "
+                           "predicted floors")
+    equivalence: float = option(0.1,
+                                "relative difference of the final mean errors within which the "
+                                "starts share one floor")
 
     def simulation(self, init_dist: float, instance: int = 0) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one start on one

@@ -20,6 +20,7 @@ import numpy as np
 
 from srlm_core.errors import ConfigError, require_at_least, require_one_of
 from srlm_core.model.self_rewarding import ENGINES, SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import equivalence_test, fit_line, mean_interval
 
 #: slack of the bound checks (floating point)
@@ -34,17 +35,20 @@ class Config:
     instance.  ``forget_margin``: the equivalence margin of "the start is forgotten", as a
     share of the good start's final :math:`\log\kappa`."""
 
-    alpha: float = 0.5
-    iters: int = 10
-    n: int = 2000
-    instances: int = 8
-    seeds: int = 4
-    starts: tuple[float, ...] = (1.0, 6.0)
-    epsilon: float = 0.1
-    forget_margin: float = 0.25
-    seed: int = 0
-    #: the engine of the finite-n runs (:class:`srlm_core.model.self_rewarding.SimulationConfig`)
-    engine: str = "counts"
+    alpha: float = option(0.5, "signal share alpha")
+    iters: int = option(10, "rounds per run")
+    n: int = option(2000, "pairs per round of the finite-n runs")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    seeds: int = option(4, "finite-n runs per instance")
+    starts: tuple[float, ...] = option((1.0, 6.0),
+                                       "initial distances e_0; the smallest is the good start, "
+                                       "the largest the poor one")
+    epsilon: float = option(0.1, "healing target: kappa at most 1 + epsilon")
+    forget_margin: float = option(0.25,
+                                  "equivalence margin of 'the start is forgotten', a share of the "
+                                  "good start's final log kappa")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    engine: str = option("counts", "engine of the finite-n runs: counts, samples or auto")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -46,6 +46,7 @@ import torch
 from srlm_core.errors import require, require_at_least, require_positive, require_shares
 from srlm_core.model.dpo import fit_logistic
 from srlm_core.model.policy import DTYPE, make_problem
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 from srlm_core.theory import effective_dimension as s5
 
@@ -68,21 +69,21 @@ class Config:
     instance; the population round is iterated until it moves by less than ``tol``, at most
     ``max_rounds`` times."""
 
-    d: int = 8
-    K: int = 6
-    contexts: int = 16
-    beta: float = 1.0
-    signal: float = 1.0
-    decay: float = 2.0
-    lam: float = 0.005
-    alphas: tuple[float, ...] = (0.25, 0.5, 1.0)
-    n: int = 2000
-    rounds: int = 20
-    burn_in: int = 4
-    seeds: int = 8
-    instances: int = 8
-    tol: float = 1e-12
-    max_rounds: int = 500
+    d: int = option(8, "feature dimension")
+    K: int = option(6, "responses per prompt")
+    contexts: int = option(16, "prompts")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    decay: float = option(2.0, "decay exponent p of the feature scales j^(-p/2)")
+    lam: float = option(0.005, "ridge lambda")
+    alphas: tuple[float, ...] = option((0.25, 0.5, 1.0), "signal shares alpha")
+    n: int = option(2000, "pairs per round")
+    rounds: int = option(20, "rounds of the finite-sample runs")
+    burn_in: int = option(4, "first rounds dropped from the averages")
+    seeds: int = option(8, "finite-sample runs per instance")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    tol: float = option(1e-12, "the population round is iterated until it moves by less than this")
+    max_rounds: int = option(500, "most population rounds")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -27,6 +27,7 @@ from srlm_core.experiments import doubling_grid
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, slack_factors, validate_delta
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import bootstrap_interval, slope_across_units
 
 TITLE = "S4: error at large T against n per iteration, and coverage of the iterative bound"
@@ -43,19 +44,19 @@ class Config:
     """n runs over ``n_min * 2**j`` up to ``n_max`` (at least two n: a slope); ``seeds`` runs
     per problem instance."""
 
-    alpha: float = 0.5
-    n_min: int = 250
-    n_max: int = 16000
-    iters: int = 10
-    init_dist: float = 2.0
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    instances: int = 8
-    seeds: int = 32
-    delta: float = 0.05
-    seed: int = 0
-    device: str = "cpu"
+    alpha: float = option(0.5, "signal share alpha")
+    n_min: int = option(250, "smallest n of the doubling grid")
+    n_max: int = option(16000, "largest n of the doubling grid (at least 2 n_min: a slope)")
+    iters: int = option(10, "rounds per run")
+    init_dist: float = option(2.0, "initial distance to the target")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    instances: int = option(8, "random problems (at least 2)")
+    seeds: int = option(32, "runs per instance")
+    delta: float = option(0.05, "failure probability of the S4 bound")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def grid(self) -> list[int]:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""

@@ -20,6 +20,7 @@ from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.theory import iterative_bound as s4
 
 #: The two ways to spend the budget: one update with all the pairs, T rounds of n.
@@ -31,12 +32,13 @@ class Config:
     """``T`` rounds of ``n`` pairs against one round of ``n * T``, from each start in
     ``starts``, ``seeds`` runs each."""
 
-    alpha: float = 0.5
-    T: int = 4
-    n: int = 1000
-    starts: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
-    seeds: int = 32
-    seed: int = 2
+    alpha: float = option(0.5, "signal share alpha")
+    T: int = option(4, "rounds of the iterated arm")
+    n: int = option(1000, "pairs per round (one round of n * T against T rounds of n)")
+    starts: tuple[float, ...] = option((0.0, 0.25, 0.5, 1.0, 2.0),
+                                       "initial distances e_0 to the target")
+    seeds: int = option(32, "runs per start and arm")
+    seed: int = option(2, "seed of the runs")
 
     def simulation(self, init_dist: float, arm: str) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one arm and start."""

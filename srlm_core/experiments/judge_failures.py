@@ -44,6 +44,7 @@ from srlm_core.model.judge_variants import (
     two_response_problem,
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 from srlm_core.theory import judge_failures as jf
 
@@ -69,34 +70,42 @@ class Config:
     other arms (all at ``alpha``); ``vanishing_alphas``: decreasing shares of the last arm,
     with ``n`` pairs, ``seeds`` runs per instance and ``vanishing_rounds`` rounds."""
 
-    alpha: float = 0.5
-    bias: float = 0.2
-    bias_alphas: tuple[float, ...] = (0.5, 0.25, 0.1)
-    saturating: float = 1.0
-    amplifying: tuple[float, ...] = (1.0, 2.5)
-    noise: float = 1.0
-    vanishing_alphas: tuple[float, ...] = (0.5, 0.2, 0.1, 0.05)
-    vanishing_rounds: int = 40
-    burn_in_rounds: int = 30
-    n: int = 4000
-    seeds: int = 8
-    noise_ns: tuple[int, ...] = (1000, 16000)
-    noise_rounds: int = 12
-    noise_tail: int = 4
-    instances: int = 8
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    beta: float = 1.0
-    signal: float = 1.0
-    init_dist: float = 2.0
-    max_rounds: int = 300
-    plot_rounds: int = 25
-    tol: float = 1e-12
-    blowup: float = 10.0
-    linear_below: float = 1e-2
-    linear_floor: float = 1e-7
-    seed: int = 0
+    alpha: float = option(0.5, "signal share alpha of the saturating, amplifying and noise arms")
+    bias: float = option(0.2, "strength of the feature bias")
+    bias_alphas: tuple[float, ...] = option((0.5, 0.25, 0.1), "signal shares of the bias arm")
+    saturating: float = option(1.0, "strength s of the saturating self-preference")
+    amplifying: tuple[float, ...] = option((1.0, 2.5),
+                                           "strengths s of the amplifying self-preference (weak, "
+                                           "strong)")
+    noise: float = option(1.0, "strength s of the confidence-dependent noise")
+    vanishing_alphas: tuple[float, ...] = option((0.5, 0.2, 0.1, 0.05),
+                                                 "decreasing signal shares of the "
+                                                 "vanishing-signal arm")
+    vanishing_rounds: int = option(40, "rounds of the vanishing-signal runs")
+    burn_in_rounds: int = option(30, "rounds dropped before the stationary mean squared error")
+    n: int = option(4000, "pairs per round of the vanishing-signal runs")
+    seeds: int = option(8, "runs per instance of the vanishing-signal arm")
+    noise_ns: tuple[int, ...] = option((1000, 16000), "pair counts of the finite-n noise runs")
+    noise_rounds: int = option(12, "rounds of the finite-n noise runs")
+    noise_tail: int = option(4, "last rounds of a noise run whose mean square is averaged")
+    instances: int = option(8, "random problems (the unit of independence)")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    init_dist: float = option(2.0, "initial distance to the target")
+    max_rounds: int = option(300, "most population rounds")
+    plot_rounds: int = option(25, "rounds shown in the figures")
+    tol: float = option(1e-12, "a run has converged when a round moves theta by less than this")
+    blowup: float = option(10.0, "a run has diverged when ||u_t|| exceeds this")
+    linear_below: float = option(1e-2,
+                                 "the linear regime is the rounds whose error is below this share "
+                                 "of its start")
+    linear_floor: float = option(1e-7,
+                                 "rounds whose next error is below this share of the start are "
+                                 "left out of the rate (rounding)")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def arms(self) -> list[tuple[str, JudgeVariant, float]]:
         """(name, judge, alpha) of every population arm of the general problem."""

@@ -31,6 +31,7 @@ import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_one_of, require_positive
 from srlm_core.lm.diagnostics import kendall_tau, within_auc
+from srlm_core.options import option
 from srlm_core.stats import cluster_bootstrap
 
 TITLE = "The two self-judges on the same answers of pi_0: agreement, AUC, digit mass, cost"
@@ -47,17 +48,18 @@ class Config:
     ``max_new_tokens`` tokens at ``temperature``; the generate judge samples ``judge_samples``
     rationales of at most ``judge_max_new_tokens`` tokens at ``judge_temperature``."""
 
-    model: str = "smollm2-135m-instruct"
-    split: str = "heldout"
-    prompts: int = 20
-    samples: int = 3
-    max_new_tokens: int = 128
-    temperature: float = 1.0
-    judge_samples: int = 1
-    judge_max_new_tokens: int = 64
-    judge_temperature: float = 0.7
-    resamples: int = 4999
-    seed: int = 0
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    split: str = option("heldout", "prompt split: train or heldout")
+    prompts: int = option(20, "first prompts of the split")
+    samples: int = option(3, "answers of pi_0 per prompt")
+    max_new_tokens: int = option(128, "answer length limit in tokens")
+    temperature: float = option(1.0, "sampling temperature of the answers")
+    judge_samples: int = option(1, "rationales the generate judge samples per answer")
+    judge_max_new_tokens: int = option(64, "rationale length limit in tokens")
+    judge_temperature: float = option(0.7, "sampling temperature of the rationales")
+    resamples: int = option(4999, "bootstrap resamples of the intervals over prompts")
+    seed: int = option(0, "seed of the model, the sampling and the bootstrap")
 
     def validate(self) -> Config:
         require_one_of(self, "split", ("train", "heldout"))

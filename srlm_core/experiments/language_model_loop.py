@@ -1,11 +1,12 @@
 """The self-rewarding loop on SmolLM2-135M-Instruct, read from its stored run.
 
 Chapter "Self-rewarding a real language model".  :func:`run` executes the loop of
-:class:`srlm_core.lm.loop.LMRunner` (generate, self-judge, pair best against worst, DPO,
-repeat) with a configuration read from ``data/lm/configs``; the book does not execute it
-(``srlm lm run --config data/lm/configs/small.toml`` runs a small version in minutes).
-:func:`summarise_record`, :func:`round_one`, the tables and the plots analyse the registry
-record ``lm-large`` (written by ``srlm lm run --config data/lm/configs/large.toml``) with the
+:class:`srlm_core.experiments.language_model_runner.LMRunner` (generate, self-judge, pair best
+against worst, DPO, repeat) with a configuration read from ``data/lm/configs``; the book does
+not execute it (``srlm run language-model-runner --config data/lm/configs/small.toml`` runs a
+small version in minutes).  :func:`summarise_record`, :func:`round_one`, the tables and the
+plots analyse the registry record ``lm-large`` (written by ``srlm lm run --config
+data/lm/configs/large.toml``, an alias of that command) with the
 held-out diagnostics of :mod:`srlm_core.lm.diagnostics`: pass rate, judge agreement, signal
 share :math:`\\hat\\alpha` and the size it needs (:func:`alpha_power`), internal consistency
 per prompt, :math:`\\mathrm{KL}(\\pi_t\\Vert\\pi_0)` and the sampled condition number
@@ -24,31 +25,37 @@ from pathlib import Path
 
 import numpy as np
 
+from srlm_core.config_file import load_config
 from srlm_core.errors import ConfigError, require
+from srlm_core.experiments import language_model_runner as runner
 from srlm_core.lm import diagnostics as diag
-from srlm_core.lm.config import LMConfig, load_config
 from srlm_core.lm.evaluation import groups_of
+from srlm_core.options import option
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
 from srlm_core.stats import cluster_bootstrap, minimum_detectable_difference, sign_flip_test
 
-#: Display names of the arms (``LMConfig.arms``).
+#: Display names of the arms (``runner.Config.arms``).
 ARM_LABELS = {"fixed": "fixed reference", "moving": "moving reference",
               "single_step": "single step", "oracle": "oracle judge"}
 #: Bootstrap and sign-flip resamples of every interval and test over prompts.
 RESAMPLES = 1999
 #: File in the work folder accumulating the stage and wall times over calls of :func:`run`.
 TIMING_FILE = "timing.json"
-_LM_FIELDS = frozenset(f.name for f in dataclasses.fields(LMConfig) if f.name != "extra")
+_LM_FIELDS = frozenset(f.name for f in dataclasses.fields(runner.Config) if f.name != "extra")
 
 
 @dataclass(frozen=True)
 class Config:
-    """The loop's configuration: a TOML file of :class:`srlm_core.lm.config.LMConfig` keys
-    (repository-relative or absolute path) and ``overrides`` of some of its keys."""
+    """The loop's configuration: a TOML file of
+    :class:`srlm_core.experiments.language_model_runner.Config` keys (repository-relative or
+    absolute path) and ``overrides`` of some of its keys."""
 
-    config_file: str = "data/lm/configs/small.toml"
-    overrides: dict = field(default_factory=dict)
+    config_file: str = option("data/lm/configs/small.toml",
+                              "TOML file of the loop's configuration (repository-relative or "
+                              "absolute)")
+    overrides: dict = field(default_factory=dict, metadata={
+        "help": "keys of the configuration that replace the file's ([overrides] table)"})
 
     def path(self) -> Path:
         path = Path(self.config_file)
@@ -70,16 +77,18 @@ class Config:
             raise ConfigError(name, str(err).split(": ", 1)[-1]) from None
         return self
 
-    def lm_config(self) -> LMConfig:
-        """The validated :class:`srlm_core.lm.config.LMConfig` (file, then overrides)."""
+    def lm_config(self) -> runner.Config:
+        """The validated :class:`srlm_core.experiments.language_model_runner.Config` (file, then
+        overrides)."""
         overrides = {k: list(v) if isinstance(v, tuple) else v for k, v in self.overrides.items()}
-        return load_config(self.path(), **overrides)
+        return load_config(self.path(), runner.Config, **overrides)
 
 
 def prompt_split(prompts_file: str, examples: int = 5) -> dict:
     """Sizes of the training and held-out prompt splits of ``prompts_file`` (an
-    :class:`~srlm_core.lm.config.LMConfig` key), the held-out topics and the first ``examples``
-    held-out prompts with the kinds of constraint their checkers verify."""
+    :class:`~srlm_core.experiments.language_model_runner.Config` key), the held-out topics and
+    the first ``examples`` held-out prompts with the kinds of constraint their checkers
+    verify."""
     path = Path(prompts_file)
     splits = json.loads((path if path.is_absolute() else REPO_ROOT / path).read_text())
     return {
@@ -111,17 +120,16 @@ def run(config: Config, workdir: Path | str | None = None, arms=None) -> dict:
     (``arms``: the arms to run now, default all; ``[]`` evaluates :math:`\\pi_0` only).  The
     values hold every finished arm's rows (held-out diagnostics after each round, the
     training pairs' log, one example round), :math:`\\pi_0`'s diagnostics, the prompt split,
-    the effective :class:`srlm_core.lm.config.LMConfig`, the arithmetic used (``precision``,
-    :func:`srlm_core.device.resolve_precision`), and the stage and wall times summed over the
-    calls on ``workdir``.  Sampling, judging and DPO are seeded by the config."""
-    from srlm_core.lm.loop import LMRunner
-
+    the effective :class:`srlm_core.experiments.language_model_runner.Config`, the arithmetic
+    used (``precision``, :func:`srlm_core.device.resolve_precision`), and the stage and wall
+    times summed over the calls on ``workdir``.  Sampling, judging and DPO are seeded by the
+    config."""
     lm_config = config.validate().lm_config()
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="srlm-lm-") as tmp:
             return run(config, tmp, arms)
     start = time.perf_counter()
-    out = LMRunner(lm_config, workdir).run(arms=arms)
+    out = runner.LMRunner(lm_config, workdir).run(arms=arms)
     timing = _add_timing(Path(workdir), out["stage_seconds"], time.perf_counter() - start)
     values = {
         "lm_config": lm_config.to_dict(), "prompts": prompt_split(lm_config.prompts_file),

@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from srlm_core.errors import (
@@ -47,6 +47,8 @@ from srlm_core.errors import (
     require_positive,
 )
 from srlm_core.lm.checkpoints import CheckpointStore
+from srlm_core.lm.model_loading import model_provenance
+from srlm_core.options import option
 from srlm_core.publishing.results import write_atomic
 
 TITLE = ("The paper's loop on SmolLM2-135M-Instruct: self-reward log pi_t, squared loss against "
@@ -54,42 +56,41 @@ TITLE = ("The paper's loop on SmolLM2-135M-Instruct: self-reward log pi_t, squar
 #: Sampled tokens can flip under floating-point differences between machines; the
 #: comparison of a re-run is therefore loose.
 TOLERANCE = {"rtol": 0.05, "atol": 0.05}
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
+CODE = ("srlm_core/lm/sequence_likelihood.py", "srlm_core/lm/short_answers.py",
+        "srlm_core/lm/top_blocks.py")
+#: The record's provenance names the model.
+provenance = model_provenance
 
 
 @dataclass(frozen=True)
 class Config:
     """The prompts, the policy's temperature, the loop, the training budget and the arms."""
 
-    name: str = _help("run name (lowercase)", "lm-likelihood-small")
-    model: str = _help("smollm2-135m-instruct, tiny-random or a checkpoint folder",
-                       "smollm2-135m-instruct")
-    train_prompts: int = _help("training prompts (the loop samples and trains on these)", 3)
-    heldout_prompts: int = _help("held-out prompts (measured, never trained on)", 1)
-    prompt_seed: int = _help("seed of the prompt generator", 0)
-    tau: float = _help("sampling temperature of pi_t (part of the policy)", 1.0)
-    beta: float = _help("KL strength beta of Eq. 2-3", 1.0)
-    rounds: int = _help("rounds T of the iterated loop", 2)
-    pairs: int = _help("pairs per training prompt per round (n = pairs x train_prompts)", 1)
-    seeds: tuple = _help("training seeds of the iterated loop (sampling and batch order)", (0,))
-    main: bool = _help("run the iterated loop at tau and pairs for every seed", True)
-    single_step: bool = _help("also run one round of T x pairs at beta and at matched beta'",
-                              False)
-    taus: tuple = _help("temperatures of the tau sweep (iterated loop, first seed)", (1.0,))
-    pair_counts: tuple = _help("pair counts of the n comparison (iterated loop, first seed)",
-                               (1,))
-    max_new_tokens: int = _help("answer length limit H in tokens (end-of-turn included)", 12)
-    beams: int = _help("beam width of the mode estimate", 2)
-    beam_prompts: int = _help("prompts (training ones first) with a beam estimate", 1)
-    samples: int = _help("answers sampled per held-out prompt per round (sampled accuracy)", 1)
-    trainable_blocks: int = _help("top decoder blocks trained (plus the final norm)", 2)
-    learning_rate: float = _help("Adam learning rate (linear decay to 0 within a round)", 3e-4)
-    epochs: int = _help("epochs over the round's pairs", 4)
-    pairs_per_step: int = _help("pairs per optimiser step", 1)
-    device: str = _help("cpu, cuda or auto", "cpu")
+    name: str = option("lm-likelihood-small", "run name (lowercase)")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    train_prompts: int = option(3, "training prompts (the loop samples and trains on these)")
+    heldout_prompts: int = option(1, "held-out prompts (measured, never trained on)")
+    prompt_seed: int = option(0, "seed of the prompt generator")
+    tau: float = option(1.0, "sampling temperature of pi_t (part of the policy)")
+    beta: float = option(1.0, "KL strength beta of Eq. 2-3")
+    rounds: int = option(2, "rounds T of the iterated loop")
+    pairs: int = option(1, "pairs per training prompt per round (n = pairs x train_prompts)")
+    seeds: tuple = option((0,), "training seeds of the iterated loop (sampling and batch order)")
+    main: bool = option(True, "run the iterated loop at tau and pairs for every seed")
+    single_step: bool = option(False,
+                               "also run one round of T x pairs at beta and at matched beta'")
+    taus: tuple = option((1.0,), "temperatures of the tau sweep (iterated loop, first seed)")
+    pair_counts: tuple = option((1,), "pair counts of the n comparison (iterated loop, first seed)")
+    max_new_tokens: int = option(12, "answer length limit H in tokens (end-of-turn included)")
+    beams: int = option(2, "beam width of the mode estimate")
+    beam_prompts: int = option(1, "prompts (training ones first) with a beam estimate")
+    samples: int = option(1, "answers sampled per held-out prompt per round (sampled accuracy)")
+    trainable_blocks: int = option(2, "top decoder blocks trained (plus the final norm)")
+    learning_rate: float = option(3e-4, "Adam learning rate (linear decay to 0 within a round)")
+    epochs: int = option(4, "epochs over the round's pairs")
+    pairs_per_step: int = option(1, "pairs per optimiser step")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def validate(self) -> Config:
         from srlm_core.device import DEVICE_CHOICES

@@ -6,8 +6,8 @@ Two coverages of the passing answers (every passing answer is optimal: :math:`r^
 
 * *sampled*, the share of the pool record's ``samples`` draws from :math:`\pi_0` at
   temperature 1 that finished and passed their checker (the scan of
-  :func:`srlm_core.lm.pool.build_pool`): :math:`\pi_0`'s coverage of the passing answers, with
-  :math:`\kappa_0(x)` its inverse;
+  :func:`srlm_core.experiments.lm_pool.run`): :math:`\pi_0`'s coverage of the passing answers,
+  with :math:`\kappa_0(x)` its inverse;
 * *pool*, the share of :math:`\pi_0`'s mass on the passing answers among the prompt's K pool
   answers, from their stored :math:`\log\pi_0`.
 

@@ -20,6 +20,7 @@ from srlm_core.errors import require_at_least, require_positive, require_shares
 from srlm_core.experiments.contraction import key
 from srlm_core.model import metrics
 from srlm_core.model.self_rewarding import REFERENCES, SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,18 @@ class Config:
     """``alphas``: the signal shares, each in (0, 1]; ``instances``: random problems;
     ``tolerance``: the largest gap to the closed forms read as rounding error."""
 
-    alphas: tuple[float, ...] = (0.5, 1.0)
-    iters: int = 5
-    init_dist: float = 1.0
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    beta: float = 1.0
-    signal: float = 1.0
-    instances: int = 8
-    tolerance: float = 1e-6
-    seed: int = 0
-    device: str = "cpu"
+    alphas: tuple[float, ...] = option((0.5, 1.0), "signal shares alpha, each in (0, 1]")
+    iters: int = option(5, "rounds per run")
+    init_dist: float = option(1.0, "initial distance e_0 to the target")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    instances: int = option(8, "random problems")
+    tolerance: float = option(1e-6, "largest gap to the closed forms read as rounding error")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, alpha: float, reference: str, instance: int = 0) -> SimulationConfig:
         """The population run (``n = 0``, one seed) for one share, reference and instance."""

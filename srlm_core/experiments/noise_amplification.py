@@ -19,6 +19,7 @@ from scipy import stats as sps
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.theory import iterative_bound as s4
 
 
@@ -29,17 +30,19 @@ class Config:
     rounds for :math:`v`; a BCa bootstrap (``n_resamples``, seeded by
     ``bootstrap_seed``) of the ratio of the two means."""
 
-    alphas: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
-    n: int = 2000
-    seeds: int = 32
-    seed: int = 1
-    one_round_seeds: int = 128
-    one_round_seed: int = 2
-    stationary_rounds: int = 8
-    burn_in_level: float = 0.01
-    n_resamples: int = 2000
-    bootstrap_seed: int = 0
-    confidence: float = 0.95
+    alphas: tuple[float, ...] = option((0.25, 0.5, 0.75, 1.0), "signal shares alpha")
+    n: int = option(2000, "pairs per round")
+    seeds: int = option(32, "runs per signal share for the stationary mean square")
+    seed: int = option(1, "seed of the stationary runs")
+    one_round_seeds: int = option(128, "independent single rounds for the one-round mean square v")
+    one_round_seed: int = option(2, "seed of the single rounds")
+    stationary_rounds: int = option(8, "rounds after the burn-in averaged")
+    burn_in_level: float = option(0.01,
+                                  "the burn-in ends once the start's share (1-alpha)^(2t) of the "
+                                  "mean square is below this")
+    n_resamples: int = option(2000, "BCa bootstrap resamples of the ratio")
+    bootstrap_seed: int = option(0, "seed of the bootstrap")
+    confidence: float = option(0.95, "confidence level of the intervals")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -28,6 +28,7 @@ import numpy as np
 from srlm_core.errors import require, require_at_least
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 
 #: The arms, in the order they are drawn.
@@ -50,14 +51,16 @@ class Config:
     arm (the single steps get :math:`nT`); ``instances``: problems per temperature (the unit of
     every interval); ``seed``: the first instance's seed."""
 
-    prompts: int = 200
-    responses: int = 50
-    temperatures: tuple[float, ...] = (0.3, 1.0)
-    betas: tuple[float, ...] = (0.05, 1.0)
-    rounds: int = 5
-    n: int = 2
-    instances: int = 20
-    seed: int = 0
+    prompts: int = option(200, "prompts of the table")
+    responses: int = option(50, "responses per prompt")
+    temperatures: tuple[float, ...] = option((0.3, 1.0),
+                                             "temperatures tau of pi_0 = softmax(tau z)")
+    betas: tuple[float, ...] = option((0.05, 1.0),
+                                      "KL strengths beta of the iterated arm and of one_step")
+    rounds: int = option(5, "rounds T")
+    n: int = option(2, "pairs per prompt and round of the iterated arm (the single steps get n T)")
+    instances: int = option(20, "problems per temperature (the unit of every interval)")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from srlm_core.errors import require, require_at_least
 from srlm_core.model.sharpening import autoregressive as ar
+from srlm_core.options import option
 from srlm_core.stats import bootstrap_interval
 
 
@@ -31,14 +32,17 @@ class Config:
     size; ``concentrations``: their Dirichlet concentrations (small: peaked tables);
     ``draws``: random models per concentration; ``seed``: base seed."""
 
-    ps: tuple[float, ...] = (0.3, 0.45, 0.49)
-    trap_vocab: int = 3
-    trap_horizon: int = 3
-    vocab: int = 3
-    horizon: int = 4
-    concentrations: tuple[float, ...] = (0.2, 0.5, 1.0)
-    draws: int = 2000
-    seed: int = 0
+    ps: tuple[float, ...] = option((0.3, 0.45, 0.49),
+                                   "pi(y*) of the constructions, each in (0, 1/2)")
+    trap_vocab: int = option(3, "vocabulary of the constructions")
+    trap_horizon: int = option(3, "horizon of the constructions")
+    vocab: int = option(3, "vocabulary of the random models")
+    horizon: int = option(4, "horizon of the random models")
+    concentrations: tuple[float, ...] = option((0.2, 0.5, 1.0),
+                                               "Dirichlet concentrations of the random models "
+                                               "(small: peaked tables)")
+    draws: int = option(2000, "random models per concentration")
+    seed: int = option(0, "base seed")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

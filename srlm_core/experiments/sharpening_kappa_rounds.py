@@ -26,6 +26,7 @@ from scipy.optimize import curve_fit
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, slope_across_units
 
 #: The arms: the minimum-norm minimiser and a ridge to pi_t at beta, and the minimum-norm
@@ -50,20 +51,24 @@ class Config:
     ``slope_margin``: how far from ``paper_slope`` the ``scaled`` arm's large-:math:`n` slope
     may lie (its whole interval) to count as matching; ``seed``: the first instance's seed."""
 
-    prompts: int = 200
-    responses: int = 50
-    temperature: float = 0.3
-    beta: float = 1.0
-    rounds: int = 10
-    ns: tuple[int, ...] = (1, 2, 4, 8, 32, 128)
-    ridge: float = 1.0
-    ridge_ns: tuple[int, ...] = (2, 8, 32)
-    instances: int = 8
-    small_n: int = 4
-    large_n: int = 32
-    paper_slope: float = 0.5
-    slope_margin: float = 0.1
-    seed: int = 0
+    prompts: int = option(200, "prompts P of the table")
+    responses: int = option(50, "responses K per prompt")
+    temperature: float = option(0.3, "temperature tau of pi_0 = softmax(tau z)")
+    beta: float = option(1.0, "KL strength beta")
+    rounds: int = option(10, "rounds T")
+    ns: tuple[int, ...] = option((1, 2, 4, 8, 32, 128), "pairs per prompt and round, increasing")
+    ridge: float = option(1.0, "ridge lambda of the ridge arm")
+    ridge_ns: tuple[int, ...] = option((2, 8, 32), "pair counts of the ridge arm (a subset of ns)")
+    instances: int = option(8, "problems (the unit of every interval)")
+    small_n: int = option(4, "the small-n slope is fitted over n up to this")
+    large_n: int = option(32, "the large-n slope is fitted over n from this")
+    paper_slope: float = option(0.5,
+                                "slope of log(1/q - 1) on log n implied by q = (1 + sqrt(nc))^-1 "
+                                "at large nc")
+    slope_margin: float = option(0.1,
+                                 "how far from paper_slope the scaled arm's large-n slope may lie "
+                                 "to match")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

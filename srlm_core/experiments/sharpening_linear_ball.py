@@ -21,6 +21,7 @@ import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import linear, observables
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -32,16 +33,19 @@ class Config:
     ``tolerance``: the largest relative gap of :math:`\\kappa_t` to the floor read as rounding
     error (fixed before the run); ``seed``: base seed."""
 
-    radii: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0)
-    ns: tuple[int, ...] = (16, 64, 256)
-    d: int = 8
-    kappa0: float = 16.0
-    rounds: int = 6
-    prompts: int = 256
-    responses: int = 64
-    instances: int = 8
-    tolerance: float = 1e-9
-    seed: int = 0
+    radii: tuple[float, ...] = option((5.0, 10.0, 20.0, 40.0), "ball radii B")
+    ns: tuple[int, ...] = option((16, 64, 256), "pairs per round, each run at beta = n^(-1/2)")
+    d: int = option(8, "feature dimension")
+    kappa0: float = option(16.0,
+                           "kappa(pi_0) of every instance (small enough that ||theta_0|| < B)")
+    rounds: int = option(6, "rounds T")
+    prompts: int = option(256, "prompts of the table")
+    responses: int = option(64, "responses per prompt")
+    instances: int = option(8, "problem instances")
+    tolerance: float = option(1e-9,
+                              "largest relative gap of kappa_t to the floor read as rounding "
+                              "error")
+    seed: int = option(0, "base seed")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -19,6 +19,7 @@ import numpy as np
 from srlm_core import stats
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import linear, observables
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,18 @@ class Config:
     problem instances per dimension; ``tolerance``: the largest relative distance to the
     population step read as rounding error (fixed before the run); ``seed``: base seed."""
 
-    dims: tuple[int, ...] = (8, 32)
-    multiples: tuple[int, ...] = (1, 4, 16)
-    beta: float = 1.0
-    kappa0: float = 8.0
-    rounds: int = 6
-    prompts: int = 256
-    responses: int = 64
-    instances: int = 10
-    tolerance: float = 1e-9
-    seed: int = 0
+    dims: tuple[int, ...] = option((8, 32), "feature dimensions d")
+    multiples: tuple[int, ...] = option((1, 4, 16), "pairs per round as multiples m of d (n = m d)")
+    beta: float = option(1.0, "KL strength beta")
+    kappa0: float = option(8.0, "initial condition number kappa(pi_0) of every instance")
+    rounds: int = option(6, "rounds T")
+    prompts: int = option(256, "prompts of the table")
+    responses: int = option(64, "responses per prompt")
+    instances: int = option(10, "problem instances per dimension")
+    tolerance: float = option(1e-9,
+                              "largest relative distance to the population step read as rounding "
+                              "error")
+    seed: int = option(0, "base seed")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -28,6 +28,7 @@ import numpy as np
 from srlm_core import stats
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import linear, observables
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
@@ -43,20 +44,29 @@ class Config:
     equivalence margin of the last spectrum's error between :math:`d=n` and the largest
     :math:`d`); ``seed``: base seed."""
 
-    n: int = 32
-    dims: tuple[int, ...] = (8, 32, 128, 512)
-    decays: tuple[float, ...] = (0.0, 0.1, 0.5)
-    ridge_scales: tuple[float, ...] = (0.0, 1.0)
-    beta: float = 1.0
-    kappa0: float = 8.0
-    rounds: int = 4
-    prompts: int = 128
-    responses: int = 32
-    instances: int = 8
-    closed_form_margin: float = 0.2
-    rise_margin: float = 0.2
-    flat_margin: float = 0.05
-    seed: int = 0
+    n: int = option(32, "pairs per round")
+    dims: tuple[int, ...] = option((8, 32, 128, 512), "feature dimensions d, increasing")
+    decays: tuple[float, ...] = option((0.0, 0.1, 0.5),
+                                       "spectra a of lambda_j = exp(-a j) (0, isotropic, first)")
+    ridge_scales: tuple[float, ...] = option((0.0, 1.0),
+                                             "update rules: ridge lambda = scale / n (0, minimum "
+                                             "norm, first)")
+    beta: float = option(1.0, "KL strength beta")
+    kappa0: float = option(8.0, "kappa(pi_0) of every instance")
+    rounds: int = option(4, "rounds T")
+    prompts: int = option(128, "prompts of the table")
+    responses: int = option(32, "responses per prompt")
+    instances: int = option(8, "problem instances per spectrum and dimension")
+    closed_form_margin: float = option(0.2,
+                                       "largest relative gap of the isotropic mean error to its "
+                                       "closed form")
+    rise_margin: float = option(0.2,
+                                "smallest rise of the isotropic error from the smallest to the "
+                                "largest d")
+    flat_margin: float = option(0.05,
+                                "equivalence margin of the last spectrum's error between d = n "
+                                "and the largest d")
+    seed: int = option(0, "base seed")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -22,6 +22,7 @@ from scipy.special import log_softmax
 
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import loss_variants, observables, tabular
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 
 POPULATION = "population"
@@ -42,18 +43,23 @@ class Config:
     soft-label logistic loops read as the same policy; ``equivalence_margin``: the margin on
     :math:`\log\bar q` within which two updates count as contracting alike."""
 
-    updates: tuple[str, ...] = loss_variants.UPDATES
-    pairs_grid: tuple[int, ...] = (4, 16)
-    prompts: int = 100
-    responses: int = 20
-    temperature: float = 0.5
-    beta: float = 2.0
-    rounds: int = 5
-    ridge: float = 0.1
-    instances: int = 12
-    seed: int = 0
-    identity_tolerance: float = 1e-8
-    equivalence_margin: float = 0.05
+    updates: tuple[str, ...] = option(loss_variants.UPDATES,
+                                      "updates compared (all four are needed by the verdicts)")
+    pairs_grid: tuple[int, ...] = option((4, 16), "pairs per prompt and round, increasing")
+    prompts: int = option(100, "prompts of the table")
+    responses: int = option(20, "responses per prompt")
+    temperature: float = option(0.5, "temperature tau of pi_0")
+    beta: float = option(2.0, "KL strength beta")
+    rounds: int = option(5, "rounds T")
+    ridge: float = option(0.1, "ridge lambda of squared_ridge and logistic_bt")
+    instances: int = option(12, "problem instances (the units)")
+    seed: int = option(0, "base seed")
+    identity_tolerance: float = option(1e-8,
+                                       "largest |delta log pi| between the squared and soft-label "
+                                       "loops read as one policy")
+    equivalence_margin: float = option(0.05,
+                                       "margin on log q-bar within which two updates contract "
+                                       "alike")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -37,6 +37,7 @@ from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import finite_class, observables
 from srlm_core.model.sharpening.hard_instance import HardInstance, sample_pairs
 from srlm_core.model.sharpening.pair_graph import min_norm_update
+from srlm_core.options import option
 from srlm_core.stats import binomial_count_range, bootstrap_interval, cluster_bootstrap, fit_line
 from srlm_core.theory.sharpening import lower_bound
 
@@ -63,20 +64,24 @@ class Config:
     ``fixed_at``: the budget whose instance is also held fixed across every budget (the
     one-round learners only, ``fixed_draws`` draws each)."""
 
-    d: int = 32
-    kappa_budget: float = 16.0
-    scale: float = 0.5
-    budgets: tuple[int, ...] = (512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
-    beta: float = 0.02
-    rounds: int = 4
-    draws: int = 150
-    c0: float = 0.1
-    slope_margin: float = 0.15
-    loop_margin: float = 0.05
-    own_ratio: float = 0.1
-    fixed_at: int = 8192
-    fixed_draws: int = 50
-    seed: int = 0
+    d: int = option(32, "informative prompts")
+    kappa_budget: float = option(16.0, "C, the largest kappa_0")
+    scale: float = option(0.5, "a in epsilon = a sqrt(d C / N)")
+    budgets: tuple[int, ...] = option((512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072),
+                                      "total pair counts N, each a multiple of rounds")
+    beta: float = option(0.02, "KL strength beta of Eq. 2/3")
+    rounds: int = option(4, "rounds T of the loops")
+    draws: int = option(150, "hidden bump vectors per budget (the unit of the intervals)")
+    c0: float = option(0.1, "no learner's F_base may fall below c0 times the shape")
+    slope_margin: float = option(0.15, "how far the fitted log-log slope may lie from the shape's")
+    loop_margin: float = option(0.05,
+                                "how much better, in failures per informative prompt, a loop may "
+                                "do than one round")
+    own_ratio: float = option(0.1,
+                              "largest F_own / F_base of the one-round ERM (confidently wrong)")
+    fixed_at: int = option(8192, "budget whose instance is also held fixed across every budget")
+    fixed_draws: int = option(50, "draws per budget of the fixed instance")
+    seed: int = option(0, "base seed")
 
     def instance(self, budget: int) -> HardInstance:
         """The proof's instance at total budget ``budget`` (module docstring)."""

@@ -22,6 +22,7 @@ from scipy.special import log_softmax
 
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import observables, tabular
+from srlm_core.options import option
 from srlm_core.stats import equivalence_test, mean_interval, minimum_detectable_difference
 
 
@@ -43,20 +44,30 @@ class Config:
     ``tolerance``: the largest gap between the simulated population margin and
     :math:`s_tg` read as rounding error."""
 
-    gaps: tuple[float, ...] = (0.0, 0.05, 0.2, 0.5, 1.0)
-    prompts: int = 100
-    responses: int = 20
-    temperature: float = 0.5
-    lead: float = 1.0
-    beta: float = 1.0
-    rounds: int = 6
-    pairs: int = 4
-    instances: int = 20
-    seed: int = 0
-    collapse_ratio: float = 0.5
-    tie_failure_max: float = 0.5
-    coin_margin: float = 0.1
-    tolerance: float = 1e-9
+    gaps: tuple[float, ...] = option((0.0, 0.05, 0.2, 0.5, 1.0),
+                                     "planted log-gaps g >= 0 between the two top responses (0: "
+                                     "exact tie)")
+    prompts: int = option(100, "prompts of the table")
+    responses: int = option(20, "responses per prompt")
+    temperature: float = option(0.5, "temperature tau of pi_0 = softmax(tau z) before planting")
+    lead: float = option(1.0, "the leader's log-gap above the best unplanted response")
+    beta: float = option(1.0, "KL strength beta")
+    rounds: int = option(6, "rounds T")
+    pairs: int = option(4, "pairs per prompt and round")
+    instances: int = option(20, "problem instances (the units)")
+    seed: int = option(0, "base seed")
+    collapse_ratio: float = option(0.5,
+                                   "the margin collapses when the upper bound of gamma / g is "
+                                   "below this")
+    tie_failure_max: float = option(0.5,
+                                    "the loop breaks ties when the upper bound of F_own on exact "
+                                    "ties is below this")
+    coin_margin: float = option(0.1,
+                                "equivalence margin around 1/2 of the switch share among broken "
+                                "ties")
+    tolerance: float = option(1e-9,
+                              "largest gap of the simulated population margin to s_t g read as "
+                              "rounding error")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -23,6 +23,7 @@ import numpy as np
 from srlm_core.errors import require, require_at_least, require_positive
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 
 #: The failure share that ends the count: Corollary 5.7's "confident on 90% of prompts".
@@ -44,15 +45,17 @@ class Config:
     (from one :math:`n` to the next: integer counts averaged over few instances are noisy);
     ``seed``: the first instance's seed."""
 
-    prompts: int = 200
-    responses: int = 50
-    temperatures: tuple[float, ...] = (0.3, 1.0, 3.0)
-    beta: float = 1.0
-    rounds: int = 24
-    ns: tuple[int, ...] = (2, 8, 32, 128)
-    instances: int = 8
-    tolerance: float = 0.5
-    seed: int = 0
+    prompts: int = option(200, "prompts of the table")
+    responses: int = option(50, "responses per prompt")
+    temperatures: tuple[float, ...] = option((0.3, 1.0, 3.0),
+                                             "temperatures tau of pi_0 = softmax(tau z), "
+                                             "increasing")
+    beta: float = option(1.0, "KL strength beta")
+    rounds: int = option(24, "most rounds run (a count not reached by then is censored)")
+    ns: tuple[int, ...] = option((2, 8, 32, 128), "pairs per prompt and round, increasing")
+    instances: int = option(8, "problems per temperature (the unit of every interval)")
+    tolerance: float = option(0.5, "largest gap in rounds read as agreement or as no rise")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -28,6 +28,7 @@ from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.one_step_prediction import predict_iterated_kl, predict_one_step
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 from srlm_core.theory import single_step as s2
 
@@ -39,16 +40,16 @@ class Config:
     """The chapter's run: :math:`T = 1, \\dots,` ``t_max`` with ``n`` pairs per round, on
     ``instances`` problems with ``seeds`` runs each."""
 
-    alpha: float = 0.5
-    init_dist: float = 4.0
-    n: int = 1000
-    t_max: int = 8
-    instances: int = 8
-    seeds: int = 16
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    seed: int = 0
+    alpha: float = option(0.5, "signal share alpha")
+    init_dist: float = option(4.0, "initial distance e_0 to the target")
+    n: int = option(1000, "pairs per round")
+    t_max: int = option(8, "largest number of rounds T compared")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    seeds: int = option(16, "runs per instance")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def simulation(self, n: int, iters: int, instance: int = 0) -> SimulationConfig:
         """``iters`` rounds of ``n`` pairs on problem ``instance`` (seed ``seed + instance``)."""

@@ -34,6 +34,7 @@ from srlm_core.model.one_step_prediction import (
     predict_one_step,
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import option
 from srlm_core.stats import (
     binomial_count_range,
     equivalence_test,
@@ -56,19 +57,21 @@ class Config:
     ``slope_start``: the start whose fitted variance slope the chapter quotes;
     ``slope_margin``: the equivalence margin of that slope around :math:`-1`."""
 
-    alpha: float = 0.5
-    starts: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
-    n_min: int = 250
-    n_max: int = 32000
-    instances: int = 8
-    seeds: int = 16
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    seed: int = 0
-    large_n: int = 1000
-    slope_start: float = 2.0
-    slope_margin: float = 0.1
+    alpha: float = option(0.5, "signal share alpha")
+    starts: tuple[float, ...] = option((0.5, 1.0, 2.0, 4.0), "initial distances e_0 to the target")
+    n_min: int = option(250, "smallest n of the doubling grid")
+    n_max: int = option(32000, "largest n of the doubling grid")
+    instances: int = option(8, "random problems (the unit of the intervals)")
+    seeds: int = option(16, "runs per instance")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    large_n: int = option(1000, "cells with at least this n count as large-sample in the summary")
+    slope_start: float = option(2.0,
+                                "the start (one of starts) whose fitted variance slope the "
+                                "chapter quotes")
+    slope_margin: float = option(0.1, "equivalence margin of that slope around -1")
 
     def grid(self) -> list[int]:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""

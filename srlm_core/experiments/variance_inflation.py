@@ -29,6 +29,7 @@ from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model import one_step_prediction as osp
 from srlm_core.model.policy import make_problem, random_unit_vectors
+from srlm_core.options import option
 from srlm_core.stats import mean_interval, slope_across_units, unit_slopes
 
 #: relative slack of the bound checks (floating point)
@@ -40,16 +41,16 @@ class Config:
     """Problem ``p`` is ``make_problem(seed=problem_seed + p)``; its start directions come from
     the generator seeded ``seed + p``.  ``starts``: initial models per problem."""
 
-    alpha: float = 0.5
-    problems: int = 8
-    starts: int = 100
-    r_min: float = 0.5
-    r_max: float = 8.0
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    problem_seed: int = 0
-    seed: int = 7
+    alpha: float = option(0.5, "signal share alpha")
+    problems: int = option(8, "random problems (the unit of independence)")
+    starts: int = option(100, "initial models per problem")
+    r_min: float = option(0.5, "smallest distance r of a start to the target")
+    r_max: float = option(8.0, "largest distance r of a start to the target")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    problem_seed: int = option(0, "seed of problem 0 (problem p uses problem_seed + p)")
+    seed: int = option(7, "seed of problem 0's start directions (problem p uses seed + p)")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

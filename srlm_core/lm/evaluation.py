@@ -19,7 +19,6 @@ import numpy as np
 
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.checkers import compliance, passes
-from srlm_core.lm.config import LMConfig
 from srlm_core.lm.judge import judge_logits
 from srlm_core.lm.stage_timer import StageTimer
 
@@ -62,7 +61,7 @@ def summary(answers: dict) -> dict:
     }
 
 
-def evaluate(policy, initial, tokenizer, heldout: list[dict], config: LMConfig,
+def evaluate(policy, initial, tokenizer, heldout: list[dict], config,
              timer: StageTimer | None = None, previous=None) -> dict:
     r"""Sample ``config.heldout_samples`` answers per held-out prompt from ``policy`` and
     measure them; ``initial`` is :math:`\pi_0`, ``previous`` :math:`\pi_{t-1}` (None at

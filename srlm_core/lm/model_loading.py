@@ -25,6 +25,7 @@ import os
 import shutil
 from pathlib import Path
 
+from srlm_core.cache import cache_dir
 from srlm_core.errors import ConfigError
 
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -43,23 +44,6 @@ def set_offline() -> None:
 
 
 set_offline()
-
-
-def cache_dir() -> Path:
-    """``$SRLM_CACHE_DIR``, else ``~/.cache/srlm``, else (a home that cannot be written, as on
-    a bare GPU machine) a folder under the system's temporary directory."""
-    if os.environ.get("SRLM_CACHE_DIR"):
-        return Path(os.environ["SRLM_CACHE_DIR"])
-    home = Path.home() / ".cache" / "srlm"
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        if os.access(home, os.W_OK):
-            return home
-    except OSError:
-        pass
-    import tempfile
-
-    return Path(tempfile.gettempdir()) / "srlm-cache"
 
 
 #: Files of a tokenizer folder; one of them must be present.
@@ -165,6 +149,12 @@ def model_identity(name: str) -> dict:
     return {"model": name, "source": str(folder),
             "parameters": _safetensors_parameters(files),
             "weights_sha256": {f.name: _sha256(f) for f in files}}
+
+
+def model_provenance(config) -> dict:
+    """The provenance entry of a language-model experiment's record: the identity of its
+    ``config.model`` (:func:`model_identity`)."""
+    return {"model": model_identity(config.model)}
 
 
 def gguf_path() -> Path:

@@ -70,7 +70,7 @@ def tiny_model(tokenizer, seed: int = 0, hidden_size: int = 16, layers: int = 2)
 def tiny_pool(tokenizer=None, train: int = 3, heldout: int = 2):
     """A controlled-alpha response pool for the tiny model (its byte tokens): ``train`` training
     and ``heldout`` held-out prompts, K = 4 answers each, two passing the lowercase checker and
-    two failing.  Used by the dry mode of :mod:`srlm_core.lm.gpu_check` and by tests."""
+    two failing.  Used by the dry mode of :mod:`srlm_core.experiments.gpu_check` and by tests."""
     from srlm_core.lm.pool import pool_from_values
 
     tokenizer = tokenizer or tiny_tokenizer()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from unittest.mock import patch
 
 from srlm_core.errors import ConfigError, require, require_one_of, require_positive
+from srlm_core.options import option
 
 TITLE = "Seconds to execute each language-model chapter alone, against its budget"
 #: The chapters that run or read a language model.
@@ -39,12 +40,10 @@ TOLERANCE = {"rtol": 0.0, "atol": 0.0}
 class Config:
     """What the chapter benchmark executes and the budget it holds each chapter to."""
 
-    chapters: tuple = field(default=LM_CHAPTERS, metadata={
-        "help": "chapters under book/chapters, executed one after another"})
-    budget_seconds: float = field(default=180.0, metadata={
-        "help": "the most seconds one chapter may take, executed alone"})
-    isa: str = field(default="avx2", metadata={
-        "help": "native: the CPU as it is; avx2: torch held to AVX2 instructions"})
+    chapters: tuple = option(LM_CHAPTERS,
+                             "chapters under book/chapters, executed one after another")
+    budget_seconds: float = option(180.0, "the most seconds one chapter may take, executed alone")
+    isa: str = option("avx2", "native: the CPU as it is; avx2: torch held to AVX2 instructions")
 
     def validate(self) -> Config:
         from srlm_core.publishing.chapter import resolve
@@ -61,8 +60,8 @@ class Config:
 
 
 def run(config: Config, output: Path | None = None) -> dict:
-    """Execute every chapter alone; the values (workload) and ``timings`` (seconds per
-    chapter, whether it kept to the budget, the slowest)."""
+    """Execute every chapter alone; the values: the workload (the config's fields) and
+    ``timings`` (seconds per chapter, whether it kept to the budget, the slowest)."""
     from srlm_core.publishing import chapter
 
     config.validate()
@@ -74,7 +73,7 @@ def run(config: Config, output: Path | None = None) -> dict:
             chapter.execute(name, output=output, timeout=int(10 * config.budget_seconds))
             seconds[name] = time.perf_counter() - start
     within = {name: s <= config.budget_seconds for name, s in seconds.items()}
-    return {"values": {**asdict(config), "chapters": list(config.chapters)},
+    return {**asdict(config), "chapters": list(config.chapters),
             "timings": {"seconds": seconds, "within_budget": within,
                         "all_within_budget": all(within.values()),
                         "slowest": max(seconds, key=seconds.get)}}
@@ -116,23 +115,17 @@ def add_arguments(parser) -> None:
 def run_and_record(args) -> int:
     """``srlm results chapter-bench``: run, print the table, write ``chapter-bench-<isa>``;
     exit 1 when a chapter went over its budget."""
-    from srlm_core.publishing import provenance
-    from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
+    from srlm_core.publishing import pipeline
 
     config = Config(budget_seconds=args.budget_seconds, isa=args.isa).validate()
-    began = provenance.git_state()
-    start = time.perf_counter()
-    out = run(config)
-    wall = time.perf_counter() - start
-    print(table(out["timings"], config.budget_seconds))
-    if not args.no_record:
-        record = ResultRecord(
-            id=f"chapter-bench-{config.isa}", title=f"{TITLE} ({config.isa})",
-            command=(f"srlm results chapter-bench --budget-seconds {config.budget_seconds:g} "
-                     f"--isa {config.isa}"),
-            params=out["values"], values=out["values"], tolerance=dict(TOLERANCE),
-            code=["srlm_core/publishing/chapter_bench.py"],
-            provenance={**provenance.collect("cpu", wall_time_s=wall, since=began),
-                        "timings": out["timings"]})
-        print(f"wrote {write_record(record, args.results_dir or RESULTS_DIR)} ({wall:.1f} s)")
-    return 0 if out["timings"]["all_within_budget"] else 1
+    values = {**asdict(config), "chapters": list(config.chapters)}
+    record = pipeline.record(
+        lambda: run(config), result_id=f"chapter-bench-{config.isa}",
+        title=f"{TITLE} ({config.isa})",
+        command=(f"srlm results chapter-bench --budget-seconds {config.budget_seconds:g} "
+                 f"--isa {config.isa}"),
+        params=values, tolerance=TOLERANCE, code=["srlm_core/publishing/chapter_bench.py"],
+        results_dir=args.results_dir, write=not args.no_record)
+    timings = record.provenance["timings"]
+    print(table(timings, config.budget_seconds))
+    return 0 if timings["all_within_budget"] else 1

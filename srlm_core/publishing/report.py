@@ -3,7 +3,7 @@
 Every number and figure in the book names its *result ID*, the command that regenerates it and
 the code that computed it.  Two kinds of result:
 
-* **registry results**, written by ``srlm sweep NAME`` into ``data/results/<id>.json``
+* **registry results**, written by ``srlm run NAME`` into ``data/results/<id>.json``
   (:mod:`srlm_core.publishing.results`); the chapter loads the record with :func:`use`;
 * **live results**, computed while the chapter executes.  They get a chapter-scoped ID such
   as ``ch01.population`` (declared with :func:`live`) and their regenerating command is
@@ -60,6 +60,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from srlm_core.options import supports
+from srlm_core.publishing import pipeline
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import (
     RESULTS_DIR,
@@ -269,21 +271,16 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
     code ``module.run`` plus ``code``.
 
     Given ``values = module.run(config)`` (and a config the command line can express), the
-    record holds exactly those values and the command ``srlm experiment NAME --field value
-    ...`` that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
+    record holds exactly those values and the command ``srlm run NAME --field value ...``
+    that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
     chapter); the numbers glued to it are then derived from those values and are not stored
     again."""
     from dataclasses import asdict
 
     title = (module.__doc__ or result_id).strip().splitlines()[0]
     source = live(result_id, title, code=[module.run, *code], params=asdict(config))
-    from srlm_core.cli.options import supports
-
     if values is not None and supports(module.Config):
-        from srlm_core.cli.sweep import regenerating_command
-
-        name = module.__name__.rsplit(".", 1)[1]
-        source.command = regenerating_command(name, config, result_id, ("srlm", "experiment"))
+        source.command = pipeline.command_line(module, config, result_id)
         source.values = dict(values)
         source.frozen = True
         source.tolerance = getattr(module, "TOLERANCE", None)

@@ -272,12 +272,12 @@ def is_fast(record: ResultRecord, threshold_s: float = FAST_SECONDS) -> bool:
 
 
 def code_paths(record: ResultRecord) -> list[str]:
-    """Repository paths of the code behind a record: its ``code`` field, else the sweep
-    module named by an ``srlm sweep NAME`` command."""
+    """Repository paths of the code behind a record: its ``code`` field, else the experiment
+    module named by an ``srlm run NAME`` or ``srlm sweep NAME`` command."""
     if record.code:
         return list(record.code)
     words = shlex.split(record.command)
-    if len(words) >= 3 and words[:2] == ["srlm", "sweep"]:
+    if len(words) >= 3 and words[:2] in (["srlm", "run"], ["srlm", "sweep"]):
         path = f"srlm_core/experiments/{words[2].replace('-', '_')}.py"
         if (REPO_ROOT / path).exists():
             return [path]

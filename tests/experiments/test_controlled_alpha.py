@@ -108,19 +108,19 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "key 'epochs'" in err
 
 
-def test_default_workdir_changes_with_the_code(tmp_path, monkeypatch):
+def test_the_work_folder_changes_with_the_code(tmp_path, monkeypatch):
     """A rerun after a code change must not resume checkpoints the old code wrote."""
-    from srlm_core.cli import lm
+    from srlm_core.publishing.pipeline import work_folder
 
     monkeypatch.setenv("SRLM_CACHE_DIR", str(tmp_path))
     fake_root = tmp_path / "repo"
     (fake_root / "srlm_core").mkdir(parents=True)
     (fake_root / "srlm_core" / "a.py").write_text("x = 1\n")
     monkeypatch.setattr("srlm_core.publishing.provenance.REPO_ROOT", fake_root)
-    first = lm.default_workdir(CONFIG)
-    assert first == lm.default_workdir(CONFIG)
+    first = work_folder(CONFIG, CONFIG.name)
+    assert first == work_folder(CONFIG, CONFIG.name)
     (fake_root / "srlm_core" / "a.py").write_text("x = 2\n")
-    assert lm.default_workdir(CONFIG) != first
+    assert work_folder(CONFIG, CONFIG.name) != first
 
 
 def _save_tiny(folder):

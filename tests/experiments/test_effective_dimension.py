@@ -62,7 +62,7 @@ def test_sweep_command_writes_a_valid_record(tmp_path, capsys):
     assert main(args) == 0
     record = load_record("effective-dimension", tmp_path)
     assert [row["d"] for row in record.values["rows"]] == [8, 8, 16, 16]
-    assert record.command.startswith("srlm sweep effective-dimension --p 2.0 --d-min 8")
+    assert record.command.startswith("srlm run effective-dimension --p 2.0 --d-min 8")
 
 
 def test_bad_options_stop_with_one_line(capsys):

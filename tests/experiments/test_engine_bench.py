@@ -69,7 +69,8 @@ def test_srlm_bench_writes_the_record_with_timings_in_the_provenance(tmp_path, c
     out = capsys.readouterr().out
     assert "counts vs per-sample" in out and "batched vs per-seed loop" in out
     record = load_record(tmp_path / "engine-bench.json")
-    assert record.command.startswith("srlm bench --ns 1000,10000 ") and "--id" not in record.command
+    assert record.command.startswith("srlm run engine-bench --ns 1000,10000 ")
+    assert "--id" not in record.command
     assert "timings" not in record.values and "engines" in record.provenance["timings"]
     assert record.tolerance == {"rtol": 0.0, "atol": 0.0}
     assert record.values == json.loads(json.dumps(engine_bench.workload(

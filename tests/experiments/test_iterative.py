@@ -1,16 +1,14 @@
-"""srlm sweep iterative: the record's content on a tiny grid, and its config checks."""
+"""srlm run iterative: the record's content on a tiny grid, and its config checks."""
 
 import numpy as np
 import pytest
 
-from srlm_core import ConfigError
-from srlm_core.experiments import SWEEPS, load_sweep
-
-iterative = load_sweep("iterative")
+from srlm_core import ConfigError, experiments
+from srlm_core.experiments import iterative
 
 
 def test_registered():
-    assert "iterative" in SWEEPS
+    assert "iterative" in experiments.names()
 
 
 def test_tiny_sweep_values():

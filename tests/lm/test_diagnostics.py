@@ -253,8 +253,8 @@ def test_kl_to_initial_is_an_unbiased_monte_carlo_estimate(tokenizer, monkeypatc
     errors from zero, so the reversed sign (KL(pi_0 || pi_t)'s sign convention), a
     per-token mean in place of the sum, or pi_t's log-probabilities taken at temperature 1
     instead of the sampling temperature fail."""
+    from srlm_core.experiments.language_model_runner import Config
     from srlm_core.lm import evaluation
-    from srlm_core.lm.config import LMConfig
     from srlm_core.lm.judge import Judgement
 
     monkeypatch.setattr(evaluation, "judge_logits", lambda policy, tok, inst, resp: Judgement(
@@ -263,7 +263,7 @@ def test_kl_to_initial_is_an_unbiased_monte_carlo_estimate(tokenizer, monkeypatc
     policy.generation_config.forced_eos_token_id = None  # sample the policy itself
     initial = tiny_model(tokenizer, seed=0)
     temperature, samples = 0.5, 800
-    config = LMConfig(model="tiny-random", heldout_samples=samples, max_new_tokens=2,
+    config = Config(model="tiny-random", heldout_samples=samples, max_new_tokens=2,
                       temperature=temperature, seed=3)
     heldout = [{"instruction": "Describe rain.",
                 "constraints": [{"kind": "lowercase", "value": None}]}]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import transformers
 
+from srlm_core.cache import cache_dir
 from srlm_core.errors import ConfigError
 from srlm_core.lm import model_loading
 from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
@@ -29,7 +30,7 @@ def _gguf(folder: Path, size: int, name: str = model_loading.GGUF_FILE) -> Path:
 def test_the_test_session_caches_in_a_temporary_folder(srlm_cache_dir):
     """The autouse session fixture points SRLM_CACHE_DIR away from ~/.cache/srlm (unless the
     developer set it), so a test that builds the model cache writes nowhere else."""
-    assert model_loading.cache_dir() == Path(srlm_cache_dir)
+    assert cache_dir() == Path(srlm_cache_dir)
 
 
 def test_cache_key_follows_the_file_and_the_transformers_version(tmp_path, monkeypatch):

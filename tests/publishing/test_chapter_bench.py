@@ -65,7 +65,7 @@ def test_the_kernel_runs_held_to_avx2_and_the_environment_is_restored(tmp_path, 
     assert "ATEN_CPU_CAPABILITY" not in os.environ
     timings = out["timings"]
     assert timings["within_budget"] == {str(page): True} and timings["all_within_budget"]
-    assert out["values"]["isa"] == "avx2" and out["values"]["budget_seconds"] == 600
+    assert out["isa"] == "avx2" and out["budget_seconds"] == 600
     over = {**timings, "within_budget": {str(page): False}}
     assert "OVER" in chapter_bench.table(over, 600)
 
@@ -73,8 +73,8 @@ def test_the_kernel_runs_held_to_avx2_and_the_environment_is_restored(tmp_path, 
 def test_the_record_is_a_benchmark(tmp_path, monkeypatch):
     seconds = {"06_language_model": 5.0}
     monkeypatch.setattr(chapter_bench, "run", lambda config: {
-        "values": {"chapters": list(config.chapters), "budget_seconds": config.budget_seconds,
-                   "isa": config.isa},
+        "chapters": list(config.chapters), "budget_seconds": config.budget_seconds,
+        "isa": config.isa,
         "timings": {"seconds": seconds, "within_budget": {"06_language_model": True},
                     "all_within_budget": True, "slowest": "06_language_model"}})
     args = argparse.Namespace(budget_seconds=180.0, isa="native", results_dir=tmp_path,

@@ -1,4 +1,4 @@
-"""The prepared GPU check (issue 16): one command on a CUDA machine that tells, in one JSON
+"""The prepared GPU check: one command on a CUDA machine that tells, in one JSON
 file, whether the language-model code runs there, how fast, in how much GPU memory, and
 whether the GPU computes the same numbers as the CPU.
 
@@ -24,8 +24,9 @@ same code on the CPU at toy sizes with the tiny random model and a tiny pool in 
 test runs it, so the check cannot rot.  ``scripts/gpu-check.sh`` is the wrapper for the GPU
 machine (it installs the carried wheels and sets the paths)::
 
-    python -m srlm_core.lm.gpu_check --out gpu-check.json            # on the GPU
-    python -m srlm_core.lm.gpu_check --out dry.json --device cpu --tiny true --model tiny-random
+    python -m srlm_core.experiments.gpu_check --out gpu-check.json    # on the GPU
+    python -m srlm_core.experiments.gpu_check --out dry.json --device cpu --tiny true \
+        --model tiny-random
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srlm_core.errors import ConfigError, require, require_at_least, require_one_of
+from srlm_core.options import option
 
 STAGES = ("environment", "pytest_gpu", "agreement", "alpha_pilot", "loop_round")
 DEVICES = ("cuda", "cpu", "auto")
@@ -60,23 +62,28 @@ TOLERANCE_BF16 = 0.1
 class Config:
     """What the check runs, where, and at which sizes."""
 
-    out: str = "gpu-check.json"
-    device: str = "cuda"
-    model: str = "smollm2-135m-instruct"
-    tiny: bool = False
-    stages: tuple = STAGES
-    alpha_config: str = "data/lm/configs/alpha-small.toml"
-    loop_config: str = "data/lm/configs/gpu.toml"
-    loop_iterations: int = 1
-    loop_arms: tuple = ("fixed",)
-    agreement_prompts: int = 2
-    judge_responses: int = 8
-    pytest_timeout: int = 240
-    budget_seconds: int = 450
-    seed: int = 0
+    out: str = option("gpu-check.json", "path of the JSON report, rewritten after every stage")
+    device: str = option("cuda", "cuda, cpu (the dry mode) or auto")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    tiny: bool = option(False,
+                        "toy sizes: the tiny pool and the smoke config (the dry mode, with "
+                        "tiny-random)")
+    stages: tuple = option(STAGES, "stages run (always in the order of STAGES)")
+    alpha_config: str = option("data/lm/configs/alpha-small.toml",
+                               "controlled-alpha config of the pilot")
+    loop_config: str = option("data/lm/configs/gpu.toml",
+                              "chapter-6 loop config of the loop round (the GPU preset)")
+    loop_iterations: int = option(1, "rounds of the loop stage")
+    loop_arms: tuple = option(("fixed",), "arms of the loop stage")
+    agreement_prompts: int = option(2, "training prompts of the agreement computation")
+    judge_responses: int = option(8, "fixed responses the logits judge scores in the agreement")
+    pytest_timeout: int = option(240, "seconds the GPU tests may take")
+    budget_seconds: int = option(450, "seconds after which the remaining stages are skipped")
+    seed: int = option(0, "seed of every stage")
 
     def validate(self) -> Config:
-        from srlm_core.lm.config import ARMS
+        from srlm_core.experiments.language_model_runner import ARMS
         from srlm_core.lm.model_loading import require_model
 
         require_one_of(self, "device", DEVICES)
@@ -293,15 +300,17 @@ class Check:
                 "epoch_loss": {name: arm["epoch_loss"] for name, arm in values["arms"].items()}}
 
     def _loop_config(self):
-        from srlm_core.lm.config import load_config
+        from srlm_core.config_file import load_config
+        from srlm_core.experiments.language_model_runner import Config as LoopConfig
 
         path = "data/lm/configs/smoke.toml" if self.config.tiny else self.config.loop_config
-        config = load_config(_repo_path(path), device=self.config.device, model=self.config.model)
+        config = load_config(_repo_path(path), LoopConfig, device=self.config.device,
+                             model=self.config.model)
         return dataclasses.replace(config, iterations=self.config.loop_iterations,
                                    arms=tuple(self.config.loop_arms)).validate()
 
     def _loop_round(self) -> dict:
-        from srlm_core.lm.loop import LMRunner
+        from srlm_core.experiments.language_model_runner import LMRunner
 
         config = self._loop_config()
         with tempfile.TemporaryDirectory(prefix="srlm-gpu-check-loop-") as folder:
@@ -457,17 +466,17 @@ def agreement_table(report: dict):
 
 
 def run(config: Config) -> dict:
-    """Run the check of ``config`` and return the report (also written to ``config.out``)."""
+    """Run the check of ``config`` and return the report, as written to ``config.out``."""
     from srlm_core.lm.model_loading import set_offline
 
     set_offline()
-    return Check(config).run()
+    return _clean(Check(config).run())
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m srlm_core.lm.gpu_check [--option value ...]``: writes the JSON report;
+    """``python -m srlm_core.experiments.gpu_check [--option value ...]``: writes the JSON report;
     exit 0 when every stage ran, 1 when one failed, 2 for a wrong option."""
-    from srlm_core.cli.options import add_config_arguments, config_from_args
+    from srlm_core.options import add_config_arguments, config_from_args
 
     parser = argparse.ArgumentParser(prog="gpu-check", description=__doc__.split("\n\n")[0])
     add_config_arguments(parser, Config, device=DEVICES)

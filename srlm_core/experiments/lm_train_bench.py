@@ -15,32 +15,40 @@ import time
 from dataclasses import dataclass
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.lm.model_loading import model_provenance
+from srlm_core.options import option
 
 TITLE = "Seconds per training epoch: top blocks on cached activations vs TRL full fine-tuning"
 #: The values are the workload (counts), which reproduce exactly; the timings depend on the
 #: machine and its load and are stored with the hardware in the record's provenance.
 TOLERANCE = {"rtol": 0.0, "atol": 0.0}
+CODE = ("srlm_core/lm/top_blocks.py",)
+#: The record's provenance names the model.
+provenance = model_provenance
 
 
 @dataclass(frozen=True)
-class BenchConfig:
-    """Parameters of the training benchmark (``srlm lm bench``)."""
+class Config:
+    """Parameters of the training benchmark (``srlm run lm-train-bench``)."""
 
-    pool: str = "lm-pool"
-    model: str = "smollm2-135m-instruct"
-    prompts: int = 2
-    trainable_blocks: int = 2
-    batch_size: int = 4
-    full_pool_prompts: int = 24
-    device: str = "cpu"
+    pool: str = option("lm-pool", "result ID of the response pool")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    prompts: int = option(2, "first training prompts of the pool both paths train on")
+    trainable_blocks: int = option(2, "top decoder blocks the fast path trains")
+    batch_size: int = option(4, "prompts (fast path) or pairs (TRL) per optimiser step")
+    full_pool_prompts: int = option(24,
+                                    "training prompts of a full lm-alpha epoch, for the "
+                                    "extrapolation")
+    device: str = option("cpu", "cpu, cuda or auto")
 
-    def validate(self) -> BenchConfig:
+    def validate(self) -> Config:
         require_at_least(self, 1, "prompts", "trainable_blocks", "batch_size",
                          "full_pool_prompts")
         return self
 
 
-def benchmark(config: BenchConfig, pool=None) -> dict:
+def run(config: Config, pool=None) -> dict:
     """Time one epoch of each path (``pool``: a loaded pool instead of the record).  The
     ``timings`` entry goes to the record's provenance, the rest to its values."""
     import torch

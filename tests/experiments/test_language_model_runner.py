@@ -8,10 +8,10 @@ import shutil
 import pytest
 import torch
 
+from srlm_core.config_file import from_mapping, load_config
 from srlm_core.errors import ConfigError
+from srlm_core.experiments.language_model_runner import Config, LMRunner
 from srlm_core.lm.checkpoints import CheckpointStore
-from srlm_core.lm.config import config_from_dict, load_config
-from srlm_core.lm.loop import LMRunner
 from srlm_core.publishing.provenance import REPO_ROOT
 
 TINY = {
@@ -25,16 +25,16 @@ TINY = {
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     """The tiny run in one go, to compare resumed runs with."""
-    return LMRunner(config_from_dict(TINY), tmp_path_factory.mktemp("uninterrupted")).run()
+    return LMRunner(from_mapping(Config, TINY), tmp_path_factory.mktemp("uninterrupted")).run()
 
 
 def test_the_run_reports_its_arithmetic_and_autocasts_only_in_bf16(uninterrupted, tmp_path):
     assert uninterrupted["precision"] == "float32"
-    runner = LMRunner(config_from_dict({**TINY, "precision": "bf16"}), tmp_path)
+    runner = LMRunner(from_mapping(Config, {**TINY, "precision": "bf16"}), tmp_path)
     assert runner.precision == "bf16"
     with runner._autocast():
         assert torch.is_autocast_enabled("cpu")
-    with LMRunner(config_from_dict(TINY), tmp_path / "f32")._autocast():
+    with LMRunner(from_mapping(Config, TINY), tmp_path / "f32")._autocast():
         assert not torch.is_autocast_enabled("cpu")
 
 
@@ -53,7 +53,7 @@ def test_runs_killed_anywhere_resume_to_the_uninterrupted_rows(tmp_path, monkeyp
     is left, and the final rows equal those of an uninterrupted run."""
     from srlm_core.lm import checkpoints
 
-    config = config_from_dict(TINY)
+    config = from_mapping(Config, TINY)
     store = CheckpointStore(tmp_path)
     calls, evaluations = [], []
     original_iterate, original_evaluate = LMRunner._iterate, LMRunner.evaluate
@@ -117,12 +117,12 @@ def test_runs_killed_anywhere_resume_to_the_uninterrupted_rows(tmp_path, monkeyp
 def test_workdir_with_another_config_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"name": "other"}))
     with pytest.raises(ConfigError, match="another config"):
-        LMRunner(config_from_dict(TINY), tmp_path).run()
+        LMRunner(from_mapping(Config, TINY), tmp_path).run()
 
 
 def test_too_many_prompts_is_a_config_error():
     with pytest.raises(ConfigError) as err:
-        LMRunner(config_from_dict({**TINY, "prompts_per_iteration": 500}), "/nonexistent")
+        LMRunner(from_mapping(Config, {**TINY, "prompts_per_iteration": 500}), "/nonexistent")
     assert err.value.field == "prompts_per_iteration"
 
 
@@ -132,7 +132,7 @@ def test_smoke_config_runs_every_arm_offline_with_equal_budgets(tmp_path):
     pairs with the same optimizer steps, and the single step on T times both, in one round;
     the per-round KL of round one is the KL to pi_0 (pi_0 is the previous policy)."""
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / "smoke.toml")
+    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / "smoke.toml", Config)
     out = LMRunner(config, tmp_path).run()
     assert set(out["arms"]) == {"fixed", "moving", "single_step"}
     steps = config.pairs_per_iteration // config.batch_size * config.epochs
@@ -153,10 +153,10 @@ def test_smoke_config_runs_every_arm_offline_with_equal_budgets(tmp_path):
 def test_pairs_per_iteration_must_fit_the_batches():
     """Unequal steps per round are refused before any model is loaded."""
     with pytest.raises(ConfigError) as err:
-        config_from_dict({**TINY, "pairs_per_iteration": 1})
+        from_mapping(Config, {**TINY, "pairs_per_iteration": 1})
     assert err.value.field == "pairs_per_iteration" and "batch_size" in str(err.value)
     with pytest.raises(ConfigError) as err:
-        config_from_dict({**TINY, "pairs_per_iteration": 4})
+        from_mapping(Config, {**TINY, "pairs_per_iteration": 4})
     assert err.value.field == "pairs_per_iteration"
 
 
@@ -195,7 +195,7 @@ def test_cli_writes_a_valid_record_and_resumes(tmp_path, capsys):
 
 
 def test_arms_can_run_in_separate_calls(tmp_path):
-    config = config_from_dict({**TINY, "iterations": 1})
+    config = from_mapping(Config, {**TINY, "iterations": 1})
     assert LMRunner(config, tmp_path).run(arms=[])["arms"] == {}
     assert set(LMRunner(config, tmp_path).run(arms=["fixed"])["arms"]) == {"fixed"}
     out = LMRunner(config, tmp_path).run(arms=["moving"])
@@ -213,14 +213,14 @@ def test_the_loop_runs_unchanged_on_a_brought_checkpoint_folder(tmp_path, uninte
     tokenizer = tiny_tokenizer()
     tiny_model(tokenizer, seed=0).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    out = LMRunner(config_from_dict({**TINY, "model": str(folder)}), tmp_path / "work").run()
+    out = LMRunner(from_mapping(Config, {**TINY, "model": str(folder)}), tmp_path / "work").run()
     assert _record(out) == _record(uninterrupted)
 
 
 def test_a_short_block_is_topped_up_from_its_reserve(tmp_path, monkeypatch):
     """A block whose prompts give too few pairs continues into its reserve (the prompts after
     the T blocks), so the round still trains on exactly pairs_per_iteration pairs."""
-    from srlm_core.lm import loop
+    from srlm_core.experiments import language_model_runner as loop
 
     original = loop.build_pairs
 
@@ -228,7 +228,7 @@ def test_a_short_block_is_topped_up_from_its_reserve(tmp_path, monkeypatch):
         return original(prompts, candidates, scores, margin)[:1]
 
     monkeypatch.setattr(loop, "build_pairs", one_pair_per_part)
-    config = config_from_dict({**TINY, "arms": ["fixed"], "iterations": 1})
+    config = from_mapping(Config, {**TINY, "arms": ["fixed"], "iterations": 1})
     row, = LMRunner(config, tmp_path).run()["arms"]["fixed"]
     assert row["train"]["pairs"] == 2 and row["reserve_used"]
 
@@ -238,7 +238,7 @@ def test_progress_is_one_bar_per_stage(tmp_path, capsys, monkeypatch):
     its reference pass, no checkpoint-shard bars, no trainer log dictionaries; the stage bars
     are erased when done and the rounds bar stays."""
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
-    LMRunner(config_from_dict({**TINY, "iterations": 1}), tmp_path).run()
+    LMRunner(from_mapping(Config, {**TINY, "iterations": 1}), tmp_path).run()
     err = capsys.readouterr().err
     assert "self-rewarding rounds: 100%" in err
     for noise in ("Tokenizing", "Computing reference", "Writing model shards", "'loss'",

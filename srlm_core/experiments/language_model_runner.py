@@ -2,7 +2,7 @@
 per prompt, judge them with the model itself, pair best against worst, train with DPO, repeat;
 measured on a held-out split against the checkers' ground truth.
 
-Arms (``LMConfig.arms``): ``fixed`` (reference M0, S1), ``moving`` (reference pi_t),
+Arms (``Config.arms``): ``fixed`` (reference M0, S1), ``moving`` (reference pi_t),
 ``single_step`` (all T x P pairs judged by M0, one DPO round: S2's one-step limit)
 and ``oracle`` (pairs ranked by the checkers: an upper reference).  Iteration t of every
 iterative arm uses the same block of training prompts, and every evaluation the same
@@ -16,16 +16,20 @@ in bfloat16 autocast (weights and optimizer in float32) as ``precision`` asks
 
 The runner orchestrates; held-out measurement is :mod:`srlm_core.lm.evaluation` and the
 resumable work folder :mod:`srlm_core.lm.checkpoints` (a rerun with the same folder skips
-finished iterations).
-Launched over N processes (``torchrun``), generation, judging and evaluation are sharded over
-the ranks, DPO trains data-parallel with the same global batch, and rank 0 alone writes
-(:mod:`srlm_core.parallel`).
+finished iterations).  ``srlm run language-model-runner --config data/lm/configs/small.toml``
+(or its alias ``srlm lm run``) runs it into the record named by the config; a key of the
+TOML file that is not a field of :class:`Config`, or a wrong value, is one error naming the
+key, before any model is loaded.  Launched over N processes (``torchrun``), generation,
+judging and evaluation are sharded over the ranks, DPO trains data-parallel with the same
+global batch, and rank 0 alone writes (:mod:`srlm_core.parallel`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,26 +37,126 @@ import torch
 from tqdm import tqdm
 
 from srlm_core import parallel
-from srlm_core.device import resolve_device, resolve_precision
-from srlm_core.errors import ConfigError
+from srlm_core.device import DEVICE_CHOICES, PRECISION_CHOICES, resolve_device, resolve_precision
+from srlm_core.errors import (
+    ConfigError,
+    is_lowercase_name,
+    require,
+    require_at_least,
+    require_one_of,
+    require_positive,
+)
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.checkers import compliance, passes
 from srlm_core.lm.checkpoints import CheckpointStore
-from srlm_core.lm.config import LMConfig
 from srlm_core.lm.evaluation import evaluate
-from srlm_core.lm.judge import judge
-from srlm_core.lm.model_loading import load_model
+from srlm_core.lm.judge import JUDGE_MODES, judge
+from srlm_core.lm.model_loading import load_model, model_provenance, require_model
 from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
+from srlm_core.options import option
 from srlm_core.publishing.provenance import REPO_ROOT
+
+#: fixed: reference = M0 (S1); moving: reference = pi_t (Yuan et al.); single_step: all
+#: T x P pairs judged by M0, one round; oracle: pairs ranked by the ground-truth checker.
+ARMS = ("fixed", "moving", "single_step", "oracle")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The run's model, arms, rounds, sampling, judge and training; a TOML file of these keys
+    is read with ``srlm run language-model-runner --config FILE``."""
+
+    name: str = option("lm-small", "run name (lowercase): the record's ID")
+    model: str = option("smollm2-135m-instruct",
+                        "smollm2-135m-instruct, tiny-random or a checkpoint folder")
+    device: str = option("cpu", "cpu, cuda or auto (a GPU when present)")
+    seed: int = option(0, "seed of the sampling, the judging and the training")
+    arms: tuple = option(("fixed", "moving", "single_step", "oracle"),
+                         "arms run: fixed, moving, single_step, oracle")
+    iterations: int = option(2, "rounds T of the iterative arms")
+    prompts_per_iteration: int = option(8,
+                                        "training prompts per round (a block; as many again in "
+                                        "reserve)")
+    pairs_per_iteration: int = option(4,
+                                      "pairs per round of every iterative arm (a multiple of "
+                                      "batch_size)")
+    candidates: int = option(4, "answers sampled per prompt and judged")
+    heldout_prompts: int = option(12, "held-out prompts of every evaluation")
+    heldout_samples: int = option(4, "answers sampled per held-out prompt")
+    max_new_tokens: int = option(40, "answer length limit in tokens")
+    precision: str = option("float32",
+                            "CPU arithmetic: float32, bf16 (autocast) or auto (bf16 where the CPU "
+                            "has it natively)")
+    temperature: float = option(0.7, "sampling temperature")
+    judge_mode: str = option("logits",
+                             "self-judge: logits (expected score) or generate (sampled "
+                             "rationales)")
+    judge_samples: int = option(3, "rationales per answer of the generate judge")
+    judge_max_new_tokens: int = option(96, "rationale length limit of the generate judge")
+    min_margin: float = option(0.1,
+                               "smallest score gap between the best and the worst answer of a "
+                               "pair")
+    beta: float = option(0.1, "DPO's KL strength beta")
+    learning_rate: float = option(5e-6, "learning rate of a DPO round")
+    epochs: int = option(2, "epochs of a DPO round over its pairs")
+    batch_size: int = option(4, "pairs per optimiser step")
+    prompts_file: str = option("data/lm/prompts.json",
+                               "prompts with their checkers (repository-relative or absolute "
+                               "path)")
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def validate(self) -> Config:
+        positive = ("iterations", "prompts_per_iteration", "pairs_per_iteration",
+                    "heldout_prompts", "max_new_tokens", "judge_samples", "judge_max_new_tokens",
+                    "epochs", "batch_size")
+        require_at_least(self, 1, *positive)
+        require_at_least(self, 2, "candidates", "heldout_samples")  # pairs need two
+        require_positive(self, "temperature", "beta", "learning_rate")
+        require_at_least(self, 0, "min_margin", "seed")
+        require_model(self)
+        require_one_of(self, "device", DEVICE_CHOICES)
+        require_one_of(self, "precision", PRECISION_CHOICES)
+        require_one_of(self, "judge_mode", JUDGE_MODES)
+        arms = list(self.arms)
+        distinct_known = bool(arms) and set(arms) <= set(ARMS) and len(set(arms)) == len(arms)
+        require(self, ("arms", distinct_known, f"must be distinct names from {', '.join(ARMS)}"),
+                ("name", is_lowercase_name(self.name), "use lowercase letters, digits, - and _"),
+                ("pairs_per_iteration", self.pairs_per_iteration <= self.prompts_per_iteration,
+                 "at most prompts_per_iteration (one pair per prompt)"),
+                ("pairs_per_iteration", self.pairs_per_iteration % self.batch_size == 0,
+                 f"must be a multiple of batch_size ({self.batch_size}), so that every arm "
+                 "takes the same optimizer steps per round"))
+        return self
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["arms"] = list(self.arms)
+        return out
+
+
+#: Sampled tokens can flip under floating-point differences between machines.
+TOLERANCE = {"rtol": 0.05, "atol": 0.05}
+#: The record's provenance names the model.
+provenance = model_provenance
+
+
+def title(config: Config) -> str:
+    """The record's title: the model, the run's name and its arms."""
+    return f"Self-rewarding {config.model} ({config.name}): arms {', '.join(config.arms)}"
+
+
+def run(config: Config, workdir: Path | str) -> dict:
+    """Run (or resume) every arm of ``config`` in ``workdir`` (:meth:`LMRunner.run`)."""
+    return LMRunner(config, workdir).run()
 
 
 class LMRunner:
     """Runs (or resumes) every arm of ``config`` in ``workdir``."""
 
-    def __init__(self, config: LMConfig, workdir: Path | str):
+    def __init__(self, config: Config, workdir: Path | str):
         self.config = config.validate()
         self.store = CheckpointStore(workdir)
         self.device = resolve_device(config.device)

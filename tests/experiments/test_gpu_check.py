@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from srlm_core.lm import gpu_check
+from srlm_core.experiments import gpu_check
 from srlm_core.lm.model_loading import TINY
 from srlm_core.publishing.provenance import REPO_ROOT
 

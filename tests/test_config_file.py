@@ -1,7 +1,8 @@
 import pytest
 
+from srlm_core.config_file import from_mapping, load_config
 from srlm_core.errors import ConfigError
-from srlm_core.lm.config import LMConfig, config_from_dict, load_config
+from srlm_core.experiments.language_model_runner import Config
 from srlm_core.publishing.provenance import REPO_ROOT
 
 
@@ -25,22 +26,22 @@ from srlm_core.publishing.provenance import REPO_ROOT
 )
 def test_bad_values_name_the_key(data, key):
     with pytest.raises(ConfigError) as err:
-        config_from_dict(data)
+        from_mapping(Config, data)
     assert err.value.field == key
 
 
 def test_ints_are_accepted_for_floats():
-    assert config_from_dict({"beta": 1}).beta == 1.0
+    assert from_mapping(Config, {"beta": 1}).beta == 1.0
 
 
 @pytest.mark.parametrize("name", ["small.toml", "large.toml", "gpu.toml", "smoke.toml"])
 def test_shipped_configs_are_valid(name, tmp_path):
     """Valid keys, and enough training prompts for every block and its reserve (checked by
     the runner before it loads a model)."""
-    from srlm_core.lm.loop import LMRunner
+    from srlm_core.experiments.language_model_runner import LMRunner
 
-    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / name)
-    assert isinstance(config, LMConfig)
+    config = load_config(REPO_ROOT / "data" / "lm" / "configs" / name, Config)
+    assert isinstance(config, Config)
     LMRunner(config, tmp_path)
 
 
@@ -48,16 +49,16 @@ def test_broken_toml_and_missing_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("iterations = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        load_config(bad)
+        load_config(bad, Config)
     with pytest.raises(ConfigError, match="no such file"):
-        load_config(tmp_path / "missing.toml")
+        load_config(tmp_path / "missing.toml", Config)
 
 
 def test_file_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "c.toml"
     bad.write_text('iterations = "two"\n')
     with pytest.raises(ConfigError, match="key 'iterations': expected int") as err:
-        load_config(bad)
+        load_config(bad, Config)
     assert err.value.field == "config"
 
 
@@ -74,7 +75,7 @@ def test_cli_rejects_a_broken_config_in_one_line(tmp_path, capsys):
 
 def test_a_bad_precision_names_the_key():
     with pytest.raises(ConfigError) as err:
-        config_from_dict({"precision": "fp8"})
+        from_mapping(Config, {"precision": "fp8"})
     assert err.value.field == "precision" and "float32, auto, bf16" in str(err.value)
 
 
@@ -92,5 +93,17 @@ def test_no_shipped_config_turns_on_bf16_where_the_cpu_lacks_it(path, monkeypatc
     monkeypatch.setattr(device, "native_bf16", lambda: False)
     data = tomllib.loads(path.read_text())
     assert "autocast_bf16" not in data
-    precision = data.get("precision", LMConfig.precision)
+    precision = data.get("precision", Config.precision)
     assert device.resolve_precision(precision, torch.device("cpu")) == "float32"
+
+
+def test_a_table_sets_a_nested_config_and_an_error_names_its_key(tmp_path):
+    from srlm_core.experiments import effective_dimension_bound as bound
+
+    path = tmp_path / "bound.toml"
+    path.write_text("points = 5\n[sweep]\nn = 512\n")
+    config = load_config(path, bound.Config)
+    assert config.points == 5 and config.sweep.n == 512 and config.sweep.d_max == 4096
+    path.write_text("[sweep]\nn = 0\n")
+    with pytest.raises(ConfigError, match="key 'sweep.n'"):
+        load_config(path, bound.Config)
