@@ -5,6 +5,7 @@ import json
 import pytest
 
 from srlm_core.publishing import provenance
+from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import (
     ResultError,
     ResultRecord,
@@ -187,3 +188,11 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary(tmp_path):
         write_atomic(path, crash)
     assert json.loads(path.read_text()) == {"round": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+@pytest.mark.parametrize("record", load_all(), ids=lambda record: record.id)
+def test_the_code_a_registry_record_names_is_in_the_repository(record):
+    """The book links each record to its code: a module moved after the record was written
+    leaves a dead link (the strict build fails on it), so the record must be written again."""
+    for path in code_paths(record):
+        assert (REPO_ROOT / path.split("#")[0]).is_file(), f"{record.id}: {path} is gone"
