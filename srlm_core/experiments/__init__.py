@@ -8,7 +8,10 @@ An experiment module defines
 * ``plot(values)`` (and, where a chapter shows several, ``plot_<what>(values)``): returns
   a matplotlib figure drawn from the values alone;
 * optionally ``summarise(values) -> dict``: the derived numbers and verdict words a chapter
-  glues.
+  glues, by glue name.  Every glue name is written out as a literal, so that ``git grep
+  NAME`` leads from a number in the book to the line that computes it; names that vary with
+  a grid (a share, a sample size) come from a table of literal names per grid point, looked
+  up with :func:`named`.
 
 A chapter calls ``values = module.run(module.Config())`` and ``module.plot(values)``; the
 caption of the figure links to the module's entry in the API appendix.  The experiments too
@@ -40,3 +43,9 @@ def doubling_grid(lo: int, hi: int) -> list[int]:
         grid.append(lo)
         lo *= 2
     return grid
+
+
+def named(names: dict[str, str], **values) -> dict:
+    """``values`` under the glue names of one row of a table of literal names: ``{names[key]:
+    value}``, in the order given (a KeyError names a quantity the row lacks)."""
+    return {names[key]: value for key, value in values.items()}
