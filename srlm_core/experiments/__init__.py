@@ -10,8 +10,8 @@ An experiment module defines
 * optionally ``summarise(values) -> dict``: the derived numbers and verdict words a chapter
   glues, by glue name.  Every glue name is written out as a literal, so that ``git grep
   NAME`` leads from a number in the book to the line that computes it; names that vary with
-  a grid (a share, a sample size) come from a table of literal names per grid point, looked
-  up with :func:`named`.
+  a grid (a share, a sample size) come from a table of literal names per point of the book's
+  grid, looked up with :func:`named` (a point the table does not list is not glued).
 
 A chapter calls ``values = module.run(module.Config())`` and ``module.plot(values)``; the
 caption of the figure links to the module's entry in the API appendix.  The experiments too
@@ -45,7 +45,8 @@ def doubling_grid(lo: int, hi: int) -> list[int]:
     return grid
 
 
-def named(names: dict[str, str], **values) -> dict:
+def named(names: dict[str, str] | None, **values) -> dict:
     """``values`` under the glue names of one row of a table of literal names: ``{names[key]:
-    value}``, in the order given (a KeyError names a quantity the row lacks)."""
-    return {names[key]: value for key, value in values.items()}
+    value}``, in the order given (a KeyError names a quantity the row lacks).  ``names`` is
+    None for a grid point the table does not list (``TABLE.get(point)``): nothing is named."""
+    return {} if names is None else {names[key]: value for key, value in values.items()}

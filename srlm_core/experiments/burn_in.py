@@ -130,7 +130,7 @@ def summarise(values: dict) -> dict:
         "s3_burn_good": size_text(starts[good], values),
         "s3_burn_poor": size_text(starts[poor], values),
         "s3_burn_trend": "grows" if grows else "does not grow",
-        **named(EXIST_NAMES[n], poor=_row(values, poor, n)["exists"] * 100,
+        **named(EXIST_NAMES.get(n), poor=_row(values, poor, n)["exists"] * 100,
                 good=_row(values, good, n)["exists"] * 100),
         "burn_e0_good": good,
         "burn_e0_poor": poor,

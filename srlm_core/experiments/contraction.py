@@ -196,7 +196,7 @@ def summarise(values: dict) -> dict:
         cons = np.mean(arm["consistency"], axis=(0, 2))
         ratio = float(cons[-1] / cons[0])
         out.update(named(
-            ARM_NAMES[arm["alpha"]], slope=arm["slope"], lo=arm["lo"], hi=arm["hi"],
+            ARM_NAMES.get(arm["alpha"]), slope=arm["slope"], lo=arm["lo"], hi=arm["hi"],
             pred=arm["predicted"], inside="inside" if verdict else "outside", floor=arm["floor"],
             cons_ratio=ratio, cons_trend="falls" if ratio < 1 else "rises",
         ))

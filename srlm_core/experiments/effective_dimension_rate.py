@@ -294,7 +294,7 @@ def summarise(values: dict) -> dict:
                  "s5r_n_max": f"{max(values['ns']):,}",
                  "s5r_dims": ", ".join(str(d) for d in sorted({r["d"] for r in rows}))}
     for p in sorted({r["p"] for r in rows}):
-        names = P_NAMES[p]
+        names = P_NAMES.get(p)
         group = sorted((r for r in rows if r["p"] == p), key=lambda r: r["d"])
         top = group[-1]
         J = top["J"]
@@ -315,7 +315,7 @@ def summarise(values: dict) -> dict:
                          J=J, pred=top["asymptotic"], second=top["second_order"],
                          small_d=", ".join(str(r["d"]) for r in small) or "none"))
         for r in group:
-            out.update(named(CELL_NAMES[p, r["d"]], slope=r["slope"], lo=r["lo"], hi=r["hi"],
+            out.update(named(CELL_NAMES.get((p, r["d"])), slope=r["slope"], lo=r["lo"], hi=r["hi"],
                              second=r["second_order"], ratio=float(np.mean(r["ratio"]))))
         side = {np.sign(r["slope"] - r["second_order"]) for r in big}
         gaps = [abs(r["slope"] - r["asymptotic"]) for r in big]
@@ -331,11 +331,12 @@ def prediction_numbers(preds: list[dict]) -> dict:
     :data:`PREDICTION_CELL_NAMES` and :data:`PREDICTION_NAMES`)."""
     out = {}
     for r in preds:
-        out.update(named(PREDICTION_CELL_NAMES[r["p"], r["d"]], second=r["second_order"],
+        out.update(named(PREDICTION_CELL_NAMES.get((r["p"], r["d"])), second=r["second_order"],
                          J=r["J"]))
     for p in sorted({r["p"] for r in preds}):
         top = max((r for r in preds if r["p"] == p), key=lambda r: r["d"])
-        out.update(named(PREDICTION_NAMES[p], asym=top["asymptotic"], second=top["second_order"],
+        out.update(named(PREDICTION_NAMES.get(p), asym=top["asymptotic"],
+                         second=top["second_order"],
                          gap=abs(top["second_order"] - top["asymptotic"]), J=top["J"]))
     return out
 

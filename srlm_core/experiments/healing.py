@@ -208,7 +208,7 @@ def summarise(values: dict) -> dict:
         final[e0] = np.array([np.log(_select(values, e0, finite, "kappa", t=values["iters"],
                                              instance=i)).mean() for i in instances])
         ci = mean_interval(final[e0])
-        out.update(named(FINAL_NAMES[e0], mean=ci.mean, lo=ci.lo, hi=ci.hi))
+        out.update(named(FINAL_NAMES.get(e0), mean=ci.mean, lo=ci.lo, hi=ci.hi))
     diffs = final[poor] - final[good]
     ci = mean_interval(diffs)
     out["s3_forget_diff"], out["s3_forget_lo"], out["s3_forget_hi"] = ci.mean, ci.lo, ci.hi

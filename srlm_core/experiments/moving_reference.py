@@ -145,7 +145,7 @@ def summarise(values: dict) -> dict:
         last = factors[:, -1]
         closer = np.abs(factors[:, -1] - predicted) < np.abs(factors[:, -2] - predicted)
         out.update(named(
-            GROWTH_NAMES[alpha], growth=float(last.mean()), min=float(last.min()),
+            GROWTH_NAMES.get(alpha), growth=float(last.mean()), min=float(last.min()),
             max=float(last.max()), pred=predicted,
             grows="grows" if (factors > 1).all() else "does not grow at every round",
             approach="approaching" if closer.all() else "not approaching",

@@ -18,7 +18,7 @@ from srlm_core.experiments.healing import (
     summarise,
 )
 
-SMALL = Config(iters=3, n=300, instances=2, seeds=2, starts=(1.0, 6.0))
+SMALL = Config(iters=3, n=300, instances=2, seeds=2, starts=(1.0, 4.0))
 TINY = Config(iters=2, n=100, instances=2, seeds=1, starts=(2.0,))
 
 
@@ -39,7 +39,7 @@ def test_run_is_deterministic_and_draws_instances():
 
 def test_the_population_bounds_hold(small):
     assert {(row["e0"], row["regime"], row["instance"]) for row in small["rows"]} == {
-        (e0, regime, i) for e0 in (1.0, 6.0) for regime in ("population", "n = 300")
+        (e0, regime, i) for e0 in (1.0, 4.0) for regime in ("population", "n = 300")
         for i in (0, 1)}
     summary = summarise(small)
     assert summary["s3_heal_holds"] == "holds"
@@ -47,9 +47,9 @@ def test_the_population_bounds_hold(small):
     assert (summary["n_heal_instances"], summary["n_heal_seeds"]) == (2, 2)
     # the span of each population run contracts exactly by 1 - alpha per round
     for i in (0, 1):
-        spans = [row["span"] for row in small["rows"] if row["e0"] == 6.0
+        spans = [row["span"] for row in small["rows"] if row["e0"] == 4.0
                  and row["regime"] == "population" and row["instance"] == i]
-        assert spans == pytest.approx(list(span_bound(small, 6.0, i)), rel=1e-6)
+        assert spans == pytest.approx(list(span_bound(small, 4.0, i)), rel=1e-6)
 
 
 def hand_made(rates, kappa_over_span: float = 1.0, final=((0.1, 0.2), (0.1, 0.2))) -> dict:
