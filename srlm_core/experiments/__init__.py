@@ -50,3 +50,9 @@ def named(names: dict[str, str] | None, **values) -> dict:
     value}``, in the order given (a KeyError names a quantity the row lacks).  ``names`` is
     None for a grid point the table does not list (``TABLE.get(point)``): nothing is named."""
     return {} if names is None else {names[key]: value for key, value in values.items()}
+
+
+def renamed(values: dict, names: dict[str, str]) -> dict:
+    """The entries of ``values`` that a table of literal names lists, under their glue names, in
+    the table's order: ``{name: values[key] for key, name in names.items()}``."""
+    return {name: values[key] for key, name in names.items()}
