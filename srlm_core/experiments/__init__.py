@@ -52,6 +52,13 @@ def named(names: dict[str, str] | None, **values) -> dict:
     return {} if names is None else {names[key]: value for key, value in values.items()}
 
 
+def row_names(fields: tuple[str, ...], row: tuple[str, ...] | None) -> dict[str, str] | None:
+    """A tuple row of a table of literal names as ``{field: name}``, the names in the order of
+    ``fields`` (a row may stop before the last fields); None (a grid point the table does not
+    list) stays None, for :func:`named`."""
+    return None if row is None else dict(zip(fields, row))
+
+
 def renamed(values: dict, names: dict[str, str]) -> dict:
     """The entries of ``values`` that a table of literal names lists, under their glue names, in
     the table's order: ``{name: values[key] for key, name in names.items()}``."""

@@ -26,7 +26,7 @@ from itertools import product
 import numpy as np
 
 from srlm_core.errors import require, require_at_least
-from srlm_core.experiments import named
+from srlm_core.experiments import named, row_names
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.stats import mean_interval, minimum_detectable_difference
@@ -241,9 +241,7 @@ def summarise(values: dict) -> dict:
     cells = list(product(values["temperatures"], values["betas"]))
     numbers = [cell_numbers(values, cell) for cell in cells]
     for cell, cell_values in zip(cells, numbers):
-        row = CELL_NAMES.get(cell)
-        out |= named(None if row is None else dict(zip(CELL_FIELDS, row, strict=True)),
-                     **cell_values)
+        out |= named(row_names(CELL_FIELDS, CELL_NAMES.get(cell)), **cell_values)
     out |= {"p2_b_n_cells": len(cells),
             "p2_b_beats_one_step": sum(n["diff_own_one_step_verdict"] == "lower"
                                        for n in numbers),
