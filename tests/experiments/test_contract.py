@@ -29,3 +29,16 @@ def test_most_experiments_run_from_the_command_line():
     runnable = [name for name in MODULES
                 if supports(importlib.import_module(f"srlm_core.experiments.{name}").Config)]
     assert len(runnable) >= len(MODULES) - 3, sorted(set(MODULES) - set(runnable))
+
+
+def test_tables_of_names_rename_quantities_and_name_only_listed_points():
+    row = {"slope": "slope_a25", "lo": "slope_a25_lo"}
+    assert package.named(row, slope=-0.3, lo=-0.4) == {"slope_a25": -0.3, "slope_a25_lo": -0.4}
+    assert package.named(None, slope=-0.3) == {}  # a grid point the table does not list
+    with pytest.raises(KeyError):
+        package.named(row, hi=0.0)  # a quantity the row lacks
+    assert package.row_names(("a", "b", "c"), ("x_a", "x_b")) == {"a": "x_a", "b": "x_b"}
+    assert package.row_names(("a",), None) is None
+    params = {"tau": 1.0, "beta": 2.0, "seed": 3}
+    assert package.renamed(params, {"beta": "cfg_beta", "tau": "cfg_tau"}) == {
+        "cfg_beta": 2.0, "cfg_tau": 1.0}
