@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.experiments import named
 from srlm_core.model import metrics
 from srlm_core.model import one_step_prediction as osp
 from srlm_core.model.dpo import dpo_update
@@ -25,6 +26,10 @@ from srlm_core.model.judge import sample_pairs
 from srlm_core.model.policy import initial_parameters, make_problem
 from srlm_core.model.separation import mle_exists
 from srlm_core.options import option
+
+#: The glue names of the share of seeds whose estimate exists, from the poorest and the best
+#: start, by the grid size quoted (``n_report``).
+EXIST_NAMES = {50: {"poor": "s3_exist_poor_50", "good": "s3_exist_good_50"}}
 
 
 @dataclass(frozen=True)
@@ -120,8 +125,8 @@ def size_text(size: int | None, values: dict) -> str:
 def summarise(values: dict) -> dict:
     """The burn-in of the best and the poorest start (text), whether it ``grows`` from the
     best to the poorest start (``None``, never ready, counts as beyond the grid; else
-    ``does not grow``), and the share (in %) of seeds whose estimate exists at ``n_report``
-    pairs from each; the starts, the tolerance in % and the number of seeds."""
+    ``does not grow``), and the share (in %) of seeds whose estimate exists at ``n_report`` pairs
+    from each (:data:`EXIST_NAMES`); the starts, the tolerance in % and the number of seeds."""
     starts = burn_in_sizes(values)
     good, poor, n = min(starts), max(starts), values["n_report"]
     beyond = max(row["n"] for row in values["rows"]) + 1
@@ -130,8 +135,8 @@ def summarise(values: dict) -> dict:
         "s3_burn_good": size_text(starts[good], values),
         "s3_burn_poor": size_text(starts[poor], values),
         "s3_burn_trend": "grows" if grows else "does not grow",
-        f"s3_exist_poor_{n}": _row(values, poor, n)["exists"] * 100,
-        f"s3_exist_good_{n}": _row(values, good, n)["exists"] * 100,
+        **named(EXIST_NAMES.get(n), poor=_row(values, poor, n)["exists"] * 100,
+                good=_row(values, good, n)["exists"] * 100),
         "burn_e0_good": good,
         "burn_e0_poor": poor,
         "burn_n_report": n,

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from srlm_core.errors import require_at_least, require_positive, require_shares
+from srlm_core.experiments import named
 from srlm_core.model import metrics
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
@@ -30,6 +31,19 @@ from srlm_core.stats import fit_log_decay, unit_slopes
 
 #: bootstrap resamples of the 95% bands in the figures
 N_BOOT = 2000
+#: The glue names of each signal share: the fitted slope and its interval, the prediction,
+#: the verdict, the floor, and the consistency ratio and its trend.
+ARM_NAMES = {
+    0.25: {"slope": "slope_a25", "lo": "slope_a25_lo", "hi": "slope_a25_hi", "pred": "pred_a25",
+           "inside": "inside_a25", "floor": "floor_a25", "cons_ratio": "cons_ratio_a25",
+           "cons_trend": "cons_trend_a25"},
+    0.5: {"slope": "slope_a50", "lo": "slope_a50_lo", "hi": "slope_a50_hi", "pred": "pred_a50",
+          "inside": "inside_a50", "floor": "floor_a50", "cons_ratio": "cons_ratio_a50",
+          "cons_trend": "cons_trend_a50"},
+    0.75: {"slope": "slope_a75", "lo": "slope_a75_lo", "hi": "slope_a75_hi", "pred": "pred_a75",
+           "inside": "inside_a75", "floor": "floor_a75", "cons_ratio": "cons_ratio_a75",
+           "cons_trend": "cons_trend_a75"},
+}
 
 
 @dataclass(frozen=True)
@@ -149,11 +163,6 @@ def run(config: Config) -> dict:
     }
 
 
-def key(alpha: float) -> str:
-    """The glue suffix of a signal share: ``a25`` for 0.25."""
-    return f"a{round(alpha * 100)}"
-
-
 def inside(lo: float, hi: float, predicted: float) -> bool:
     """Whether the prediction lies in the interval [lo, hi]."""
     return lo <= predicted <= hi
@@ -177,9 +186,10 @@ SLOPES = {"shallower": "every fitted slope is shallower than predicted",
 
 
 def summarise(values: dict) -> dict:
-    r"""Per share: the fitted slope (mean over instances) and its interval, the prediction
-    :math:`\log(1-\alpha)`, the verdict ``inside`` / ``outside``, the mean floor and the ratio
-    of the last to the first mean consistency residual with the word ``falls`` / ``rises``;
+    r"""Per share (named by :data:`ARM_NAMES`): the fitted slope (mean over instances) and its
+    interval, the prediction :math:`\log(1-\alpha)`, the verdict ``inside`` / ``outside``, the
+    mean floor and the ratio of the last to the first mean consistency residual with the word
+    ``falls`` / ``rises``;
     over the shares: how many predictions fall outside, the largest relative slope gap in
     percent, whether the contraction is ``weaker`` / ``stronger`` than :math:`1-\alpha`
     (:func:`direction`), whether the floor is higher for smaller shares; and the run's
@@ -187,16 +197,14 @@ def summarise(values: dict) -> dict:
     out = {}
     arms = values["arms"]
     for arm in arms:
-        k = key(arm["alpha"])
         verdict = inside(arm["lo"], arm["hi"], arm["predicted"])
         cons = np.mean(arm["consistency"], axis=(0, 2))
         ratio = float(cons[-1] / cons[0])
-        out.update({
-            f"slope_{k}": arm["slope"], f"slope_{k}_lo": arm["lo"], f"slope_{k}_hi": arm["hi"],
-            f"pred_{k}": arm["predicted"], f"inside_{k}": "inside" if verdict else "outside",
-            f"floor_{k}": arm["floor"], f"cons_ratio_{k}": ratio,
-            f"cons_trend_{k}": "falls" if ratio < 1 else "rises",
-        })
+        out.update(named(
+            ARM_NAMES.get(arm["alpha"]), slope=arm["slope"], lo=arm["lo"], hi=arm["hi"],
+            pred=arm["predicted"], inside="inside" if verdict else "outside", floor=arm["floor"],
+            cons_ratio=ratio, cons_trend="falls" if ratio < 1 else "rises",
+        ))
     out["n_outside"] = sum(not inside(a["lo"], a["hi"], a["predicted"]) for a in arms)
     out["max_slope_gap_pct"] = float(100 * max(abs(a["slope"] / a["predicted"] - 1)
                                                for a in arms))

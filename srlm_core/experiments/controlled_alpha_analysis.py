@@ -40,6 +40,176 @@ LEVEL = 0.95
 #: The signal share kept back: run (record lm-alpha-075) after its rate was predicted from the
 #: calibration of record lm-alpha (:func:`predicted_rate`, :func:`heldout_share`).
 HELDOUT_ALPHA = 0.75
+#: The glue names of each arm's numbers (:func:`chapter_numbers`): a name, or the names of an
+#: interval's value and ends.
+ARM_NAMES = {
+    "alpha-0.25": {
+        "rounds": "a025_rounds", "epoch_factor": "a025_epoch_factor",
+        "ratio_last": ("a025_ratio_last_value", "a025_ratio_last_lo", "a025_ratio_last_hi"),
+        "coord_last": ("a025_coord_last_value", "a025_coord_last_lo", "a025_coord_last_hi"),
+        "along_share": "a025_along_share",
+        "orth_last": ("a025_orth_last_value", "a025_orth_last_lo", "a025_orth_last_hi"),
+        "rho": ("a025_rho_value", "a025_rho_lo", "a025_rho_hi"),
+        "rho_predicted": ("a025_rho_predicted_value", "a025_rho_predicted_lo",
+                          "a025_rho_predicted_hi"),
+        "rho_gap": ("a025_rho_gap_value", "a025_rho_gap_lo", "a025_rho_gap_hi"), "kl0": "a025_kl0",
+        "kl": "a025_kl", "kl_word": "a025_kl_word", "iw0": "a025_iw0", "iw": "a025_iw",
+        "ess": "a025_ess", "sp": ("a025_sp_value", "a025_sp_lo", "a025_sp_hi"),
+        "sp_change": ("a025_sp_change_value", "a025_sp_change_lo", "a025_sp_change_hi"),
+        "sp_word": "a025_sp_word", "p2": "a025_p2", "p1": "a025_p1", "rho_word": "a025_rho_word",
+        "so_rho": ("so_a025_rho_value", "so_a025_rho_lo", "so_a025_rho_hi"),
+        "so_rho_gap": ("so_a025_rho_gap_value", "so_a025_rho_gap_lo", "so_a025_rho_gap_hi"),
+        "so_word": "so_a025_word",
+    },
+    "alpha-0.5": {
+        "rounds": "a05_rounds", "epoch_factor": "a05_epoch_factor",
+        "ratio_last": ("a05_ratio_last_value", "a05_ratio_last_lo", "a05_ratio_last_hi"),
+        "coord_last": ("a05_coord_last_value", "a05_coord_last_lo", "a05_coord_last_hi"),
+        "along_share": "a05_along_share",
+        "orth_last": ("a05_orth_last_value", "a05_orth_last_lo", "a05_orth_last_hi"),
+        "rho": ("a05_rho_value", "a05_rho_lo", "a05_rho_hi"),
+        "rho_predicted": ("a05_rho_predicted_value", "a05_rho_predicted_lo",
+                          "a05_rho_predicted_hi"),
+        "rho_gap": ("a05_rho_gap_value", "a05_rho_gap_lo", "a05_rho_gap_hi"), "kl0": "a05_kl0",
+        "kl": "a05_kl", "kl_word": "a05_kl_word", "iw0": "a05_iw0", "iw": "a05_iw",
+        "ess": "a05_ess", "sp": ("a05_sp_value", "a05_sp_lo", "a05_sp_hi"),
+        "sp_change": ("a05_sp_change_value", "a05_sp_change_lo", "a05_sp_change_hi"),
+        "sp_word": "a05_sp_word", "p2": "a05_p2", "p1": "a05_p1", "rho_word": "a05_rho_word",
+        "so_rho": ("so_a05_rho_value", "so_a05_rho_lo", "so_a05_rho_hi"),
+        "so_rho_gap": ("so_a05_rho_gap_value", "so_a05_rho_gap_lo", "so_a05_rho_gap_hi"),
+        "so_word": "so_a05_word",
+    },
+    "alpha-1": {
+        "rounds": "a1_rounds", "epoch_factor": "a1_epoch_factor",
+        "ratio_last": ("a1_ratio_last_value", "a1_ratio_last_lo", "a1_ratio_last_hi"),
+        "coord_last": ("a1_coord_last_value", "a1_coord_last_lo", "a1_coord_last_hi"),
+        "along_share": "a1_along_share",
+        "orth_last": ("a1_orth_last_value", "a1_orth_last_lo", "a1_orth_last_hi"),
+        "rho": ("a1_rho_value", "a1_rho_lo", "a1_rho_hi"),
+        "rho_predicted": ("a1_rho_predicted_value", "a1_rho_predicted_lo", "a1_rho_predicted_hi"),
+        "rho_gap": ("a1_rho_gap_value", "a1_rho_gap_lo", "a1_rho_gap_hi"), "kl0": "a1_kl0",
+        "kl": "a1_kl", "kl_word": "a1_kl_word", "iw0": "a1_iw0", "iw": "a1_iw", "ess": "a1_ess",
+        "sp": ("a1_sp_value", "a1_sp_lo", "a1_sp_hi"),
+        "sp_change": ("a1_sp_change_value", "a1_sp_change_lo", "a1_sp_change_hi"),
+        "sp_word": "a1_sp_word", "so_rho": ("so_a1_rho_value", "so_a1_rho_lo", "so_a1_rho_hi"),
+        "so_rho_gap": ("so_a1_rho_gap_value", "so_a1_rho_gap_lo", "so_a1_rho_gap_hi"),
+        "so_word": "so_a1_word",
+    },
+    "bernoulli": {
+        "rounds": "bernoulli_rounds", "epoch_factor": "bernoulli_epoch_factor",
+        "ratio_last": ("bernoulli_ratio_last_value", "bernoulli_ratio_last_lo",
+                       "bernoulli_ratio_last_hi"),
+        "coord_last": ("bernoulli_coord_last_value", "bernoulli_coord_last_lo",
+                       "bernoulli_coord_last_hi"),
+        "along_share": "bernoulli_along_share",
+        "orth_last": ("bernoulli_orth_last_value", "bernoulli_orth_last_lo",
+                      "bernoulli_orth_last_hi"),
+        "rho": ("bernoulli_rho_value", "bernoulli_rho_lo", "bernoulli_rho_hi"),
+        "rho_predicted": ("bernoulli_rho_predicted_value", "bernoulli_rho_predicted_lo",
+                          "bernoulli_rho_predicted_hi"),
+        "rho_gap": ("bernoulli_rho_gap_value", "bernoulli_rho_gap_lo", "bernoulli_rho_gap_hi"),
+        "kl0": "bernoulli_kl0", "kl": "bernoulli_kl", "kl_word": "bernoulli_kl_word",
+        "iw0": "bernoulli_iw0", "iw": "bernoulli_iw", "ess": "bernoulli_ess",
+        "noise_gap": ("bernoulli_noise_gap_value", "bernoulli_noise_gap_lo",
+                      "bernoulli_noise_gap_hi"),
+        "noise_word": "bernoulli_noise_word", "vs_start": "bernoulli_vs_start",
+    },
+    "moving": {
+        "rounds": "moving_rounds", "epoch_factor": "moving_epoch_factor",
+        "ratio_last": ("moving_ratio_last_value", "moving_ratio_last_lo", "moving_ratio_last_hi"),
+        "coord_last": ("moving_coord_last_value", "moving_coord_last_lo", "moving_coord_last_hi"),
+        "along_share": "moving_along_share",
+        "orth_last": ("moving_orth_last_value", "moving_orth_last_lo", "moving_orth_last_hi"),
+        "rho": ("moving_rho_value", "moving_rho_lo", "moving_rho_hi"), "kl0": "moving_kl0",
+        "kl": "moving_kl", "kl_word": "moving_kl_word", "iw0": "moving_iw0", "iw": "moving_iw",
+        "ess": "moving_ess", "shape": "moving_shape", "max_gap": "moving_max_gap",
+        "max_gap_exact": "moving_max_gap_exact", "exact": "moving_exact",
+    },
+    "single-step": {
+        "rounds": "single_step_rounds", "epoch_factor": "single_step_epoch_factor",
+        "ratio_last": ("single_step_ratio_last_value", "single_step_ratio_last_lo",
+                       "single_step_ratio_last_hi"),
+        "coord_last": ("single_step_coord_last_value", "single_step_coord_last_lo",
+                       "single_step_coord_last_hi"),
+        "along_share": "single_step_along_share",
+        "orth_last": ("single_step_orth_last_value", "single_step_orth_last_lo",
+                      "single_step_orth_last_hi"),
+        "rho": ("single_step_rho_value", "single_step_rho_lo", "single_step_rho_hi"),
+        "rho_predicted": ("single_step_rho_predicted_value", "single_step_rho_predicted_lo",
+                          "single_step_rho_predicted_hi"),
+        "rho_gap": ("single_step_rho_gap_value", "single_step_rho_gap_lo",
+                    "single_step_rho_gap_hi"),
+        "kl0": "single_step_kl0", "kl": "single_step_kl", "kl_word": "single_step_kl_word",
+        "iw0": "single_step_iw0", "iw": "single_step_iw", "ess": "single_step_ess",
+        "floor_gap": ("single_step_floor_gap_value", "single_step_floor_gap_lo",
+                      "single_step_floor_gap_hi"),
+        "iter_gap": ("single_step_iter_gap_value", "single_step_iter_gap_lo",
+                     "single_step_iter_gap_hi"),
+        "iter_word": "single_step_iter_word",
+    },
+}
+#: The glue names of the chapter's small run, by the name of the same number in the main run.
+SMALL_RUN_NAMES = {
+    "n_train": "small_n_train", "heldout_prompts": "small_heldout_prompts",
+    "pi0_top_mass": "small_pi0_top_mass", "edited_share": "small_edited_share",
+    "gamma_value": "small_gamma_value", "gamma_lo": "small_gamma_lo", "gamma_hi": "small_gamma_hi",
+    "p1": "small_p1", "p2": "small_p2", "p3": "small_p3", "p4": "small_p4",
+    "a1_rounds": "small_a1_rounds", "a1_epoch_factor": "small_a1_epoch_factor",
+    "a1_ratio_last_value": "small_a1_ratio_last_value",
+    "a1_ratio_last_lo": "small_a1_ratio_last_lo", "a1_ratio_last_hi": "small_a1_ratio_last_hi",
+    "a1_coord_last_value": "small_a1_coord_last_value",
+    "a1_coord_last_lo": "small_a1_coord_last_lo", "a1_coord_last_hi": "small_a1_coord_last_hi",
+    "a1_along_share": "small_a1_along_share", "a1_orth_last_value": "small_a1_orth_last_value",
+    "a1_orth_last_lo": "small_a1_orth_last_lo", "a1_orth_last_hi": "small_a1_orth_last_hi",
+    "a1_rho_value": "small_a1_rho_value", "a1_rho_lo": "small_a1_rho_lo",
+    "a1_rho_hi": "small_a1_rho_hi", "a1_rho_predicted_value": "small_a1_rho_predicted_value",
+    "a1_rho_predicted_lo": "small_a1_rho_predicted_lo",
+    "a1_rho_predicted_hi": "small_a1_rho_predicted_hi",
+    "a1_rho_gap_value": "small_a1_rho_gap_value", "a1_rho_gap_lo": "small_a1_rho_gap_lo",
+    "a1_rho_gap_hi": "small_a1_rho_gap_hi", "a1_kl0": "small_a1_kl0", "a1_kl": "small_a1_kl",
+    "a1_kl_word": "small_a1_kl_word", "a1_iw0": "small_a1_iw0", "a1_iw": "small_a1_iw",
+    "a1_ess": "small_a1_ess", "a05_rounds": "small_a05_rounds",
+    "a05_epoch_factor": "small_a05_epoch_factor",
+    "a05_ratio_last_value": "small_a05_ratio_last_value",
+    "a05_ratio_last_lo": "small_a05_ratio_last_lo", "a05_ratio_last_hi": "small_a05_ratio_last_hi",
+    "a05_coord_last_value": "small_a05_coord_last_value",
+    "a05_coord_last_lo": "small_a05_coord_last_lo", "a05_coord_last_hi": "small_a05_coord_last_hi",
+    "a05_along_share": "small_a05_along_share", "a05_orth_last_value": "small_a05_orth_last_value",
+    "a05_orth_last_lo": "small_a05_orth_last_lo", "a05_orth_last_hi": "small_a05_orth_last_hi",
+    "a05_rho_value": "small_a05_rho_value", "a05_rho_lo": "small_a05_rho_lo",
+    "a05_rho_hi": "small_a05_rho_hi", "a05_rho_predicted_value": "small_a05_rho_predicted_value",
+    "a05_rho_predicted_lo": "small_a05_rho_predicted_lo",
+    "a05_rho_predicted_hi": "small_a05_rho_predicted_hi",
+    "a05_rho_gap_value": "small_a05_rho_gap_value", "a05_rho_gap_lo": "small_a05_rho_gap_lo",
+    "a05_rho_gap_hi": "small_a05_rho_gap_hi", "a05_kl0": "small_a05_kl0", "a05_kl": "small_a05_kl",
+    "a05_kl_word": "small_a05_kl_word", "a05_iw0": "small_a05_iw0", "a05_iw": "small_a05_iw",
+    "a05_ess": "small_a05_ess", "a05_p2": "small_a05_p2", "a05_p1": "small_a05_p1",
+    "a05_rho_word": "small_a05_rho_word", "pred_heldout_value": "small_pred_heldout_value",
+    "pred_heldout_lo": "small_pred_heldout_lo", "pred_heldout_hi": "small_pred_heldout_hi",
+    "so_prompts": "small_so_prompts", "so_gamma_value": "small_so_gamma_value",
+    "so_gamma_lo": "small_so_gamma_lo", "so_gamma_hi": "small_so_gamma_hi",
+    "so_a1_rho_value": "small_so_a1_rho_value", "so_a1_rho_lo": "small_so_a1_rho_lo",
+    "so_a1_rho_hi": "small_so_a1_rho_hi", "so_a1_rho_gap_value": "small_so_a1_rho_gap_value",
+    "so_a1_rho_gap_lo": "small_so_a1_rho_gap_lo", "so_a1_rho_gap_hi": "small_so_a1_rho_gap_hi",
+    "so_a1_word": "small_so_a1_word", "so_a05_rho_value": "small_so_a05_rho_value",
+    "so_a05_rho_lo": "small_so_a05_rho_lo", "so_a05_rho_hi": "small_so_a05_rho_hi",
+    "so_a05_rho_gap_value": "small_so_a05_rho_gap_value",
+    "so_a05_rho_gap_lo": "small_so_a05_rho_gap_lo", "so_a05_rho_gap_hi": "small_so_a05_rho_gap_hi",
+    "so_a05_word": "small_so_a05_word",
+}
+#: The glue names of the main run's parameters the chapter states (the record's ``params``).
+CONFIG_NAMES = {"scale": "cfg_scale", "epochs": "cfg_epochs", "learning_rate": "cfg_learning_rate",
+                "prompts_per_step": "cfg_prompts_per_step",
+                "trainable_blocks": "cfg_trainable_blocks"}
+#: The glue names of the training benchmark (record lm-train-bench): its timings, pairs and CPU.
+BENCH_NAMES = {
+    "fast_cache_seconds": "bench_fast_cache_seconds",
+    "fast_epoch_seconds": "bench_fast_epoch_seconds",
+    "full_pool_fast_epoch_seconds": "bench_full_pool_fast_epoch_seconds",
+    "full_pool_trl_epoch_seconds": "bench_full_pool_trl_epoch_seconds",
+    "speedup": "bench_speedup", "trl_epoch_seconds": "bench_trl_epoch_seconds",
+    "pairs": "bench_pairs", "cpu": "bench_cpu",
+}
 
 
 def _groups(pool: dict) -> list[list[int]]:
@@ -280,10 +450,12 @@ def heldout_numbers(test: dict, seconds: float) -> dict:
            "heldout_word": compare_word(test["gap"], "slower than", "faster than",
                                         "consistent with"),
            "heldout_minutes": seconds / 60}
-    out.update(_flat("heldout_rho", test["rho"]))
-    out.update(_flat("heldout_gap", test["gap"]))
-    out.update(_flat("heldout_gamma", test["gamma_replicate"]))
-    out.update(_flat("heldout_gamma_change", test["gamma_change"]))
+    out.update(_ends(("heldout_rho_value", "heldout_rho_lo", "heldout_rho_hi"), test["rho"]))
+    out.update(_ends(("heldout_gap_value", "heldout_gap_lo", "heldout_gap_hi"), test["gap"]))
+    out.update(_ends(("heldout_gamma_value", "heldout_gamma_lo", "heldout_gamma_hi"),
+                     test["gamma_replicate"]))
+    out.update(_ends(("heldout_gamma_change_value", "heldout_gamma_change_lo",
+                      "heldout_gamma_change_hi"), test["gamma_change"]))
     return out
 
 
@@ -555,94 +727,97 @@ def decomposition_table(analysis: dict):
     return pd.DataFrame(rows)
 
 
-def _key(name: str) -> str:
-    return name.replace("alpha-", "a").replace(".", "").replace("-", "_")
-
-
-def _flat(prefix: str, interval: dict, index=None) -> dict:
+def _ends(names: tuple[str, str, str], interval: dict, index=None) -> dict:
+    """An interval's value, lower and upper end (each at ``index``, if given) under ``names``."""
     pick = (lambda x: x) if index is None else (lambda x: x[index])
-    return {f"{prefix}_{end}": pick(interval[end]) for end in ("value", "lo", "hi")}
+    return dict(zip(names, (pick(interval[end]) for end in ("value", "lo", "hi")), strict=True))
 
 
-def chapter_numbers(analysis: dict, prefix: str = "") -> dict:
+def chapter_numbers(analysis: dict, small: bool = False) -> dict:
     """Every number and computed word the chapter glues, by glue name (so the chapter's hidden
     cells only glue): gamma-hat, P1-P4 with verdict words, the contrasts, the pool-level KL,
-    held-out importance-weighted and sampled pass rates, and the sampled-only check.
-    ``prefix`` is put before every name."""
-    return {prefix + k: v for k, v in _numbers(analysis).items()}
+    held-out importance-weighted and sampled pass rates, and the sampled-only check; per arm
+    named by :data:`ARM_NAMES`.  ``small``: the chapter's small run, named by
+    :data:`SMALL_RUN_NAMES`."""
+    numbers = _numbers(analysis)
+    return {SMALL_RUN_NAMES[name]: value for name, value in numbers.items()} if small else numbers
 
 
 def _numbers(analysis: dict) -> dict:
     arms, pred = analysis["arms"], analysis["predictions"]
     out = {"n_train": analysis["train_prompts"], "heldout_prompts": analysis["heldout_prompts"],
            "pi0_top_mass": analysis["pi0_top_mass"],
-           "edited_share": 100 * analysis["edited_share"], **_flat("gamma", analysis["gamma"])}
-    for key in ("P1", "P2", "P3", "P4"):
-        out[key.lower()] = verdict_word(pred["verdict"][key])
+           "edited_share": 100 * analysis["edited_share"],
+           **_ends(("gamma_value", "gamma_lo", "gamma_hi"), analysis["gamma"]),
+           "p1": verdict_word(pred["verdict"]["P1"]), "p2": verdict_word(pred["verdict"]["P2"]),
+           "p3": verdict_word(pred["verdict"]["P3"]), "p4": verdict_word(pred["verdict"]["P4"])}
     for name, a in arms.items():
-        k = _key(name)
-        out[f"{k}_rounds"], out[f"{k}_epoch_factor"] = a["rounds"], a["epoch_factor"]
-        out.update(_flat(f"{k}_ratio_last", a["ratio"], -1))
-        out.update(_flat(f"{k}_coord_last", a["coordinate"], -1))
-        out[f"{k}_along_share"] = 1 + a["coordinate"]["value"][1] if a["rounds"] else math.nan
-        out.update(_flat(f"{k}_orth_last", a["orthogonal"], -1))
+        row = ARM_NAMES[name]
+        out[row["rounds"]], out[row["epoch_factor"]] = a["rounds"], a["epoch_factor"]
+        out.update(_ends(row["ratio_last"], a["ratio"], -1))
+        out.update(_ends(row["coord_last"], a["coordinate"], -1))
+        out[row["along_share"]] = 1 + a["coordinate"]["value"][1] if a["rounds"] else math.nan
+        out.update(_ends(row["orth_last"], a["orthogonal"], -1))
         for field in ("rho", "rho_predicted", "rho_gap"):
             if field in a:
-                out.update(_flat(f"{k}_{field}", a[field]))
-        out[f"{k}_kl0"], out[f"{k}_kl"] = a["kl_pool"][0], a["kl_pool"][-1]
-        out[f"{k}_kl_word"] = change_word(a["kl_pool"][0], a["kl_pool"][-1])
-        out[f"{k}_iw0"], out[f"{k}_iw"] = a["iw_pass_rate"][0], a["iw_pass_rate"][-1]
-        out[f"{k}_ess"] = a["iw_ess"][-1]
+                out.update(_ends(row[field], a[field]))
+        out[row["kl0"]], out[row["kl"]] = a["kl_pool"][0], a["kl_pool"][-1]
+        out[row["kl_word"]] = change_word(a["kl_pool"][0], a["kl_pool"][-1])
+        out[row["iw0"]], out[row["iw"]] = a["iw_pass_rate"][0], a["iw_pass_rate"][-1]
+        out[row["ess"]] = a["iw_ess"][-1]
         if "sampled" in a:
-            out.update(_flat(f"{k}_sp", a["sampled"]["pass_rate"]))
-            out.update(_flat(f"{k}_sp_change", a["sampled"]["change"]))
-            out[f"{k}_sp_word"] = compare_word(a["sampled"]["change"])
+            out.update(_ends(row["sp"], a["sampled"]["pass_rate"]))
+            out.update(_ends(row["sp_change"], a["sampled"]["change"]))
+            out[row["sp_word"]] = compare_word(a["sampled"]["change"])
             out["pi0_sp"] = a["sampled"]["pi0_pass_rate"]["value"]
             out["sampled_prompts"] = a["sampled"]["prompts"]
     for name, entry in pred["P2"].items():
-        out[f"{_key(name)}_p2"] = verdict_word(entry["holds"])
+        out[ARM_NAMES[name]["p2"]] = verdict_word(entry["holds"])
     for name, entry in pred["P1"].items():
-        out[f"{_key(name)}_p1"] = verdict_word(entry["holds"])
-        out[f"{_key(name)}_rho_word"] = compare_word(entry["gap"], "slower than", "faster than",
-                                                     "consistent with")
+        out[ARM_NAMES[name]["p1"]] = verdict_word(entry["holds"])
+        out[ARM_NAMES[name]["rho_word"]] = compare_word(entry["gap"], "slower than",
+                                                        "faster than", "consistent with")
     for name, entry in pred["P3"].items():
-        k = _key(name)
-        out.update(_flat(f"{k}_floor_gap", entry["floor_gap"]))
+        row = ARM_NAMES[name]
+        out.update(_ends(row["floor_gap"], entry["floor_gap"]))
         if "gap_to_iterated" in entry:
-            out.update(_flat(f"{k}_iter_gap", entry["gap_to_iterated"]))
-            out[f"{k}_iter_word"] = compare_word(entry["gap_to_iterated"])
+            out.update(_ends(row["iter_gap"], entry["gap_to_iterated"]))
+            out[row["iter_word"]] = compare_word(entry["gap_to_iterated"])
     for name, entry in pred["P4"].items():
-        k = _key(name)
-        out[f"{k}_shape"] = ("first approaches, then overshoots"
+        row = ARM_NAMES[name]
+        out[row["shape"]] = ("first approaches, then overshoots"
                              if entry["approaches_first"] and entry["overshoots"]
                              else "approaches without overshooting" if entry["approaches_first"]
                              else "does not approach")
-        out[f"{k}_max_gap"] = float(np.max(np.abs(entry["gap"]["value"])))
-        out[f"{k}_max_gap_exact"] = float(np.max(np.abs(entry["gap_exact"]["value"])))
-        out[f"{k}_exact"] = verdict_word(entry["exact_holds"])
+        out[row["max_gap"]] = float(np.max(np.abs(entry["gap"]["value"])))
+        out[row["max_gap_exact"]] = float(np.max(np.abs(entry["gap_exact"]["value"])))
+        out[row["exact"]] = verdict_word(entry["exact_holds"])
     for name, entry in pred["label_noise"].items():
-        k = _key(name)
-        out.update(_flat(f"{k}_noise_gap", entry["gap"]))
-        out[f"{k}_noise_word"] = compare_word(entry["gap"])
+        row = ARM_NAMES[name]
+        out.update(_ends(row["noise_gap"], entry["gap"]))
+        out[row["noise_word"]] = compare_word(entry["gap"])
         last = {end: arms[name]["ratio"][end][-1] - 1 for end in ("value", "lo", "hi")}
-        out[f"{k}_vs_start"] = compare_word(last)
-    out.update(_flat("pred_heldout", predicted_rate(analysis, HELDOUT_ALPHA)))
+        out[row["vs_start"]] = compare_word(last)
+    out.update(_ends(("pred_heldout_value", "pred_heldout_lo", "pred_heldout_hi"),
+                     predicted_rate(analysis, HELDOUT_ALPHA)))
     dose = analysis.get("dose_response")
     if dose is not None:
-        out.update(_flat("dose_diff", dose["difference"]))
-        out.update(_flat("dose_predicted", dose["predicted"]))
+        out.update(_ends(("dose_diff_value", "dose_diff_lo", "dose_diff_hi"), dose["difference"]))
+        out.update(_ends(("dose_predicted_value", "dose_predicted_lo", "dose_predicted_hi"),
+                         dose["predicted"]))
         out["dose_detectable"] = dose["detectable"]
         out["dose_prompts_needed"] = dose["prompts_needed"]
         out["dose_word"] = dose["word"]
     robust = analysis["sampled_only"]
     out["so_prompts"] = robust["prompts"]
     if "gamma" in robust:
-        out.update(_flat("so_gamma", robust["gamma"]))
+        out.update(_ends(("so_gamma_value", "so_gamma_lo", "so_gamma_hi"), robust["gamma"]))
     for name, entry in robust.get("arms", {}).items():
-        out.update(_flat(f"so_{_key(name)}_rho", entry["rho"]))
-        out.update(_flat(f"so_{_key(name)}_rho_gap", entry["rho_gap"]))
-        out[f"so_{_key(name)}_word"] = compare_word(entry["rho_gap"], "slower than",
-                                                    "faster than", "consistent with")
+        row = ARM_NAMES[name]
+        out.update(_ends(row["so_rho"], entry["rho"]))
+        out.update(_ends(row["so_rho_gap"], entry["rho_gap"]))
+        out[row["so_word"]] = compare_word(entry["rho_gap"], "slower than", "faster than",
+                                           "consistent with")
     return out
 
 

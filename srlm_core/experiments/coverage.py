@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from srlm_core.errors import require, require_at_least
+from srlm_core.experiments import named
 from srlm_core.model import metrics
 from srlm_core.model.policy import (
     DTYPE,
@@ -55,6 +56,68 @@ TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
 #: Bootstrap resamples of the seeds behind every interval of :func:`summarise`.
 N_BOOT = 1000
 LEVEL = 0.95
+#: The glue names of each tabular kappa_0: the bound's largest gap to the measured mean and
+#: the crossing m_1/2 / kappa_0 with its interval (C1, C2).
+KAPPA_NAMES = {
+    8.0: {"gap": "cov_gap_8", "cross": "cov_cross_8", "cross_lo": "cov_cross_8_lo",
+          "cross_hi": "cov_cross_8_hi"},
+    32.0: {"gap": "cov_gap_32", "cross": "cov_cross_32", "cross_lo": "cov_cross_32_lo",
+           "cross_hi": "cov_cross_32_hi"},
+    128.0: {"gap": "cov_gap_128", "cross": "cov_cross_128", "cross_lo": "cov_cross_128_lo",
+            "cross_hi": "cov_cross_128_hi"},
+    512.0: {"gap": "cov_gap_512", "cross": "cov_cross_512", "cross_lo": "cov_cross_512_lo",
+            "cross_hi": "cov_cross_512_hi"},
+}
+#: The glue names of the featured crossing (with its interval) in the units kappa_0 and
+#: kappa_phi (C4).
+FEATURED_CROSS_NAMES = {
+    "kappa0": {"cross": "cov_feat_cross_k0", "cross_lo": "cov_feat_cross_k0_lo",
+               "cross_hi": "cov_feat_cross_k0_hi"},
+    "kappa_phi": {"cross": "cov_feat_cross_kphi", "cross_lo": "cov_feat_cross_kphi_lo",
+                  "cross_hi": "cov_feat_cross_kphi_hi"},
+}
+#: The glue names of the largest kappa_0 one step's population limit lifts to 1/2, per alpha.
+KMAX_NAMES = {1.0: "cov_kmax_1", 0.75: "cov_kmax_075", 0.5: "cov_kmax_05"}
+#: The glue names of each (alpha, kappa_0, T): the budget to half success (as text) and the
+#: success after the largest budget.
+HALF_NAMES = {
+    (1.0, 8.0, 1): {"half": "cov_half_1_8_1", "last": "cov_last_1_8_1"},
+    (1.0, 8.0, 2): {"half": "cov_half_1_8_2", "last": "cov_last_1_8_2"},
+    (1.0, 8.0, 4): {"half": "cov_half_1_8_4", "last": "cov_last_1_8_4"},
+    (1.0, 32.0, 1): {"half": "cov_half_1_32_1", "last": "cov_last_1_32_1"},
+    (1.0, 32.0, 2): {"half": "cov_half_1_32_2", "last": "cov_last_1_32_2"},
+    (1.0, 32.0, 4): {"half": "cov_half_1_32_4", "last": "cov_last_1_32_4"},
+    (1.0, 128.0, 1): {"half": "cov_half_1_128_1", "last": "cov_last_1_128_1"},
+    (1.0, 128.0, 2): {"half": "cov_half_1_128_2", "last": "cov_last_1_128_2"},
+    (1.0, 128.0, 4): {"half": "cov_half_1_128_4", "last": "cov_last_1_128_4"},
+    (1.0, 512.0, 1): {"half": "cov_half_1_512_1", "last": "cov_last_1_512_1"},
+    (1.0, 512.0, 2): {"half": "cov_half_1_512_2", "last": "cov_last_1_512_2"},
+    (1.0, 512.0, 4): {"half": "cov_half_1_512_4", "last": "cov_last_1_512_4"},
+    (0.75, 8.0, 1): {"half": "cov_half_075_8_1", "last": "cov_last_075_8_1"},
+    (0.75, 8.0, 2): {"half": "cov_half_075_8_2", "last": "cov_last_075_8_2"},
+    (0.75, 8.0, 4): {"half": "cov_half_075_8_4", "last": "cov_last_075_8_4"},
+    (0.75, 32.0, 1): {"half": "cov_half_075_32_1", "last": "cov_last_075_32_1"},
+    (0.75, 32.0, 2): {"half": "cov_half_075_32_2", "last": "cov_last_075_32_2"},
+    (0.75, 32.0, 4): {"half": "cov_half_075_32_4", "last": "cov_last_075_32_4"},
+    (0.75, 128.0, 1): {"half": "cov_half_075_128_1", "last": "cov_last_075_128_1"},
+    (0.75, 128.0, 2): {"half": "cov_half_075_128_2", "last": "cov_last_075_128_2"},
+    (0.75, 128.0, 4): {"half": "cov_half_075_128_4", "last": "cov_last_075_128_4"},
+    (0.75, 512.0, 1): {"half": "cov_half_075_512_1", "last": "cov_last_075_512_1"},
+    (0.75, 512.0, 2): {"half": "cov_half_075_512_2", "last": "cov_last_075_512_2"},
+    (0.75, 512.0, 4): {"half": "cov_half_075_512_4", "last": "cov_last_075_512_4"},
+    (0.5, 8.0, 1): {"half": "cov_half_05_8_1", "last": "cov_last_05_8_1"},
+    (0.5, 8.0, 2): {"half": "cov_half_05_8_2", "last": "cov_last_05_8_2"},
+    (0.5, 8.0, 4): {"half": "cov_half_05_8_4", "last": "cov_last_05_8_4"},
+    (0.5, 32.0, 1): {"half": "cov_half_05_32_1", "last": "cov_last_05_32_1"},
+    (0.5, 32.0, 2): {"half": "cov_half_05_32_2", "last": "cov_last_05_32_2"},
+    (0.5, 32.0, 4): {"half": "cov_half_05_32_4", "last": "cov_last_05_32_4"},
+    (0.5, 128.0, 1): {"half": "cov_half_05_128_1", "last": "cov_last_05_128_1"},
+    (0.5, 128.0, 2): {"half": "cov_half_05_128_2", "last": "cov_last_05_128_2"},
+    (0.5, 128.0, 4): {"half": "cov_half_05_128_4", "last": "cov_last_05_128_4"},
+    (0.5, 512.0, 1): {"half": "cov_half_05_512_1", "last": "cov_last_05_512_1"},
+    (0.5, 512.0, 2): {"half": "cov_half_05_512_2", "last": "cov_last_05_512_2"},
+    (0.5, 512.0, 4): {"half": "cov_half_05_512_4", "last": "cov_last_05_512_4"},
+}
 
 
 @dataclass(frozen=True)
@@ -559,16 +622,13 @@ def summarise(values: dict) -> dict:
                 "cov_feat_instances": _featured_units(values),
                 "cov_iter_seeds": values["iterative"]["seeds"]})
     out["cov_kappa_list"] = ", ".join(f"{c['kappa']:g}" for c in curves)
-    for c in curves:
-        key = f"{c['kappa']:g}"
-        out[f"cov_gap_{key}"] = float(max(b - m for m, b in zip(c["mean"], c["bound"],
-                                                                 strict=True)))
-        out[f"cov_cross_{key}"] = c["crossing"]
-        out[f"cov_cross_{key}_lo"] = c["crossing_lo"]
-        out[f"cov_cross_{key}_hi"] = c["crossing_hi"]
+    by_kappa = [float(max(b - m for m, b in zip(c["mean"], c["bound"], strict=True)))
+                for c in curves]
+    for c, gap in zip(curves, by_kappa):
+        out |= named(KAPPA_NAMES.get(c["kappa"]), gap=gap, cross=c["crossing"],
+                     cross_lo=c["crossing_lo"], cross_hi=c["crossing_hi"])
     # "attained": the bound's largest gap to the measured mean shrinks as kappa_0 grows and
     # is below 0.05 at the largest kappa_0
-    by_kappa = [out[f"cov_gap_{c['kappa']:g}"] for c in curves]
     out["cov_c1_attained"] = ("is attained for large" if by_kappa[-1] < min(0.05, by_kappa[0])
                               else "is not attained even for large")
     crosses = [c["crossing"] for c in curves]
@@ -601,11 +661,10 @@ def summarise(values: dict) -> dict:
     out["cov_feat_kappa_max"] = float(max(s["kappa"] for s in starts))
     tab_cross = float(np.exp(np.mean(np.log(crosses))))
     out["cov_tab_cross"] = tab_cross
-    for scale, key in (("kappa0", "k0"), ("kappa_phi", "kphi")):
+    for scale, names in FEATURED_CROSS_NAMES.items():
         curve = featured_curve(values, scale)
-        out[f"cov_feat_cross_{key}"] = curve["crossing"]
-        out[f"cov_feat_cross_{key}_lo"] = curve["crossing_lo"]
-        out[f"cov_feat_cross_{key}_hi"] = curve["crossing_hi"]
+        out |= named(names, cross=curve["crossing"], cross_lo=curve["crossing_lo"],
+                     cross_hi=curve["crossing_hi"])
     phi_ratio = out["cov_feat_cross_kphi"] / tab_cross
     out["cov_feat_phi_ratio"] = phi_ratio
     out["cov_feat_k0_ratio"] = tab_cross / out["cov_feat_cross_k0"]
@@ -644,14 +703,12 @@ def summarise(values: dict) -> dict:
     out["cov_c6"] = _word(bool(floor_cells) and all(r["diff_lo"] > 0.0 for r in floor_cells))
     out["cov_c6_count"] = f"{sum(r['diff_lo'] > 0.0 for r in floor_cells)} of {len(floor_cells)}"
     for alpha in it["alphas"]:
-        key = f"{alpha:g}".replace(".", "")
         limit = limits[(alpha, 1)]
-        out[f"cov_kmax_{key}"] = "no limit" if math.isinf(limit) else f"{limit:.0f}"
-    halves = budget_to_half(values)
-    for h in halves:
-        key = f"{h['alpha']:g}".replace(".", "") + f"_{h['kappa']:g}_{h['rounds']}"
-        out[f"cov_half_{key}"] = _ratio_text(h["budget_half"])
-        out[f"cov_last_{key}"] = h["last"]["mean"]
+        if alpha in KMAX_NAMES:
+            out[KMAX_NAMES[alpha]] = "no limit" if math.isinf(limit) else f"{limit:.0f}"
+    for h in budget_to_half(values):
+        out |= named(HALF_NAMES.get((h["alpha"], h["kappa"], h["rounds"])),
+                     half=_ratio_text(h["budget_half"]), last=h["last"]["mean"])
     example = [r for r in floor_cells if r["alpha"] == min(it["alphas"])]
     if example:
         r = max(example, key=lambda r: r["kappa"])

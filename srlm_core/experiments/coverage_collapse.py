@@ -35,6 +35,7 @@ import torch
 from scipy import stats
 
 from srlm_core.errors import require, require_at_least
+from srlm_core.experiments import named, row_names
 from srlm_core.experiments.coverage import tabular_problem
 from srlm_core.model import metrics
 from srlm_core.model.pair_counts import dpo_update_counts, pair_index, sample_pair_counts
@@ -45,6 +46,120 @@ TITLE = ("Coverage collapse: T rounds against one step at equal budget, by ridge
          "sampling from a mixture with the reference")
 TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
 LEVEL = 0.95
+#: An arm's numbers: its row of :func:`table` and, per round, its success and tie shares.
+CELL_FIELDS = (
+    "success", "lo", "hi", "diff", "diff_lo", "diff_hi", "mdd", "ties_later", "mass_first",
+    "exists", "informed_later", "first", "rounds_success", "rounds_ties",
+)
+#: The glue names of each arm (ridge, mixture, T) of the book's run, in the order of
+#: CELL_FIELDS.
+CELL_NAMES = {
+    (0.0001, 0.0, 1): ("clp_success_r00001_m0_T1", "clp_lo_r00001_m0_T1", "clp_hi_r00001_m0_T1",
+                       "clp_diff_r00001_m0_T1", "clp_diff_lo_r00001_m0_T1",
+                       "clp_diff_hi_r00001_m0_T1", "clp_mdd_r00001_m0_T1",
+                       "clp_ties_later_r00001_m0_T1", "clp_mass_first_r00001_m0_T1",
+                       "clp_exists_r00001_m0_T1", "clp_informed_later_r00001_m0_T1",
+                       "clp_first_r00001_m0_T1", "clp_rounds_success_r00001_m0_T1",
+                       "clp_rounds_ties_r00001_m0_T1"),
+    (0.0001, 0.0, 2): ("clp_success_r00001_m0_T2", "clp_lo_r00001_m0_T2", "clp_hi_r00001_m0_T2",
+                       "clp_diff_r00001_m0_T2", "clp_diff_lo_r00001_m0_T2",
+                       "clp_diff_hi_r00001_m0_T2", "clp_mdd_r00001_m0_T2",
+                       "clp_ties_later_r00001_m0_T2", "clp_mass_first_r00001_m0_T2",
+                       "clp_exists_r00001_m0_T2", "clp_informed_later_r00001_m0_T2",
+                       "clp_first_r00001_m0_T2", "clp_rounds_success_r00001_m0_T2",
+                       "clp_rounds_ties_r00001_m0_T2"),
+    (0.0001, 0.0, 4): ("clp_success_r00001_m0_T4", "clp_lo_r00001_m0_T4", "clp_hi_r00001_m0_T4",
+                       "clp_diff_r00001_m0_T4", "clp_diff_lo_r00001_m0_T4",
+                       "clp_diff_hi_r00001_m0_T4", "clp_mdd_r00001_m0_T4",
+                       "clp_ties_later_r00001_m0_T4", "clp_mass_first_r00001_m0_T4",
+                       "clp_exists_r00001_m0_T4", "clp_informed_later_r00001_m0_T4",
+                       "clp_first_r00001_m0_T4", "clp_rounds_success_r00001_m0_T4",
+                       "clp_rounds_ties_r00001_m0_T4"),
+    (0.0001, 0.5, 1): ("clp_success_r00001_m05_T1", "clp_lo_r00001_m05_T1", "clp_hi_r00001_m05_T1",
+                       "clp_diff_r00001_m05_T1", "clp_diff_lo_r00001_m05_T1",
+                       "clp_diff_hi_r00001_m05_T1", "clp_mdd_r00001_m05_T1",
+                       "clp_ties_later_r00001_m05_T1", "clp_mass_first_r00001_m05_T1",
+                       "clp_exists_r00001_m05_T1", "clp_informed_later_r00001_m05_T1",
+                       "clp_first_r00001_m05_T1", "clp_rounds_success_r00001_m05_T1",
+                       "clp_rounds_ties_r00001_m05_T1"),
+    (0.0001, 0.5, 2): ("clp_success_r00001_m05_T2", "clp_lo_r00001_m05_T2", "clp_hi_r00001_m05_T2",
+                       "clp_diff_r00001_m05_T2", "clp_diff_lo_r00001_m05_T2",
+                       "clp_diff_hi_r00001_m05_T2", "clp_mdd_r00001_m05_T2",
+                       "clp_ties_later_r00001_m05_T2", "clp_mass_first_r00001_m05_T2",
+                       "clp_exists_r00001_m05_T2", "clp_informed_later_r00001_m05_T2",
+                       "clp_first_r00001_m05_T2", "clp_rounds_success_r00001_m05_T2",
+                       "clp_rounds_ties_r00001_m05_T2"),
+    (0.0001, 0.5, 4): ("clp_success_r00001_m05_T4", "clp_lo_r00001_m05_T4", "clp_hi_r00001_m05_T4",
+                       "clp_diff_r00001_m05_T4", "clp_diff_lo_r00001_m05_T4",
+                       "clp_diff_hi_r00001_m05_T4", "clp_mdd_r00001_m05_T4",
+                       "clp_ties_later_r00001_m05_T4", "clp_mass_first_r00001_m05_T4",
+                       "clp_exists_r00001_m05_T4", "clp_informed_later_r00001_m05_T4",
+                       "clp_first_r00001_m05_T4", "clp_rounds_success_r00001_m05_T4",
+                       "clp_rounds_ties_r00001_m05_T4"),
+    (1.0, 0.0, 1): ("clp_success_r1_m0_T1", "clp_lo_r1_m0_T1", "clp_hi_r1_m0_T1",
+                    "clp_diff_r1_m0_T1", "clp_diff_lo_r1_m0_T1", "clp_diff_hi_r1_m0_T1",
+                    "clp_mdd_r1_m0_T1", "clp_ties_later_r1_m0_T1", "clp_mass_first_r1_m0_T1",
+                    "clp_exists_r1_m0_T1", "clp_informed_later_r1_m0_T1", "clp_first_r1_m0_T1",
+                    "clp_rounds_success_r1_m0_T1", "clp_rounds_ties_r1_m0_T1"),
+    (1.0, 0.0, 2): ("clp_success_r1_m0_T2", "clp_lo_r1_m0_T2", "clp_hi_r1_m0_T2",
+                    "clp_diff_r1_m0_T2", "clp_diff_lo_r1_m0_T2", "clp_diff_hi_r1_m0_T2",
+                    "clp_mdd_r1_m0_T2", "clp_ties_later_r1_m0_T2", "clp_mass_first_r1_m0_T2",
+                    "clp_exists_r1_m0_T2", "clp_informed_later_r1_m0_T2", "clp_first_r1_m0_T2",
+                    "clp_rounds_success_r1_m0_T2", "clp_rounds_ties_r1_m0_T2"),
+    (1.0, 0.0, 4): ("clp_success_r1_m0_T4", "clp_lo_r1_m0_T4", "clp_hi_r1_m0_T4",
+                    "clp_diff_r1_m0_T4", "clp_diff_lo_r1_m0_T4", "clp_diff_hi_r1_m0_T4",
+                    "clp_mdd_r1_m0_T4", "clp_ties_later_r1_m0_T4", "clp_mass_first_r1_m0_T4",
+                    "clp_exists_r1_m0_T4", "clp_informed_later_r1_m0_T4", "clp_first_r1_m0_T4",
+                    "clp_rounds_success_r1_m0_T4", "clp_rounds_ties_r1_m0_T4"),
+    (1.0, 0.5, 1): ("clp_success_r1_m05_T1", "clp_lo_r1_m05_T1", "clp_hi_r1_m05_T1",
+                    "clp_diff_r1_m05_T1", "clp_diff_lo_r1_m05_T1", "clp_diff_hi_r1_m05_T1",
+                    "clp_mdd_r1_m05_T1", "clp_ties_later_r1_m05_T1", "clp_mass_first_r1_m05_T1",
+                    "clp_exists_r1_m05_T1", "clp_informed_later_r1_m05_T1", "clp_first_r1_m05_T1",
+                    "clp_rounds_success_r1_m05_T1", "clp_rounds_ties_r1_m05_T1"),
+    (1.0, 0.5, 2): ("clp_success_r1_m05_T2", "clp_lo_r1_m05_T2", "clp_hi_r1_m05_T2",
+                    "clp_diff_r1_m05_T2", "clp_diff_lo_r1_m05_T2", "clp_diff_hi_r1_m05_T2",
+                    "clp_mdd_r1_m05_T2", "clp_ties_later_r1_m05_T2", "clp_mass_first_r1_m05_T2",
+                    "clp_exists_r1_m05_T2", "clp_informed_later_r1_m05_T2", "clp_first_r1_m05_T2",
+                    "clp_rounds_success_r1_m05_T2", "clp_rounds_ties_r1_m05_T2"),
+    (1.0, 0.5, 4): ("clp_success_r1_m05_T4", "clp_lo_r1_m05_T4", "clp_hi_r1_m05_T4",
+                    "clp_diff_r1_m05_T4", "clp_diff_lo_r1_m05_T4", "clp_diff_hi_r1_m05_T4",
+                    "clp_mdd_r1_m05_T4", "clp_ties_later_r1_m05_T4", "clp_mass_first_r1_m05_T4",
+                    "clp_exists_r1_m05_T4", "clp_informed_later_r1_m05_T4", "clp_first_r1_m05_T4",
+                    "clp_rounds_success_r1_m05_T4", "clp_rounds_ties_r1_m05_T4"),
+    (10.0, 0.0, 1): ("clp_success_r10_m0_T1", "clp_lo_r10_m0_T1", "clp_hi_r10_m0_T1",
+                     "clp_diff_r10_m0_T1", "clp_diff_lo_r10_m0_T1", "clp_diff_hi_r10_m0_T1",
+                     "clp_mdd_r10_m0_T1", "clp_ties_later_r10_m0_T1", "clp_mass_first_r10_m0_T1",
+                     "clp_exists_r10_m0_T1", "clp_informed_later_r10_m0_T1", "clp_first_r10_m0_T1",
+                     "clp_rounds_success_r10_m0_T1", "clp_rounds_ties_r10_m0_T1"),
+    (10.0, 0.0, 2): ("clp_success_r10_m0_T2", "clp_lo_r10_m0_T2", "clp_hi_r10_m0_T2",
+                     "clp_diff_r10_m0_T2", "clp_diff_lo_r10_m0_T2", "clp_diff_hi_r10_m0_T2",
+                     "clp_mdd_r10_m0_T2", "clp_ties_later_r10_m0_T2", "clp_mass_first_r10_m0_T2",
+                     "clp_exists_r10_m0_T2", "clp_informed_later_r10_m0_T2", "clp_first_r10_m0_T2",
+                     "clp_rounds_success_r10_m0_T2", "clp_rounds_ties_r10_m0_T2"),
+    (10.0, 0.0, 4): ("clp_success_r10_m0_T4", "clp_lo_r10_m0_T4", "clp_hi_r10_m0_T4",
+                     "clp_diff_r10_m0_T4", "clp_diff_lo_r10_m0_T4", "clp_diff_hi_r10_m0_T4",
+                     "clp_mdd_r10_m0_T4", "clp_ties_later_r10_m0_T4", "clp_mass_first_r10_m0_T4",
+                     "clp_exists_r10_m0_T4", "clp_informed_later_r10_m0_T4", "clp_first_r10_m0_T4",
+                     "clp_rounds_success_r10_m0_T4", "clp_rounds_ties_r10_m0_T4"),
+    (10.0, 0.5, 1): ("clp_success_r10_m05_T1", "clp_lo_r10_m05_T1", "clp_hi_r10_m05_T1",
+                     "clp_diff_r10_m05_T1", "clp_diff_lo_r10_m05_T1", "clp_diff_hi_r10_m05_T1",
+                     "clp_mdd_r10_m05_T1", "clp_ties_later_r10_m05_T1", "clp_mass_first_r10_m05_T1",
+                     "clp_exists_r10_m05_T1", "clp_informed_later_r10_m05_T1",
+                     "clp_first_r10_m05_T1", "clp_rounds_success_r10_m05_T1",
+                     "clp_rounds_ties_r10_m05_T1"),
+    (10.0, 0.5, 2): ("clp_success_r10_m05_T2", "clp_lo_r10_m05_T2", "clp_hi_r10_m05_T2",
+                     "clp_diff_r10_m05_T2", "clp_diff_lo_r10_m05_T2", "clp_diff_hi_r10_m05_T2",
+                     "clp_mdd_r10_m05_T2", "clp_ties_later_r10_m05_T2", "clp_mass_first_r10_m05_T2",
+                     "clp_exists_r10_m05_T2", "clp_informed_later_r10_m05_T2",
+                     "clp_first_r10_m05_T2", "clp_rounds_success_r10_m05_T2",
+                     "clp_rounds_ties_r10_m05_T2"),
+    (10.0, 0.5, 4): ("clp_success_r10_m05_T4", "clp_lo_r10_m05_T4", "clp_hi_r10_m05_T4",
+                     "clp_diff_r10_m05_T4", "clp_diff_lo_r10_m05_T4", "clp_diff_hi_r10_m05_T4",
+                     "clp_mdd_r10_m05_T4", "clp_ties_later_r10_m05_T4", "clp_mass_first_r10_m05_T4",
+                     "clp_exists_r10_m05_T4", "clp_informed_later_r10_m05_T4",
+                     "clp_first_r10_m05_T4", "clp_rounds_success_r10_m05_T4",
+                     "clp_rounds_ties_r10_m05_T4"),
+}
 
 
 @dataclass(frozen=True)
@@ -213,12 +328,8 @@ def holds_up(row: dict, margin: float) -> bool:
     return row["p_above"] < 0.05
 
 
-def _key(ridge: float, mix: float, T: int) -> str:
-    return f"r{ridge:g}_m{mix:g}_T{T}".replace(".", "").replace("-", "")
-
-
 def summarise(values: dict) -> dict:
-    """The numbers the chapter glues (prefix ``clp_``): per arm and T (keys
+    """The numbers the chapter glues (prefix ``clp_``): per arm and T (:data:`CELL_NAMES`,
     ``clp_<field>_r<ridge>_m<mix>_T<T>``) the final success, its difference to one step with
     interval, the tie share after round one, :math:`\\pi_1(y^\\star)` and the share of rounds
     where the estimate exists, per round (as text) the success and tie shares, the range of
@@ -232,10 +343,8 @@ def summarise(values: dict) -> dict:
                  "clp_kappa": values["kappa"], "clp_budget": values["budget"],
                  "clp_contexts": values["contexts"]}
     for r in rows:
-        k = _key(r["ridge"], r["mix"], r["rounds"])
-        for field in ("success", "lo", "hi", "diff", "diff_lo", "diff_hi", "mdd",
-                      "ties_later", "mass_first", "exists", "informed_later", "first"):
-            out[f"clp_{field}_{k}"] = r[field]
+        names = row_names(CELL_FIELDS, CELL_NAMES.get((r["ridge"], r["mix"], r["rounds"])))
+        out |= named(names, **{field: r[field] for field in CELL_FIELDS[:-2]})
     ridges = sorted({r["ridge"] for r in rows})
     mixes = sorted({r["mix"] for r in rows})
     smallest = ridges[0]
@@ -254,11 +363,10 @@ def summarise(values: dict) -> dict:
     out["clp_exists_max"] = max(r["exists"] for r in rows)
     C = values["contexts"]
     for a in values["arms"]:
-        k = _key(a["ridge"], a["mix"], a["rounds"])
-        out[f"clp_rounds_success_{k}"] = ", ".join(
-            f"{np.mean(r['success']) / C:.2f}" for r in a["per_round"])
-        out[f"clp_rounds_ties_{k}"] = ", ".join(f"{np.mean(r['ties']):.2f}"
-                                                for r in a["per_round"])
+        names = row_names(CELL_FIELDS, CELL_NAMES.get((a["ridge"], a["mix"], a["rounds"])))
+        out |= named(names, rounds_success=", ".join(f"{np.mean(r['success']) / C:.2f}"
+                                                     for r in a["per_round"]),
+                     rounds_ties=", ".join(f"{np.mean(r['ties']):.2f}" for r in a["per_round"]))
     out["clp_collapsed_arms"] = sum(collapses(r, margin) for r in later)
     out["clp_later_arms"] = len(later)
     out["clp_ridges"] = ", ".join(f"{x:g}" for x in ridges)

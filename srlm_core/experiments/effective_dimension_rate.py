@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from srlm_core.errors import require, require_at_least
+from srlm_core.experiments import named
 from srlm_core.model.pair_counts import dpo_update_counts, sample_pair_counts
 from srlm_core.model.policy import DTYPE, LinearSoftmaxProblem
 from srlm_core.model.spectral_features import SpectralDesign
@@ -45,6 +46,71 @@ from srlm_core.stats import equivalence_test, mean_interval
 TITLE = ("S5's rate: balanced-ridge DPO error against n for p in {1.1, 1.5, 2} and several d, "
          "reward spread over the spectrum")
 TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
+#: The glue names of each spectrum p: the four verdicts, J, the asymptotic and second-order
+#: slopes, the d below J, the side of the measured slopes, their largest half-width and gap.
+P_NAMES = {
+    1.1: {"asym": "s5r_asym_11", "model": "s5r_model_11", "free": "s5r_free_11",
+          "shows": "s5r_shows_11", "J": "s5r_J_11", "pred": "s5r_pred_11",
+          "second": "s5r_second_11", "small_d": "s5r_small_d_11", "model_side": "s5r_model_side_11",
+          "halfwidth": "s5r_halfwidth_11", "asym_gap": "s5r_asym_gap_11"},
+    1.5: {"asym": "s5r_asym_15", "model": "s5r_model_15", "free": "s5r_free_15",
+          "shows": "s5r_shows_15", "J": "s5r_J_15", "pred": "s5r_pred_15",
+          "second": "s5r_second_15", "small_d": "s5r_small_d_15", "model_side": "s5r_model_side_15",
+          "halfwidth": "s5r_halfwidth_15", "asym_gap": "s5r_asym_gap_15"},
+    2.0: {"asym": "s5r_asym_2", "model": "s5r_model_2", "free": "s5r_free_2",
+          "shows": "s5r_shows_2", "J": "s5r_J_2", "pred": "s5r_pred_2", "second": "s5r_second_2",
+          "small_d": "s5r_small_d_2", "model_side": "s5r_model_side_2",
+          "halfwidth": "s5r_halfwidth_2", "asym_gap": "s5r_asym_gap_2"},
+}
+#: The glue names of each (p, d): the fitted slope and its interval, the second-order slope
+#: and the mean ratio of the error to the second-order risk.
+CELL_NAMES = {
+    (1.1, 4): {"slope": "s5r_slope_11_d4", "lo": "s5r_lo_11_d4", "hi": "s5r_hi_11_d4",
+               "second": "s5r_second_11_d4", "ratio": "s5r_ratio_11_d4"},
+    (1.1, 16): {"slope": "s5r_slope_11_d16", "lo": "s5r_lo_11_d16", "hi": "s5r_hi_11_d16",
+                "second": "s5r_second_11_d16", "ratio": "s5r_ratio_11_d16"},
+    (1.1, 64): {"slope": "s5r_slope_11_d64", "lo": "s5r_lo_11_d64", "hi": "s5r_hi_11_d64",
+                "second": "s5r_second_11_d64", "ratio": "s5r_ratio_11_d64"},
+    (1.1, 256): {"slope": "s5r_slope_11_d256", "lo": "s5r_lo_11_d256", "hi": "s5r_hi_11_d256",
+                 "second": "s5r_second_11_d256", "ratio": "s5r_ratio_11_d256"},
+    (1.5, 4): {"slope": "s5r_slope_15_d4", "lo": "s5r_lo_15_d4", "hi": "s5r_hi_15_d4",
+               "second": "s5r_second_15_d4", "ratio": "s5r_ratio_15_d4"},
+    (1.5, 16): {"slope": "s5r_slope_15_d16", "lo": "s5r_lo_15_d16", "hi": "s5r_hi_15_d16",
+                "second": "s5r_second_15_d16", "ratio": "s5r_ratio_15_d16"},
+    (1.5, 64): {"slope": "s5r_slope_15_d64", "lo": "s5r_lo_15_d64", "hi": "s5r_hi_15_d64",
+                "second": "s5r_second_15_d64", "ratio": "s5r_ratio_15_d64"},
+    (1.5, 256): {"slope": "s5r_slope_15_d256", "lo": "s5r_lo_15_d256", "hi": "s5r_hi_15_d256",
+                 "second": "s5r_second_15_d256", "ratio": "s5r_ratio_15_d256"},
+    (2.0, 4): {"slope": "s5r_slope_2_d4", "lo": "s5r_lo_2_d4", "hi": "s5r_hi_2_d4",
+               "second": "s5r_second_2_d4", "ratio": "s5r_ratio_2_d4"},
+    (2.0, 16): {"slope": "s5r_slope_2_d16", "lo": "s5r_lo_2_d16", "hi": "s5r_hi_2_d16",
+                "second": "s5r_second_2_d16", "ratio": "s5r_ratio_2_d16"},
+    (2.0, 64): {"slope": "s5r_slope_2_d64", "lo": "s5r_lo_2_d64", "hi": "s5r_hi_2_d64",
+                "second": "s5r_second_2_d64", "ratio": "s5r_ratio_2_d64"},
+    (2.0, 256): {"slope": "s5r_slope_2_d256", "lo": "s5r_lo_2_d256", "hi": "s5r_hi_2_d256",
+                 "second": "s5r_second_2_d256", "ratio": "s5r_ratio_2_d256"},
+}
+#: The glue names of the predictions per p (at the largest d).
+PREDICTION_NAMES = {
+    1.1: {"asym": "s5p_asym_11", "second": "s5p_second_11", "gap": "s5p_gap_11", "J": "s5p_J_11"},
+    1.5: {"asym": "s5p_asym_15", "second": "s5p_second_15", "gap": "s5p_gap_15", "J": "s5p_J_15"},
+    2.0: {"asym": "s5p_asym_2", "second": "s5p_second_2", "gap": "s5p_gap_2", "J": "s5p_J_2"},
+}
+#: The glue names of the predictions per (p, d).
+PREDICTION_CELL_NAMES = {
+    (1.1, 4): {"second": "s5p_second_11_d4", "J": "s5p_J_11_d4"},
+    (1.1, 16): {"second": "s5p_second_11_d16", "J": "s5p_J_11_d16"},
+    (1.1, 64): {"second": "s5p_second_11_d64", "J": "s5p_J_11_d64"},
+    (1.1, 256): {"second": "s5p_second_11_d256", "J": "s5p_J_11_d256"},
+    (1.5, 4): {"second": "s5p_second_15_d4", "J": "s5p_J_15_d4"},
+    (1.5, 16): {"second": "s5p_second_15_d16", "J": "s5p_J_15_d16"},
+    (1.5, 64): {"second": "s5p_second_15_d64", "J": "s5p_J_15_d64"},
+    (1.5, 256): {"second": "s5p_second_15_d256", "J": "s5p_J_15_d256"},
+    (2.0, 4): {"second": "s5p_second_2_d4", "J": "s5p_J_2_d4"},
+    (2.0, 16): {"second": "s5p_second_2_d16", "J": "s5p_J_2_d16"},
+    (2.0, 64): {"second": "s5p_second_2_d64", "J": "s5p_J_2_d64"},
+    (2.0, 256): {"second": "s5p_second_2_d256", "J": "s5p_J_2_d256"},
+}
 
 
 @dataclass(frozen=True)
@@ -212,19 +278,16 @@ def slopes(values: dict) -> list[dict]:
     return out
 
 
-def _pkey(p: float) -> str:
-    return f"{p:g}".replace(".", "")
-
-
 def summarise(values: dict) -> dict:
-    """The chapter's numbers (prefix ``s5r_``) and per p four verdicts: ``asym`` (the per-seed
-    slopes equivalent to :math:`-p/(p+1)` within ``slope_margin`` at every d reaching
-    :math:`J`), ``model`` (within ``model_margin`` of the second-order slope at those d),
-    ``free`` (every such d equivalent to the largest within ``d_margin``, paired by seed) and
-    ``shows`` (every d below :math:`J` steeper than the largest d by more than ``d_margin``,
-    the upper end of the paired 95% interval below ``-d_margin``; ``no such d`` when none),
-    on which side of the second-order slope the measured ones lie (``model_side``) and the
-    largest half-width of a slope's interval at those d (``halfwidth``)."""
+    """The chapter's numbers (prefix ``s5r_``; per p :data:`P_NAMES`, per p and d
+    :data:`CELL_NAMES`) and per p four verdicts: ``asym`` (the per-seed slopes equivalent to
+    :math:`-p/(p+1)` within ``slope_margin`` at every d reaching :math:`J`), ``model`` (within
+    ``model_margin`` of the second-order slope at those d), ``free`` (every such d equivalent to the
+    largest within ``d_margin``, paired by seed) and ``shows`` (every d below :math:`J` steeper than
+    the largest d by more than ``d_margin``, the upper end of the paired 95% interval below
+    ``-d_margin``; ``no such d`` when none), on which side of the second-order slope the measured
+    ones lie (``model_side``) and the largest half-width of a slope's interval at those d
+    (``halfwidth``)."""
     m = values["margins"]
     rows = slopes(values)
     word = {True: "holds", False: "fails"}
@@ -233,7 +296,7 @@ def summarise(values: dict) -> dict:
                  "s5r_n_max": f"{max(values['ns']):,}",
                  "s5r_dims": ", ".join(str(d) for d in sorted({r["d"] for r in rows}))}
     for p in sorted({r["p"] for r in rows}):
-        k = _pkey(p)
+        names = P_NAMES.get(p)
         group = sorted((r for r in rows if r["p"] == p), key=lambda r: r["d"])
         top = group[-1]
         J = top["J"]
@@ -247,42 +310,36 @@ def summarise(values: dict) -> dict:
                                     m["d"]).equivalent for r in big if r is not top)
         steeper = [mean_interval(np.asarray(r["per_seed"]) - np.asarray(top["per_seed"]))
                    for r in small]
-        out.update({f"s5r_asym_{k}": word[bool(big) and asym],
-                    f"s5r_model_{k}": word[bool(big) and model],
-                    f"s5r_free_{k}": word[bool(big) and free],
-                    f"s5r_shows_{k}": (word[all(iv.hi < -m["d"] for iv in steeper)]
-                                       if small else "no such d"),
-                    f"s5r_J_{k}": J, f"s5r_pred_{k}": top["asymptotic"],
-                    f"s5r_second_{k}": top["second_order"],
-                    f"s5r_small_d_{k}": ", ".join(str(r["d"]) for r in small) or "none"})
+        out.update(named(names, asym=word[bool(big) and asym], model=word[bool(big) and model],
+                         free=word[bool(big) and free],
+                         shows=(word[all(iv.hi < -m["d"] for iv in steeper)]
+                                if small else "no such d"),
+                         J=J, pred=top["asymptotic"], second=top["second_order"],
+                         small_d=", ".join(str(r["d"]) for r in small) or "none"))
         for r in group:
-            kd = f"{k}_d{r['d']}"
-            out.update({f"s5r_slope_{kd}": r["slope"], f"s5r_lo_{kd}": r["lo"],
-                        f"s5r_hi_{kd}": r["hi"], f"s5r_second_{kd}": r["second_order"],
-                        f"s5r_ratio_{kd}": float(np.mean(r["ratio"]))})
+            out.update(named(CELL_NAMES.get((p, r["d"])), slope=r["slope"], lo=r["lo"], hi=r["hi"],
+                             second=r["second_order"], ratio=float(np.mean(r["ratio"]))))
         side = {np.sign(r["slope"] - r["second_order"]) for r in big}
-        out[f"s5r_model_side_{k}"] = ("shallower than" if side == {1.0} else
-                                      "steeper than" if side == {-1.0} else "on both sides of")
-        out[f"s5r_halfwidth_{k}"] = max(((r["hi"] - r["lo"]) / 2 for r in big),
-                                        default=math.nan)
         gaps = [abs(r["slope"] - r["asymptotic"]) for r in big]
-        out[f"s5r_asym_gap_{k}"] = max(gaps) if gaps else math.nan
+        out.update(named(names, model_side=("shallower than" if side == {1.0} else "steeper than"
+                                            if side == {-1.0} else "on both sides of"),
+                         halfwidth=max(((r["hi"] - r["lo"]) / 2 for r in big), default=math.nan),
+                         asym_gap=max(gaps) if gaps else math.nan))
     return out
 
 
 def prediction_numbers(preds: list[dict]) -> dict:
-    """The predictions as the chapter states them before the run (prefix ``s5p_``)."""
+    """The predictions as the chapter states them before the run (prefix ``s5p_``; named by
+    :data:`PREDICTION_CELL_NAMES` and :data:`PREDICTION_NAMES`)."""
     out = {}
     for r in preds:
-        kd = f"{_pkey(r['p'])}_d{r['d']}"
-        out[f"s5p_second_{kd}"] = r["second_order"]
-        out[f"s5p_J_{kd}"] = r["J"]
+        out.update(named(PREDICTION_CELL_NAMES.get((r["p"], r["d"])), second=r["second_order"],
+                         J=r["J"]))
     for p in sorted({r["p"] for r in preds}):
         top = max((r for r in preds if r["p"] == p), key=lambda r: r["d"])
-        out[f"s5p_asym_{_pkey(p)}"] = top["asymptotic"]
-        out[f"s5p_second_{_pkey(p)}"] = top["second_order"]
-        out[f"s5p_gap_{_pkey(p)}"] = abs(top["second_order"] - top["asymptotic"])
-        out[f"s5p_J_{_pkey(p)}"] = top["J"]
+        out.update(named(PREDICTION_NAMES.get(p), asym=top["asymptotic"],
+                         second=top["second_order"],
+                         gap=abs(top["second_order"] - top["asymptotic"]), J=top["J"]))
     return out
 
 

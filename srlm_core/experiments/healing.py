@@ -19,12 +19,20 @@ from functools import cache
 import numpy as np
 
 from srlm_core.errors import ConfigError, require_at_least, require_one_of
+from srlm_core.experiments import named
 from srlm_core.model.self_rewarding import ENGINES, SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
 from srlm_core.stats import equivalence_test, fit_line, mean_interval
 
 #: slack of the bound checks (floating point)
 SLACK = 1e-9
+#: The glue names of each start's final finite-n log kappa: mean and 95% interval.
+FINAL_NAMES = {
+    1.0: {"mean": "s3_final_logkappa_1", "lo": "s3_final_logkappa_1_lo",
+          "hi": "s3_final_logkappa_1_hi"},
+    6.0: {"mean": "s3_final_logkappa_6", "lo": "s3_final_logkappa_6_lo",
+          "hi": "s3_final_logkappa_6_hi"},
+}
 
 
 @dataclass(frozen=True)
@@ -155,13 +163,13 @@ def forgetting(diffs, level: float, margin: float) -> str:
 
 def summarise(values: dict) -> dict:
     r"""Whether both population bounds hold at every round on every instance
-    (``holds``/``fails``); the slope of :math:`\log\log\kappa_t` on :math:`t \ge 1` for the
-    poor start, fitted per instance (:func:`srlm_core.stats.fit_line`, deterministic) and
-    summarised by its mean with a 95% interval over instances, against :math:`\log(1-\alpha)`
+    (``holds``/``fails``); the slope of :math:`\log\log\kappa_t` on :math:`t \ge 1` for the poor
+    start, fitted per instance (:func:`srlm_core.stats.fit_line`, deterministic) and summarised by
+    its mean with a 95% interval over instances, against :math:`\log(1-\alpha)`
     (``inside``/``outside``, and the side words of ``SIDES``); the poor start's
-    :math:`\kappa_0, \kappa_{\Sigma,0}` (median over instances); per start the mean over
-    instances (each the mean over its seeds) of the final finite-n :math:`\log\kappa_T` with
-    a 95% interval over instances, and the verdict of :func:`forgetting`; the rounds bound per
+    :math:`\kappa_0, \kappa_{\Sigma,0}` (median over instances); per start (:data:`FINAL_NAMES`) the
+    mean over instances (each the mean over its seeds) of the final finite-n :math:`\log\kappa_T`
+    with a 95% interval over instances, and the verdict of :func:`forgetting`; the rounds bound per
     start; the run's parameters."""
     alpha, starts = values["alpha"], values["starts"]
     instances = range(values["instances"])
@@ -204,9 +212,7 @@ def summarise(values: dict) -> dict:
         final[e0] = np.array([np.log(_select(values, e0, finite, "kappa", t=values["iters"],
                                              instance=i)).mean() for i in instances])
         ci = mean_interval(final[e0])
-        out[f"s3_final_logkappa_{int(e0)}"] = ci.mean
-        out[f"s3_final_logkappa_{int(e0)}_lo"] = ci.lo
-        out[f"s3_final_logkappa_{int(e0)}_hi"] = ci.hi
+        out.update(named(FINAL_NAMES.get(e0), mean=ci.mean, lo=ci.lo, hi=ci.hi))
     diffs = final[poor] - final[good]
     ci = mean_interval(diffs)
     out["s3_forget_diff"], out["s3_forget_lo"], out["s3_forget_hi"] = ci.mean, ci.lo, ci.hi

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from srlm_core.errors import require_at_least
-from srlm_core.experiments import doubling_grid
+from srlm_core.experiments import doubling_grid, named
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, slack_factors, validate_delta
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
@@ -37,6 +37,24 @@ FACTORS = ("margin", "triangle", "model", "quantile")
 #: How the chapter names each factor.
 SLACK_NAMES = {"margin": "high-probability margin", "triangle": "triangle inequality",
                "model": "Gaussian model's level", "quantile": "root mean square over the quantile"}
+#: The glue names of the slack factors.
+SLACK_GLUE = {"margin": "slack_margin", "triangle": "slack_triangle", "model": "slack_model",
+              "quantile": "slack_quantile"}
+#: The glue names of the rate fits of the distance and the KL over the whole grid: the slope,
+#: its interval, the range of the per-instance slopes and the verdict.
+RATE_NAMES = {
+    "dist_T": {"slope": "slope_dist", "lo": "slope_dist_lo", "hi": "slope_dist_hi",
+               "min": "slope_dist_min", "max": "slope_dist_max", "inside": "dist_inside"},
+    "kl_T": {"slope": "slope_kl", "lo": "slope_kl_lo", "hi": "slope_kl_hi", "min": "slope_kl_min",
+             "max": "slope_kl_max", "inside": "kl_inside"},
+}
+#: The same over the upper half of the grid.
+LARGE_RATE_NAMES = {
+    "dist_T": {"slope": "slope_dist_large", "lo": "slope_dist_large_lo",
+               "hi": "slope_dist_large_hi", "inside": "dist_large_inside"},
+    "kl_T": {"slope": "slope_kl_large", "lo": "slope_kl_large_lo", "hi": "slope_kl_large_hi",
+             "inside": "kl_large_inside"},
+}
 
 
 @dataclass(frozen=True)
@@ -167,26 +185,22 @@ def summarise(values: dict, config: Config) -> dict:
     by_n = {key: np.array([np.mean([r[key] for r in rows if r["n"] == n]) for n in grid])
             for key in ("rms_ratio", "kl_ratio")}
     out = {}
-    for key, name, predicted in (("dist_T", "dist", -0.5), ("kl_T", "kl", -1.0)):
+    for key, predicted in (("dist_T", -0.5), ("kl_T", -1.0)):
         fit = slopes[key]
-        out |= {f"slope_{name}": float(fit["slope"]), f"slope_{name}_lo": fit["lo"],
-                f"slope_{name}_hi": fit["hi"],
-                f"slope_{name}_min": float(min(fit["per_instance"])),
-                f"slope_{name}_max": float(max(fit["per_instance"])),
-                f"{name}_inside": "inside" if fit["lo"] <= predicted <= fit["hi"] else "outside"}
+        out |= named(RATE_NAMES[key], slope=float(fit["slope"]), lo=fit["lo"], hi=fit["hi"],
+                     min=float(min(fit["per_instance"])), max=float(max(fit["per_instance"])),
+                     inside="inside" if fit["lo"] <= predicted <= fit["hi"] else "outside")
     large = values["per_n"][min(len(grid) // 2, len(grid) - 2):]  # at least two n
-    for key, name, predicted in (("dist_T", "dist", -0.5), ("kl_T", "kl", -1.0)):
+    for key, predicted in (("dist_T", -0.5), ("kl_T", -1.0)):
         fit = _slopes(large, key)
-        out |= {f"slope_{name}_large": fit["slope"], f"slope_{name}_large_lo": fit["lo"],
-                f"slope_{name}_large_hi": fit["hi"],
-                f"{name}_large_inside": "inside" if fit["lo"] <= predicted <= fit["hi"]
-                else "outside"}
+        out |= named(LARGE_RATE_NAMES[key], slope=fit["slope"], lo=fit["lo"], hi=fit["hi"],
+                     inside="inside" if fit["lo"] <= predicted <= fit["hi"] else "outside")
     per_instance = [np.mean([c for row in values["per_n"] for c in row["instances"][i]
                              ["covered_all_t"]]) for i in range(config.instances)]
     coverage = 100 * values["coverage"]
     worst = int(np.argmax(np.abs(np.log(by_n["rms_ratio"]))))
     ratio = np.array([r["ratio"] for r in rows])
-    factors = {f"slack_{key}": _geomean([r[key] for r in rows]) for key in FACTORS}
+    factors = {SLACK_GLUE[key]: _geomean([r[key] for r in rows]) for key in FACTORS}
     return out | factors | {
         "coverage": coverage,
         "coverage_runs": sum(len(c["covered_all_t"]) for row in values["per_n"]
@@ -194,7 +208,7 @@ def summarise(values: dict, config: Config) -> dict:
         "coverage_min": float(100 * min(per_instance)),
         "coverage_verdict": "holds" if coverage >= 100 * (1 - config.delta) else "fails",
         "slack_ratio": _geomean(ratio),
-        "slack_largest": SLACK_NAMES[max(FACTORS, key=lambda key: factors[f"slack_{key}"])],
+        "slack_largest": SLACK_NAMES[max(FACTORS, key=lambda key: factors[SLACK_GLUE[key]])],
         "slack_product": float(np.prod(list(factors.values()))),
         "loose_q_lo": float(ratio.min()),
         "loose_q_hi": float(ratio.max()),

@@ -37,6 +37,7 @@ import sympy as sp
 import torch
 
 from srlm_core.errors import require, require_at_least, require_positive, require_shares
+from srlm_core.experiments import named, row_names
 from srlm_core.model import metrics
 from srlm_core.model.judge_variants import (
     JudgeVariant,
@@ -61,6 +62,130 @@ NEEDS = {
 MATCH_RTOL = 0.01
 #: the same for the probit approximation of the noisy judge's scalar law
 APPROX_RTOL = 0.05
+#: The quantities of a population arm (:func:`arm_numbers`), in the order of the rows of
+#: :data:`ARM_NAMES`; the last three only where the arm has a closed form.
+ARM_FIELDS = (
+    "converged", "contracts", "rate", "rate_lo", "rate_hi", "rate_pred", "rate_gap",
+    "rate_verdict", "radius", "unorm", "side", "dist", "dist_lo", "dist_hi", "kl", "kl_lo",
+    "kl_hi", "dist_pred", "kl_pred", "dist_gap",
+)
+#: The glue names of each population arm of the book's run.
+ARM_NAMES = {
+    "theory": ("converged_theory", "contracts_theory", "rate_theory", "rate_theory_lo",
+               "rate_theory_hi", "rate_pred_theory", "rate_gap_theory", "rate_verdict_theory",
+               "radius_theory", "unorm_theory", "side_theory", "dist_theory", "dist_theory_lo",
+               "dist_theory_hi", "kl_theory", "kl_theory_lo", "kl_theory_hi", "dist_pred_theory",
+               "kl_pred_theory", "dist_gap_theory"),
+    "bias_a50": ("converged_bias_a50", "contracts_bias_a50", "rate_bias_a50", "rate_bias_a50_lo",
+                 "rate_bias_a50_hi", "rate_pred_bias_a50", "rate_gap_bias_a50",
+                 "rate_verdict_bias_a50", "radius_bias_a50", "unorm_bias_a50", "side_bias_a50",
+                 "dist_bias_a50", "dist_bias_a50_lo", "dist_bias_a50_hi", "kl_bias_a50",
+                 "kl_bias_a50_lo", "kl_bias_a50_hi", "dist_pred_bias_a50", "kl_pred_bias_a50",
+                 "dist_gap_bias_a50"),
+    "bias_a25": ("converged_bias_a25", "contracts_bias_a25", "rate_bias_a25", "rate_bias_a25_lo",
+                 "rate_bias_a25_hi", "rate_pred_bias_a25", "rate_gap_bias_a25",
+                 "rate_verdict_bias_a25", "radius_bias_a25", "unorm_bias_a25", "side_bias_a25",
+                 "dist_bias_a25", "dist_bias_a25_lo", "dist_bias_a25_hi", "kl_bias_a25",
+                 "kl_bias_a25_lo", "kl_bias_a25_hi", "dist_pred_bias_a25", "kl_pred_bias_a25",
+                 "dist_gap_bias_a25"),
+    "bias_a10": ("converged_bias_a10", "contracts_bias_a10", "rate_bias_a10", "rate_bias_a10_lo",
+                 "rate_bias_a10_hi", "rate_pred_bias_a10", "rate_gap_bias_a10",
+                 "rate_verdict_bias_a10", "radius_bias_a10", "unorm_bias_a10", "side_bias_a10",
+                 "dist_bias_a10", "dist_bias_a10_lo", "dist_bias_a10_hi", "kl_bias_a10",
+                 "kl_bias_a10_lo", "kl_bias_a10_hi", "dist_pred_bias_a10", "kl_pred_bias_a10",
+                 "dist_gap_bias_a10"),
+    "saturating": ("converged_saturating", "contracts_saturating", "rate_saturating",
+                   "rate_saturating_lo", "rate_saturating_hi", "rate_pred_saturating",
+                   "rate_gap_saturating", "rate_verdict_saturating", "radius_saturating",
+                   "unorm_saturating", "side_saturating", "dist_saturating", "dist_saturating_lo",
+                   "dist_saturating_hi", "kl_saturating", "kl_saturating_lo", "kl_saturating_hi"),
+    "amplifying_weak": ("converged_amplifying_weak", "contracts_amplifying_weak",
+                        "rate_amplifying_weak", "rate_amplifying_weak_lo",
+                        "rate_amplifying_weak_hi", "rate_pred_amplifying_weak",
+                        "rate_gap_amplifying_weak", "rate_verdict_amplifying_weak",
+                        "radius_amplifying_weak", "unorm_amplifying_weak", "side_amplifying_weak",
+                        "dist_amplifying_weak", "dist_amplifying_weak_lo",
+                        "dist_amplifying_weak_hi", "kl_amplifying_weak", "kl_amplifying_weak_lo",
+                        "kl_amplifying_weak_hi"),
+    "amplifying_strong": ("converged_amplifying_strong", "contracts_amplifying_strong",
+                          "rate_amplifying_strong", "rate_amplifying_strong_lo",
+                          "rate_amplifying_strong_hi", "rate_pred_amplifying_strong",
+                          "rate_gap_amplifying_strong", "rate_verdict_amplifying_strong",
+                          "radius_amplifying_strong", "unorm_amplifying_strong",
+                          "side_amplifying_strong", "dist_amplifying_strong",
+                          "dist_amplifying_strong_lo", "dist_amplifying_strong_hi",
+                          "kl_amplifying_strong", "kl_amplifying_strong_lo",
+                          "kl_amplifying_strong_hi"),
+    "confidence_noise": ("converged_confidence_noise", "contracts_confidence_noise",
+                         "rate_confidence_noise", "rate_confidence_noise_lo",
+                         "rate_confidence_noise_hi", "rate_pred_confidence_noise",
+                         "rate_gap_confidence_noise", "rate_verdict_confidence_noise",
+                         "radius_confidence_noise", "unorm_confidence_noise",
+                         "side_confidence_noise", "dist_confidence_noise",
+                         "dist_confidence_noise_lo", "dist_confidence_noise_hi",
+                         "kl_confidence_noise", "kl_confidence_noise_lo", "kl_confidence_noise_hi"),
+}
+#: The glue names of each scalar case's numbers (:func:`scalar_numbers`).
+SCALAR_NAMES = {
+    "saturating": {"status": "scalar_saturating_status", "fixed": "scalar_saturating_fixed",
+                   "fixed_pred": "scalar_saturating_fixed_pred", "rate": "scalar_saturating_rate",
+                   "rate_pred": "scalar_saturating_rate_pred",
+                   "fixed_gap_pct": "scalar_saturating_fixed_gap_pct",
+                   "verdict": "scalar_saturating_verdict",
+                   "rate_verdict": "scalar_saturating_rate_verdict"},
+    "amplifying_weak": {"status": "scalar_amplifying_weak_status",
+                        "fixed": "scalar_amplifying_weak_fixed",
+                        "fixed_pred": "scalar_amplifying_weak_fixed_pred",
+                        "rate": "scalar_amplifying_weak_rate",
+                        "rate_pred": "scalar_amplifying_weak_rate_pred",
+                        "fixed_gap_pct": "scalar_amplifying_weak_fixed_gap_pct",
+                        "verdict": "scalar_amplifying_weak_verdict",
+                        "rate_verdict": "scalar_amplifying_weak_rate_verdict",
+                        "above": "scalar_amplifying_weak_above"},
+    "amplifying_strong": {"status": "scalar_amplifying_strong_status",
+                          "fixed": "scalar_amplifying_strong_fixed",
+                          "fixed_pred": "scalar_amplifying_strong_fixed_pred",
+                          "rate": "scalar_amplifying_strong_rate",
+                          "rate_pred": "scalar_amplifying_strong_rate_pred",
+                          "above": "scalar_amplifying_strong_above"},
+    "confidence_noise": {"status": "scalar_confidence_noise_status",
+                         "fixed": "scalar_confidence_noise_fixed",
+                         "fixed_pred": "scalar_confidence_noise_fixed_pred",
+                         "rate": "scalar_confidence_noise_rate",
+                         "rate_pred": "scalar_confidence_noise_rate_pred",
+                         "fixed_gap_pct": "scalar_confidence_noise_fixed_gap_pct",
+                         "verdict": "scalar_confidence_noise_verdict",
+                         "rate_verdict": "scalar_confidence_noise_rate_verdict"},
+}
+#: The glue names of the vanishing signal's numbers per share (:func:`vanishing_numbers`).
+VANISHING_NAMES = {
+    0.5: {"rate": "van_rate_a50", "rate_pred": "van_rate_pred_a50", "floor": "van_floor_a50",
+          "floor_lo": "van_floor_a50_lo", "floor_hi": "van_floor_a50_hi", "ratio": "van_ratio_a50",
+          "ratio_lo": "van_ratio_a50_lo", "ratio_hi": "van_ratio_a50_hi",
+          "ratio_pred": "van_ratio_pred_a50", "rounds": "van_rounds_a50"},
+    0.2: {"rate": "van_rate_a20", "rate_pred": "van_rate_pred_a20", "floor": "van_floor_a20",
+          "floor_lo": "van_floor_a20_lo", "floor_hi": "van_floor_a20_hi", "ratio": "van_ratio_a20",
+          "ratio_lo": "van_ratio_a20_lo", "ratio_hi": "van_ratio_a20_hi",
+          "ratio_pred": "van_ratio_pred_a20", "rounds": "van_rounds_a20"},
+    0.1: {"rate": "van_rate_a10", "rate_pred": "van_rate_pred_a10", "floor": "van_floor_a10",
+          "floor_lo": "van_floor_a10_lo", "floor_hi": "van_floor_a10_hi", "ratio": "van_ratio_a10",
+          "ratio_lo": "van_ratio_a10_lo", "ratio_hi": "van_ratio_a10_hi",
+          "ratio_pred": "van_ratio_pred_a10", "rounds": "van_rounds_a10"},
+    0.05: {"rate": "van_rate_a5", "rate_pred": "van_rate_pred_a5", "floor": "van_floor_a5",
+           "floor_lo": "van_floor_a5_lo", "floor_hi": "van_floor_a5_hi", "ratio": "van_ratio_a5",
+           "ratio_lo": "van_ratio_a5_lo", "ratio_hi": "van_ratio_a5_hi",
+           "ratio_pred": "van_ratio_pred_a5", "rounds": "van_rounds_a5"},
+}
+#: The glue names of the confidence noise's excess squared error (over the population gap;
+#: mean and interval) and the clean floor, per n.
+NOISE_NAMES = {
+    1000: {"excess": "noise_excess_n1000", "excess_lo": "noise_excess_n1000_lo",
+           "excess_hi": "noise_excess_n1000_hi", "floor": "noise_floor_n1000"},
+    16000: {"excess": "noise_excess_n16000", "excess_lo": "noise_excess_n16000_lo",
+            "excess_hi": "noise_excess_n16000_hi", "floor": "noise_floor_n16000"},
+}
+#: The glue names of the bias displacement predicted per share (the chapter's derivation).
+PREDICTION_NAMES = {0.5: "jf_pred_a50", 0.25: "jf_pred_a25", 0.1: "jf_pred_a10"}
 
 
 @dataclass(frozen=True)
@@ -378,49 +503,88 @@ def design(config: Config) -> dict:
             "jf_blowup": f"{config.blowup:g}"}
 
 
-def summarise(values: dict) -> dict:
-    r"""Per arm (suffix = arm name): the number of instances that converge, the verdict
-    ``contracts`` / ``does not contract`` (every instance converged or not), the rate's mean
-    and 95% interval over instances and the mean prediction with the verdict ``matches`` /
+def arm_numbers(arm: dict, signal: float) -> dict:
+    r"""One population arm (:data:`ARM_FIELDS`): the number of instances that converge, the
+    verdict ``contracts`` / ``does not contract`` (every instance converged or not), the rate's
+    mean and 95% interval over instances and the mean prediction with the verdict ``matches`` /
     ``departs`` (largest relative gap within :data:`MATCH_RTOL`), the spectral radius of the
     Jacobian, :math:`\lVert u_\infty\rVert` and whether it lies ``beyond`` or ``short of``
-    :math:`\lVert w^*\rVert`, the fixed point's distance and KL (mean, interval; predicted
-    for the bias); the bias displacement growth from the
-    largest to the smallest share (measured and :math:`\alpha_{\max}/\alpha_{\min}`); per
-    scalar case the fixed point and rate against the SymPy values; for the vanishing signal
-    per share the mean rate and its largest gap to :math:`1 - \alpha`, and the floor ratio to
-    the largest share against :math:`\alpha_0(2 - \alpha_0)/(\alpha(2 - \alpha))`."""
+    :math:`\lVert w^*\rVert` (``signal``), the fixed point's distance and KL (mean,
+    interval; predicted for the arms with a closed form)."""
+    ok = [s == "converged" for s in arm["status"]]
+    out = {"converged": int(sum(ok)),
+           "contracts": "contracts" if all(ok) else (
+               "does not contract" if not any(ok) else "contracts on some instances")}
+    out["rate"], out["rate_lo"], out["rate_hi"] = _interval(arm["rate"])
+    preds = [p for p in arm["rate_predicted"] if p is not None]
+    if preds and all(ok):
+        out["rate_pred"] = float(np.mean(preds))
+        gap = max(abs(r / p - 1) for r, p in zip(arm["rate"], arm["rate_predicted"]))
+        out["rate_gap"] = float(gap)
+        out["rate_verdict"] = "matches" if gap <= MATCH_RTOL else "departs"
+    else:
+        out["rate_pred"] = None
+        out["rate_gap"] = None
+        out["rate_verdict"] = "no fixed point"
+    radii = [r for r in arm["radius"] if r is not None]
+    out["radius"] = float(np.mean(radii)) if radii else None
+    out["unorm"] = float(np.mean(arm["u_norm"]))
+    gap = out["unorm"] - signal
+    out["side"] = "at" if abs(gap) < 1e-6 else ("beyond" if gap > 0 else "short of")
+    out["dist"], out["dist_lo"], out["dist_hi"] = _interval(arm["dist"])
+    out["kl"], out["kl_lo"], out["kl_hi"] = _interval(arm["kl"])
+    if arm["dist_predicted"][0] is not None:
+        out["dist_pred"] = float(np.mean(arm["dist_predicted"]))
+        out["kl_pred"] = float(np.mean(arm["kl_predicted"]))
+        out["dist_gap"] = float(max(abs(m - p) for m, p in zip(arm["dist"],
+                                                                  arm["dist_predicted"])))
+    return out
+
+
+def scalar_numbers(row: dict) -> dict:
+    """One scalar case (:data:`SCALAR_NAMES`): its status, fixed point and rate against the
+    SymPy values, with the fixed point's gap in percent and the verdicts where it has one."""
+    out = {"status": row["status"], "fixed": row["fixed"], "fixed_pred": row["fixed_predicted"],
+           "rate": row["rate"], "rate_pred": row["rate_predicted"]}
+    if row["fixed"] is not None:
+        rtol = APPROX_RTOL if row["name"] == "confidence_noise" else MATCH_RTOL
+        out |= {"fixed_gap_pct": float(100 * abs(row["fixed"] / row["fixed_predicted"] - 1)),
+                "verdict": _matches(row["fixed"], row["fixed_predicted"], rtol),
+                "rate_verdict": _matches(row["rate"], row["rate_predicted"], rtol)}
+    return out
+
+
+def vanishing_numbers(fade: dict) -> dict:
+    r"""The vanishing signal per share (:data:`VANISHING_NAMES`): the mean rate and its
+    prediction :math:`1 - \alpha`, the finite-n floor and its ratio to the largest share's
+    (mean and 95% interval over instances, the unit of independence) against
+    :math:`\alpha_0(2 - \alpha_0)/(\alpha(2 - \alpha))`, and the rounds to a hundredth."""
+    a0, floors0 = fade["alphas"][0], np.asarray(fade["floor"][0])
+    out = {}
+    for a, rate, floor in zip(fade["alphas"], fade["rate"], fade["floor"]):
+        numbers = {"rate": float(np.mean(rate)), "rate_pred": 1 - a}
+        numbers["floor"], numbers["floor_lo"], numbers["floor_hi"] = _interval(floor)
+        numbers["ratio"], numbers["ratio_lo"], numbers["ratio_hi"] = _interval(
+            np.asarray(floor) / floors0)
+        numbers["ratio_pred"] = a0 * (2 - a0) / (a * (2 - a))
+        numbers["rounds"] = float(math.log(0.01) / math.log(1 - a))
+        out[a] = numbers
+    return out
+
+
+def summarise(values: dict) -> dict:
+    r"""Per arm the :func:`arm_numbers` (:data:`ARM_NAMES`); the bias displacement growth from
+    the largest to the smallest share (measured and :math:`\alpha_{\max}/\alpha_{\min}`);
+    per scalar case the :func:`scalar_numbers`; for the vanishing signal the
+    :func:`vanishing_numbers`, the largest gap of a rate to :math:`1 - \alpha` and whether the
+    smallest share's floor ratio holds its prediction; for the confidence noise with finite
+    samples the excess squared error over the population gap per n (:data:`NOISE_NAMES`); and
+    the chapter's :func:`verdicts`."""
     out = {"alpha": values["alpha"], "bias_b": values["bias"], "n_instances":
            values["instances"], "n_pairs": values["n"], "e0": values["init_dist"]}
-    for arm in values["arms"]:
-        k = arm["name"]
-        ok = [s == "converged" for s in arm["status"]]
-        out[f"converged_{k}"] = int(sum(ok))
-        out[f"contracts_{k}"] = "contracts" if all(ok) else (
-            "does not contract" if not any(ok) else "contracts on some instances")
-        out[f"rate_{k}"], out[f"rate_{k}_lo"], out[f"rate_{k}_hi"] = _interval(arm["rate"])
-        preds = [p for p in arm["rate_predicted"] if p is not None]
-        if preds and all(ok):
-            out[f"rate_pred_{k}"] = float(np.mean(preds))
-            gap = max(abs(r / p - 1) for r, p in zip(arm["rate"], arm["rate_predicted"]))
-            out[f"rate_gap_{k}"] = float(gap)
-            out[f"rate_verdict_{k}"] = "matches" if gap <= MATCH_RTOL else "departs"
-        else:
-            out[f"rate_pred_{k}"] = None
-            out[f"rate_gap_{k}"] = None
-            out[f"rate_verdict_{k}"] = "no fixed point"
-        radii = [r for r in arm["radius"] if r is not None]
-        out[f"radius_{k}"] = float(np.mean(radii)) if radii else None
-        out[f"unorm_{k}"] = float(np.mean(arm["u_norm"]))
-        gap = out[f"unorm_{k}"] - values["signal"]
-        out[f"side_{k}"] = "at" if abs(gap) < 1e-6 else ("beyond" if gap > 0 else "short of")
-        out[f"dist_{k}"], out[f"dist_{k}_lo"], out[f"dist_{k}_hi"] = _interval(arm["dist"])
-        out[f"kl_{k}"], out[f"kl_{k}_lo"], out[f"kl_{k}_hi"] = _interval(arm["kl"])
-        if arm["dist_predicted"][0] is not None:
-            out[f"dist_pred_{k}"] = float(np.mean(arm["dist_predicted"]))
-            out[f"kl_pred_{k}"] = float(np.mean(arm["kl_predicted"]))
-            gap = max(abs(m - p) for m, p in zip(arm["dist"], arm["dist_predicted"]))
-            out[f"dist_gap_{k}"] = float(gap)
+    arms = {arm["name"]: arm_numbers(arm, values["signal"]) for arm in values["arms"]}
+    for name, numbers in arms.items():
+        out |= named(row_names(ARM_FIELDS, ARM_NAMES.get(name)), **numbers)
     bias = [a for a in values["arms"] if a["kind"] == "bias"]
     if len(bias) >= 2:
         first, last = bias[0], bias[-1]
@@ -428,62 +592,42 @@ def summarise(values: dict) -> dict:
         out["bias_growth_pred"] = float(first["alpha"] / last["alpha"])
         out["bias_alpha_min"] = last["alpha"]
     out["scalar_approx_rtol_pct"] = 100 * APPROX_RTOL
+    scalars = {row["name"]: scalar_numbers(row) for row in values["scalar"]}
     for row in values["scalar"]:
-        k = f"scalar_{row['name']}"
-        out[f"{k}_status"] = row["status"]
-        out[f"{k}_fixed"] = row["fixed"]
-        out[f"{k}_fixed_pred"] = row["fixed_predicted"]
-        out[f"{k}_rate"] = row["rate"]
-        out[f"{k}_rate_pred"] = row["rate_predicted"]
-        if row["fixed"] is not None:
-            out[f"{k}_fixed_gap_pct"] = float(100 * abs(row["fixed"] / row["fixed_predicted"]
-                                                        - 1))
-            rtol = APPROX_RTOL if row["name"] == "confidence_noise" else MATCH_RTOL
-            out[f"{k}_verdict"] = _matches(row["fixed"], row["fixed_predicted"], rtol)
-            out[f"{k}_rate_verdict"] = _matches(row["rate"], row["rate_predicted"], rtol)
+        names = SCALAR_NAMES.get(row["name"])
+        out |= named(names, **scalars[row["name"]])
         if row["threshold"] is not None:
             out["scalar_threshold"] = row["threshold"]
-            out[f"{k}_above"] = "above" if row["strength"] > row["threshold"] else "below"
+            out |= named(names, above="above" if row["strength"] > row["threshold"] else "below")
     fade = values["vanishing"]
-    a0 = fade["alphas"][0]
-    floors0 = np.asarray(fade["floor"][0])
-    rate_gaps = []
-    for a, rate, floor in zip(fade["alphas"], fade["rate"], fade["floor"]):
-        k = f"a{round(100 * a)}"
-        out[f"van_rate_{k}"] = float(np.mean(rate))
-        out[f"van_rate_pred_{k}"] = 1 - a
-        rate_gaps.append(max(abs(r - (1 - a)) for r in rate))
-        ratio = np.asarray(floor) / floors0  # per instance: the unit of independence
-        out[f"van_floor_{k}"], out[f"van_floor_{k}_lo"], out[f"van_floor_{k}_hi"] = \
-            _interval(floor)
-        out[f"van_ratio_{k}"], out[f"van_ratio_{k}_lo"], out[f"van_ratio_{k}_hi"] = \
-            _interval(ratio)
-        out[f"van_ratio_pred_{k}"] = a0 * (2 - a0) / (a * (2 - a))
-        out[f"van_rounds_{k}"] = float(math.log(0.01) / math.log(1 - a))
-    out["van_rate_gap"] = float(max(rate_gaps))
-    k = f"a{round(100 * fade['alphas'][-1])}"
-    lo, hi, pred = out[f"van_ratio_{k}_lo"], out[f"van_ratio_{k}_hi"], out[f"van_ratio_pred_{k}"]
+    fading = vanishing_numbers(fade)
+    for a, numbers in fading.items():
+        out |= named(VANISHING_NAMES.get(a), **numbers)
+    out["van_rate_gap"] = float(max(max(abs(r - (1 - a)) for r in rate)
+                                    for a, rate in zip(fade["alphas"], fade["rate"])))
+    smallest = fading[fade["alphas"][-1]]
     out["van_alpha_min"] = fade["alphas"][-1]
-    out["van_floor_verdict"] = "inside" if lo <= pred <= hi else "outside"
+    out["van_floor_verdict"] = ("inside" if smallest["ratio_lo"] <= smallest["ratio_pred"]
+                                <= smallest["ratio_hi"] else "outside")
     noise = [a for a in values["arms"] if a["name"] == "confidence_noise"]
     if noise and values.get("noise_finite") and min(noise[0]["dist"]) > 0:
         sq_gap = np.asarray(noise[0]["dist"]) ** 2  # per instance, population
         out["noise_sq_gap"] = float(sq_gap.mean())
+        excess = {}
         for row in values["noise_finite"]["rows"]:
-            k = f"n{row['n']}"
-            excess = np.asarray(row["noisy"]) - np.asarray(row["clean"])
-            out[f"noise_excess_{k}"], out[f"noise_excess_{k}_lo"], out[f"noise_excess_{k}_hi"] \
-                = _interval(excess / sq_gap)
-            out[f"noise_floor_{k}"] = float(np.mean(row["clean"]))
+            excess[row["n"]] = _interval((np.asarray(row["noisy"]) - np.asarray(row["clean"]))
+                                         / sq_gap)
+            mean, lo, hi = excess[row["n"]]
+            out |= named(NOISE_NAMES.get(row["n"]), excess=mean, excess_lo=lo, excess_hi=hi,
+                         floor=float(np.mean(row["clean"])))
         first = values["noise_finite"]["rows"][0]
         out["noise_n_min"] = first["n"]
         out["noise_small_n"] = ("lower" if np.mean(first["noisy"]) < np.mean(first["clean"])
                                 else "higher")
-        last = f"n{values['noise_finite']['rows'][-1]['n']}"
         out["noise_n_max"] = values["noise_finite"]["rows"][-1]["n"]
-        out["noise_gap_persists"] = ("persists" if out[f"noise_excess_{last}_lo"] > 0.5
+        out["noise_gap_persists"] = ("persists" if excess[out["noise_n_max"]][1] > 0.5
                                      else "vanishes")
-    out.update(verdicts(values, out))
+    out.update(verdicts(values, arms, scalars, out))
     return out
 
 
@@ -491,8 +635,9 @@ def _word(ok: bool) -> str:
     return "holds" if ok else "fails"
 
 
-def verdicts(values: dict, out: dict) -> dict:
-    r"""The chapter's four predictions, ``holds`` / ``fails`` from the summary ``out``.
+def verdicts(values: dict, arms: dict, scalars: dict, out: dict) -> dict:
+    r"""The chapter's four predictions, ``holds`` / ``fails``, from the :func:`arm_numbers` and
+    :func:`scalar_numbers` by name and the summary ``out``.
 
     F1 (bias): every bias arm contracts at its :math:`1 - \alpha` (verdict ``matches``) and
     its fixed point lies at :math:`|b|/(\alpha\beta)` within 1e-6 relative.  F2 (nonlinear
@@ -506,49 +651,46 @@ def verdicts(values: dict, out: dict) -> dict:
     (vanishing signal): the population rates are :math:`1 - \alpha` within 1e-3 and the
     floor ratio's interval holds its prediction."""
     a = values["alpha"]
-    names = [arm["name"] for arm in values["arms"]]
-    got = out
     result = {}
-    bias = [n for n in names if n.startswith("bias")]
+    bias = [arms[n] for n in arms if n.startswith("bias")]
     if bias:
         result["verdict_f1"] = _word(all(
-            got[f"contracts_{n}"] == "contracts" and got[f"rate_verdict_{n}"] == "matches"
-            and got[f"dist_gap_{n}"] <= 1e-6 * max(got[f"dist_pred_{n}"], 1e-12) for n in bias))
-    if {"saturating", "amplifying_weak", "amplifying_strong"} <= set(names):
-        scalar_ok = all(got.get(f"scalar_{n}_verdict") == "matches"
-                        and got.get(f"scalar_{n}_rate_verdict") == "matches"
+            arm["contracts"] == "contracts" and arm["rate_verdict"] == "matches"
+            and arm["dist_gap"] <= 1e-6 * max(arm["dist_pred"], 1e-12) for arm in bias))
+    if {"saturating", "amplifying_weak", "amplifying_strong"} <= set(arms):
+        scalar_ok = all(scalars.get(n, {}).get("verdict") == "matches"
+                        and scalars.get(n, {}).get("rate_verdict") == "matches"
                         for n in ("saturating", "amplifying_weak"))
+        sat, weak = arms["saturating"], arms["amplifying_weak"]
         general_ok = (
-            got["contracts_saturating"] == "contracts"
-            and got["rate_verdict_saturating"] == "matches" and got["rate_saturating"] < 1 - a
-            and got["side_saturating"] == "short of"
-            and got["contracts_amplifying_weak"] == "contracts"
-            and got["rate_verdict_amplifying_weak"] == "matches"
-            and got["rate_amplifying_weak"] > 1 - a and got["side_amplifying_weak"] == "beyond"
-            and got["contracts_amplifying_strong"] == "does not contract")
-        result["verdict_f2"] = _word(scalar_ok and general_ok
-                                     and got.get("scalar_amplifying_strong_status") == "diverged")
-    if "confidence_noise" in names:
+            sat["contracts"] == "contracts" and sat["rate_verdict"] == "matches"
+            and sat["rate"] < 1 - a and sat["side"] == "short of"
+            and weak["contracts"] == "contracts" and weak["rate_verdict"] == "matches"
+            and weak["rate"] > 1 - a and weak["side"] == "beyond"
+            and arms["amplifying_strong"]["contracts"] == "does not contract")
+        result["verdict_f2"] = _word(
+            scalar_ok and general_ok
+            and scalars.get("amplifying_strong", {}).get("status") == "diverged")
+    if "confidence_noise" in arms:
+        noise = arms["confidence_noise"]
         result["verdict_f3"] = _word(
-            got["contracts_confidence_noise"] == "contracts"
-            and got["rate_confidence_noise"] < 1 - a
-            and got["side_confidence_noise"] == "short of"
-            and got["dist_confidence_noise"] > 1e-3
-            and got.get("scalar_confidence_noise_verdict") == "matches"
-            and got.get("noise_gap_persists") == "persists")
-    result["verdict_f4"] = _word(got["van_rate_gap"] <= 1e-3
-                                 and got["van_floor_verdict"] == "inside")
+            noise["contracts"] == "contracts" and noise["rate"] < 1 - a
+            and noise["side"] == "short of" and noise["dist"] > 1e-3
+            and scalars.get("confidence_noise", {}).get("verdict") == "matches"
+            and out.get("noise_gap_persists") == "persists")
+    result["verdict_f4"] = _word(out["van_rate_gap"] <= 1e-3
+                                 and out["van_floor_verdict"] == "inside")
     return result
 
 
 def table(values: dict):
     """The chapter's closing table (a pandas DataFrame of strings), every cell from
-    :func:`summarise`: per departure the need of the guarantee it violates, whether the
-    iteration contracts, the measured rate against the prediction, and the fixed point's
-    distance to the target and KL."""
+    :func:`arm_numbers` and :func:`vanishing_numbers`: per departure the need of the guarantee it
+    violates, whether the iteration contracts, the measured rate against the prediction, and the
+    fixed point's distance to the target and KL."""
     import pandas as pd
 
-    out = summarise(values)
+    fading = vanishing_numbers(values["vanishing"])
 
     def fmt(x, spec=".3f"):
         return "-" if x is None else format(x, spec)
@@ -562,32 +704,32 @@ def table(values: dict):
             label = f"bias b = {arm['strength']}, alpha = {arm['alpha']}"
         if label is None:
             label = f"amplifying g, s = {arm['strength']}"
-        dist_pred = out.get(f"dist_pred_{k}")
+        got = arm_numbers(arm, values["signal"])
+        dist_pred = got.get("dist_pred")
         rows.append({
             "departure": label,
             "need it violates": NEEDS[arm["kind"]],
-            "iteration": out[f"contracts_{k}"],
-            "rate (measured)": f"{fmt(out[f'rate_{k}'])} [{fmt(out[f'rate_{k}_lo'])}, "
-                               f"{fmt(out[f'rate_{k}_hi'])}]",
-            "rate (predicted)": fmt(out[f"rate_pred_{k}"]),
-            "rate is": out[f"rate_verdict_{k}"],
-            "||theta_inf - theta*||": f"{fmt(out[f'dist_{k}'])}"
+            "iteration": got["contracts"],
+            "rate (measured)": f"{fmt(got['rate'])} [{fmt(got['rate_lo'])}, "
+                               f"{fmt(got['rate_hi'])}]",
+            "rate (predicted)": fmt(got["rate_pred"]),
+            "rate is": got["rate_verdict"],
+            "||theta_inf - theta*||": f"{fmt(got['dist'])}"
                                       + (f" (pred. {fmt(dist_pred)})" if dist_pred is not None
                                          else ""),
-            "KL(pi* || pi_inf)": fmt(out[f"kl_{k}"], ".2e"),
+            "KL(pi* || pi_inf)": fmt(got["kl"], ".2e"),
         })
-    fade = values["vanishing"]
-    for a in fade["alphas"][1:]:
-        k = f"a{round(100 * a)}"
+    for a in values["vanishing"]["alphas"][1:]:
+        got = fading[a]
         rows.append({
             "departure": f"alpha = {a} (theory's judge, n = {values['n']})",
             "need it violates": NEEDS["vanishing"],
-            "iteration": "contracts" if out[f"van_rate_{k}"] < 1 else "does not contract",
-            "rate (measured)": fmt(out[f"van_rate_{k}"]),
-            "rate (predicted)": fmt(out[f"van_rate_pred_{k}"]),
-            "rate is": _matches(out[f"van_rate_{k}"], out[f"van_rate_pred_{k}"]),
-            "||theta_inf - theta*||": f"floor x{out[f'van_ratio_{k}']:.2f} "
-                                      f"(pred. x{out[f'van_ratio_pred_{k}']:.2f})",
+            "iteration": "contracts" if got["rate"] < 1 else "does not contract",
+            "rate (measured)": fmt(got["rate"]),
+            "rate (predicted)": fmt(got["rate_pred"]),
+            "rate is": _matches(got["rate"], got["rate_pred"]),
+            "||theta_inf - theta*||": f"floor x{got['ratio']:.2f} "
+                                      f"(pred. x{got['ratio_pred']:.2f})",
             "KL(pi* || pi_inf)": "-",
         })
     return pd.DataFrame(rows)
@@ -633,12 +775,11 @@ def plot_vanishing(values: dict):
     :math:`\alpha_0(2-\alpha_0)/(\alpha(2-\alpha))` (dashed); log-log."""
     import matplotlib.pyplot as plt
 
-    out = summarise(values)
+    fading = vanishing_numbers(values["vanishing"])
     alphas = values["vanishing"]["alphas"]
-    keys = [f"a{round(100 * a)}" for a in alphas]
-    mean = [out[f"van_ratio_{k}"] for k in keys]
-    err = [[m - out[f"van_ratio_{k}_lo"] for m, k in zip(mean, keys)],
-           [out[f"van_ratio_{k}_hi"] - m for m, k in zip(mean, keys)]]
+    mean = [fading[a]["ratio"] for a in alphas]
+    err = [[m - fading[a]["ratio_lo"] for m, a in zip(mean, alphas)],
+           [fading[a]["ratio_hi"] - m for m, a in zip(mean, alphas)]]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.errorbar(alphas, mean, yerr=err, fmt="o", capsize=3, label="measured")
     grid = np.geomspace(min(alphas), max(alphas), 50)

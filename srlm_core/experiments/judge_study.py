@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_one_of, require_positive
+from srlm_core.experiments import named
 from srlm_core.lm.diagnostics import kendall_tau, within_auc
 from srlm_core.options import option
 from srlm_core.stats import cluster_bootstrap
@@ -40,6 +41,21 @@ TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 GOAL_SPEEDUP = 10.0
 GOAL_TAU = 0.8
 JUDGES = ("logits", "generate")
+#: The glue names of each judge's seconds per answer.
+SECONDS_NAMES = {"logits": "judge_seconds_logits", "generate": "judge_seconds_generate"}
+#: The glue names of each prompt-bootstrap interval: the estimate and its ends.
+INTERVAL_NAMES = {
+    "tau": {"mean": "judge_tau", "lo": "judge_tau_lo", "hi": "judge_tau_hi"},
+    "auc_logits": {"mean": "judge_auc_logits", "lo": "judge_auc_logits_lo",
+                   "hi": "judge_auc_logits_hi"},
+    "mass_logits": {"mean": "judge_mass_logits", "lo": "judge_mass_logits_lo",
+                    "hi": "judge_mass_logits_hi"},
+    "auc_generate": {"mean": "judge_auc_generate", "lo": "judge_auc_generate_lo",
+                     "hi": "judge_auc_generate_hi"},
+    "mass_generate": {"mean": "judge_mass_generate", "lo": "judge_mass_generate_lo",
+                      "hi": "judge_mass_generate_hi"},
+    "speedup": {"mean": "judge_speedup", "lo": "judge_speedup_lo", "hi": "judge_speedup_hi"},
+}
 
 
 @dataclass(frozen=True)
@@ -142,23 +158,24 @@ def goal_words(tau: float, speedup: float) -> dict:
              else f"missed by a factor {GOAL_SPEEDUP / speedup:.1f}")
     agree = ("met" if tau >= GOAL_TAU else f"missed by {GOAL_TAU - tau:.2f}"
              if not math.isnan(tau) else "undefined")
-    return {"speed_verdict": speed, "agreement_verdict": agree,
-            "goal_verdict": "met" if speed == agree == "met" else "missed"}
+    return {"judge_speed_verdict": speed, "judge_agreement_verdict": agree,
+            "judge_goal_verdict": "met" if speed == agree == "met" else "missed"}
 
 
 def summarise(values: dict, timings: dict | None = None) -> dict:
     """The numbers and words the chapter glues, all named ``judge_...``: agreement ``tau``,
     ``auc_<judge>``, digit ``mass_<judge>`` and ``speedup``, each with ``_lo``/``_hi`` of its
-    prompt-bootstrap interval; seconds per answer, shares, the goal and its verdict words
-    (``timings``: the record's seconds, default ``values["timings"]``)."""
+    prompt-bootstrap interval (:data:`INTERVAL_NAMES`); seconds per answer, shares, the goal
+    and its verdict words (``timings``: the record's seconds, default ``values["timings"]``)."""
     timings = timings or values["timings"]
     rows, resamples = values["prompts"], values["resamples"]
-    out: dict = {"prompts": len(rows), "answers": sum(len(r["answers"]) for r in rows),
-                 "finished_share": float(np.mean([f for r in rows for f in r["finished"]])),
-                 "pass_share": float(np.mean([p for r in rows for p in r["passes"]])),
-                 "written_share": float(np.mean([w is not None for r in rows
-                                                 for w in r["generate"]["written"]])),
-                 "goal_speedup": GOAL_SPEEDUP, "goal_tau": GOAL_TAU}
+    answers = sum(len(r["answers"]) for r in rows)
+    out: dict = {"judge_prompts": len(rows), "judge_answers": answers,
+                 "judge_finished_share": float(np.mean([f for r in rows for f in r["finished"]])),
+                 "judge_pass_share": float(np.mean([p for r in rows for p in r["passes"]])),
+                 "judge_written_share": float(np.mean([w is not None for r in rows
+                                                       for w in r["generate"]["written"]])),
+                 "judge_goal_speedup": GOAL_SPEEDUP, "judge_goal_tau": GOAL_TAU}
     taus = [kendall_tau(r["logits"]["scores"], r["generate"]["scores"]) for r in rows]
     intervals = {"tau": cluster_bootstrap(taus, _mean, resamples)}
     for judge in JUDGES:
@@ -166,16 +183,15 @@ def summarise(values: dict, timings: dict | None = None) -> dict:
         intervals[f"auc_{judge}"] = cluster_bootstrap(aucs, _mean, resamples)
         intervals[f"mass_{judge}"] = cluster_bootstrap(
             [np.mean(r[judge]["mass"]) for r in rows], _mean, resamples)
-        out[f"seconds_{judge}"] = float(np.sum(timings[f"{judge}_seconds"])) / out["answers"]
+        out[SECONDS_NAMES[judge]] = float(np.sum(timings[f"{judge}_seconds"])) / answers
     pairs = list(zip(timings["generate_seconds"], timings["logits_seconds"], strict=True))
     intervals["speedup"] = cluster_bootstrap(pairs, _ratio, resamples)
-    for name, interval in intervals.items():
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = (interval.mean, interval.lo,
-                                                           interval.hi)
-    out["auc_prompts"] = intervals["auc_logits"].units
-    out["tau_prompts"] = intervals["tau"].units
-    out.update(goal_words(out["tau"], out["speedup"]))
-    return {f"judge_{name}": value for name, value in out.items()}
+    for key, interval in intervals.items():
+        out.update(named(INTERVAL_NAMES[key], mean=interval.mean, lo=interval.lo, hi=interval.hi))
+    out["judge_auc_prompts"] = intervals["auc_logits"].units
+    out["judge_tau_prompts"] = intervals["tau"].units
+    out.update(goal_words(intervals["tau"].mean, intervals["speedup"].mean))
+    return out
 
 
 def plot(values: dict, timings: dict | None = None):

@@ -28,6 +28,7 @@ import numpy as np
 from srlm_core.config_file import load_config
 from srlm_core.errors import ConfigError, require
 from srlm_core.experiments import language_model_runner as runner
+from srlm_core.experiments import named
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.evaluation import groups_of
 from srlm_core.options import option
@@ -42,6 +43,24 @@ ARM_LABELS = {"fixed": "fixed reference", "moving": "moving reference",
 RESAMPLES = 1999
 #: File in the work folder accumulating the stage and wall times over calls of :func:`run`.
 TIMING_FILE = "timing.json"
+#: The glue names of each arm after its last round, against pi_0: the pass rate, the paired
+#: difference and its interval, its p-value and word, the KL to pi_0 and to the round before,
+#: and the finished share.
+ARM_NAMES = {
+    "fixed": {"pass_rate": "lm_fixed_pass", "diff": "lm_fixed_diff", "diff_lo": "lm_fixed_diff_lo",
+              "diff_hi": "lm_fixed_diff_hi", "p": "lm_fixed_p", "word": "lm_fixed_word",
+              "kl": "lm_fixed_kl", "kl_round": "lm_fixed_kl_round",
+              "finished": "lm_fixed_finished"},
+    "moving": {"pass_rate": "lm_moving_pass", "diff": "lm_moving_diff",
+               "diff_lo": "lm_moving_diff_lo", "diff_hi": "lm_moving_diff_hi", "p": "lm_moving_p",
+               "word": "lm_moving_word", "kl": "lm_moving_kl", "kl_round": "lm_moving_kl_round",
+               "finished": "lm_moving_finished"},
+    "single_step": {"pass_rate": "lm_single_step_pass", "diff": "lm_single_step_diff",
+                    "diff_lo": "lm_single_step_diff_lo", "diff_hi": "lm_single_step_diff_hi",
+                    "p": "lm_single_step_p", "word": "lm_single_step_word",
+                    "kl": "lm_single_step_kl", "kl_round": "lm_single_step_kl_round",
+                    "finished": "lm_single_step_finished"},
+}
 _LM_FIELDS = frozenset(f.name for f in dataclasses.fields(runner.Config) if f.name != "extra")
 
 
@@ -383,13 +402,10 @@ def summarise_record(record: dict) -> dict:
     for arm, rows in arms.items():
         last = rows[-1]
         c = paired_comparison(last["answers"], base["answers"])
-        out.update({f"lm_{arm}_pass": 100 * last["pass_rate"],
-                    f"lm_{arm}_diff": 100 * c["difference"], f"lm_{arm}_diff_lo": 100 * c["lo"],
-                    f"lm_{arm}_diff_hi": 100 * c["hi"], f"lm_{arm}_p": c["p_value"],
-                    f"lm_{arm}_word": change_word(c),
-                    f"lm_{arm}_kl": last["kl_to_initial"],
-                    f"lm_{arm}_kl_round": last["kl_to_previous"],
-                    f"lm_{arm}_finished": 100 * last["finished_share"]})
+        out.update(named(ARM_NAMES[arm], pass_rate=100 * last["pass_rate"],
+                         diff=100 * c["difference"], diff_lo=100 * c["lo"], diff_hi=100 * c["hi"],
+                         p=c["p_value"], word=change_word(c), kl=last["kl_to_initial"],
+                         kl_round=last["kl_to_previous"], finished=100 * last["finished_share"]))
     fm = paired_comparison(arms["fixed"][-1]["answers"], arms["moving"][-1]["answers"])
     kl = paired_comparison(arms["moving"][-1]["answers"], arms["fixed"][-1]["answers"],
                            key="log_ratio")

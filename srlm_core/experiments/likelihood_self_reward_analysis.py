@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core import stats
+from srlm_core.experiments import named, renamed
 
 SPLITS = ("train", "heldout")
 #: Resamples of the crossed bootstrap over seeds and prompts.
@@ -55,6 +56,72 @@ class Predictions:
 
 #: The predictions the chapter states, with their margins (committed before the record).
 PREDICTIONS = Predictions()
+#: The glue names of each split's confident share at T (interval over seeds, range over seeds)
+#: and kappa-hat at round 0 and T (estimate and interval).
+SPLIT_NAMES = {
+    "train": {"share_T_lo": "train_share_T_lo", "share_T_hi": "train_share_T_hi",
+              "share_T_seed_min": "train_share_T_seed_min",
+              "share_T_seed_max": "train_share_T_seed_max", "kappa0": "train_kappa0",
+              "kappa0_lo": "train_kappa0_lo", "kappa0_hi": "train_kappa0_hi",
+              "kappaT": "train_kappaT", "kappaT_lo": "train_kappaT_lo",
+              "kappaT_hi": "train_kappaT_hi"},
+    "heldout": {"share_T_lo": "heldout_share_T_lo", "share_T_hi": "heldout_share_T_hi",
+                "share_T_seed_min": "heldout_share_T_seed_min",
+                "share_T_seed_max": "heldout_share_T_seed_max", "kappa0": "heldout_kappa0",
+                "kappa0_lo": "heldout_kappa0_lo", "kappa0_hi": "heldout_kappa0_hi",
+                "kappaT": "heldout_kappaT", "kappaT_lo": "heldout_kappaT_lo",
+                "kappaT_hi": "heldout_kappaT_hi"},
+}
+#: The glue names of each split's mean over seeds, at round 0 and at T, of each observable.
+ROUND_NAMES = {
+    ("train", "share"): ("train_share_0", "train_share_T"),
+    ("train", "f_base"): ("train_f_base_0", "train_f_base_T"),
+    ("train", "agree"): ("train_agree_0", "train_agree_T"),
+    ("train", "greedy_acc"): ("train_greedy_acc_0", "train_greedy_acc_T"),
+    ("train", "sampled_acc"): ("train_sampled_acc_0", "train_sampled_acc_T"),
+    ("train", "length"): ("train_length_0", "train_length_T"),
+    ("train", "finished"): ("train_finished_0", "train_finished_T"),
+    ("train", "c_hat"): ("train_c_hat_0", "train_c_hat_T"),
+    ("train", "gamma_hat"): ("train_gamma_hat_0", "train_gamma_hat_T"),
+    ("heldout", "share"): ("heldout_share_0", "heldout_share_T"),
+    ("heldout", "f_base"): ("heldout_f_base_0", "heldout_f_base_T"),
+    ("heldout", "agree"): ("heldout_agree_0", "heldout_agree_T"),
+    ("heldout", "greedy_acc"): ("heldout_greedy_acc_0", "heldout_greedy_acc_T"),
+    ("heldout", "sampled_acc"): ("heldout_sampled_acc_0", "heldout_sampled_acc_T"),
+    ("heldout", "length"): ("heldout_length_0", "heldout_length_T"),
+    ("heldout", "finished"): ("heldout_finished_0", "heldout_finished_T"),
+    ("heldout", "c_hat"): ("heldout_c_hat_0", "heldout_c_hat_T"),
+    ("heldout", "gamma_hat"): ("heldout_gamma_hat_0", "heldout_gamma_hat_T"),
+}
+#: The glue names of F_base and the confident share after the matched step, the step at
+#: beta and the iterated rounds, per split (P3).
+MATCHED_NAMES = {
+    ("train", "matched"): {"f_base": "train_matched_f_base", "share": "train_matched_share"},
+    ("train", "one-step"): {"f_base": "train_onestep_f_base", "share": "train_onestep_share"},
+    ("train", "iterate"): {"f_base": "train_iterate_f_base", "share": "train_iterate_share"},
+    ("heldout", "matched"): {"f_base": "heldout_matched_f_base", "share": "heldout_matched_share"},
+    ("heldout", "one-step"): {"f_base": "heldout_onestep_f_base", "share": "heldout_onestep_share"},
+    ("heldout", "iterate"): {"f_base": "heldout_iterate_f_base", "share": "heldout_iterate_share"},
+}
+#: The glue names of the predictions' margins (:data:`PREDICTIONS`' fields).
+PREDICTION_NAMES = {
+    "geometric_r2": "pred_geometric_r2", "share_level": "pred_share_level",
+    "f_base_margin": "pred_f_base_margin", "greedy_acc_margin": "pred_greedy_acc_margin",
+}
+#: The glue names of the small run's numbers the chapter states (keys of :func:`summarise`).
+SMALL_RUN_NAMES = {
+    "train_prompts": "small_train_prompts", "heldout_prompts": "small_heldout_prompts",
+    "rounds": "small_rounds", "train_kappa0": "small_train_kappa0",
+    "train_kappaT": "small_train_kappaT", "train_share_0": "small_train_share_0",
+    "train_share_T": "small_train_share_T", "train_length_0": "small_train_length_0",
+    "train_length_T": "small_train_length_T",
+}
+#: The glue names of the stored runs' parameters.
+CONFIG_NAMES = {
+    "tau": "cfg_tau", "beta": "cfg_beta", "rounds": "cfg_rounds", "pairs": "cfg_pairs",
+    "epochs": "cfg_epochs", "learning_rate": "cfg_learning_rate",
+    "trainable_blocks": "cfg_trainable_blocks",
+}
 
 
 def merge(*values: dict) -> dict:
@@ -224,24 +291,23 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
         k0 = seed_interval(values, main, split, 0)
         kT = seed_interval(values, main, split, T)
         sT = seed_interval(values, main, split, T, "share")
-        out[f"{split}_share_T_lo"], out[f"{split}_share_T_hi"] = sT[1:]
         shares = [rows[a][split][T]["share"] for a in main]
-        out[f"{split}_share_T_seed_min"], out[f"{split}_share_T_seed_max"] = (min(shares),
-                                                                              max(shares))
-        out[f"{split}_kappa0"], out[f"{split}_kappa0_lo"], out[f"{split}_kappa0_hi"] = k0
-        out[f"{split}_kappaT"], out[f"{split}_kappaT_lo"], out[f"{split}_kappaT_hi"] = kT
+        out.update(named(SPLIT_NAMES[split], share_T_lo=sT[1], share_T_hi=sT[2],
+                         share_T_seed_min=min(shares), share_T_seed_max=max(shares),
+                         kappa0=k0[0], kappa0_lo=k0[1], kappa0_hi=k0[2],
+                         kappaT=kT[0], kappaT_lo=kT[1], kappaT_hi=kT[2]))
         for key in ("share", "f_base", "agree", "greedy_acc", "sampled_acc", "length",
                     "finished", "c_hat", "gamma_hat"):
-            for t in (0, T):
-                vals = [rows[a][split][t][key] for a in main]
-                out[f"{split}_{key}_{t if t == 0 else 'T'}"] = _mean(vals)
+            out.update(zip(ROUND_NAMES[split, key],
+                           (_mean([rows[a][split][t][key] for a in main]) for t in (0, T))))
     # P1: the shape of kappa-hat
     curves = [[r["kappa"] for r in rows[a]["train"]] for a in main]
     mean_curve = list(np.mean(np.array(curves), axis=0))
     geo = geometric_fit(mean_curve)
     fit = fit_recursion(curves)
-    out.update({f"geo_{k}": v for k, v in geo.items()})
-    out.update({f"rec_{k}": v for k, v in fit.items()})
+    out.update({"geo_q": geo["q"], "geo_kappa_inf": geo["kappa_inf"], "geo_r2": geo["r2"]})
+    out.update({"rec_a": fit["a"], "rec_b": fit["b"], "rec_kappa_inf": fit["kappa_inf"],
+                "rec_q": fit["q"]})
     out["kappa_falls_seeds"] = sum(c[-1] < c[0] for c in curves)
     out["train_kappaT_seed_min"] = min(c[-1] for c in curves)
     out["train_kappaT_seed_max"] = max(c[-1] for c in curves)
@@ -320,12 +386,10 @@ def _matched(rows: dict, iterate: str, T: int, predictions: Predictions) -> dict
                                     "is not tested here."}
     out: dict = {}
     for split in SPLITS:
-        for name, key in (("matched", "matched"), ("one-step", "onestep")):
-            one = rows[name][split][1]
-            out[f"{split}_{key}_f_base"] = one["f_base"]
-            out[f"{split}_{key}_share"] = one["share"]
-        out[f"{split}_iterate_f_base"] = rows[iterate][split][T]["f_base"]
-        out[f"{split}_iterate_share"] = rows[iterate][split][T]["share"]
+        for arm, row in (("matched", rows["matched"][split][1]),
+                         ("one-step", rows["one-step"][split][1]),
+                         ("iterate", rows[iterate][split][T])):
+            out.update(renamed(row, MATCHED_NAMES[split, arm]))
     diff = max(rows["matched"][s][1]["f_base"] - rows[iterate][s][T]["f_base"]
                for s in SPLITS)
     out["matched_minus_iterate_f_base"] = diff

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm, rankdata
 
+from srlm_core.experiments import named, renamed
 from srlm_core.experiments.controlled_alpha_analysis import LEVEL, Measurements, compare_word
 
 
@@ -75,6 +76,63 @@ def prompt_table(pool_values: dict, main: dict, contrast: dict, scale: float) ->
 #: The two ways a single step can fall short on a prompt (columns of :func:`prompt_table`).
 OUTCOMES = ("floor_gap", "shortfall")
 COVERAGES = ("sampled_coverage", "pool_coverage")
+#: The glue names of the sampled and the pool coverage's median, range and zero share.
+COVERAGE_NAMES = {
+    "sampled_coverage": {"median": "lmcov_sampled_median", "min": "lmcov_sampled_min",
+                         "max": "lmcov_sampled_max", "zero": "lmcov_sampled_zero"},
+    "pool_coverage": {"median": "lmcov_pool_median", "min": "lmcov_pool_min",
+                      "max": "lmcov_pool_max", "zero": "lmcov_pool_zero"},
+}
+#: The glue names of each coverage's rank correlation with each outcome (all prompts and
+#: sampled-only ones): value, interval, the outcome's means in the low and high halves, word.
+CORRELATION_NAMES = {
+    ("sampled_coverage", "floor_gap"): {"rho": "lmcov_sampled_floor_rho",
+                                        "rho_lo": "lmcov_sampled_floor_rho_lo",
+                                        "rho_hi": "lmcov_sampled_floor_rho_hi",
+                                        "low": "lmcov_sampled_floor_low",
+                                        "high": "lmcov_sampled_floor_high",
+                                        "word": "lmcov_sampled_floor_word"},
+    ("sampled_coverage", "floor_gap_sampled_only"): {"rho": "lmcov_sampled_floor_so_rho",
+                                                     "rho_lo": "lmcov_sampled_floor_so_rho_lo",
+                                                     "rho_hi": "lmcov_sampled_floor_so_rho_hi",
+                                                     "low": "lmcov_sampled_floor_so_low",
+                                                     "high": "lmcov_sampled_floor_so_high",
+                                                     "word": "lmcov_sampled_floor_so_word"},
+    ("sampled_coverage", "shortfall"): {"rho": "lmcov_sampled_iter_rho",
+                                        "rho_lo": "lmcov_sampled_iter_rho_lo",
+                                        "rho_hi": "lmcov_sampled_iter_rho_hi",
+                                        "low": "lmcov_sampled_iter_low",
+                                        "high": "lmcov_sampled_iter_high",
+                                        "word": "lmcov_sampled_iter_word"},
+    ("sampled_coverage", "shortfall_sampled_only"): {"rho": "lmcov_sampled_iter_so_rho",
+                                                     "rho_lo": "lmcov_sampled_iter_so_rho_lo",
+                                                     "rho_hi": "lmcov_sampled_iter_so_rho_hi",
+                                                     "low": "lmcov_sampled_iter_so_low",
+                                                     "high": "lmcov_sampled_iter_so_high",
+                                                     "word": "lmcov_sampled_iter_so_word"},
+    ("pool_coverage", "floor_gap"): {"rho": "lmcov_pool_floor_rho",
+                                     "rho_lo": "lmcov_pool_floor_rho_lo",
+                                     "rho_hi": "lmcov_pool_floor_rho_hi",
+                                     "low": "lmcov_pool_floor_low", "high": "lmcov_pool_floor_high",
+                                     "word": "lmcov_pool_floor_word"},
+    ("pool_coverage", "floor_gap_sampled_only"): {"rho": "lmcov_pool_floor_so_rho",
+                                                  "rho_lo": "lmcov_pool_floor_so_rho_lo",
+                                                  "rho_hi": "lmcov_pool_floor_so_rho_hi",
+                                                  "low": "lmcov_pool_floor_so_low",
+                                                  "high": "lmcov_pool_floor_so_high",
+                                                  "word": "lmcov_pool_floor_so_word"},
+    ("pool_coverage", "shortfall"): {"rho": "lmcov_pool_iter_rho",
+                                     "rho_lo": "lmcov_pool_iter_rho_lo",
+                                     "rho_hi": "lmcov_pool_iter_rho_hi",
+                                     "low": "lmcov_pool_iter_low", "high": "lmcov_pool_iter_high",
+                                     "word": "lmcov_pool_iter_word"},
+    ("pool_coverage", "shortfall_sampled_only"): {"rho": "lmcov_pool_iter_so_rho",
+                                                  "rho_lo": "lmcov_pool_iter_so_rho_lo",
+                                                  "rho_hi": "lmcov_pool_iter_so_rho_hi",
+                                                  "low": "lmcov_pool_iter_so_low",
+                                                  "high": "lmcov_pool_iter_so_high",
+                                                  "word": "lmcov_pool_iter_so_word"},
+}
 
 
 def association(cover: np.ndarray, outcome: np.ndarray, draw: np.ndarray) -> dict:
@@ -145,21 +203,19 @@ def chapter_numbers(analysis: dict) -> dict:
            "lmcov_sampled_only": sum(not r["edited"] for r in rows),
            "lmcov_detectable_rho": (detectable_correlation(len(rows)) if len(rows) >= 4
                                     else float("nan"))}
-    for key, name in (("sampled_coverage", "sampled"), ("pool_coverage", "pool")):
+    for key in COVERAGES:
         a = analysis[key]
-        out.update({f"lmcov_{name}_{stat}": a[stat] for stat in ("median", "min", "max",
-                                                                 "zero")})
-        for outcome, short in (("floor_gap", "floor"), ("shortfall", "iter")):
-            for suffix, tag in (("", ""), ("_sampled_only", "_so")):
-                if outcome + suffix not in a:
+        out.update(renamed(a, COVERAGE_NAMES[key]))
+        for outcome in OUTCOMES:
+            for measured in (outcome, outcome + "_sampled_only"):
+                if measured not in a:
                     continue
-                rho = a[outcome + suffix]
-                prefix = f"lmcov_{name}_{short}{tag}"
-                out.update({f"{prefix}_rho": rho["value"], f"{prefix}_rho_lo": rho["lo"],
-                            f"{prefix}_rho_hi": rho["hi"], f"{prefix}_low": rho["low_half"],
-                            f"{prefix}_high": rho["high_half"],
-                            f"{prefix}_word": compare_word(rho, "a positive", "a negative",
-                                                           "no detectable")})
+                rho = a[measured]
+                out.update(named(CORRELATION_NAMES[key, measured], rho=rho["value"],
+                                 rho_lo=rho["lo"], rho_hi=rho["hi"], low=rho["low_half"],
+                                 high=rho["high_half"],
+                                 word=compare_word(rho, "a positive", "a negative",
+                                                   "no detectable")))
     out["lmcov_verdict"] = ("holds" if out["lmcov_sampled_floor_word"] == "no detectable"
                             and out["lmcov_sampled_iter_word"] == "no detectable" else "fails")
     return out

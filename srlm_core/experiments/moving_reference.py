@@ -17,11 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core.errors import require_at_least, require_positive, require_shares
-from srlm_core.experiments.contraction import key
+from srlm_core.experiments import named
 from srlm_core.model import metrics
 from srlm_core.model.self_rewarding import REFERENCES, SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
 
+#: The glue names of each signal share: the last round's growth factor of the moving error
+#: (mean, min, max over instances), its prediction, and the verdicts.
+GROWTH_NAMES = {
+    0.5: {"growth": "moving_growth_a50", "min": "moving_growth_a50_min",
+          "max": "moving_growth_a50_max", "pred": "growth_pred_a50", "grows": "moving_grows_a50",
+          "approach": "moving_approach_a50"},
+    1.0: {"growth": "moving_growth_a100", "min": "moving_growth_a100_min",
+          "max": "moving_growth_a100_max", "pred": "growth_pred_a100", "grows": "moving_grows_a100",
+          "approach": "moving_approach_a100"},
+}
 
 @dataclass(frozen=True)
 class Config:
@@ -117,7 +127,8 @@ def _moving(values: dict, alpha: float) -> np.ndarray:
 def summarise(values: dict) -> dict:
     r"""The largest absolute gap between the simulation and the closed forms over every
     instance, and the verdict ``follows the closed forms to rounding error`` (gap at most
-    ``tolerance``) or ``departs from the closed forms``; per share the last round's measured
+    ``tolerance``) or ``departs from the closed forms``; per share (named by
+    :data:`GROWTH_NAMES`) the last round's measured
     growth factor of the moving-reference error (range over instances; deterministic, no
     interval), the predicted :math:`2-\alpha`, whether the moving error ``grows`` at every
     round in every instance (else ``does not grow at every round``) and whether the last
@@ -129,18 +140,17 @@ def summarise(values: dict) -> dict:
            "moving_match": ("follows the closed forms to rounding error"
                             if gap <= values["tolerance"] else "departs from the closed forms")}
     for entry in values["growth"]:
-        alpha, k, predicted = entry["alpha"], key(entry["alpha"]), entry["predicted"]
+        alpha, predicted = entry["alpha"], entry["predicted"]
         moving = _moving(values, alpha)
         factors = moving[:, 1:] / moving[:, :-1]
         last = factors[:, -1]
         closer = np.abs(factors[:, -1] - predicted) < np.abs(factors[:, -2] - predicted)
-        out[f"moving_growth_{k}"] = float(last.mean())
-        out[f"moving_growth_{k}_min"] = float(last.min())
-        out[f"moving_growth_{k}_max"] = float(last.max())
-        out[f"growth_pred_{k}"] = predicted
-        out[f"moving_grows_{k}"] = ("grows" if (factors > 1).all()
-                                    else "does not grow at every round")
-        out[f"moving_approach_{k}"] = "approaching" if closer.all() else "not approaching"
+        out.update(named(
+            GROWTH_NAMES.get(alpha), growth=float(last.mean()), min=float(last.min()),
+            max=float(last.max()), pred=predicted,
+            grows="grows" if (factors > 1).all() else "does not grow at every round",
+            approach="approaching" if closer.all() else "not approaching",
+        ))
     return out
 
 

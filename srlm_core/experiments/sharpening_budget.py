@@ -26,6 +26,7 @@ from itertools import product
 import numpy as np
 
 from srlm_core.errors import require, require_at_least
+from srlm_core.experiments import named, row_names
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.options import option
@@ -39,8 +40,95 @@ EVENTS = ("failure_own", "failure_base")
 VERSUS = ("one_step", "matched")
 
 
-#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
-GLUE = "p2_b_"
+#: The numbers of a cell (:func:`cell_numbers`).
+CELL_FIELDS = (
+    "kappa0", "matched_beta", "iterated_failure_own", "iterated_failure_base",
+    "iterated_mode_switches", "one_step_failure_own", "one_step_failure_base",
+    "one_step_mode_switches", "matched_failure_own", "matched_failure_base",
+    "matched_mode_switches", "population_iterated_own", "population_iterated_base",
+    "population_one_step_own", "population_one_step_base", "diff_own_one_step",
+    "diff_own_one_step_lo", "diff_own_one_step_hi", "diff_own_one_step_mdd",
+    "diff_own_one_step_verdict", "diff_own_matched", "diff_own_matched_lo", "diff_own_matched_hi",
+    "diff_own_matched_mdd", "diff_own_matched_verdict", "diff_base_one_step",
+    "diff_base_one_step_lo", "diff_base_one_step_hi", "diff_base_one_step_mdd",
+    "diff_base_one_step_verdict", "diff_base_matched", "diff_base_matched_lo",
+    "diff_base_matched_hi", "diff_base_matched_mdd", "diff_base_matched_verdict",
+)
+#: The glue names of each (temperature, beta) cell of the book, in the order of
+#: CELL_FIELDS.
+CELL_NAMES = {
+    (0.3, 0.05): ("p2_b_kappa0_t3_b5", "p2_b_matched_beta_t3_b5", "p2_b_iterated_failure_own_t3_b5",
+                  "p2_b_iterated_failure_base_t3_b5", "p2_b_iterated_mode_switches_t3_b5",
+                  "p2_b_one_step_failure_own_t3_b5", "p2_b_one_step_failure_base_t3_b5",
+                  "p2_b_one_step_mode_switches_t3_b5", "p2_b_matched_failure_own_t3_b5",
+                  "p2_b_matched_failure_base_t3_b5", "p2_b_matched_mode_switches_t3_b5",
+                  "p2_b_population_iterated_own_t3_b5", "p2_b_population_iterated_base_t3_b5",
+                  "p2_b_population_one_step_own_t3_b5", "p2_b_population_one_step_base_t3_b5",
+                  "p2_b_diff_own_one_step_t3_b5", "p2_b_diff_own_one_step_t3_b5_lo",
+                  "p2_b_diff_own_one_step_t3_b5_hi", "p2_b_diff_own_one_step_t3_b5_mdd",
+                  "p2_b_diff_own_one_step_t3_b5_verdict", "p2_b_diff_own_matched_t3_b5",
+                  "p2_b_diff_own_matched_t3_b5_lo", "p2_b_diff_own_matched_t3_b5_hi",
+                  "p2_b_diff_own_matched_t3_b5_mdd", "p2_b_diff_own_matched_t3_b5_verdict",
+                  "p2_b_diff_base_one_step_t3_b5", "p2_b_diff_base_one_step_t3_b5_lo",
+                  "p2_b_diff_base_one_step_t3_b5_hi", "p2_b_diff_base_one_step_t3_b5_mdd",
+                  "p2_b_diff_base_one_step_t3_b5_verdict", "p2_b_diff_base_matched_t3_b5",
+                  "p2_b_diff_base_matched_t3_b5_lo", "p2_b_diff_base_matched_t3_b5_hi",
+                  "p2_b_diff_base_matched_t3_b5_mdd", "p2_b_diff_base_matched_t3_b5_verdict"),
+    (0.3, 1.0): ("p2_b_kappa0_t3_b100", "p2_b_matched_beta_t3_b100",
+                 "p2_b_iterated_failure_own_t3_b100", "p2_b_iterated_failure_base_t3_b100",
+                 "p2_b_iterated_mode_switches_t3_b100", "p2_b_one_step_failure_own_t3_b100",
+                 "p2_b_one_step_failure_base_t3_b100", "p2_b_one_step_mode_switches_t3_b100",
+                 "p2_b_matched_failure_own_t3_b100", "p2_b_matched_failure_base_t3_b100",
+                 "p2_b_matched_mode_switches_t3_b100", "p2_b_population_iterated_own_t3_b100",
+                 "p2_b_population_iterated_base_t3_b100", "p2_b_population_one_step_own_t3_b100",
+                 "p2_b_population_one_step_base_t3_b100", "p2_b_diff_own_one_step_t3_b100",
+                 "p2_b_diff_own_one_step_t3_b100_lo", "p2_b_diff_own_one_step_t3_b100_hi",
+                 "p2_b_diff_own_one_step_t3_b100_mdd", "p2_b_diff_own_one_step_t3_b100_verdict",
+                 "p2_b_diff_own_matched_t3_b100", "p2_b_diff_own_matched_t3_b100_lo",
+                 "p2_b_diff_own_matched_t3_b100_hi", "p2_b_diff_own_matched_t3_b100_mdd",
+                 "p2_b_diff_own_matched_t3_b100_verdict", "p2_b_diff_base_one_step_t3_b100",
+                 "p2_b_diff_base_one_step_t3_b100_lo", "p2_b_diff_base_one_step_t3_b100_hi",
+                 "p2_b_diff_base_one_step_t3_b100_mdd", "p2_b_diff_base_one_step_t3_b100_verdict",
+                 "p2_b_diff_base_matched_t3_b100", "p2_b_diff_base_matched_t3_b100_lo",
+                 "p2_b_diff_base_matched_t3_b100_hi", "p2_b_diff_base_matched_t3_b100_mdd",
+                 "p2_b_diff_base_matched_t3_b100_verdict"),
+    (1.0, 0.05): ("p2_b_kappa0_t10_b5", "p2_b_matched_beta_t10_b5",
+                  "p2_b_iterated_failure_own_t10_b5", "p2_b_iterated_failure_base_t10_b5",
+                  "p2_b_iterated_mode_switches_t10_b5", "p2_b_one_step_failure_own_t10_b5",
+                  "p2_b_one_step_failure_base_t10_b5", "p2_b_one_step_mode_switches_t10_b5",
+                  "p2_b_matched_failure_own_t10_b5", "p2_b_matched_failure_base_t10_b5",
+                  "p2_b_matched_mode_switches_t10_b5", "p2_b_population_iterated_own_t10_b5",
+                  "p2_b_population_iterated_base_t10_b5", "p2_b_population_one_step_own_t10_b5",
+                  "p2_b_population_one_step_base_t10_b5", "p2_b_diff_own_one_step_t10_b5",
+                  "p2_b_diff_own_one_step_t10_b5_lo", "p2_b_diff_own_one_step_t10_b5_hi",
+                  "p2_b_diff_own_one_step_t10_b5_mdd", "p2_b_diff_own_one_step_t10_b5_verdict",
+                  "p2_b_diff_own_matched_t10_b5", "p2_b_diff_own_matched_t10_b5_lo",
+                  "p2_b_diff_own_matched_t10_b5_hi", "p2_b_diff_own_matched_t10_b5_mdd",
+                  "p2_b_diff_own_matched_t10_b5_verdict", "p2_b_diff_base_one_step_t10_b5",
+                  "p2_b_diff_base_one_step_t10_b5_lo", "p2_b_diff_base_one_step_t10_b5_hi",
+                  "p2_b_diff_base_one_step_t10_b5_mdd", "p2_b_diff_base_one_step_t10_b5_verdict",
+                  "p2_b_diff_base_matched_t10_b5", "p2_b_diff_base_matched_t10_b5_lo",
+                  "p2_b_diff_base_matched_t10_b5_hi", "p2_b_diff_base_matched_t10_b5_mdd",
+                  "p2_b_diff_base_matched_t10_b5_verdict"),
+    (1.0, 1.0): ("p2_b_kappa0_t10_b100", "p2_b_matched_beta_t10_b100",
+                 "p2_b_iterated_failure_own_t10_b100", "p2_b_iterated_failure_base_t10_b100",
+                 "p2_b_iterated_mode_switches_t10_b100", "p2_b_one_step_failure_own_t10_b100",
+                 "p2_b_one_step_failure_base_t10_b100", "p2_b_one_step_mode_switches_t10_b100",
+                 "p2_b_matched_failure_own_t10_b100", "p2_b_matched_failure_base_t10_b100",
+                 "p2_b_matched_mode_switches_t10_b100", "p2_b_population_iterated_own_t10_b100",
+                 "p2_b_population_iterated_base_t10_b100", "p2_b_population_one_step_own_t10_b100",
+                 "p2_b_population_one_step_base_t10_b100", "p2_b_diff_own_one_step_t10_b100",
+                 "p2_b_diff_own_one_step_t10_b100_lo", "p2_b_diff_own_one_step_t10_b100_hi",
+                 "p2_b_diff_own_one_step_t10_b100_mdd", "p2_b_diff_own_one_step_t10_b100_verdict",
+                 "p2_b_diff_own_matched_t10_b100", "p2_b_diff_own_matched_t10_b100_lo",
+                 "p2_b_diff_own_matched_t10_b100_hi", "p2_b_diff_own_matched_t10_b100_mdd",
+                 "p2_b_diff_own_matched_t10_b100_verdict", "p2_b_diff_base_one_step_t10_b100",
+                 "p2_b_diff_base_one_step_t10_b100_lo", "p2_b_diff_base_one_step_t10_b100_hi",
+                 "p2_b_diff_base_one_step_t10_b100_mdd", "p2_b_diff_base_one_step_t10_b100_verdict",
+                 "p2_b_diff_base_matched_t10_b100", "p2_b_diff_base_matched_t10_b100_lo",
+                 "p2_b_diff_base_matched_t10_b100_hi", "p2_b_diff_base_matched_t10_b100_mdd",
+                 "p2_b_diff_base_matched_t10_b100_verdict"),
+}
 
 
 @dataclass(frozen=True)
@@ -112,11 +200,6 @@ def _values(values: dict, cell: tuple, arm: str, field: str) -> np.ndarray:
     return np.array([r[field] for r in rows])
 
 
-def key(tau: float, beta: float) -> str:
-    """The glue suffix of a cell: ``t3_b5`` for temperature 0.3 and beta 0.05."""
-    return f"t{round(tau * 10)}_b{round(beta * 100)}"
-
-
 def verdict(diff: np.ndarray, lo: float, hi: float) -> str:
     """``lower`` / ``higher`` when the interval excludes 0, ``identical in every instance``
     when every difference is 0, else ``no difference detected``."""
@@ -125,47 +208,51 @@ def verdict(diff: np.ndarray, lo: float, hi: float) -> str:
     return "lower" if hi < 0 else "higher" if lo > 0 else "no difference detected"
 
 
+def cell_numbers(values: dict, cell: tuple) -> dict:
+    r"""One (temperature, beta) cell: :math:`\kappa_0`, the matched strength, every arm's mean
+    :math:`F_{\mathrm{own}}`, :math:`F_{\mathrm{base}}` and mode-switch share, the population
+    values, and for each event and each single step the paired difference iterated minus single
+    step (mean, 95% interval over instances, the smallest difference the design detects with
+    80% power, and :func:`verdict`), named as in :data:`CELL_FIELDS`."""
+    out = {"kappa0": float(_values(values, cell, "iterated", "kappa0").mean()),
+           "matched_beta": tabular.matched_beta(cell[1], values["rounds"])}
+    for arm, field in product(ARMS, EVENTS + ("mode_switches",)):
+        out[f"{arm}_{field}"] = float(_values(values, cell, arm, field).mean())
+    for arm, event in product(("iterated", "one_step"), ("own", "base")):
+        out[f"population_{arm}_{event}"] = float(
+            _values(values, cell, arm, f"population_{event}").mean())
+    for event, other in product(EVENTS, VERSUS):
+        diff = _values(values, cell, "iterated", event) - _values(values, cell, other, event)
+        ci = mean_interval(diff)
+        name = f"diff_{event.split('_')[1]}_{other}"
+        out |= {name: ci.mean, f"{name}_lo": ci.lo, f"{name}_hi": ci.hi,
+                f"{name}_mdd": minimum_detectable_difference(float(diff.std(ddof=1)), diff.size),
+                f"{name}_verdict": verdict(diff, ci.lo, ci.hi)}
+    return out
+
+
 def summarise(values: dict) -> dict:
-    r"""Per temperature and strength: every arm's mean :math:`F_{\mathrm{own}}`,
-    :math:`F_{\mathrm{base}}` and mode-switch share, the population values, and for each event
-    and each single step the paired difference iterated minus single step (mean, 95% interval
-    over instances, the smallest difference the design detects with 80% power, and
-    :func:`verdict`); over the cells, how many bear out each prediction: iterating is
+    r"""The design, then per temperature and strength the :func:`cell_numbers` (glued under
+    :data:`CELL_NAMES`); over the cells, how many bear out each prediction: iterating is
     ``lower`` on :math:`F_{\mathrm{own}}` than one step at the same :math:`\beta`, not
     ``lower`` on it than the matched step, and ``higher`` on :math:`F_{\mathrm{base}}` than the
-    matched step.
-    Every name carries the prefix :data:`GLUE`."""
-    out = {"n_instances": values["instances"], "rounds": values["rounds"], "n": values["n"],
-           "budget": values["n"] * values["rounds"],
-           "temperatures": ", ".join(f"{t:g}" for t in values["temperatures"]),
-           "betas": ", ".join(f"{b:g}" for b in values["betas"])}
+    matched step.  Every name carries the chapter's tag ``p2_b_``."""
+    out = {"p2_b_n_instances": values["instances"], "p2_b_rounds": values["rounds"],
+           "p2_b_n": values["n"], "p2_b_budget": values["n"] * values["rounds"],
+           "p2_b_temperatures": ", ".join(f"{t:g}" for t in values["temperatures"]),
+           "p2_b_betas": ", ".join(f"{b:g}" for b in values["betas"])}
     cells = list(product(values["temperatures"], values["betas"]))
-    for cell in cells:
-        k = key(*cell)
-        out[f"kappa0_{k}"] = float(_values(values, cell, "iterated", "kappa0").mean())
-        out[f"matched_beta_{k}"] = tabular.matched_beta(cell[1], values["rounds"])
-        for arm, field in product(ARMS, EVENTS + ("mode_switches",)):
-            out[f"{arm}_{field}_{k}"] = float(_values(values, cell, arm, field).mean())
-        for arm, event in product(("iterated", "one_step"), ("own", "base")):
-            out[f"population_{arm}_{event}_{k}"] = float(
-                _values(values, cell, arm, f"population_{event}").mean())
-        for event, other in product(EVENTS, VERSUS):
-            diff = _values(values, cell, "iterated", event) - _values(values, cell, other, event)
-            ci = mean_interval(diff)
-            name = f"diff_{event.split('_')[1]}_{other}_{k}"
-            out |= {name: ci.mean, f"{name}_lo": ci.lo, f"{name}_hi": ci.hi,
-                    f"{name}_mdd": minimum_detectable_difference(float(diff.std(ddof=1)),
-                                                                 diff.size),
-                    f"{name}_verdict": verdict(diff, ci.lo, ci.hi)}
-    keys = [key(*cell) for cell in cells]
-    out |= {"n_cells": len(cells),
-            "beats_one_step": sum(out[f"diff_own_one_step_{k}_verdict"] == "lower"
-                                  for k in keys),
-            "not_better_than_matched": sum(out[f"diff_own_matched_{k}_verdict"] != "lower"
-                                           for k in keys),
-            "worse_base_than_matched": sum(out[f"diff_base_matched_{k}_verdict"] == "higher"
-                                           for k in keys)}
-    return {GLUE + name: value for name, value in out.items()}
+    numbers = [cell_numbers(values, cell) for cell in cells]
+    for cell, cell_values in zip(cells, numbers):
+        out |= named(row_names(CELL_FIELDS, CELL_NAMES.get(cell)), **cell_values)
+    out |= {"p2_b_n_cells": len(cells),
+            "p2_b_beats_one_step": sum(n["diff_own_one_step_verdict"] == "lower"
+                                       for n in numbers),
+            "p2_b_not_better_than_matched": sum(n["diff_own_matched_verdict"] != "lower"
+                                                for n in numbers),
+            "p2_b_worse_base_than_matched": sum(n["diff_base_matched_verdict"] == "higher"
+                                                for n in numbers)}
+    return out
 
 
 def table(values: dict):
@@ -174,21 +261,21 @@ def table(values: dict):
     difference the design detects (80% power) and the verdict."""
     import pandas as pd
 
-    summary = {name[len(GLUE):]: value for name, value in summarise(values).items()}
+    cells = {cell: cell_numbers(values, cell)
+             for cell in product(values["temperatures"], values["betas"])}
     rows = []
-    for (tau, beta), event, other in product(product(values["temperatures"], values["betas"]),
-                                             EVENTS, VERSUS):
-        k, short = key(tau, beta), event.split("_")[1]
-        name = f"diff_{short}_{other}_{k}"
+    for (tau, beta), event, other in product(cells, EVENTS, VERSUS):
+        cell, short = cells[tau, beta], event.split("_")[1]
+        name = f"diff_{short}_{other}"
         rows.append({"τ": tau, "β": beta, "event": f"F_{short}",
                      "single step": other.replace("_", " "),
-                     "iterated": summary[f"iterated_{event}_{k}"],
-                     "single": summary[f"{other}_{event}_{k}"],
-                     "difference [95% interval]": (f"{summary[name]:+.3f} "
-                                                   f"[{summary[name + '_lo']:+.3f}, "
-                                                   f"{summary[name + '_hi']:+.3f}]"),
-                     "detectable": summary[f"{name}_mdd"],
-                     "verdict": summary[f"{name}_verdict"]})
+                     "iterated": cell[f"iterated_{event}"],
+                     "single": cell[f"{other}_{event}"],
+                     "difference [95% interval]": (f"{cell[name]:+.3f} "
+                                                   f"[{cell[name + '_lo']:+.3f}, "
+                                                   f"{cell[name + '_hi']:+.3f}]"),
+                     "detectable": cell[f"{name}_mdd"],
+                     "verdict": cell[f"{name}_verdict"]})
     return pd.DataFrame(rows).round(3)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.options import option
@@ -34,8 +35,55 @@ from srlm_core.stats import mean_interval, slope_across_units
 ARMS = ("min_norm", "ridge", "scaled")
 
 
-#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
-GLUE = "p2_k_"
+#: The glue names of each pair count n: the minimum-norm arm's rate q-hat and the paper's
+#: rate and floor (means, intervals over instances); the scaled arm's q-hat, its tied rate
+#: beta_n / (1 + beta_n) and its population rate.
+N_NAMES = {
+    1: {"q": "p2_k_q_n1", "q_lo": "p2_k_q_n1_lo", "q_hi": "p2_k_q_n1_hi",
+        "paper_rate": "p2_k_paper_rate_n1", "paper_floor": "p2_k_paper_floor_n1",
+        "paper_floor_lo": "p2_k_paper_floor_n1_lo", "paper_floor_hi": "p2_k_paper_floor_n1_hi",
+        "scaled_q": "p2_k_scaled_q_n1", "scaled_q_lo": "p2_k_scaled_q_n1_lo",
+        "scaled_q_hi": "p2_k_scaled_q_n1_hi", "scaled_tied": "p2_k_scaled_tied_n1",
+        "scaled_population": "p2_k_scaled_population_n1"},
+    2: {"q": "p2_k_q_n2", "q_lo": "p2_k_q_n2_lo", "q_hi": "p2_k_q_n2_hi",
+        "paper_rate": "p2_k_paper_rate_n2", "paper_floor": "p2_k_paper_floor_n2",
+        "paper_floor_lo": "p2_k_paper_floor_n2_lo", "paper_floor_hi": "p2_k_paper_floor_n2_hi",
+        "scaled_q": "p2_k_scaled_q_n2", "scaled_q_lo": "p2_k_scaled_q_n2_lo",
+        "scaled_q_hi": "p2_k_scaled_q_n2_hi", "scaled_tied": "p2_k_scaled_tied_n2",
+        "scaled_population": "p2_k_scaled_population_n2"},
+    4: {"q": "p2_k_q_n4", "q_lo": "p2_k_q_n4_lo", "q_hi": "p2_k_q_n4_hi",
+        "paper_rate": "p2_k_paper_rate_n4", "paper_floor": "p2_k_paper_floor_n4",
+        "paper_floor_lo": "p2_k_paper_floor_n4_lo", "paper_floor_hi": "p2_k_paper_floor_n4_hi",
+        "scaled_q": "p2_k_scaled_q_n4", "scaled_q_lo": "p2_k_scaled_q_n4_lo",
+        "scaled_q_hi": "p2_k_scaled_q_n4_hi", "scaled_tied": "p2_k_scaled_tied_n4",
+        "scaled_population": "p2_k_scaled_population_n4"},
+    8: {"q": "p2_k_q_n8", "q_lo": "p2_k_q_n8_lo", "q_hi": "p2_k_q_n8_hi",
+        "paper_rate": "p2_k_paper_rate_n8", "paper_floor": "p2_k_paper_floor_n8",
+        "paper_floor_lo": "p2_k_paper_floor_n8_lo", "paper_floor_hi": "p2_k_paper_floor_n8_hi",
+        "scaled_q": "p2_k_scaled_q_n8", "scaled_q_lo": "p2_k_scaled_q_n8_lo",
+        "scaled_q_hi": "p2_k_scaled_q_n8_hi", "scaled_tied": "p2_k_scaled_tied_n8",
+        "scaled_population": "p2_k_scaled_population_n8"},
+    32: {"q": "p2_k_q_n32", "q_lo": "p2_k_q_n32_lo", "q_hi": "p2_k_q_n32_hi",
+         "paper_rate": "p2_k_paper_rate_n32", "paper_floor": "p2_k_paper_floor_n32",
+         "paper_floor_lo": "p2_k_paper_floor_n32_lo", "paper_floor_hi": "p2_k_paper_floor_n32_hi",
+         "scaled_q": "p2_k_scaled_q_n32", "scaled_q_lo": "p2_k_scaled_q_n32_lo",
+         "scaled_q_hi": "p2_k_scaled_q_n32_hi", "scaled_tied": "p2_k_scaled_tied_n32",
+         "scaled_population": "p2_k_scaled_population_n32"},
+    128: {"q": "p2_k_q_n128", "q_lo": "p2_k_q_n128_lo", "q_hi": "p2_k_q_n128_hi",
+          "paper_rate": "p2_k_paper_rate_n128", "paper_floor": "p2_k_paper_floor_n128",
+          "paper_floor_lo": "p2_k_paper_floor_n128_lo",
+          "paper_floor_hi": "p2_k_paper_floor_n128_hi", "scaled_q": "p2_k_scaled_q_n128",
+          "scaled_q_lo": "p2_k_scaled_q_n128_lo", "scaled_q_hi": "p2_k_scaled_q_n128_hi",
+          "scaled_tied": "p2_k_scaled_tied_n128",
+          "scaled_population": "p2_k_scaled_population_n128"},
+}
+#: The glue names of the slopes over the small and the large sample sizes.
+PART_NAMES = {
+    "small": {"slope": "p2_k_slope_small", "lo": "p2_k_slope_small_lo", "hi": "p2_k_slope_small_hi",
+              "verdict": "p2_k_slope_small_verdict"},
+    "large": {"slope": "p2_k_slope_large", "lo": "p2_k_slope_large_lo", "hi": "p2_k_slope_large_hi",
+              "verdict": "p2_k_slope_large_verdict"},
+}
 
 
 @dataclass(frozen=True)
@@ -208,72 +256,72 @@ def summarise(values: dict) -> dict:
     ``scaled`` arm, :math:`\hat q` per :math:`n`, the population's fitted rate and
     :math:`\beta_n/(1+\beta_n)`, and its large-:math:`n` slope (``matches`` ``paper_slope``
     when its interval lies within ``slope_margin`` of it, else ``does not match``).
-    Every name carries the prefix :data:`GLUE`."""
+    Every name carries the chapter's tag ``p2_k_`` (per n :data:`N_NAMES`)."""
     frame = fits(values)
     ns = values["ns"]
     mn = [f for f in frame if f["arm"] == "min_norm"]
-    out = {"n_instances": values["instances"], "n_min": ns[0], "n_max": ns[-1],
-           "prompts": values["prompts"], "responses": values["responses"],
-           "temperature": values["temperature"], "beta": values["beta"],
-           "ridge": values["ridge"], "q_tied": values["beta"] / (1 + values["beta"]),
-           "kappa0": float(np.mean([curve[0] for curve in values["population"]])),
-           "small_n": values["small_n"], "large_n": values["large_n"],
-           "rounds": values["rounds"], "paper_slope": values["paper_slope"]}
+    out = {"p2_k_n_instances": values["instances"], "p2_k_n_min": ns[0], "p2_k_n_max": ns[-1],
+           "p2_k_prompts": values["prompts"], "p2_k_responses": values["responses"],
+           "p2_k_temperature": values["temperature"], "p2_k_beta": values["beta"],
+           "p2_k_ridge": values["ridge"], "p2_k_q_tied": values["beta"] / (1 + values["beta"]),
+           "p2_k_kappa0": float(np.mean([curve[0] for curve in values["population"]])),
+           "p2_k_small_n": values["small_n"], "p2_k_large_n": values["large_n"],
+           "p2_k_rounds": values["rounds"], "p2_k_paper_slope": values["paper_slope"]}
     for n in ns:
         cell = [f for f in mn if f["n"] == n]
         q = mean_interval([f["q"] for f in cell])
         floor = mean_interval([f["paper_floor"] for f in cell])
-        out |= {f"q_n{n}": q.mean, f"q_n{n}_lo": q.lo, f"q_n{n}_hi": q.hi,
-                f"paper_rate_n{n}": float(np.mean([f["paper_rate"] for f in cell])),
-                f"paper_floor_n{n}": floor.mean, f"paper_floor_n{n}_lo": floor.lo,
-                f"paper_floor_n{n}_hi": floor.hi}
+        out |= named(N_NAMES.get(n), q=q.mean, q_lo=q.lo, q_hi=q.hi,
+                     paper_rate=float(np.mean([f["paper_rate"] for f in cell])),
+                     paper_floor=floor.mean, paper_floor_lo=floor.lo, paper_floor_hi=floor.hi)
     trend = slope_across_units([np.log(f["n"]) for f in mn], [f["q"] for f in mn],
                                [f["instance"] for f in mn])
-    out |= {"q_trend": trend.slope, "q_trend_lo": trend.lo, "q_trend_hi": trend.hi,
-            "q_trend_verdict": "falls with n" if trend.hi < 0 else "does not fall with n"}
+    out |= {"p2_k_q_trend": trend.slope, "p2_k_q_trend_lo": trend.lo, "p2_k_q_trend_hi": trend.hi,
+            "p2_k_q_trend_verdict": "falls with n" if trend.hi < 0 else "does not fall with n"}
     for part, chosen in (("small", [n for n in ns if n <= values["small_n"]]),
                          ("large", [n for n in ns if n >= values["large_n"]])):
         s = _slope(mn, chosen)
-        out |= {f"slope_{part}": s.slope, f"slope_{part}_lo": s.lo, f"slope_{part}_hi": s.hi,
-                f"slope_{part}_verdict": _versus(s.lo, s.hi, values["paper_slope"],
-                                                 "shallower than", "consistent with",
-                                                 "steeper than")}
+        out |= named(PART_NAMES[part], slope=s.slope, lo=s.lo, hi=s.hi,
+                     verdict=_versus(s.lo, s.hi, values["paper_slope"], "shallower than",
+                                     "consistent with", "steeper than"))
     pop = [fit_recursion(curve)[1] for curve in values["population"]]
     top = sorted((f for f in mn if f["n"] == ns[-1]), key=lambda f: f["instance"])
     gap = mean_interval([f["q"] - p for f, p in zip(top, pop)])
-    out |= {"q_gap_population": gap.mean, "q_gap_population_lo": gap.lo,
-            "q_gap_population_hi": gap.hi}
+    out |= {"p2_k_q_gap_population": gap.mean, "p2_k_q_gap_population_lo": gap.lo,
+            "p2_k_q_gap_population_hi": gap.hi}
     top_ridge = values["ridge_ns"][-1]
     ridge = mean_interval([f["q"] for f in frame if f["arm"] == "ridge" and f["n"] == top_ridge])
     plain = mean_interval([f["q"] for f in mn if f["n"] == top_ridge])
-    out |= {"q_population": float(np.mean(pop)), "q_population_min": float(np.min(pop)),
-            "q_population_max": float(np.max(pop)),
-            "ridge_n": top_ridge, "q_ridge": ridge.mean, "q_ridge_lo": ridge.lo,
-            "q_ridge_hi": ridge.hi, "q_min_norm_at_ridge_n": plain.mean,
-            "kappa0_c_max": float(max(f["kappa0_c"] for f in frame))}
+    out |= {"p2_k_q_population": float(np.mean(pop)), "p2_k_q_population_min": float(np.min(pop)),
+            "p2_k_q_population_max": float(np.max(pop)),
+            "p2_k_ridge_n": top_ridge, "p2_k_q_ridge": ridge.mean, "p2_k_q_ridge_lo": ridge.lo,
+            "p2_k_q_ridge_hi": ridge.hi, "p2_k_q_min_norm_at_ridge_n": plain.mean,
+            "p2_k_kappa0_c_max": float(max(f["kappa0_c"] for f in frame))}
     scaled = [f for f in frame if f["arm"] == "scaled"]
     for n in ns:
         q = mean_interval([f["q"] for f in scaled if f["n"] == n])
         beta_n = values["beta"] / np.sqrt(n)
-        out |= {f"scaled_q_n{n}": q.mean, f"scaled_q_n{n}_lo": q.lo, f"scaled_q_n{n}_hi": q.hi,
-                f"scaled_tied_n{n}": beta_n / (1 + beta_n),
-                f"scaled_population_n{n}": float(np.mean(
-                    [fit_recursion(curve)[1] for curve in values["scaled_population"][str(n)]]))}
+        out |= named(N_NAMES.get(n), scaled_q=q.mean, scaled_q_lo=q.lo, scaled_q_hi=q.hi,
+                     scaled_tied=beta_n / (1 + beta_n),
+                     scaled_population=float(np.mean([fit_recursion(curve)[1] for curve
+                                                      in values["scaled_population"][str(n)]])))
     s = _slope(scaled, [n for n in ns if n >= values["large_n"]])
     margin = values["slope_margin"]
     inside = values["paper_slope"] - margin <= s.lo and s.hi <= values["paper_slope"] + margin
-    out |= {"scaled_slope": s.slope, "scaled_slope_lo": s.lo, "scaled_slope_hi": s.hi,
-            "slope_margin": margin,
-            "scaled_slope_verdict": "matches" if inside else "does not match"}
+    out |= {"p2_k_scaled_slope": s.slope, "p2_k_scaled_slope_lo": s.lo,
+            "p2_k_scaled_slope_hi": s.hi, "p2_k_slope_margin": margin,
+            "p2_k_scaled_slope_verdict": "matches" if inside else "does not match"}
     eq7 = eq7_without_log()
     rhs = [eq7(f["n"], f["c"], f["gamma"], 0.5, values["population"][f["instance"]][0],
                values["rounds"]) for f in frame]
     at_gamma_one = [eq7(f["n"], f["c"], 1.0, 0.5, values["population"][f["instance"]][0],
                         values["rounds"]) for f in frame]
-    out |= {"eq7_min": float(np.min(rhs)), "eq7_min_gamma_one": float(np.min(at_gamma_one)),
-            "eq7_verdict": "vacuous in every cell" if np.min(rhs) >= 1 else "below 1 somewhere",
-            "gamma_max": float(max(f["gamma"] for f in frame))}
-    return {GLUE + name: value for name, value in out.items()}
+    out |= {"p2_k_eq7_min": float(np.min(rhs)),
+            "p2_k_eq7_min_gamma_one": float(np.min(at_gamma_one)),
+            "p2_k_eq7_verdict": ("vacuous in every cell" if np.min(rhs) >= 1
+                                 else "below 1 somewhere"),
+            "p2_k_gamma_max": float(max(f["gamma"] for f in frame))}
+    return out
 
 
 def plot(values: dict):

@@ -20,8 +20,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import linear, observables
 from srlm_core.options import option
+
+#: The glue names of each radius B: the mean floor, the failure on F_own after T rounds and
+#: the largest spread of kappa within an instance.
+RADIUS_NAMES = {
+    5.0: {"floor": "p3_ball_floor_B5", "fown": "p3_ball_fown_B5", "spread": "p3_ball_spread_B5"},
+    10.0: {"floor": "p3_ball_floor_B10", "fown": "p3_ball_fown_B10",
+           "spread": "p3_ball_spread_B10"},
+    20.0: {"floor": "p3_ball_floor_B20", "fown": "p3_ball_fown_B20",
+           "spread": "p3_ball_spread_B20"},
+    40.0: {"floor": "p3_ball_floor_B40", "fown": "p3_ball_fown_B40",
+           "spread": "p3_ball_spread_B40"},
+}
+#: The glue names of the mean horizon of each (radius, n).
+HORIZON_NAMES = {
+    (5.0, 16): "p3_ball_horizon_B5_n16", (5.0, 64): "p3_ball_horizon_B5_n64",
+    (5.0, 256): "p3_ball_horizon_B5_n256", (10.0, 16): "p3_ball_horizon_B10_n16",
+    (10.0, 64): "p3_ball_horizon_B10_n64", (10.0, 256): "p3_ball_horizon_B10_n256",
+    (20.0, 16): "p3_ball_horizon_B20_n16", (20.0, 64): "p3_ball_horizon_B20_n64",
+    (20.0, 256): "p3_ball_horizon_B20_n256", (40.0, 16): "p3_ball_horizon_B40_n16",
+    (40.0, 64): "p3_ball_horizon_B40_n64", (40.0, 256): "p3_ball_horizon_B40_n256",
+}
 
 
 @dataclass(frozen=True)
@@ -150,19 +172,18 @@ def summarise(values: dict) -> dict:
            "p3_ball_other_gap": 100 * max(other_gaps, default=0.0)}
     last = values["rounds"]
     for radius in values["radii"]:
-        k = f"B{radius:g}"
         runs = [r for r in values["runs"] if r["radius"] == radius]
-        out[f"p3_ball_floor_{k}"] = float(np.mean([r["floor"] for r in runs]))
         end = [r for r in values["rows"] if r["radius"] == radius and r["t"] == last]
-        out[f"p3_ball_fown_{k}"] = float(np.mean([r["failure_own"] for r in end]))
         spread = 0.0
         for i in range(values["instances"]):
             kappas = [r["kappa"] for r in end if r["instance"] == i]
             spread = max(spread, max(kappas) - min(kappas))
-        out[f"p3_ball_spread_{k}"] = spread
-        for n in values["ns"]:
-            out[f"p3_ball_horizon_{k}_n{n}"] = float(np.mean(
-                [r["horizon"] for r in runs if r["n"] == n]))
+        out.update(named(RADIUS_NAMES.get(radius),
+                         floor=float(np.mean([r["floor"] for r in runs])),
+                         fown=float(np.mean([r["failure_own"] for r in end])), spread=spread))
+        out.update({HORIZON_NAMES[radius, n]: float(np.mean([r["horizon"] for r in runs
+                                                             if r["n"] == n]))
+                    for n in values["ns"] if (radius, n) in HORIZON_NAMES})
     return out
 
 

@@ -18,8 +18,28 @@ import numpy as np
 
 from srlm_core import stats
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import linear, observables
 from srlm_core.options import option
+
+#: The glue names of each (d, multiple, first or last round): the informative share and
+#: the share of full-span steps.
+CELL_NAMES = {
+    (8, 1, "first"): {"share": "p3_share_d8_m1_first", "full": "p3_full_d8_m1_first"},
+    (8, 1, "last"): {"share": "p3_share_d8_m1_last", "full": "p3_full_d8_m1_last"},
+    (8, 4, "first"): {"share": "p3_share_d8_m4_first", "full": "p3_full_d8_m4_first"},
+    (8, 4, "last"): {"share": "p3_share_d8_m4_last", "full": "p3_full_d8_m4_last"},
+    (8, 16, "first"): {"share": "p3_share_d8_m16_first", "full": "p3_full_d8_m16_first"},
+    (8, 16, "last"): {"share": "p3_share_d8_m16_last", "full": "p3_full_d8_m16_last"},
+    (32, 1, "first"): {"share": "p3_share_d32_m1_first", "full": "p3_full_d32_m1_first"},
+    (32, 1, "last"): {"share": "p3_share_d32_m1_last", "full": "p3_full_d32_m1_last"},
+    (32, 4, "first"): {"share": "p3_share_d32_m4_first", "full": "p3_full_d32_m4_first"},
+    (32, 4, "last"): {"share": "p3_share_d32_m4_last", "full": "p3_full_d32_m4_last"},
+    (32, 16, "first"): {"share": "p3_share_d32_m16_first", "full": "p3_full_d32_m16_first"},
+    (32, 16, "last"): {"share": "p3_share_d32_m16_last", "full": "p3_full_d32_m16_last"},
+}
+#: The glue names of Theorem 6.2's rate at n = d, by d.
+RATE_NAMES = {8: "p3_rate_d8", 32: "p3_rate_d32"}
 
 
 @dataclass(frozen=True)
@@ -174,13 +194,12 @@ def summarise(values: dict) -> dict:
         for m in values["multiples"]:
             for t, tag in ((0, "first"), (last, "last")):
                 cell = [r for r in rows if r["d"] == d and r["multiple"] == m and r["t"] == t]
-                out[f"p3_share_d{d}_m{m}_{tag}"] = float(np.mean(
-                    [r["informative"] / r["n"] for r in cell]))
-                out[f"p3_full_d{d}_m{m}_{tag}"] = float(np.mean(
-                    [r["rank"] == d for r in cell]))
+                out.update(named(CELL_NAMES.get((d, m, tag)),
+                                 share=float(np.mean([r["informative"] / r["n"] for r in cell])),
+                                 full=float(np.mean([r["rank"] == d for r in cell]))))
     for entry in values["rates"]:
-        if entry["n"] == entry["d"]:
-            out[f"p3_rate_d{entry['d']}"] = entry["rate"]
+        if entry["n"] == entry["d"] and entry["d"] in RATE_NAMES:
+            out[RATE_NAMES[entry["d"]]] = entry["rate"]
     return out
 
 

@@ -27,8 +27,62 @@ import numpy as np
 
 from srlm_core import stats
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import linear, observables
 from srlm_core.options import option
+
+#: The glue names of each (spectrum decay, d): the mean error, d_lambda and the outcome after
+#: T rounds (minimum norm).
+CELL_NAMES = {
+    (0.0, 8): {"err": "p3_rot_err_iso_d8", "d_eff": "p3_rot_deff_iso_d8",
+               "switches": "p3_rot_switches_iso_d8", "failure_own": "p3_rot_failure_own_iso_d8",
+               "failure_base": "p3_rot_failure_base_iso_d8", "kappa": "p3_rot_kappa_iso_d8"},
+    (0.0, 32): {"err": "p3_rot_err_iso_d32", "d_eff": "p3_rot_deff_iso_d32",
+                "switches": "p3_rot_switches_iso_d32", "failure_own": "p3_rot_failure_own_iso_d32",
+                "failure_base": "p3_rot_failure_base_iso_d32", "kappa": "p3_rot_kappa_iso_d32"},
+    (0.0, 128): {"err": "p3_rot_err_iso_d128", "d_eff": "p3_rot_deff_iso_d128",
+                 "switches": "p3_rot_switches_iso_d128",
+                 "failure_own": "p3_rot_failure_own_iso_d128",
+                 "failure_base": "p3_rot_failure_base_iso_d128", "kappa": "p3_rot_kappa_iso_d128"},
+    (0.0, 512): {"err": "p3_rot_err_iso_d512", "d_eff": "p3_rot_deff_iso_d512",
+                 "switches": "p3_rot_switches_iso_d512",
+                 "failure_own": "p3_rot_failure_own_iso_d512",
+                 "failure_base": "p3_rot_failure_base_iso_d512", "kappa": "p3_rot_kappa_iso_d512"},
+    (0.1, 8): {"err": "p3_rot_err_a010_d8", "d_eff": "p3_rot_deff_a010_d8",
+               "switches": "p3_rot_switches_a010_d8", "failure_own": "p3_rot_failure_own_a010_d8",
+               "failure_base": "p3_rot_failure_base_a010_d8", "kappa": "p3_rot_kappa_a010_d8"},
+    (0.1, 32): {"err": "p3_rot_err_a010_d32", "d_eff": "p3_rot_deff_a010_d32",
+                "switches": "p3_rot_switches_a010_d32",
+                "failure_own": "p3_rot_failure_own_a010_d32",
+                "failure_base": "p3_rot_failure_base_a010_d32", "kappa": "p3_rot_kappa_a010_d32"},
+    (0.1, 128): {"err": "p3_rot_err_a010_d128", "d_eff": "p3_rot_deff_a010_d128",
+                 "switches": "p3_rot_switches_a010_d128",
+                 "failure_own": "p3_rot_failure_own_a010_d128",
+                 "failure_base": "p3_rot_failure_base_a010_d128",
+                 "kappa": "p3_rot_kappa_a010_d128"},
+    (0.1, 512): {"err": "p3_rot_err_a010_d512", "d_eff": "p3_rot_deff_a010_d512",
+                 "switches": "p3_rot_switches_a010_d512",
+                 "failure_own": "p3_rot_failure_own_a010_d512",
+                 "failure_base": "p3_rot_failure_base_a010_d512",
+                 "kappa": "p3_rot_kappa_a010_d512"},
+    (0.5, 8): {"err": "p3_rot_err_a050_d8", "d_eff": "p3_rot_deff_a050_d8",
+               "switches": "p3_rot_switches_a050_d8", "failure_own": "p3_rot_failure_own_a050_d8",
+               "failure_base": "p3_rot_failure_base_a050_d8", "kappa": "p3_rot_kappa_a050_d8"},
+    (0.5, 32): {"err": "p3_rot_err_a050_d32", "d_eff": "p3_rot_deff_a050_d32",
+                "switches": "p3_rot_switches_a050_d32",
+                "failure_own": "p3_rot_failure_own_a050_d32",
+                "failure_base": "p3_rot_failure_base_a050_d32", "kappa": "p3_rot_kappa_a050_d32"},
+    (0.5, 128): {"err": "p3_rot_err_a050_d128", "d_eff": "p3_rot_deff_a050_d128",
+                 "switches": "p3_rot_switches_a050_d128",
+                 "failure_own": "p3_rot_failure_own_a050_d128",
+                 "failure_base": "p3_rot_failure_base_a050_d128",
+                 "kappa": "p3_rot_kappa_a050_d128"},
+    (0.5, 512): {"err": "p3_rot_err_a050_d512", "d_eff": "p3_rot_deff_a050_d512",
+                 "switches": "p3_rot_switches_a050_d512",
+                 "failure_own": "p3_rot_failure_own_a050_d512",
+                 "failure_base": "p3_rot_failure_base_a050_d512",
+                 "kappa": "p3_rot_kappa_a050_d512"},
+}
 
 
 @dataclass(frozen=True)
@@ -144,11 +198,6 @@ def _errors(rows, decay, d, scale=0.0, key="error") -> np.ndarray:
     return np.array([r[key] for r in cell])
 
 
-def tag(decay: float) -> str:
-    """The glue tag of a spectrum: ``iso`` or ``a010`` for :math:`a=0.1`."""
-    return "iso" if decay == 0 else f"a{round(100 * decay):03d}"
-
-
 def summarise(values: dict) -> dict:
     r"""The design's numbers, and verdicts on the pre-registered shapes (isotropic closed form
     within its margin at every :math:`d` with :math:`r<d`; the isotropic error rising by more than
@@ -206,11 +255,9 @@ def summarise(values: dict) -> dict:
     out["p3_rot_ridge_verdict"] = "holds" if all(worse) else "fails"
     for a in decays:
         for d in dims:
-            k = f"{tag(a)}_d{d}"
-            out[f"p3_rot_err_{k}"] = float(_errors(rows, a, d).mean())
-            out[f"p3_rot_deff_{k}"] = float(_errors(rows, a, d, key="d_eff").mean())
-            for key in ("switches", "failure_own", "failure_base", "kappa"):
-                out[f"p3_rot_{key}_{k}"] = float(_errors(rows, a, d, key=key).mean())
+            out.update(named(CELL_NAMES.get((a, d)), err=float(_errors(rows, a, d).mean()), **{
+                key: float(_errors(rows, a, d, key=key).mean())
+                for key in ("d_eff", "switches", "failure_own", "failure_base", "kappa")}))
     return out
 
 

@@ -21,11 +21,54 @@ import numpy as np
 from scipy.special import log_softmax
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import loss_variants, observables, tabular
 from srlm_core.options import option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 
 POPULATION = "population"
+#: The glue names of each pair count's population q and mode-switch shares at T.
+PAIRS_NAMES = {
+    4: {"q_pop": "p5_q_pop_n4", "switch_squared_ridge": "p5_switch_squared_ridge_n4",
+        "switch_logistic_bt": "p5_switch_logistic_bt_n4"},
+    16: {"q_pop": "p5_q_pop_n16", "switch_squared_ridge": "p5_switch_squared_ridge_n16",
+         "switch_logistic_bt": "p5_switch_logistic_bt_n16"},
+}
+#: The glue names of each update's mean contraction q (mean and 95% interval), by pair count.
+Q_NAMES = {
+    ("squared", 4): {"mean": "p5_q_squared_n4", "lo": "p5_q_squared_n4_lo",
+                     "hi": "p5_q_squared_n4_hi"},
+    ("squared_ridge", 4): {"mean": "p5_q_squared_ridge_n4", "lo": "p5_q_squared_ridge_n4_lo",
+                           "hi": "p5_q_squared_ridge_n4_hi"},
+    ("logistic_soft", 4): {"mean": "p5_q_logistic_soft_n4", "lo": "p5_q_logistic_soft_n4_lo",
+                           "hi": "p5_q_logistic_soft_n4_hi"},
+    ("logistic_bt", 4): {"mean": "p5_q_logistic_bt_n4", "lo": "p5_q_logistic_bt_n4_lo",
+                         "hi": "p5_q_logistic_bt_n4_hi"},
+    ("squared", 16): {"mean": "p5_q_squared_n16", "lo": "p5_q_squared_n16_lo",
+                      "hi": "p5_q_squared_n16_hi"},
+    ("squared_ridge", 16): {"mean": "p5_q_squared_ridge_n16", "lo": "p5_q_squared_ridge_n16_lo",
+                            "hi": "p5_q_squared_ridge_n16_hi"},
+    ("logistic_soft", 16): {"mean": "p5_q_logistic_soft_n16", "lo": "p5_q_logistic_soft_n16_lo",
+                            "hi": "p5_q_logistic_soft_n16_hi"},
+    ("logistic_bt", 16): {"mean": "p5_q_logistic_bt_n16", "lo": "p5_q_logistic_bt_n16_lo",
+                          "hi": "p5_q_logistic_bt_n16_hi"},
+}
+#: The glue names of each paired comparison (difference, 95% interval, smallest detectable
+#: difference, verdict), by pair count.
+COMPARISON_NAMES = {
+    ("sq_pop", 4): {"mean": "p5_sq_pop_n4", "lo": "p5_sq_pop_n4_lo", "hi": "p5_sq_pop_n4_hi",
+                    "mdd": "p5_sq_pop_n4_mdd", "verdict": "p5_sq_pop_n4_verdict"},
+    ("bt_sqr", 4): {"mean": "p5_bt_sqr_n4", "lo": "p5_bt_sqr_n4_lo", "hi": "p5_bt_sqr_n4_hi",
+                    "mdd": "p5_bt_sqr_n4_mdd", "verdict": "p5_bt_sqr_n4_verdict"},
+    ("switch", 4): {"mean": "p5_switch_n4", "lo": "p5_switch_n4_lo", "hi": "p5_switch_n4_hi",
+                    "mdd": "p5_switch_n4_mdd", "verdict": "p5_switch_n4_verdict"},
+    ("sq_pop", 16): {"mean": "p5_sq_pop_n16", "lo": "p5_sq_pop_n16_lo", "hi": "p5_sq_pop_n16_hi",
+                     "mdd": "p5_sq_pop_n16_mdd", "verdict": "p5_sq_pop_n16_verdict"},
+    ("bt_sqr", 16): {"mean": "p5_bt_sqr_n16", "lo": "p5_bt_sqr_n16_lo", "hi": "p5_bt_sqr_n16_hi",
+                     "mdd": "p5_bt_sqr_n16_mdd", "verdict": "p5_bt_sqr_n16_verdict"},
+    ("switch", 16): {"mean": "p5_switch_n16", "lo": "p5_switch_n16_lo", "hi": "p5_switch_n16_hi",
+                     "mdd": "p5_switch_n16_mdd", "verdict": "p5_switch_n16_verdict"},
+}
 
 
 @dataclass(frozen=True)
@@ -151,14 +194,14 @@ def _compare(difference: np.ndarray, margin: float, below: str, above: str) -> t
 
 def summarise(values: dict) -> dict:
     r"""The glued numbers and verdicts (prefix ``p5_``): the largest gap between the squared and
-    soft-label logistic loops (an identity check: ``the same policy`` / ``different
-    policies``); per pair count, the population's :math:`\bar q` (mean over instances;
-    deterministic per instance, so no interval) and, per update, :math:`\bar q` (mean and 95%
-    interval over instances); paired over instances, :math:`\log\bar q` of the squared loop
-    minus the population's (``slower`` / ``faster`` / ``alike`` / ``undecided``), of the
-    Bradley–Terry loop minus the squared-ridge one, and the mode-switch share at :math:`T` of
-    the Bradley–Terry loop minus the squared-ridge one (``more`` / ``fewer`` ...), each with its
-    smallest detectable difference (80% power)."""
+    soft-label logistic loops (an identity check: ``the same policy`` / ``different policies``); per
+    pair count (:data:`PAIRS_NAMES`, :data:`Q_NAMES`, :data:`COMPARISON_NAMES`), the population's
+    :math:`\bar q` (mean over instances; deterministic per instance, so no interval) and, per
+    update, :math:`\bar q` (mean and 95% interval over instances); paired over instances,
+    :math:`\log\bar q` of the squared loop minus the population's (``slower`` / ``faster`` /
+    ``alike`` / ``undecided``), of the Bradley–Terry loop minus the squared-ridge one, and the
+    mode-switch share at :math:`T` of the Bradley–Terry loop minus the squared-ridge one (``more`` /
+    ``fewer`` ...), each with its smallest detectable difference (80% power)."""
     cfg, rows = values["config"], values["rows"]
     margin, T = cfg["equivalence_margin"], cfg["rounds"]
     gap = max(r["max_log_gap"] for r in values["identity"])
@@ -172,11 +215,10 @@ def summarise(values: dict) -> dict:
                                            "kappa")[:, 0].mean())}
     for n in cfg["pairs_grid"]:
         population = log_contractions(values, POPULATION, n)
-        out[f"p5_q_pop_n{n}"] = float(np.exp(population).mean())
+        out.update(named(PAIRS_NAMES.get(n), q_pop=float(np.exp(population).mean())))
         for name in loss_variants.UPDATES:
             ci = mean_interval(np.exp(log_contractions(values, name, n)))
-            out[f"p5_q_{name}_n{n}"], out[f"p5_q_{name}_n{n}_lo"], out[f"p5_q_{name}_n{n}_hi"] = (
-                ci.mean, ci.lo, ci.hi)
+            out.update(named(Q_NAMES.get((name, n)), mean=ci.mean, lo=ci.lo, hi=ci.hi))
         comparisons = {
             "sq_pop": (log_contractions(values, "squared", n) - population, "faster", "slower"),
             "bt_sqr": (log_contractions(values, "logistic_bt", n)
@@ -185,12 +227,13 @@ def summarise(values: dict) -> dict:
                        - _series(rows, "squared_ridge", n, "mode_switches")[:, T],
                        "fewer", "more")}
         for key, (difference, below, above) in comparisons.items():
-            stem = f"p5_{key}_n{n}"
-            (out[stem], out[f"{stem}_lo"], out[f"{stem}_hi"], out[f"{stem}_mdd"],
-             out[f"{stem}_verdict"]) = _compare(difference, margin, below, above)
-        for name in ("squared_ridge", "logistic_bt"):
-            out[f"p5_switch_{name}_n{n}"] = float(
-                _series(rows, name, n, "mode_switches")[:, T].mean())
+            mean, lo, hi, mdd, verdict = _compare(difference, margin, below, above)
+            out.update(named(COMPARISON_NAMES.get((key, n)), mean=mean, lo=lo, hi=hi, mdd=mdd,
+                             verdict=verdict))
+        switches = {name: float(_series(rows, name, n, "mode_switches")[:, T].mean())
+                    for name in ("squared_ridge", "logistic_bt")}
+        out.update(named(PAIRS_NAMES.get(n), switch_squared_ridge=switches["squared_ridge"],
+                         switch_logistic_bt=switches["logistic_bt"]))
     first, last = cfg["pairs_grid"][0], cfg["pairs_grid"][-1]
     shrink = (log_contractions(values, "squared", first) - log_contractions(values, POPULATION,
                                                                              first)

@@ -34,6 +34,7 @@ import numpy as np
 import sympy as sp
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import finite_class, observables
 from srlm_core.model.sharpening.hard_instance import HardInstance, sample_pairs
 from srlm_core.model.sharpening.pair_graph import min_norm_update
@@ -45,6 +46,11 @@ from srlm_core.theory.sharpening import lower_bound
 ARMS = ("erm", "tabular", "erm_loop", "tabular_loop")
 #: the one-round learner each loop is compared with at equal budget
 ONE_ROUND = {"erm_loop": "erm", "tabular_loop": "tabular"}
+#: the glue names of the range over budgets of each loop's mean gap to its one-round learner
+LOOP_GAP_NAMES = {
+    "erm_loop": {"max": "p1_erm_loop_gap_max", "min": "p1_erm_loop_gap_min"},
+    "tabular_loop": {"max": "p1_tabular_loop_gap_max", "min": "p1_tabular_loop_gap_min"},
+}
 #: bootstrap resamples of the intervals over draws
 N_BOOT = 2000
 
@@ -303,8 +309,8 @@ def summarise(values: dict) -> dict:
                p1_loop_worst_budget=int(budgets[worst_gap[2]]))
     for loop, one in ONE_ROUND.items():
         diff = (np.mean(values[f"{loop}_base"], axis=1) - np.mean(values[f"{one}_base"], axis=1))
-        out[f"p1_{loop}_gap_max"] = float(np.max(diff / eps))
-        out[f"p1_{loop}_gap_min"] = float(np.min(diff / eps))
+        out.update(named(LOOP_GAP_NAMES[loop], max=float(np.max(diff / eps)),
+                         min=float(np.min(diff / eps))))
     own = np.mean(values["erm_own"], axis=1)
     base = np.mean(values["erm_base"], axis=1)
     out.update(p1_own_verdict="holds" if np.all(own <= values["own_ratio"] * base) else "fails",

@@ -21,9 +21,44 @@ import numpy as np
 from scipy.special import log_softmax
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.options import option
 from srlm_core.stats import equivalence_test, mean_interval, minimum_detectable_difference
+
+#: The glue names of each planted gap: the mode-switch share, F_base and F_own at T, each with
+#: its 95% interval; for a positive gap also gamma / g with its interval, the factor g / gamma
+#: and the share of shrunk margins with its interval.
+GAP_NAMES = {
+    0.0: {"switch": "p5_switch_g000", "switch_lo": "p5_switch_g000_lo",
+          "switch_hi": "p5_switch_g000_hi", "base": "p5_base_g000", "base_lo": "p5_base_g000_lo",
+          "base_hi": "p5_base_g000_hi", "own": "p5_own_g000", "own_lo": "p5_own_g000_lo",
+          "own_hi": "p5_own_g000_hi"},
+    0.05: {"switch": "p5_switch_g005", "switch_lo": "p5_switch_g005_lo",
+           "switch_hi": "p5_switch_g005_hi", "base": "p5_base_g005", "base_lo": "p5_base_g005_lo",
+           "base_hi": "p5_base_g005_hi", "own": "p5_own_g005", "own_lo": "p5_own_g005_lo",
+           "own_hi": "p5_own_g005_hi", "ratio": "p5_ratio_g005", "ratio_lo": "p5_ratio_g005_lo",
+           "ratio_hi": "p5_ratio_g005_hi", "factor": "p5_factor_g005", "shrunk": "p5_shrunk_g005",
+           "shrunk_lo": "p5_shrunk_g005_lo", "shrunk_hi": "p5_shrunk_g005_hi"},
+    0.2: {"switch": "p5_switch_g020", "switch_lo": "p5_switch_g020_lo",
+          "switch_hi": "p5_switch_g020_hi", "base": "p5_base_g020", "base_lo": "p5_base_g020_lo",
+          "base_hi": "p5_base_g020_hi", "own": "p5_own_g020", "own_lo": "p5_own_g020_lo",
+          "own_hi": "p5_own_g020_hi", "ratio": "p5_ratio_g020", "ratio_lo": "p5_ratio_g020_lo",
+          "ratio_hi": "p5_ratio_g020_hi", "factor": "p5_factor_g020", "shrunk": "p5_shrunk_g020",
+          "shrunk_lo": "p5_shrunk_g020_lo", "shrunk_hi": "p5_shrunk_g020_hi"},
+    0.5: {"switch": "p5_switch_g050", "switch_lo": "p5_switch_g050_lo",
+          "switch_hi": "p5_switch_g050_hi", "base": "p5_base_g050", "base_lo": "p5_base_g050_lo",
+          "base_hi": "p5_base_g050_hi", "own": "p5_own_g050", "own_lo": "p5_own_g050_lo",
+          "own_hi": "p5_own_g050_hi", "ratio": "p5_ratio_g050", "ratio_lo": "p5_ratio_g050_lo",
+          "ratio_hi": "p5_ratio_g050_hi", "factor": "p5_factor_g050", "shrunk": "p5_shrunk_g050",
+          "shrunk_lo": "p5_shrunk_g050_lo", "shrunk_hi": "p5_shrunk_g050_hi"},
+    1.0: {"switch": "p5_switch_g100", "switch_lo": "p5_switch_g100_lo",
+          "switch_hi": "p5_switch_g100_hi", "base": "p5_base_g100", "base_lo": "p5_base_g100_lo",
+          "base_hi": "p5_base_g100_hi", "own": "p5_own_g100", "own_lo": "p5_own_g100_lo",
+          "own_hi": "p5_own_g100_hi", "ratio": "p5_ratio_g100", "ratio_lo": "p5_ratio_g100_lo",
+          "ratio_hi": "p5_ratio_g100_hi", "factor": "p5_factor_g100", "shrunk": "p5_shrunk_g100",
+          "shrunk_lo": "p5_shrunk_g100_lo", "shrunk_hi": "p5_shrunk_g100_hi"},
+}
 
 
 @dataclass(frozen=True)
@@ -161,21 +196,17 @@ def _per_instance(rows: list[dict], gap: float, field: str, t: int | None = None
     return np.asarray(out, float)
 
 
-def _key(gap: float) -> str:
-    return f"g{round(gap * 100):03d}"
-
-
 def summarise(values: dict) -> dict:
     r"""The glued numbers and verdicts (prefix ``p5_``): the population margin against
-    :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; the
-    share of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0
-    and the smallest ratio of that :math:`c` to the round-0 one over all runs; per gap,
-    Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95% interval
-    over instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma` grows
-    (median over instances), the share of prompts whose signed margin of :math:`\pi_0`'s mode
-    after round 1 is below :math:`g` (mean and interval over instances), the mode-switch share,
-    :math:`F_{\mathrm{own}}` and :math:`F_{\mathrm{base}}` at :math:`T`; the verdicts
-    ``collapses`` / ``does not collapse``, ``breaks ties`` / ``keeps ties``, ``a coin flip`` /
+    :math:`s_tg` (an identity check), the population's :math:`F_{\mathrm{own}}` on ties; the share
+    of runs whose Definition 5.2 :math:`c` (minimum over rounds) is attained at round 0 and the
+    smallest ratio of that :math:`c` to the round-0 one over all runs; per gap (:data:`GAP_NAMES`),
+    Definition 5.2's :math:`\gamma` of the finite loop over :math:`g` (mean and 95% interval over
+    instances), the factor :math:`g/\gamma` by which Eq. 7's :math:`1/\gamma` grows (median over
+    instances), the share of prompts whose signed margin of :math:`\pi_0`'s mode after round 1 is
+    below :math:`g` (mean and interval over instances), the mode-switch share,
+    :math:`F_{\mathrm{own}}` and :math:`F_{\mathrm{base}}` at :math:`T`; the verdicts ``collapses``
+    / ``does not collapse``, ``breaks ties`` / ``keeps ties``, ``a coin flip`` /
     ``not shown to be a coin flip`` and whether switches ``fall with the gap``."""
     cfg, rows = values["config"], values["rows"]
     T, gaps = cfg["rounds"], cfg["gaps"]
@@ -197,24 +228,20 @@ def summarise(values: dict) -> dict:
     out["p5_c_ratio"] = float(min(min(c.values()) / c[0] for c in runs.values()))
     collapsed, switch_means = [], []
     for gap in gaps:
-        k = _key(gap)
-        switches = _per_instance(rows, gap, "mode_switches", T)
-        base = _per_instance(rows, gap, "failure_base", T)
-        own = _per_instance(rows, gap, "failure_own", T)
-        for name, data in (("switch", switches), ("base", base), ("own", own)):
-            ci = mean_interval(data)
-            out[f"p5_{name}_{k}"], out[f"p5_{name}_{k}_lo"], out[f"p5_{name}_{k}_hi"] = (
-                ci.mean, ci.lo, ci.hi)
-        switch_means.append(out[f"p5_switch_{k}"])
+        names = GAP_NAMES.get(gap)
+        switch, base, own = (mean_interval(_per_instance(rows, gap, key, T))
+                             for key in ("mode_switches", "failure_base", "failure_own"))
+        out.update(named(names, switch=switch.mean, switch_lo=switch.lo, switch_hi=switch.hi,
+                         base=base.mean, base_lo=base.lo, base_hi=base.hi,
+                         own=own.mean, own_lo=own.lo, own_hi=own.hi))
+        switch_means.append(switch.mean)
         if gap > 0:
             gamma = _per_instance(rows, gap, "gamma", reduce=min)  # Definition 5.2: min over t
             ci = mean_interval(gamma / gap)
-            out[f"p5_ratio_{k}"], out[f"p5_ratio_{k}_lo"], out[f"p5_ratio_{k}_hi"] = (
-                ci.mean, ci.lo, ci.hi)
-            out[f"p5_factor_{k}"] = float(np.median(gap / gamma))
             shrunk = mean_interval(_per_instance(rows, gap, "shrunk", 1))
-            out[f"p5_shrunk_{k}"], out[f"p5_shrunk_{k}_lo"], out[f"p5_shrunk_{k}_hi"] = (
-                shrunk.mean, shrunk.lo, shrunk.hi)
+            out.update(named(names, ratio=ci.mean, ratio_lo=ci.lo, ratio_hi=ci.hi,
+                             factor=float(np.median(gap / gamma)), shrunk=shrunk.mean,
+                             shrunk_lo=shrunk.lo, shrunk_hi=shrunk.hi))
             collapsed.append(ci.hi < cfg["collapse_ratio"])
     out["p5_collapse"] = ("collapses" if all(collapsed) else "does not collapse")
     out["p5_collapsed_gaps"] = int(sum(collapsed))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srlm_core.errors import require, require_at_least, require_positive
+from srlm_core.experiments import named
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.options import option
@@ -30,8 +31,23 @@ from srlm_core.stats import mean_interval
 TARGET = 0.1
 
 
-#: The prefix of every glue name of :func:`summarise` (the chapter's tag).
-GLUE = "p2_r_"
+#: The glue names of the mean T_90 of each (temperature, n).
+T90_NAMES = {
+    (0.3, 2): "p2_r_t90_t3_n2", (0.3, 8): "p2_r_t90_t3_n8", (0.3, 32): "p2_r_t90_t3_n32",
+    (0.3, 128): "p2_r_t90_t3_n128", (1.0, 2): "p2_r_t90_t10_n2", (1.0, 8): "p2_r_t90_t10_n8",
+    (1.0, 32): "p2_r_t90_t10_n32", (1.0, 128): "p2_r_t90_t10_n128", (3.0, 2): "p2_r_t90_t30_n2",
+    (3.0, 8): "p2_r_t90_t30_n8", (3.0, 32): "p2_r_t90_t30_n32", (3.0, 128): "p2_r_t90_t30_n128",
+}
+#: The glue names of each temperature's ratio of T_90 at the two largest n (measured and by
+#: the paper's law), its kappa_0 and the population's T_90.
+TEMPERATURE_NAMES = {
+    0.3: {"ratio": "p2_r_ratio_t3", "paper_ratio": "p2_r_paper_ratio_t3",
+          "kappa0": "p2_r_kappa0_t3", "population": "p2_r_population_t3"},
+    1.0: {"ratio": "p2_r_ratio_t10", "paper_ratio": "p2_r_paper_ratio_t10",
+          "kappa0": "p2_r_kappa0_t10", "population": "p2_r_population_t10"},
+    3.0: {"ratio": "p2_r_ratio_t30", "paper_ratio": "p2_r_paper_ratio_t30",
+          "kappa0": "p2_r_kappa0_t30", "population": "p2_r_population_t30"},
+}
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,8 @@ def summarise(values: dict) -> dict:
     uncensored cell, its largest miss in rounds, and whether it misses by more than the
     population does at the largest :math:`n` (``the population count is closer`` / ``the
     paper's law is closer``); the number of censored runs.
-    Every name carries the prefix :data:`GLUE`."""
+    Every name carries the chapter's tag ``p2_r_`` (:data:`T90_NAMES`,
+    :data:`TEMPERATURE_NAMES`)."""
     table = cells(values)
     done = [c for c in table if c["t90"] is not None]
     monotone = all(
@@ -155,31 +172,31 @@ def summarise(values: dict) -> dict:
     paper_miss = np.abs(scale * x - y)
     top_miss = max(np.inf if c["t90"] is None else abs(scale * c["paper_x"] - c["t90"])
                    for c in top)
-    out = {"n_instances": values["instances"], "n_cells": len(table), "n_done": len(done),
-           "censored_runs": int(sum(c["censored"] for c in table)),
-           "max_rounds": values["rounds"], "tolerance": values["tolerance"],
-           "ns": ", ".join(map(str, values["ns"])), "n_max": values["ns"][-1],
-           "n_prev": values["ns"][-2], "beta": values["beta"],
-           "monotone_verdict": "never rises with n" if monotone else "rises with n somewhere",
-           "population_gap": float(pop_gap) if np.isfinite(pop_gap) else None,
-           "population_verdict": ("matches the population" if pop_gap <= values["tolerance"]
-                                  else "departs from the population"),
-           "paper_scale": scale, "paper_max_miss": float(paper_miss.max()),
-           "paper_top_miss": float(top_miss) if np.isfinite(top_miss) else None,
-           "closer_verdict": ("the population count is closer" if pop_gap < top_miss
-                              else "the paper's law is closer")}
-    for c in table:
-        k = f"t{round(c['temperature'] * 10)}_n{c['n']}"
-        out[f"t90_{k}"] = c["t90"]
+    out = {"p2_r_n_instances": values["instances"], "p2_r_n_cells": len(table),
+           "p2_r_n_done": len(done), "p2_r_censored_runs": int(sum(c["censored"] for c in table)),
+           "p2_r_max_rounds": values["rounds"], "p2_r_tolerance": values["tolerance"],
+           "p2_r_ns": ", ".join(map(str, values["ns"])), "p2_r_n_max": values["ns"][-1],
+           "p2_r_n_prev": values["ns"][-2], "p2_r_beta": values["beta"],
+           "p2_r_monotone_verdict": "never rises with n" if monotone else "rises with n somewhere",
+           "p2_r_population_gap": float(pop_gap) if np.isfinite(pop_gap) else None,
+           "p2_r_population_verdict": ("matches the population"
+                                       if pop_gap <= values["tolerance"]
+                                       else "departs from the population"),
+           "p2_r_paper_scale": scale, "p2_r_paper_max_miss": float(paper_miss.max()),
+           "p2_r_paper_top_miss": float(top_miss) if np.isfinite(top_miss) else None,
+           "p2_r_closer_verdict": ("the population count is closer" if pop_gap < top_miss
+                                   else "the paper's law is closer")}
+    out |= {T90_NAMES[c["temperature"], c["n"]]: c["t90"] for c in table
+            if (c["temperature"], c["n"]) in T90_NAMES}
     for tau in values["temperatures"]:
         cell = next(c for c in table if c["temperature"] == tau)
         last, before = [c for c in table if c["temperature"] == tau][-1:-3:-1]
         censored = before["t90"] is None or last["t90"] is None
-        out[f"ratio_t{round(tau * 10)}"] = None if censored else before["t90"] / last["t90"]
-        out[f"paper_ratio_t{round(tau * 10)}"] = before["paper_x"] / last["paper_x"]
-        out[f"kappa0_t{round(tau * 10)}"] = cell["kappa0"]
-        out[f"population_t{round(tau * 10)}"] = cell["population"]
-    return {GLUE + name: value for name, value in out.items()}
+        out |= named(TEMPERATURE_NAMES.get(tau),
+                     ratio=None if censored else before["t90"] / last["t90"],
+                     paper_ratio=before["paper_x"] / last["paper_x"], kappa0=cell["kappa0"],
+                     population=cell["population"])
+    return out
 
 
 def plot(values: dict):
@@ -191,7 +208,7 @@ def plot(values: dict):
     import seaborn as sns
 
     table = [c for c in cells(values) if c["t90"] is not None]
-    scale = summarise(values)[GLUE + "paper_scale"]
+    scale = summarise(values)["p2_r_paper_scale"]
     colors = sns.color_palette("deep", len(values["temperatures"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for color, tau in zip(colors, values["temperatures"]):

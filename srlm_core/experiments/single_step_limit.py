@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from srlm_core.errors import ConfigError, require_at_least
-from srlm_core.experiments import doubling_grid
+from srlm_core.experiments import doubling_grid, renamed
 from srlm_core.model import metrics
 from srlm_core.model.one_step_prediction import (
     OneStepPrediction,
@@ -46,6 +46,17 @@ from srlm_core.stats import (
 PREDICTION_FIELDS = ("floor", "variance", "exact_floor", "variance_at_limit", "param_variance")
 #: the nominal level of every interval, and so the expected share of covered cells
 LEVEL = 0.95
+#: the glue names of the coverage counts (:func:`count_verdict`) over every cell, the large-n
+#: cells, and the large-n cells against the refined prediction (which shares the large cells'
+#: baseline, so it has no range of its own)
+COVER_NAMES = {
+    "all": {"count": "s2_cover_all", "verdict": "s2_cover_all_verdict",
+            "range": "s2_cover_all_range"},
+    "large": {"count": "s2_cover_large", "verdict": "s2_cover_large_verdict",
+              "range": "s2_cover_large_range"},
+    "refined_large": {"count": "s2_cover_refined_large",
+                      "verdict": "s2_cover_refined_large_verdict"},
+}
 
 
 @dataclass(frozen=True)
@@ -285,14 +296,13 @@ def summarise(values: dict) -> dict:
                  "s2_n_starts": len(values["starts"]), "s2_n_min": values["ns"][0],
                  "s2_n_max": f"{values['ns'][-1]:,}".replace(",", " "),
                  "s2_slope_start": values["slope_start"],
-                 **{f"s2_{key}": values[key] for key in ("d", "K", "contexts") if key in values}}
+                 **{name: values[key] for key, name in (("d", "s2_d"), ("K", "s2_K"),
+                                                         ("contexts", "s2_contexts"))
+                    if key in values}}
     for key, group, field in (("all", cells, "covered"), ("large", large, "covered"),
                               ("refined_large", large, "covered_refined")):
         verdict = count_verdict(sum(c[field] for c in group), len(group))
-        out[f"s2_cover_{key}"] = verdict["count"]
-        out[f"s2_cover_{key}_verdict"] = verdict["verdict"]
-        if key != "refined_large":  # the refined count shares the large cells' baseline
-            out[f"s2_cover_{key}_range"] = verdict["range"]
+        out.update(renamed(verdict, COVER_NAMES[key]))
     out["s2_cover_all_expected"] = count_verdict(0, len(cells))["expected"]
     misses = [c for c in large if not c["covered"]]
     out["s2_miss_where"] = miss_text(misses)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from srlm_core.errors import ConfigError, require_at_least
+from srlm_core.experiments import named
 from srlm_core.model import metrics
 from srlm_core.model import one_step_prediction as osp
 from srlm_core.model.policy import make_problem, random_unit_vectors
@@ -34,6 +35,11 @@ from srlm_core.stats import mean_interval, slope_across_units, unit_slopes
 
 #: relative slack of the bound checks (floating point)
 SLACK = 1e-9
+#: The glue names of the log-log slopes of V on kappa_Sigma (``ks``) and on kappa (``k``).
+SLOPE_NAMES = {
+    "ks": {"slope": "s3_vslope_ks", "lo": "s3_vslope_ks_lo", "hi": "s3_vslope_ks_hi"},
+    "k": {"slope": "s3_vslope_k", "lo": "s3_vslope_k_lo", "hi": "s3_vslope_k_hi"},
+}
 
 
 @dataclass(frozen=True)
@@ -150,9 +156,7 @@ def summarise(values: dict) -> dict:
     for key, x in (("ks", kappa_sigma), ("k", kappa)):
         fit = slope_across_units(np.log(x), np.log(V), problem)
         slopes[key] = unit_slopes(np.log(x), np.log(V), problem)
-        out[f"s3_vslope_{key}"] = fit.slope
-        out[f"s3_vslope_{key}_lo"] = fit.lo
-        out[f"s3_vslope_{key}_hi"] = fit.hi
+        out.update(named(SLOPE_NAMES[key], slope=fit.slope, lo=fit.lo, hi=fit.hi))
     out["s3_vslope_ks_shape"] = exponent_shape(out["s3_vslope_ks_lo"], out["s3_vslope_ks_hi"])
     diff = mean_interval(slopes["k"] - slopes["ks"])
     out["s3_vslope_cmp"] = ("smaller than" if diff.hi < 0 else "larger than" if diff.lo > 0

@@ -7,11 +7,10 @@ import pkgutil
 
 import pytest
 
-import srlm_core.experiments as package
 from srlm_core import experiments
 from srlm_core.options import supports
 
-MODULES = [info.name for info in pkgutil.iter_modules(package.__path__)
+MODULES = [info.name for info in pkgutil.iter_modules(experiments.__path__)
            if not info.name.endswith("_analysis")]
 
 
@@ -33,3 +32,16 @@ def test_every_experiment_runs_from_the_command_line():
     runnable = [name for name in MODULES
                 if supports(importlib.import_module(f"srlm_core.experiments.{name}").Config)]
     assert len(runnable) >= len(MODULES) - 4, sorted(set(MODULES) - set(runnable))
+
+
+def test_tables_of_names_rename_quantities_and_name_only_listed_points():
+    row = {"slope": "slope_a25", "lo": "slope_a25_lo"}
+    assert experiments.named(row, slope=-0.3, lo=-0.4) == {"slope_a25": -0.3, "slope_a25_lo": -0.4}
+    assert experiments.named(None, slope=-0.3) == {}  # a grid point the table does not list
+    with pytest.raises(KeyError):
+        experiments.named(row, hi=0.0)  # a quantity the row lacks
+    assert experiments.row_names(("a", "b", "c"), ("x_a", "x_b")) == {"a": "x_a", "b": "x_b"}
+    assert experiments.row_names(("a",), None) is None
+    params = {"tau": 1.0, "beta": 2.0, "seed": 3}
+    assert experiments.renamed(params, {"beta": "cfg_beta", "tau": "cfg_tau"}) == {
+        "cfg_beta": 2.0, "cfg_tau": 1.0}

@@ -41,6 +41,7 @@ def test_population_runs_equal_the_closed_forms(values):
     assert summary["moving_match"] == "follows the closed forms to rounding error"
     assert summary["growth_pred_a50"] == 1.5
     assert summary["moving_growth_a50_min"] > 1.5  # approaches 2 - alpha from above
+    assert set(moving_reference.GROWTH_NAMES) == set(moving_reference.Config().alphas)
     assert summary["moving_growth_a50_min"] <= summary["moving_growth_a50"] <= (
         summary["moving_growth_a50_max"])
     # the two instances are different problems

@@ -4,6 +4,7 @@ import json
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -33,17 +34,19 @@ def test_run_is_json_and_stops_at_the_floor(values):
     assert summary["p3_ball_full_runs"] >= 1
     assert summary["p3_ball_hit_verdict"] == "holds"
     assert summary["p3_ball_gap_verdict"] == "holds"
-    assert summary["p3_ball_floor_B3"] > summary["p3_ball_floor_B6"] >= 1.0
+    floor = {b: np.mean([r["floor"] for r in values["runs"] if r["radius"] == b]) for b in (3, 6)}
+    assert floor[3] > floor[6] >= 1.0
+    assert "p3_ball_floor_B3" not in summary  # radii off the book's grid are not named
 
 
-def hand_made(kappas, norms, full=True):
-    rows = [{"radius": 2.0, "n": 4, "instance": 0, "t": t, "norm": norm, "kappa": k,
+def hand_made(kappas, norms, full=True, radius=2.0, n=4):
+    rows = [{"radius": radius, "n": n, "instance": 0, "t": t, "norm": norm, "kappa": k,
              "failure_own": 0.5, "switches": 0.0, "full_so_far": full}
             for t, (k, norm) in enumerate(zip(kappas, norms))]
-    return {"radii": [2.0], "ns": [4], "rounds": len(kappas) - 1, "instances": 1, "d": 2,
+    return {"radii": [radius], "ns": [n], "rounds": len(kappas) - 1, "instances": 1, "d": 2,
             "kappa0": 3.0, "prompts": 4, "responses": 3,
             "tolerance": 1e-9, "rows": rows,
-            "runs": [{"radius": 2.0, "n": 4, "instance": 0, "norm0": 1.0, "horizon": 0.4,
+            "runs": [{"radius": radius, "n": n, "instance": 0, "norm0": 1.0, "horizon": 0.4,
                       "plateau_round": 1, "floor": 1.5}]}
 
 
@@ -51,7 +54,8 @@ def test_summarise_where_the_predictions_hold():
     s = exp.summarise(hand_made([3.0, 1.5, 1.5], [1.0, 2.0, 2.0]))
     assert s["p3_ball_hit_verdict"] == "holds" and s["p3_ball_hits"] == 1
     assert s["p3_ball_gap_verdict"] == "holds" and s["p3_ball_gap"] == 0.0
-    assert s["p3_ball_floor_B2"] == 1.5 and s["p3_ball_horizon_B2_n4"] == 0.4
+    on_grid = exp.summarise(hand_made([3.0, 1.5, 1.5], [2.5, 5.0, 5.0], radius=5.0, n=16))
+    assert on_grid["p3_ball_floor_B5"] == 1.5 and on_grid["p3_ball_horizon_B5_n16"] == 0.4
 
 
 def test_summarise_where_the_predictions_fail():

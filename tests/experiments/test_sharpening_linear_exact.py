@@ -29,36 +29,38 @@ def test_run_is_json_and_exact_where_the_span_is_full(values):
     assert summary["p3_full_verdict"] == "holds"
     assert summary["p3_generic_verdict"] == "in every round"
     assert summary["p3_switch_exact_verdict"] == "holds"
-    radius = values["rates"][0]["radius"]
-    assert summary["p3_rate_d3"] == pytest.approx(exp.theorem_rate(3, 3, radius))
+    rate = values["rates"][0]
+    assert rate["rate"] == pytest.approx(exp.theorem_rate(3, 3, rate["radius"]))
+    assert "p3_rate_d3" not in summary  # d = 3 is off the book's grid: not named
 
 
-def row(t, rank, deviation, switches=0.0, informative=5, share=0.5, d=2, instance=0):
-    return {"d": d, "n": 10, "multiple": 5, "instance": instance, "t": t,
+def row(t, rank, deviation, switches=0.0, informative=5, share=0.5, d=8, instance=0):
+    return {"d": d, "n": 10, "multiple": 4, "instance": instance, "t": t,
             "informative": informative, "independent": rank, "rank": rank,
             "deviation": deviation, "predicted_share": share, "kappa": 1.5,
             "switches": switches, "failure_own": 0.0}
 
 
 def hand_made(rows):
-    return {"dims": [2], "multiples": [5], "rounds": 2, "instances": 1, "tolerance": 1e-9,
+    return {"dims": [8], "multiples": [4], "rounds": 2, "instances": 1, "tolerance": 1e-9,
             "beta": 1.0, "kappa0": 3.0, "prompts": 4, "responses": 3,
-            "rows": rows, "rates": [{"d": 2, "n": 10, "radius": 4.0, "rate": 1.0}]}
+            "rows": rows, "rates": [{"d": 8, "n": 8, "radius": 4.0, "rate": 1.0}]}
 
 
 def test_summarise_where_the_predictions_hold():
-    s = exp.summarise(hand_made([row(0, 2, 1e-15), row(1, 1, 0.3, switches=0.2)]))
+    s = exp.summarise(hand_made([row(0, 8, 1e-15), row(1, 1, 0.3, switches=0.2)]))
     assert s["p3_full_verdict"] == "holds" and s["p3_full_max_dev"] == 1e-15
     assert s["p3_short_verdict"].startswith("every rank-deficient step departs")
     assert s["p3_switch_exact"] == 0.0 and s["p3_switch_after"] == 0.2
     assert s["p3_switch_exact_verdict"] == "holds"
     assert s["p3_share_inside"] == 2 and s["p3_share_verdict"] == "not below"
-    assert s["p3_full_d2_m5_first"] == 1.0 and s["p3_full_d2_m5_last"] == 0.0
+    assert s["p3_full_d8_m4_first"] == 1.0 and s["p3_full_d8_m4_last"] == 0.0
+    assert s["p3_rate_d8"] == 1.0
 
 
 def test_summarise_where_the_predictions_fail():
-    bad = row(0, 2, 1e-3, switches=0.1, informative=0, share=0.9)
-    bad["independent"] = 2
+    bad = row(0, 8, 1e-3, switches=0.1, informative=0, share=0.9)
+    bad["independent"] = 8
     short = row(1, 1, 0.0, informative=0, share=0.9)
     short["independent"] = 2  # rank below the pair graph's
     s = exp.summarise(hand_made([bad, short]))
