@@ -36,14 +36,8 @@ DOCUMENTS = sorted(p for p in BOOK.rglob("*.md") if "_build" not in p.parts)
 ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")
 DIRECTIVE = re.compile(r"^(?:`{3,}|:{3,})\{glue(:\w*)?\}[ \t]+(\S+)", re.M)
 CELL = re.compile(r"```\{code-cell\}[^\n]*\n(.*?)```", re.S)
-#: Glued names that no literal traces yet: (document, name).  The response pool's counts are
-#: named ``pool_<key>`` by ``srlm_core.lm.pool.chapter_numbers``.
-KNOWN_UNTRACED: set[tuple[str, str]] = {
-    ("chapters/07_controlled_signal_share.md", name) for name in (
-        "pool_edited_answers", "pool_finished_answers", "pool_heldout", "pool_kept_answers",
-        "pool_no_pass", "pool_sampled_answers", "pool_sampled_only_train_prompts",
-        "pool_scanned_prompts", "pool_train")
-}
+#: Glued names that no literal traces yet: (document, name).
+KNOWN_UNTRACED: set[tuple[str, str]] = set()
 
 
 def referenced(path: Path) -> tuple[set[tuple[Path, str]], set[Path]]:

@@ -80,10 +80,16 @@ def load_pool(result_id: str = "lm-pool", directory=None) -> Pool:
 def chapter_numbers(record) -> dict:
     """The pool record's counts and rates that the chapter glues, by glue name."""
     summary, params = record.values["summary"], record.params
-    out = {f"pool_{key}": summary[key] for key in (
-        "scanned_prompts", "sampled_answers", "finished_answers", "finished_passing",
-        "kept_answers", "edited_answers", "sampled_only_train_prompts")}
-    out.update({f"pool_{split}": count for split, count in summary["kept_prompts"].items()})
+    kept = summary["kept_prompts"]
+    out = {"pool_scanned_prompts": summary["scanned_prompts"],
+           "pool_sampled_answers": summary["sampled_answers"],
+           "pool_finished_answers": summary["finished_answers"],
+           "pool_finished_passing": summary["finished_passing"],
+           "pool_kept_answers": summary["kept_answers"],
+           "pool_edited_answers": summary["edited_answers"],
+           "pool_sampled_only_train_prompts": summary["sampled_only_train_prompts"],
+           "pool_train": kept["train"], "pool_heldout": kept["heldout"],
+           "pool_no_pass": kept["no_pass"]}
     out.update({
         "pool_K": params["answers"], "pool_pairs": params["answers"] * (params["answers"] - 1) // 2,
         "pool_samples": params["samples"],
