@@ -58,7 +58,7 @@ def test_environment_yml_agrees_with_the_lock():
 
 
 def test_the_installed_packages_carry_their_bytecode():
-    """The environment is installed with the packages' bytecode (``noxfile.installer``):
+    """The nox sessions let Python write the bytecode of what it imports (``noxfile.BYTECODE``):
     where ``PYTHONDONTWRITEBYTECODE`` is set, a missing ``.pyc`` is never written, and every
     process compiles torch from source again."""
     import importlib.util
