@@ -76,7 +76,8 @@ def _conf_py() -> str:
         if key.startswith(API_SETTINGS)
     }
     extensions = ["myst_parser", "sphinx.ext.mathjax"] + [
-        ext for ext in sphinx.get("extra_extensions", []) if ext.startswith("sphinx.ext.")
+        ext for ext in sphinx.get("extra_extensions", [])
+        if ext.startswith("sphinx.ext.") or ext == "srlm_core.publishing.api_values"
     ]
     assert {"sphinx.ext.autodoc", "sphinx.ext.viewcode"} <= set(extensions)
     myst = config.get("parse", {}).get("myst_enable_extensions", [])
@@ -125,3 +126,8 @@ def test_api_pages_build_without_warnings(tmp_path):
     assert "_modules/srlm_core/experiments/iterative.html#run" in entry  # the [source] link
     assert (out / "_modules" / "srlm_core" / "experiments" / "iterative.html").is_file()
     assert 'class="math' in (out / "api" / "theory.html").read_text()  # rendered math
+    # A short constant shows its value; a table of glue names does not (its source does).
+    short = entry.split('id="srlm_core.experiments.language_model_loop.RESAMPLES"')[1]
+    assert "1999" in short[:600]
+    table = entry.split('id="srlm_core.experiments.coverage.HALF_NAMES"')[1]
+    assert "cov_half_05_8_1" not in table[:2000] and "cov_half_05_8_1" not in entry
