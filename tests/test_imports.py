@@ -7,7 +7,9 @@ Layers, lowest first: the core modules (``errors``, ``stats``, ``threads``, ``de
 machinery (``publishing``), the language-model library (``lm``), the experiments
 (``experiments``) and the command line (``cli``).  The imports and writers that break these
 rules today are listed below as known debts: a new one fails the test, and so does a listed
-one that is gone (so that the list only shrinks)."""
+one that is gone (so that the list only shrinks).  No two modules of the package, and no two
+test modules, share a file name: a repeated name forces import aliases and makes tracebacks and
+``git grep`` ambiguous."""
 
 from __future__ import annotations
 
@@ -118,3 +120,23 @@ def test_the_walk_finds_what_it_should():
     assert "srlm_core.publishing.results" in graph["srlm_core.publishing.pipeline"]
     assert _layer("srlm_core.errors") == 0 and _layer("srlm_core.cli.run") == 6
     assert _loops({"a": {"b"}, "b": {"a", "c"}, "c": set()}) == [{"a", "b"}]
+
+
+def _repeated_names(files) -> dict[str, list[str]]:
+    by_name = defaultdict(list)
+    for path in files:
+        by_name[path.name].append(str(path))
+    return {name: sorted(paths) for name, paths in by_name.items() if len(paths) > 1}
+
+
+def test_no_two_package_modules_share_a_file_name():
+    """A repeated file name forces import aliases and makes tracebacks and ``git grep``
+    ambiguous; ``__init__.py`` and ``__main__.py`` are the exceptions."""
+    files = [p for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+    assert _repeated_names(p.relative_to(PACKAGE) for p in files) == {}
+
+
+def test_no_two_test_modules_share_a_file_name():
+    tests = Path(__file__).parent
+    files = [p for p in tests.rglob("*.py") if p.name not in ("__init__.py", "conftest.py")]
+    assert _repeated_names(p.relative_to(tests) for p in files) == {}

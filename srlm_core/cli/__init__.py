@@ -1,9 +1,10 @@
 """The ``srlm`` command line.
 
-Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
-which adds its parser and sets ``handler`` (:mod:`srlm_core.cli.aliases` registers the older
-command shapes of ``srlm run``).  Modules must import heavy dependencies lazily
-(inside the handler) so that ``srlm --help`` stays fast.
+Each subcommand lives in its own module of this package (``srlm results`` in
+:mod:`srlm_core.cli.results_command`, the others under their own names) and exposes
+``register(subparsers)``, which adds its parser and sets ``handler``
+(:mod:`srlm_core.cli.aliases` registers the older command shapes of ``srlm run``).  Modules
+must import heavy dependencies lazily (inside the handler) so that ``srlm --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-COMMANDS = ("run", "simulate", "results", "bound", "lab", "aliases")
+#: subcommand -> the module of this package that registers it
+COMMANDS = {"run": "run", "simulate": "simulate", "results": "results_command", "bound": "bound",
+            "lab": "lab", "aliases": "aliases"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="srlm", description="Self-rewarding language models: simulations and bounds."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"srlm_core.cli.{name}").register(sub)
+    for module in COMMANDS.values():
+        importlib.import_module(f"srlm_core.cli.{module}").register(sub)
     return parser
 
 

@@ -8,7 +8,7 @@ and its coverage coefficient is :math:`\kappa_0(x) = 1/\pi_0(y^\star(x)|x)`.  A 
 *succeeds* on a prompt when :math:`\pi_1(y^\star|x) \ge 1/2`.  The ridge is a vanishing
 number of pseudo-pairs, :math:`\lambda = \text{ridge}/n`: it fixes the directions no pair
 informs (a response nobody sampled keeps :math:`u = 0`,
-:func:`srlm_core.theory.coverage.unseen_response`) and otherwise leaves the step the
+:func:`srlm_core.theory.coverage_law.unseen_response`) and otherwise leaves the step the
 unpenalised DPO step.  Three parts:
 
 * **tabular, one step** - ``contexts`` prompts with ``K`` one-hot responses; :math:`\pi_0`
@@ -16,7 +16,7 @@ unpenalised DPO step.  Three parts:
   ``target`` on it.  For every :math:`\kappa_0` of ``kappas`` and pairs per prompt
   :math:`m = n/C = \text{ratio}\cdot\kappa_0`, the share of prompts where one step succeeds,
   against the coverage bound :math:`1 - (1-\rho(1-(1-1/\kappa_0)^2))^n` (the probability that
-  :math:`y^\star` is in at least one pair, :func:`srlm_core.theory.coverage.miss_probability`);
+  :math:`y^\star` is in at least one pair, :func:`srlm_core.theory.coverage_law.miss_probability`);
 * **featured, one step** - random unit features in :math:`\mathbb R^d`, ``instances`` problems,
   starts at distance ``starts`` from the target in a random direction; on the prompts where
   the target puts at least ``min_target_mass`` on :math:`y^\star` and :math:`\pi_0` at most
@@ -25,7 +25,7 @@ unpenalised DPO step.  Three parts:
 * **iterating at equal budget** - in the tabular problem, for every signal share of ``alphas``,
   :math:`T` rounds of :math:`n/T` pairs (fixed reference) for :math:`T` in ``rounds``, with a
   total of ``budget`` :math:`\cdot\,\kappa_0` pairs per prompt, against one step with all of
-  them; the population prediction is :func:`srlm_core.theory.coverage.population_mass`.
+  them; the population prediction is :func:`srlm_core.theory.coverage_law.population_mass`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from srlm_core.model.policy import (
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
 from srlm_core.stats import binomial_count_range, mean_interval, minimum_detectable_difference
-from srlm_core.theory import coverage as theory
+from srlm_core.theory import coverage_law
 
 TITLE = ("Coverage form of the single-step limit: one step against pairs per prompt over "
          "kappa_0 (tabular and featured) and T rounds at equal budget")
@@ -271,7 +271,7 @@ def decode_bits(text: str) -> np.ndarray:
 
 def tabular_bound(contexts: int, kappa: float, n: int) -> float:
     """The probability that :math:`y^\\star` is in at least one of a prompt's pairs: the most a
-    step can succeed (:func:`srlm_core.theory.coverage.miss_probability`)."""
+    step can succeed (:func:`srlm_core.theory.coverage_law.miss_probability`)."""
     per_pair = (1.0 - 1.0 / kappa) ** 2
     return 1.0 - (1.0 - (1.0 - per_pair) / contexts) ** n
 
@@ -336,11 +336,11 @@ def _run_iterative(config: Config) -> dict:
                     cells.append({
                         "alpha": alpha, "kappa": kappa, "budget": budget, "rounds": T,
                         "n_round": n,
-                        "population": theory.population_mass(alpha, T, kappa, config.target),
+                        "population": coverage_law.population_mass(alpha, T, kappa, config.target),
                         "successes": encode_counts(_success(problem, theta, best)),
                     })
     thresholds = [{"alpha": alpha, "rounds": T,
-                   "kappa_max": theory.kappa_max(alpha, T, config.target)}
+                   "kappa_max": coverage_law.kappa_max(alpha, T, config.target)}
                   for alpha in config.alphas for T in config.rounds]
     return {"alphas": list(config.alphas), "rounds": list(config.rounds),
             "budgets": list(config.budgets), "seeds": config.iter_seeds,
@@ -562,7 +562,7 @@ def budget_to_half(values: dict) -> list[dict]:
 
 def one_step_mass(values: dict, row: dict) -> float:
     """The population :math:`\\pi_1(y^\\star)` of one step for an iterating table row."""
-    return theory.population_mass(row["alpha"], 1, row["kappa"], values["target"])
+    return coverage_law.population_mass(row["alpha"], 1, row["kappa"], values["target"])
 
 
 def _word(holds: bool) -> str:
@@ -770,7 +770,7 @@ def plot_iterative(values: dict):
     r"""One panel per (:math:`\alpha`, :math:`\kappa_0`): success after the last round against
     the total budget (pairs per prompt over :math:`\kappa_0`) for every :math:`T`, mean over
     seeds with 95% intervals; dotted: the population prediction after T rounds
-    (:func:`srlm_core.theory.coverage.population_mass`)."""
+    (:func:`srlm_core.theory.coverage_law.population_mass`)."""
     import matplotlib.pyplot as plt
 
     it, table = values["iterative"], iterative_table(values)

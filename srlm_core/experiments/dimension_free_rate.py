@@ -1,6 +1,6 @@
 r"""S5 in SymPy: d_eff of a spectrum mu_j ~ j^-p and the balanced ridge's rate do not involve d.
 
-The displayed equations of the derivation in :mod:`srlm_core.theory.effective_dimension`, as
+The displayed equations of the derivation in :mod:`srlm_core.theory.polynomial_spectrum`, as
 LaTeX: the constant :math:`C_p=\int_0^\infty du/(1+u^p)` and the integral
 :math:`\int_0^\infty f = C_p(\lambda/\mu_1)^{-1/p}` of
 :math:`f(x) = 1/(1+(\lambda/\mu_1)x^p)`; the sign of :math:`f'` and the integral-comparison
@@ -9,7 +9,7 @@ linearised ridge estimator with their slack against :math:`\lambda w^2/4` and
 :math:`\mu/(n(\mu+\lambda))`; the unregularised variance :math:`d/n`; and the balanced ridge
 :math:`\lambda^\star` with the exponents of :math:`U(\lambda^\star)` and
 :math:`d_{\mathrm{eff}}(\lambda^\star)` in n; and the ridge inside the iterated procedure
-(:func:`srlm_core.theory.effective_dimension.iterated_ridge`): its round map and fixed point,
+(:func:`srlm_core.theory.polynomial_spectrum.iterated_ridge`): its round map and fixed point,
 the effective ridge :math:`\lambda/\alpha`, the stationary variance, the bound
 :math:`U_\alpha` and how the balanced ridge scales with :math:`\alpha`.
 """
@@ -22,7 +22,7 @@ import sympy as sp
 
 from srlm_core.errors import require
 from srlm_core.options import option
-from srlm_core.theory import effective_dimension as s5
+from srlm_core.theory import polynomial_spectrum
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,20 @@ def run(config: Config) -> dict:
     exponent :math:`-p/(p+1)` of :math:`U(\lambda^\star)` in n at ``config.p`` (read as an
     exact fraction), as text."""
     config.validate()
-    c_p = s5.integral_constant()
-    integral = s5.effective_dimension_integral()
-    asymptotic = s5.effective_dimension_asymptotic()
+    c_p = polynomial_spectrum.integral_constant()
+    integral = polynomial_spectrum.effective_dimension_integral()
+    asymptotic = polynomial_spectrum.effective_dimension_asymptotic()
     if sp.simplify(integral - asymptotic) != 0:
         raise ArithmeticError(f"SymPy's integral {integral} is not C_p (lambda/mu_1)^(-1/p)")
-    comparison = s5.integral_comparison()
-    risk = s5.second_order_risk()
-    balanced = s5.balanced_ridge()
+    comparison = polynomial_spectrum.integral_comparison()
+    risk = polynomial_spectrum.second_order_risk()
+    balanced = polynomial_spectrum.balanced_ridge()
     d_eff = r"d_{\mathrm{eff}}"
     equations = {
         "s5_cp": r"C_p = \int_0^\infty \frac{du}{1+u^p} = " + sp.latex(c_p),
         "s5_integral": r"\int_0^\infty \frac{dx}{1+(\lambda/\mu_1)x^p} = " + sp.latex(asymptotic),
-        "s5_c2": (r"C_2 = " + sp.latex(c_p.subs(s5.p, 2)) + r",\qquad C_3 = "
-                  + sp.latex(sp.simplify(c_p.subs(s5.p, 3)))),
+        "s5_c2": (r"C_2 = " + sp.latex(c_p.subs(polynomial_spectrum.p, 2)) + r",\qquad C_3 = "
+                  + sp.latex(sp.simplify(c_p.subs(polynomial_spectrum.p, 3)))),
         "s5_fprime": r"f'(x) = " + sp.latex(comparison.derivative) + r"\;<\;0,",
         "s5_sandwich": (sp.latex(comparison.lower) + r"\;\le\; " + d_eff
                         + r"(\lambda; d=\infty),\qquad " + d_eff + r"(\lambda; d)\;\le\;"
@@ -68,19 +68,19 @@ def run(config: Config) -> dict:
         "s5_variance_slack": (r"\frac{\mu}{n(\mu+\lambda)}-\text{variance} = "
                               + sp.latex(risk.variance_slack) + r"\;\ge 0"),
         "s5_unreg": (r"\lim_{\lambda\to 0}\sum_{j\le d}\frac{\mu_j^2}{n(\mu_j+\lambda)^2} = "
-                     + sp.latex(s5.unregularised_variance())),
+                     + sp.latex(polynomial_spectrum.unregularised_variance())),
         "s5_lam_star": r"\lambda^\star = " + sp.latex(balanced.lam_star),
         "s5_rates": (r"\frac{d\log U(\lambda^\star)}{d\log n} = " + sp.latex(balanced.rate)
                      + r",\qquad \frac{d\log " + d_eff + r"(\lambda^\star)}{d\log n} = "
                      + sp.latex(balanced.d_eff_rate)),
     }
-    equations.update(iterated_equations(s5.iterated_ridge()))
-    rate = balanced.rate.subs(s5.p, sp.nsimplify(config.p, rational=True))
+    equations.update(iterated_equations(polynomial_spectrum.iterated_ridge()))
+    rate = balanced.rate.subs(polynomial_spectrum.p, sp.nsimplify(config.p, rational=True))
     return {"equations": equations, "rate": str(rate)}
 
 
-def iterated_equations(theory: s5.IteratedRidge) -> dict:
-    """The displays of :func:`srlm_core.theory.effective_dimension.iterated_ridge` (the ridge
+def iterated_equations(theory: polynomial_spectrum.IteratedRidge) -> dict:
+    """The displays of :func:`srlm_core.theory.polynomial_spectrum.iterated_ridge` (the ridge
     inside the iterated procedure), as LaTeX by glue name."""
     return {
         "ir_map": (r"u_{t+1} = " + sp.latex(theory.round_map) + r",\qquad u_\infty = "

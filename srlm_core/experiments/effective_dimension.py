@@ -6,7 +6,7 @@ variance mu_j ∝ j^(-p) added as d grows.  In every dimension and seed, n pairs
 pi_ref and labelled by a perfect judge (alpha = 1: the statistical error of one round of S4),
 with the same random numbers for every d, and DPO is solved twice:
 
-* at the balanced ridge lambda* of :func:`srlm_core.theory.effective_dimension.balanced_ridge`,
+* at the balanced ridge lambda* of :func:`srlm_core.theory.polynomial_spectrum.balanced_ridge`,
   computed from (p, mu_1 of the Fisher information, n, ||w*||), the same for every d;
 * at ``lam_min``, a tiny ridge standing in for lambda -> 0 (the unregularised DPO solution does
   not exist once the pairs are separable, which happens for d of the order of n).
@@ -110,14 +110,14 @@ def fisher_eigenvalues(config: Config, d: int) -> torch.Tensor:
 @functools.cache
 def _balanced_ridge():
     """S5's balanced ridge in SymPy, derived once per process."""
-    from srlm_core.theory.effective_dimension import balanced_ridge
+    from srlm_core.theory.polynomial_spectrum import balanced_ridge
 
     return balanced_ridge()
 
 
 def balanced_lambda(config: Config) -> float:
     """lambda* from the SymPy derivation, with mu_1 the top eigenvalue of I."""
-    from srlm_core.theory.effective_dimension import numeric
+    from srlm_core.theory.polynomial_spectrum import numeric
 
     nu1 = float(fisher_eigenvalues(config, 1)[0])
     return numeric(_balanced_ridge().lam_star, p=config.p, mu1=nu1, n=config.n, W=config.signal)
@@ -252,15 +252,16 @@ def _per_seed(values: dict, arm: str, d: int) -> np.ndarray:
 def d_free_bound(values: dict, config: Config, risk: bool = False) -> float:
     r"""S5's :math:`d`-free bound at :math:`\lambda^\star` of a record: on
     :math:`d_{\mathrm{eff}}`, :math:`C_p(\lambda^\star/\nu_1)^{-1/p}`
-    (:func:`srlm_core.theory.effective_dimension.integral_comparison`), or with ``risk`` on
+    (:func:`srlm_core.theory.polynomial_spectrum.integral_comparison`), or with ``risk`` on
     the error, :math:`U(\lambda^\star) = \lambda^\star W^2/4 + C_p(\lambda^\star/\nu_1)^{-1/p}/n`
-    (:func:`srlm_core.theory.effective_dimension.balanced_ridge`)."""
-    from srlm_core.theory import effective_dimension as s5
+    (:func:`srlm_core.theory.polynomial_spectrum.balanced_ridge`)."""
+    from srlm_core.theory import polynomial_spectrum
 
     at = {"p": config.p, "lam": values["lam_star"], "mu1": values["top_eigenvalue"]}
     if risk:
-        return s5.numeric(_balanced_ridge().risk_bound, **at, n=config.n, W=config.signal)
-    return s5.numeric(s5.integral_comparison().upper, **at)
+        return polynomial_spectrum.numeric(_balanced_ridge().risk_bound, **at, n=config.n,
+                                           W=config.signal)
+    return polynomial_spectrum.numeric(polynomial_spectrum.integral_comparison().upper, **at)
 
 
 def summarise(values: dict, config: Config) -> dict:

@@ -2,7 +2,7 @@ r"""S5: the effective dimension of the sweep's Fisher spectrum stays under a bou
 
 For the spectrum :math:`\nu_j = \nu_1 j^{-p}` (:math:`j \le d`) of the Fisher information of
 one DPO pair in the sweep :mod:`srlm_core.experiments.effective_dimension`, the integral
-comparison (:func:`srlm_core.theory.effective_dimension.integral_comparison`) gives
+comparison (:func:`srlm_core.theory.polynomial_spectrum.integral_comparison`) gives
 
 .. math::
 
@@ -65,7 +65,7 @@ def run(config: Config) -> dict:
     (:func:`srlm_core.experiments.effective_dimension.fisher_eigenvalues`) for every d of
     ``config.dims`` (keyed by ``str(d)``) and every ridge, with the :math:`d`-free upper bound
     :math:`C_p(\lambda/\nu_1)^{-1/p}` per ridge, :math:`\nu_1` and :math:`\lambda^\star`."""
-    from srlm_core.theory import effective_dimension as s5
+    from srlm_core.theory import polynomial_spectrum
 
     config.validate()
     lambdas = config.lambdas()
@@ -74,11 +74,12 @@ def run(config: Config) -> dict:
     for d in config.dims:
         nu = effective_dimension.fisher_eigenvalues(config.sweep, d)
         curves[str(d)] = [float(metrics.effective_dimension(nu, lam)) for lam in lambdas]
-    upper = s5.integral_comparison().upper
+    upper = polynomial_spectrum.integral_comparison().upper
     return {
         "lambdas": lambdas.tolist(),
         "d_eff": curves,
-        "upper": [s5.numeric(upper, p=config.sweep.p, lam=lam, mu1=nu_1) for lam in lambdas],
+        "upper": [polynomial_spectrum.numeric(upper, p=config.sweep.p, lam=lam, mu1=nu_1)
+                  for lam in lambdas],
         "top_eigenvalue": nu_1,
         "lam_star": effective_dimension.balanced_lambda(config.sweep),
     }

@@ -184,8 +184,8 @@ def fisher(prob: LinearSoftmaxProblem) -> torch.Tensor:
 
 def balanced_ridge(p: float, nu1: float, n: int, signal: float) -> float:
     """S5's :math:`\\lambda^\\star` (SymPy's balanced ridge at these numbers)."""
-    from srlm_core.theory.effective_dimension import balanced_ridge as derive
-    from srlm_core.theory.effective_dimension import numeric
+    from srlm_core.theory.polynomial_spectrum import balanced_ridge as derive
+    from srlm_core.theory.polynomial_spectrum import numeric
 
     return numeric(_lam_star(derive), p=p, mu1=nu1, n=n, W=signal)
 

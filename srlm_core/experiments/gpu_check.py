@@ -378,7 +378,7 @@ def agreement_side(check: Check, device: str) -> dict:
     import torch
 
     from srlm_core.experiments import controlled_alpha as ca
-    from srlm_core.lm.judge import judge_logits
+    from srlm_core.lm.rubric_judge import judge_logits
 
     base = check._alpha_config(device)
     config = dataclasses.replace(

@@ -4,7 +4,7 @@ Linearised at its fixed point, the iterated population round with ridge :math:`\
 signal share :math:`\alpha` is biased along each eigendirection (eigenvalue :math:`\mu` of
 the Fisher information :math:`I_\infty` of a pair sampled by the fixed-point model) by the
 factor :math:`\lambda / (\alpha\mu + \lambda)`: the one-step bias with the effective ridge
-:math:`\lambda / \alpha` (:func:`srlm_core.theory.effective_dimension.iterated_ridge`).  Its
+:math:`\lambda / \alpha` (:func:`srlm_core.theory.polynomial_spectrum.iterated_ridge`).  Its
 stationary risk in the :math:`I_\infty` norm is predicted by
 
 .. math::
@@ -48,7 +48,7 @@ from srlm_core.model.dpo import fit_logistic
 from srlm_core.model.policy import DTYPE, make_problem
 from srlm_core.options import option
 from srlm_core.stats import mean_interval
-from srlm_core.theory import effective_dimension as s5
+from srlm_core.theory import polynomial_spectrum
 
 #: pre-registered: the largest absolute gap between a measured and a predicted bias factor
 BIAS_TOL = 0.01
@@ -187,8 +187,9 @@ def run(config: Config) -> dict:
     bound = (lam * config.signal**2 / (4 * alpha[:, 0])
              + (mu / (mu + lam / alpha)).sum(-1) / (alpha[:, 0] * (2 - alpha[:, 0]) * n))
     one_step = (mu * lam**2 * w**2 / (mu + lam) ** 2 + mu**2 / (n * (mu + lam) ** 2)).sum(-1)
-    theory = s5.iterated_ridge()
-    at = {s5.p: sp.nsimplify(config.decay, rational=True)} if config.decay > 1 else None
+    theory = polynomial_spectrum.iterated_ridge()
+    at = ({polynomial_spectrum.p: sp.nsimplify(config.decay, rational=True)}
+          if config.decay > 1 else None)
     cells = []
     for k in range(I_ * A):
         a = config.alphas[k % A]
@@ -199,8 +200,8 @@ def run(config: Config) -> dict:
             "variance": float(variance[k]), "bound": float(bound[k]),
             "one_step": float(one_step[k]),
         })
-    ratios = {str(a): (float(theory.lam_star_ratio.subs(at).subs(s5.alpha, a)),
-                       float(theory.one_step_cost.subs(at).subs(s5.alpha, a)))
+    ratios = {str(a): (float(theory.lam_star_ratio.subs(at).subs(polynomial_spectrum.alpha, a)),
+                       float(theory.one_step_cost.subs(at).subs(polynomial_spectrum.alpha, a)))
               for a in config.alphas} if at else {}
     return {"cells": cells, "lam": lam, "signal": config.signal, "balanced": ratios}
 

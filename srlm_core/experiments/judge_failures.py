@@ -20,7 +20,7 @@ distance ``init_dist`` to the target, until a round moves :math:`\theta` by less
   :math:`w^* + b\,c_\psi/(\alpha\beta)` for the bias.
 
 The *scalar world* (:func:`srlm_core.model.judge_variants.two_response_problem`) checks the
-SymPy maps of :mod:`srlm_core.theory.judge_failures` exactly: fixed point and local rate.
+SymPy maps of :mod:`srlm_core.theory.judge_departures` exactly: fixed point and local rate.
 The *vanishing signal* arm runs the theory's judge at shrinking :math:`\alpha`: the
 population rate against :math:`1 - \alpha`, and with ``n`` pairs per round the stationary
 mean squared error of runs started at the target (rounds after ``burn_in_rounds``) against the
@@ -47,7 +47,7 @@ from srlm_core.model.judge_variants import (
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
 from srlm_core.stats import mean_interval
-from srlm_core.theory import judge_failures as jf
+from srlm_core.theory import judge_departures
 
 #: what each kind of departure violates (the table's first column)
 NEEDS = {
@@ -381,12 +381,15 @@ def scalar_world(config: Config) -> list[dict]:
     noise), and whether the amplifying strength exceeds the derived threshold
     :math:`s_c`."""
     problem = two_response_problem(w=config.signal, beta=config.beta)
-    s_c = float(jf.amplifying_threshold().critical_s.subs(
-        {jf.alpha: config.alpha, jf.beta: config.beta, jf.w: config.signal}))
-    cases = [("saturating", config.saturating, jf.nonlinear_map(jf.saturating_g())),
-             ("amplifying_weak", config.amplifying[0], jf.nonlinear_map(jf.amplifying_g())),
-             ("amplifying_strong", config.amplifying[1], jf.nonlinear_map(jf.amplifying_g())),
-             ("confidence_noise", config.noise, jf.confidence_noise_map())]
+    world = {judge_departures.alpha: config.alpha, judge_departures.beta: config.beta,
+             judge_departures.w: config.signal}
+    s_c = float(judge_departures.amplifying_threshold().critical_s.subs(world))
+    saturating = judge_departures.nonlinear_map(judge_departures.saturating_g())
+    amplifying = judge_departures.nonlinear_map(judge_departures.amplifying_g())
+    cases = [("saturating", config.saturating, saturating),
+             ("amplifying_weak", config.amplifying[0], amplifying),
+             ("amplifying_strong", config.amplifying[1], amplifying),
+             ("confidence_noise", config.noise, judge_departures.confidence_noise_map())]
     out = []
     for name, strength, law in cases:
         kind = name.split("_")[0] if name.startswith("amplifying") else name
@@ -397,21 +400,20 @@ def scalar_world(config: Config) -> list[dict]:
         runner = VariantRunner(sim, judge, problem=problem)
         history, status = iterate(runner, config.max_rounds, config.tol, config.blowup)
         u_path = torch.cat(history)[:, 0].numpy()
-        values = {jf.alpha: config.alpha, jf.beta: config.beta, jf.w: config.signal,
-                  jf.s: strength}
+        values = {**world, judge_departures.s: strength}
         row = {"name": name, "strength": strength, "status": status,
                "threshold": s_c if kind == "amplifying" else None,
                "u_path": u_path[: config.plot_rounds + 1].tolist()}
         if status == "converged":
             u_inf = float(u_path[-1])
-            predicted = jf.solve_fixed_point(law, values, u_inf)
+            predicted = judge_departures.solve_fixed_point(law, values, u_inf)
             row.update(fixed=u_inf, fixed_predicted=predicted,
                        rate=linear_rate(np.abs(u_path[:-1] - u_inf), config.linear_below,
                                        config.linear_floor),
-                       rate_predicted=jf.local_rate(law, values, predicted))
+                       rate_predicted=judge_departures.local_rate(law, values, predicted))
         else:
             try:
-                predicted = jf.solve_fixed_point(law, values, config.signal)
+                predicted = judge_departures.solve_fixed_point(law, values, config.signal)
             except (ValueError, ZeroDivisionError):  # nsolve finds no root: none exists
                 predicted = None
             row.update(fixed=None, fixed_predicted=predicted, rate=None, rate_predicted=None)

@@ -1,5 +1,5 @@
 r"""The judge, measured first: the ``logits`` and the ``generate`` self-judge of
-:mod:`srlm_core.lm.judge` on the same answers of :math:`\pi_0` (chapter "A real language
+:mod:`srlm_core.lm.rubric_judge` on the same answers of :math:`\pi_0` (chapter "A real language
 model", section "How the judge scores").
 
 ``run`` samples ``samples`` answers of :math:`\pi_0` to each of the first ``prompts`` prompts
@@ -100,9 +100,9 @@ def run(config: Config) -> dict:
 
     from srlm_core.lm.checkers import passes
     from srlm_core.lm.diagnostics import generate
-    from srlm_core.lm.judge import judge_generate, judge_logits
     from srlm_core.lm.model_loading import load_model
     from srlm_core.lm.prompts import load_prompts
+    from srlm_core.lm.rubric_judge import judge_generate, judge_logits
 
     config.validate()
     model, tokenizer = load_model(config.model, seed=config.seed)

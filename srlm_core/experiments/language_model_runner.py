@@ -50,10 +50,10 @@ from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.checkers import compliance, passes
 from srlm_core.lm.checkpoints import CheckpointStore
 from srlm_core.lm.evaluation import evaluate
-from srlm_core.lm.judge import JUDGE_MODES, judge
 from srlm_core.lm.model_loading import load_model, model_provenance, require_model
 from srlm_core.lm.pairs import build_pairs
 from srlm_core.lm.prompts import load_prompts
+from srlm_core.lm.rubric_judge import JUDGE_MODES, judge
 from srlm_core.lm.stage_timer import StageTimer
 from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 from srlm_core.options import option

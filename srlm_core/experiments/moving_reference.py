@@ -4,10 +4,10 @@ The population iteration (:math:`n=\infty`, one run per random problem: features
 :math:`w^\star` and the direction of :math:`\theta_0` drawn with seed ``seed + i``) with the
 DPO reference fixed at
 :math:`\pi_{\mathrm{ref}}` and with it reset to :math:`\pi_t` every round, against the SymPy
-closed forms of :mod:`srlm_core.theory.contraction`: fixed,
-:math:`e_t = e_0(1-\alpha)^t` (:func:`srlm_core.theory.contraction.unrolled_error`); moving,
+closed forms of :mod:`srlm_core.theory.contraction_law`: fixed,
+:math:`e_t = e_0(1-\alpha)^t` (:func:`srlm_core.theory.contraction_law.unrolled_error`); moving,
 :math:`e_t = \lVert D_t - w^\star\rVert_2` with :math:`D_{t+1} = (2-\alpha)D_t + \alpha w^\star`
-solved coordinate-wise (:func:`srlm_core.theory.contraction.moving_reference`).
+solved coordinate-wise (:func:`srlm_core.theory.contraction_law.moving_reference`).
 """
 
 from __future__ import annotations
@@ -72,21 +72,21 @@ def closed_forms(alpha: float):
     (the :math:`\alpha=1` solution at :math:`\alpha=1`, where the general one is singular)."""
     import sympy as sp
 
-    from srlm_core.theory import contraction as s1
+    from srlm_core.theory import contraction_law
 
-    m = s1.moving_reference()
+    m = contraction_law.moving_reference()
     D0, w = sp.symbols("D_0 w^*", real=True)
-    moving = m.solution_alpha_one if alpha == 1 else m.solution.subs(s1.alpha, alpha)
-    fixed = s1.unrolled_error().subs(s1.alpha, alpha)
-    return (sp.lambdify((s1.t, s1.e0), fixed, "numpy"),
-            sp.lambdify((s1.t, D0, w), moving, "numpy"))
+    moving = m.solution_alpha_one if alpha == 1 else m.solution.subs(contraction_law.alpha, alpha)
+    fixed = contraction_law.unrolled_error().subs(contraction_law.alpha, alpha)
+    return (sp.lambdify((contraction_law.t, contraction_law.e0), fixed, "numpy"),
+            sp.lambdify((contraction_law.t, D0, w), moving, "numpy"))
 
 
 def growth_factor(alpha: float) -> float:
     r"""The moving reference's per-round growth factor :math:`2-\alpha` from SymPy."""
-    from srlm_core.theory import contraction as s1
+    from srlm_core.theory import contraction_law
 
-    return float(s1.moving_reference().growth.subs(s1.alpha, alpha))
+    return float(contraction_law.moving_reference().growth.subs(contraction_law.alpha, alpha))
 
 
 def run(config: Config) -> dict:

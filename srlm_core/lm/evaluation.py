@@ -4,7 +4,7 @@ held-out prompt, every answer kept with what the chapter's statistics need.
 An answer *passes* when it finished within the token budget and satisfies every constraint
 of its prompt (a cut answer fails).  Per answer the record keeps: its prompt's index, the
 checker's verdict, whether it finished, its compliance and length, the self-judge's score and
-validity (:func:`srlm_core.lm.judge.judge_logits` with :math:`\pi_t` as judge), and the
+validity (:func:`srlm_core.lm.rubric_judge.judge_logits` with :math:`\pi_t` as judge), and the
 log-likelihoods :math:`\log\pi_t(y\mid x)`, :math:`\log\pi_0(y\mid x)` at the sampling
 temperature.  Given the previous round's policy :math:`\pi_{t-1}` it also keeps
 :math:`\log\pi_{t-1}(y\mid x)`, for the per-round KL.  All answers of one evaluation are
@@ -19,7 +19,7 @@ import numpy as np
 
 from srlm_core.lm import diagnostics as diag
 from srlm_core.lm.checkers import compliance, passes
-from srlm_core.lm.judge import judge_logits
+from srlm_core.lm.rubric_judge import judge_logits
 from srlm_core.lm.stage_timer import StageTimer
 
 #: Offset of the evaluation sampling seed from the run seed (evaluation draws differ from

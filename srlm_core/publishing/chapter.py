@@ -1,6 +1,6 @@
 """Execute one chapter outside the book: its executed notebook and an HTML page to read.
 
-``srlm results execute CHAPTER`` (:mod:`srlm_core.cli.results`) calls :func:`execute`: the
+``srlm results execute CHAPTER`` (:mod:`srlm_core.cli.results_command`) calls :func:`execute`: the
 chapter's MyST markdown is read with jupytext, executed top to bottom in a fresh kernel
 (the chapter's folder as working directory), and written as
 

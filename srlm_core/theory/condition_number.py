@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from srlm_core.theory.contraction import alpha, beta, e0, t
+from srlm_core.theory.contraction_law import alpha, beta, e0, t
 
 
 def shifted_variance_identity(K: int = 3) -> tuple[sp.Expr, sp.Expr]:

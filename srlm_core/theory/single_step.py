@@ -3,7 +3,7 @@ r"""S2 in SymPy: the single-step limit of self-rewarding.
 The derivation, step by step (each function returns the SymPy objects the book renders):
 
 1. :func:`one_step_limit` - one population step from :math:`\theta_0` (S1's operator, reused
-   from :mod:`srlm_core.theory.contraction`) lands at
+   from :mod:`srlm_core.theory.contraction_law`) lands at
    :math:`\theta_1 = \theta^* + (1 - \alpha)(\theta_0 - \theta^*)`.
 2. :func:`kl_cumulant_series` - for a softmax family
    :math:`\operatorname{KL}(\pi^* \,\|\, \pi_{\theta^* + t g})` is the Bregman divergence of the
@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from srlm_core.theory import contraction as s1
+from srlm_core.theory import contraction_law
 
-alpha, beta = s1.alpha, s1.beta
+alpha, beta = contraction_law.alpha, contraction_law.beta
 n, T = sp.symbols("n T", positive=True)
 q0, v = sp.symbols("q_0 v", positive=True)  # 1/2 ||theta_0 - theta*||_F^2, per-sample variance
 rho = sp.Symbol("rho", positive=True)  # the contraction factor 1 - alpha
@@ -58,7 +58,7 @@ def one_step_limit() -> OneStepLimit:
 
     The :math:`n = \infty` limit of one finite-sample step is this point because the step is a
     well-specified logistic regression (S1: its population minimiser is unique)."""
-    c = s1.contraction()
+    c = contraction_law.contraction()
     return OneStepLimit(error=c.update, factor=c.factor, squared_floor_ratio=c.factor**2)
 
 

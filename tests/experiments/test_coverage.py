@@ -11,14 +11,14 @@ import torch
 from scipy import stats as scipy_stats
 
 from srlm_core import ConfigError
-from srlm_core.experiments import coverage as cv
+from srlm_core.experiments import coverage
 from srlm_core.model import metrics
-from srlm_core.theory import coverage as theory
+from srlm_core.theory import coverage_law
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SMALL = cv.Config(contexts=4, K=3, kappas=(4.0, 16.0), ratios=(0.25, 1.0, 4.0), seeds=8, d=4,
+SMALL = coverage.Config(contexts=4, K=3, kappas=(4.0, 16.0), ratios=(0.25, 1.0, 4.0), seeds=8, d=4,
                   featured_K=4, featured_contexts=8, signal=6.0, starts=(6.0,), instances=3,
                   featured_n=(8, 64, 512), featured_seeds=4, alphas=(1.0, 0.5), rounds=(1, 2),
                   budgets=(1.0, 4.0), iter_seeds=4)
@@ -26,11 +26,11 @@ SMALL = cv.Config(contexts=4, K=3, kappas=(4.0, 16.0), ratios=(0.25, 1.0, 4.0), 
 
 @pytest.fixture(scope="module")
 def values():
-    return cv.run(SMALL)
+    return coverage.run(SMALL)
 
 
 def test_defaults_are_the_chapter_run():
-    config = cv.Config().validate()
+    config = coverage.Config().validate()
     assert (config.alpha, config.ridge, config.target, config.contexts, config.K) == (
         1.0, 1e-4, 0.9, 16, 4)
     assert config.kappas == (8.0, 32.0, 128.0, 512.0)
@@ -41,11 +41,11 @@ def test_defaults_are_the_chapter_run():
 
 def test_run_is_deterministic_plain_data(values):
     assert json.loads(json.dumps(values)) == values
-    assert cv.run(SMALL) == values
+    assert coverage.run(SMALL) == values
 
 
 def test_tabular_problem_has_the_coverage_and_target_asked_for():
-    p = cv.tabular_problem(contexts=3, K=5, kappa=40.0, target=0.8)
+    p = coverage.tabular_problem(contexts=3, K=5, kappa=40.0, target=0.8)
     best = torch.zeros(3, dtype=torch.long)
     assert torch.allclose(metrics.coverage_coefficient(p, p.theta_ref, best),
                           torch.full((3,), 40.0, dtype=torch.float64))
@@ -56,22 +56,22 @@ def test_tabular_problem_has_the_coverage_and_target_asked_for():
 
 
 def test_featured_problem_keeps_the_target_and_starts_at_the_reference():
-    p = cv.featured_problem(SMALL, instance=1, start=6.0)
-    assert torch.allclose(p.theta_star, cv.make_problem(
+    p = coverage.featured_problem(SMALL, instance=1, start=6.0)
+    assert torch.allclose(p.theta_star, coverage.make_problem(
         d=4, K=4, contexts=8, signal=6.0, seed=1).theta_star)
     assert float((p.theta_ref - p.theta_star).norm()) == pytest.approx(6.0)
 
 
 def test_tabular_cells_store_counts_and_the_closed_form_bound(values):
     tab = values["tabular"]
-    miss = theory.miss_probability().given_n
+    miss = coverage_law.miss_probability().given_n
     assert len(tab["cells"]) == len(SMALL.kappas) * len(SMALL.ratios)
     for cell in tab["cells"]:
-        counts = cv.decode_counts(cell["successes"])
+        counts = coverage.decode_counts(cell["successes"])
         assert counts.shape == (SMALL.seeds,) and counts.max() <= SMALL.contexts
         assert cell["n"] == max(1, round(SMALL.contexts * cell["kappa"] * cell["ratio"]))
-        closed = 1 - float(miss.subs({theory.kappa0: cell["kappa"], theory.n: cell["n"],
-                                      theory.q: sp.Rational(1, SMALL.contexts)}))
+        closed = 1 - float(miss.subs({coverage_law.kappa0: cell["kappa"], coverage_law.n: cell["n"],
+                                      coverage_law.q: sp.Rational(1, SMALL.contexts)}))
         assert cell["bound"] == pytest.approx(closed, rel=1e-12)
 
 
@@ -85,7 +85,7 @@ def test_featured_starts_store_eligible_prompts_only(values):
         assert all(kp <= k * (1 + 1e-9) for kp, k in zip(s["kappa_phi"], s["kappa0"]))
         assert s["kappa_sigma"] <= s["kappa"] * (1 + 1e-9)
         for text in s["success"]:
-            grid = cv.decode_bits(text)
+            grid = coverage.decode_bits(text)
             if s["contexts"]:
                 assert grid.shape == (SMALL.featured_seeds, len(s["contexts"]))
 
@@ -94,7 +94,7 @@ def test_iterative_cells_carry_the_population_prediction(values):
     it = values["iterative"]
     assert len(it["cells"]) == 2 * 2 * 2 * 2
     for cell in it["cells"]:
-        assert cell["population"] == pytest.approx(theory.population_mass(
+        assert cell["population"] == pytest.approx(coverage_law.population_mass(
             cell["alpha"], cell["rounds"], cell["kappa"], SMALL.target))
         assert cell["n_round"] == max(1, round(SMALL.contexts * cell["kappa"] * cell["budget"]
                                                / cell["rounds"]))
@@ -104,16 +104,16 @@ def test_iterative_cells_carry_the_population_prediction(values):
 
 def test_encoding_round_trips():
     success = torch.tensor([[True, False, True], [False, False, True]])
-    assert cv.encode_bits(success) == "101 001"
-    assert cv.decode_bits("101 001").tolist() == [[1, 0, 1], [0, 0, 1]]
-    assert cv.encode_counts(success) == "2 1"
-    assert cv.decode_counts("2 1").tolist() == [2.0, 1.0]
+    assert coverage.encode_bits(success) == "101 001"
+    assert coverage.decode_bits("101 001").tolist() == [[1, 0, 1], [0, 0, 1]]
+    assert coverage.encode_counts(success) == "2 1"
+    assert coverage.decode_counts("2 1").tolist() == [2.0, 1.0]
 
 
 def test_crossing_interpolates_in_log_x():
-    assert cv.crossing([1, 4], [0.0, 1.0]) == pytest.approx(2.0)
-    assert cv.crossing([1, 2], [0.6, 0.9]) == 1.0
-    assert math.isnan(cv.crossing([1, 2], [0.1, 0.2]))
+    assert coverage.crossing([1, 4], [0.0, 1.0]) == pytest.approx(2.0)
+    assert coverage.crossing([1, 2], [0.6, 0.9]) == 1.0
+    assert math.isnan(coverage.crossing([1, 2], [0.1, 0.2]))
 
 
 # ------------------------------------------------------------------- hand-made values
@@ -126,7 +126,7 @@ def _tabular(kappas, ratios, contexts, seeds, share):
     for kappa in kappas:
         for ratio in ratios:
             n = round(contexts * kappa * ratio)
-            bound = cv.tabular_bound(contexts, kappa, n)
+            bound = coverage.tabular_bound(contexts, kappa, n)
             k = math.floor(contexts * min(1.0, share(bound)))
             counts = np.maximum(k - rng.integers(0, contexts // 20, seeds), 0)
             cells.append({"kappa": kappa, "ratio": ratio, "n": n, "m": n / contexts,
@@ -158,10 +158,10 @@ def _iterative(contexts, seeds, share):
                     k = int(round(contexts * share(alpha, kappa, budget, T)))
                     cells.append({"alpha": alpha, "kappa": kappa, "budget": budget,
                                   "rounds": T, "n_round": 1,
-                                  "population": theory.population_mass(alpha, T, kappa, 0.9),
+                                  "population": coverage_law.population_mass(alpha, T, kappa, 0.9),
                                   "successes": " ".join([str(k)] * seeds)})
     thresholds = [{"alpha": a, "rounds": T,
-                   "kappa_max": None if a == 1.0 else theory.kappa_max(a, T, 0.9)}
+                   "kappa_max": None if a == 1.0 else coverage_law.kappa_max(a, T, 0.9)}
                   for a in (1.0, 0.5) for T in (1, 4)]
     return {"alphas": [1.0, 0.5], "rounds": [1, 4], "budgets": [1.0, 16.0], "seeds": seeds,
             "contexts": contexts, "cells": cells, "thresholds": thresholds}
@@ -178,7 +178,7 @@ def hand_made(tab_share, feat_rule, iter_share):
 def floor_rule(alpha, kappa, budget, T):
     """One step succeeds where its population limit reaches 1/2; T rounds everywhere they can
     but no better than one step where one step can."""
-    one = theory.population_mass(alpha, 1, kappa, 0.9) >= 0.5
+    one = coverage_law.population_mass(alpha, 1, kappa, 0.9) >= 0.5
     return 0.8 if (one or T > 1) and budget > 1 else 0.2
 
 
@@ -187,7 +187,7 @@ def test_summarise_on_the_bound_itself():
     n rho / kappa_phi = 1/4 (a factor 1.4 below the bound's ln 2 / 2): C3 and C4 hold; the
     floor rule: C5 and C6 hold."""
     made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
-    s = cv.summarise(made)
+    s = coverage.summarise(made)
     assert s["cov_c1"] == "holds" and s["cov_c1_count"] == "24 of 24"
     # an exact bound leaves Binomial(24, 0.975) consistent cells: central range 22 to 24
     assert s["cov_c1_expected"] == pytest.approx(23.4) and s["cov_c1_range"] == "22\u201324"
@@ -219,7 +219,7 @@ def test_summarise_verdicts_fail_where_the_numbers_say_so():
     for cell in tab["cells"]:  # the crossing at a fixed m, not a fixed m / kappa_0
         k = tab["contexts"] if cell["m"] >= 32 else 0
         cell["successes"] = " ".join([str(k)] * tab["seeds"])
-    s = cv.summarise(made)
+    s = coverage.summarise(made)
     assert s["cov_c1"] == "fails"
     assert s["cov_c1_nominal"] == "below"
     assert s["cov_exponent"] < 0.5 and s["cov_c2"] == "fails"
@@ -230,18 +230,18 @@ def test_summarise_verdicts_fail_where_the_numbers_say_so():
     assert s["cov_c5_gains"] == 6 and s["cov_c5_chance"] == "beyond"
     made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25,
                      lambda alpha, kappa, budget, T: 0.8 if T == 1 else 0.3)
-    assert cv.summarise(made)["cov_c6"] == "fails"
+    assert coverage.summarise(made)["cov_c6"] == "fails"
     # success half the bound: the largest kappa_0 still misses it widely
     made = hand_made(lambda b: b / 2, lambda x0, xphi: xphi >= 0.25, floor_rule)
-    assert cv.summarise(made)["cov_c1_attained"] == "is not attained even for large"
+    assert coverage.summarise(made)["cov_c1_attained"] == "is not attained even for large"
 
 
 def test_design_glues_the_run_parameters_of_the_config():
-    d = cv.design(cv.Config())
+    d = coverage.design(coverage.Config())
     assert (d["cov_contexts"], d["cov_K"], d["cov_d"], d["cov_feat_K"]) == (16, 4, 8, 8)
     assert d["cov_starts"] == "8, 12, 16" and d["cov_n_max"] == "16,384"
     assert d["cov_ratio_min"] == "0.0625" and d["cov_ratio_max"] == "8"
-    assert cv.design(cv.Config(d=12, starts=(4.0,)))["cov_d"] == 12
+    assert coverage.design(coverage.Config(d=12, starts=(4.0,)))["cov_d"] == 12
 
 
 def test_featured_intervals_are_over_instances():
@@ -253,10 +253,10 @@ def test_featured_intervals_are_over_instances():
     never = {**start, "instance": 1,
              "success": [" ".join(["000"] * 32)] * len(start["success"])}
     made["featured"]["starts"] = [always, never]
-    low = cv.featured_low_coverage(made)
+    low = coverage.featured_low_coverage(made)
     assert low["value"] == pytest.approx(0.5)
     assert low["lo"] == 0.0 and low["hi"] == 1.0
-    assert cv.summarise(made)["cov_feat_instances"] == 2
+    assert coverage.summarise(made)["cov_feat_instances"] == 2
 
 
 def test_iterating_rows_carry_the_minimum_detectable_difference():
@@ -267,7 +267,7 @@ def test_iterating_rows_carry_the_minimum_detectable_difference():
                                                              cell["budget"]))
     base = int(one["successes"].split()[0])
     cell["successes"] = " ".join(str(base + k) for k in (0, 2, 4, 6, 0, 2, 4, 6))
-    row = next(r for r in cv.iterative_table(made) if r["rounds"] == 4
+    row = next(r for r in coverage.iterative_table(made) if r["rounds"] == 4
                and (r["alpha"], r["kappa"], r["budget"]) == (cell["alpha"], cell["kappa"],
                                                              cell["budget"]))
     diff = np.array([0, 2, 4, 6, 0, 2, 4, 6]) / 100
@@ -284,19 +284,19 @@ def test_iterating_rows_carry_the_minimum_detectable_difference():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as err:
-        cv.Config(**change).validate()
+        coverage.Config(**change).validate()
     assert err.value.field == field
 
 
 def test_plots_are_figures(values):
-    for figure in (cv.plot_single_step(values), cv.plot_iterative(values)):
+    for figure in (coverage.plot_single_step(values), coverage.plot_iterative(values)):
         assert isinstance(figure, plt.Figure)
         plt.close(figure)
 
 
 def test_summarise_on_a_small_run_gives_words(values):
-    s = cv.summarise(values)
+    s = coverage.summarise(values)
     for key in ("cov_c1", "cov_c2", "cov_c3", "cov_c4", "cov_c5", "cov_c6"):
         assert s[key] in ("holds", "fails")
-    assert np.isfinite(cv.tabular_curves(values)[0]["crossing"])
+    assert np.isfinite(coverage.tabular_curves(values)[0]["crossing"])
     assert "cov_cross_4" not in s  # kappa_0 = 4 is off the book's grid: not named

@@ -21,7 +21,7 @@ from srlm_core.experiments.effective_dimension import (
     table,
 )
 from srlm_core.publishing.results import load_record
-from srlm_core.theory import effective_dimension as s5
+from srlm_core.theory import polynomial_spectrum
 
 SMALL = {"n": 512, "contexts": 256, "seeds": 6, "seed": 0}
 #: stated tolerance: relative change of the balanced-ridge error when d grows 16x
@@ -47,9 +47,10 @@ def test_balanced_ridge_is_flat_in_d_and_lambda_min_grows():
 
 
 def test_prediction_is_the_sum_of_the_sympy_direction_risks():
-    risk = s5.second_order_risk()
+    risk = polynomial_spectrum.second_order_risk()
     mu, w = sp.symbols("mu w", positive=True)
-    direction = sp.lambdify((mu, w, s5.lam, s5.n), risk.bias + risk.variance)
+    direction = sp.lambdify((mu, w, polynomial_spectrum.lam, polynomial_spectrum.n),
+                            risk.bias + risk.variance)
     nu = torch.tensor([0.5, 0.1, 0.01], dtype=torch.float64)
     w_star = torch.tensor([1.5, 0.0, -0.3], dtype=torch.float64)
     expected = sum(direction(float(a), float(b), 0.02, 100) for a, b in zip(nu, w_star))

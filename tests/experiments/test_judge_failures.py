@@ -11,16 +11,16 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
-from srlm_core.experiments import judge_failures as jfx
+from srlm_core.experiments import judge_failures
 
-SMALL = jfx.Config(instances=2, d=4, K=4, contexts=8, vanishing_alphas=(0.5, 0.25),
+SMALL = judge_failures.Config(instances=2, d=4, K=4, contexts=8, vanishing_alphas=(0.5, 0.25),
                    vanishing_rounds=6, burn_in_rounds=3, n=500, seeds=2, max_rounds=200,
                    plot_rounds=6, noise_ns=(300, 3000), noise_rounds=5, noise_tail=2)
 
 
 @pytest.fixture(scope="module")
 def values():
-    return jfx.run(SMALL)
+    return judge_failures.run(SMALL)
 
 
 def arm(values, name):
@@ -28,7 +28,7 @@ def arm(values, name):
 
 
 def test_defaults_are_the_chapter_run():
-    c = jfx.Config()
+    c = judge_failures.Config()
     assert (c.alpha, c.bias, c.bias_alphas, c.amplifying, c.instances) == (
         0.5, 0.2, (0.5, 0.25, 0.1), (1.0, 2.5), 8)
     assert [name for name, _, _ in c.arms()] == [
@@ -38,7 +38,7 @@ def test_defaults_are_the_chapter_run():
 
 def test_plain_deterministic_values(values):
     assert json.loads(json.dumps(values)) == values
-    assert jfx.run(SMALL) == values
+    assert judge_failures.run(SMALL) == values
 
 
 def test_closed_forms_match_the_population_runs(values):
@@ -64,16 +64,16 @@ def test_closed_forms_match_the_population_runs(values):
 
 
 def test_summary_and_table(values):
-    out = jfx.summarise(values)
+    out = judge_failures.summarise(values)
     assert out["contracts_theory"] == "contracts"
     assert out["contracts_amplifying_strong"] == "does not contract"
     assert out["rate_verdict_amplifying_strong"] == "no fixed point"
     assert out["bias_growth"] == pytest.approx(5.0, rel=1e-6) and out["bias_growth_pred"] == 5.0
     assert out["scalar_amplifying_strong_above"] == "above"
     assert out["side_saturating"] == "short of" and out["side_amplifying_weak"] == "beyond"
-    fading = jfx.vanishing_numbers(values["vanishing"])  # 0.25: off the book's grid
+    fading = judge_failures.vanishing_numbers(values["vanishing"])  # 0.25: off the book's grid
     assert fading[0.25]["ratio_pred"] == pytest.approx(0.75 / (0.25 * 1.75))
-    table = jfx.table(values)
+    table = judge_failures.table(values)
     assert len(table) == len(values["arms"]) + 1
     assert table.iloc[0]["iteration"] == "contracts"
 
@@ -95,26 +95,26 @@ def hand_made(rate, predicted, status="converged"):
 
 
 def test_verdicts_on_hand_made_values():
-    held = jfx.summarise(hand_made(0.5, 0.5))
+    held = judge_failures.summarise(hand_made(0.5, 0.5))
     assert held["rate_verdict_theory"] == "matches" and held["contracts_theory"] == "contracts"
-    failed = jfx.summarise(hand_made(0.45, 0.5))
+    failed = judge_failures.summarise(hand_made(0.45, 0.5))
     assert failed["rate_verdict_theory"] == "departs"
     assert failed["rate_gap_theory"] == pytest.approx(0.1)
-    diverged = jfx.summarise(hand_made(2.0, None, status="diverged"))
+    diverged = judge_failures.summarise(hand_made(2.0, None, status="diverged"))
     assert diverged["contracts_theory"] == "does not contract"
     assert diverged["rate_verdict_theory"] == "no fixed point"
     assert held["van_floor_verdict"] == "inside"  # ratio [3.9, 4.0] brackets 0.75/0.19
     off = hand_made(0.5, 0.5)
     off["vanishing"]["floor"][1] = [9.0, 9.1]
-    assert jfx.summarise(off)["van_floor_verdict"] == "outside"
+    assert judge_failures.summarise(off)["van_floor_verdict"] == "outside"
     assert held["van_rate_gap"] == pytest.approx(0.0, abs=1e-15)
     assert held["van_rounds_a10"] == pytest.approx(math.log(0.01) / math.log(0.9))
 
 
 def test_linear_rate_and_window():
     e = 2.0 * 0.5 ** np.arange(40)
-    assert jfx.linear_rate(e, 1e-2) == pytest.approx(0.5)
-    window = jfx.linear_window(e, 1e-2, 1e-7)
+    assert judge_failures.linear_rate(e, 1e-2) == pytest.approx(0.5)
+    window = judge_failures.linear_window(e, 1e-2, 1e-7)
     assert min(window) == 7 and max(window) == 22
 
 
@@ -128,46 +128,46 @@ def test_linear_rate_and_window():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
-        jfx.Config(**change).validate()
+        judge_failures.Config(**change).validate()
     assert error.value.field == field
 
 
 def test_plots_are_figures(values):
-    for draw in (jfx.plot, jfx.plot_vanishing):
+    for draw in (judge_failures.plot, judge_failures.plot_vanishing):
         fig = draw(copy.deepcopy(values))
         assert isinstance(fig, Figure)
         plt.close(fig)
 
 
 def test_prediction_verdicts(values):
-    out = jfx.summarise(values)
+    out = judge_failures.summarise(values)
     assert out["verdict_f1"] == "holds"
     assert out["verdict_f4"] in ("holds", "fails")
     # a bias arm whose fixed point misses |b| / (alpha beta) fails F1
     broken = copy.deepcopy(values)
     arm(broken, "bias_a25")["dist"] = [0.9, 0.9]
-    assert jfx.summarise(broken)["verdict_f1"] == "fails"
+    assert judge_failures.summarise(broken)["verdict_f1"] == "fails"
     # a strong amplifier that converged fails F2
     broken = copy.deepcopy(values)
     arm(broken, "amplifying_strong")["status"] = ["converged"] * 2
     arm(broken, "amplifying_strong")["rate_predicted"] = [0.9, 0.9]
     arm(broken, "amplifying_strong")["rate"] = [0.9, 0.9]
-    assert jfx.summarise(broken)["verdict_f2"] == "fails"
+    assert judge_failures.summarise(broken)["verdict_f2"] == "fails"
     # noise that leaves the fixed point at the target fails F3
     broken = copy.deepcopy(values)
     arm(broken, "confidence_noise")["dist"] = [0.0, 0.0]
-    assert jfx.summarise(broken)["verdict_f3"] == "fails"
+    assert judge_failures.summarise(broken)["verdict_f3"] == "fails"
 
 
 def test_noisy_judge_with_finite_samples(values):
     rows = values["noise_finite"]["rows"]
     assert [r["n"] for r in rows] == [300, 3000]
     assert all(len(r["noisy"]) == len(r["clean"]) == 2 for r in rows)
-    assert not any(name.startswith("noise_excess_n") for name in jfx.summarise(values))
+    assert not any(name.startswith("noise_excess_n") for name in judge_failures.summarise(values))
     on_grid = copy.deepcopy(values)  # the book's n name the excess
     for row, n in zip(on_grid["noise_finite"]["rows"], (1000, 16000)):
         row["n"] = n
-    out = jfx.summarise(on_grid)
+    out = judge_failures.summarise(on_grid)
     gap = np.mean(np.asarray(arm(values, "confidence_noise")["dist"]) ** 2)
     excess = (np.asarray(rows[1]["noisy"]) - np.asarray(rows[1]["clean"])) / np.asarray(
         arm(values, "confidence_noise")["dist"]) ** 2
@@ -178,7 +178,7 @@ def test_noisy_judge_with_finite_samples(values):
 
 
 def test_design_glues_the_run_parameters_of_the_config():
-    d = jfx.design(jfx.Config())
+    d = judge_failures.design(judge_failures.Config())
     assert d["jf_bias_alphas"] == "0.5, 0.25, 0.1" and d["jf_s_amp_strong"] == "2.5"
     assert (d["jf_d"], d["jf_K"], d["jf_contexts"], d["jf_tol"]) == (8, 8, 32, "1e-12")
-    assert jfx.design(jfx.Config(blowup=20.0))["jf_blowup"] == "20"
+    assert judge_failures.design(judge_failures.Config(blowup=20.0))["jf_blowup"] == "20"

@@ -56,7 +56,7 @@ def train_dpo(out: str) -> None:
     from srlm_core import parallel
     from srlm_core.device import resolve_device
     from srlm_core.lm.diagnostics import generate, sequence_logprobs
-    from srlm_core.lm.judge import judge_generate, judge_logits
+    from srlm_core.lm.rubric_judge import judge_generate, judge_logits
     from srlm_core.lm.tiny import tiny_model, tiny_tokenizer
     from srlm_core.lm.training import DPOSettings, dpo_round, frozen_copy
 

@@ -255,7 +255,7 @@ def test_kl_to_initial_is_an_unbiased_monte_carlo_estimate(tokenizer, monkeypatc
     instead of the sampling temperature fail."""
     from srlm_core.experiments.language_model_runner import Config
     from srlm_core.lm import evaluation
-    from srlm_core.lm.judge import Judgement
+    from srlm_core.lm.rubric_judge import Judgement
 
     monkeypatch.setattr(evaluation, "judge_logits", lambda policy, tok, inst, resp: Judgement(
         [float(i % 5) for i in range(len(resp))], [1.0] * len(resp)))  # the KL ignores it

@@ -54,7 +54,7 @@ def test_bf16_generation_is_seeded_and_well_formed(name):
 
 
 def test_logits_judge_on_the_gpu_matches_the_cpu(name):
-    from srlm_core.lm.judge import judge_logits
+    from srlm_core.lm.rubric_judge import judge_logits
 
     instructions = ["Name a colour.", "Name a colour.", "Say hello in lowercase."]
     responses = ["Blue.", "xq zz", "hello there."]

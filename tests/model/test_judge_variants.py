@@ -20,7 +20,7 @@ from srlm_core.model.judge_variants import (
 )
 from srlm_core.model.policy import make_problem
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.theory import judge_failures as jf
+from srlm_core.theory import judge_departures
 
 SMALL = dict(d=4, K=4, contexts=8, seeds=3, iters=3, alpha=0.5)
 
@@ -48,17 +48,18 @@ def test_bias_population_step_is_the_derived_recursion():
     assert c.norm() == pytest.approx(1.0) and torch.equal(c, bias_direction(4, 3))
 
 
-@pytest.mark.parametrize("kind, g", [("saturating", jf.saturating_g()),
-                                     ("amplifying", jf.amplifying_g())])
+@pytest.mark.parametrize("kind, g", [("saturating", judge_departures.saturating_g()),
+                                     ("amplifying", judge_departures.amplifying_g())])
 def test_scalar_world_step_is_the_sympy_map(kind, g):
     problem = two_response_problem(w=1.0, beta=1.5)
-    law = jf.nonlinear_map(g).update
+    law = judge_departures.nonlinear_map(g).update
     for u0 in (-1.0, 0.4, 2.0):
         theta = torch.tensor([[u0]], dtype=torch.float64)
         nxt = variant_population_update(JudgeVariant(kind, 0.8), problem, theta, 0.3, 0.0,
                                         problem.theta_ref)
-        expected = float(law.subs({jf.alpha: 0.3, jf.beta: 1.5, jf.w: 1.0, jf.s: 0.8,
-                                   jf.u: u0}))
+        expected = float(law.subs({judge_departures.alpha: 0.3, judge_departures.beta: 1.5,
+                                   judge_departures.w: 1.0, judge_departures.s: 0.8,
+                                   judge_departures.u: u0}))
         assert float(nxt) == pytest.approx(expected, rel=1e-8)
 
 
@@ -125,4 +126,5 @@ def test_g_functions():
     assert torch.allclose(JudgeVariant("saturating", 2.0).g(z), torch.tanh(2 * z) / 2)
     assert torch.allclose(JudgeVariant("amplifying", 2.0).g(z), torch.sinh(2 * z) / 2)
     assert torch.equal(JudgeVariant("bias", 2.0).g(z), z)
-    assert sp.simplify(sp.diff(jf.saturating_g(), jf.z).subs(jf.z, 0)) == 1
+    z = judge_departures.z
+    assert sp.simplify(sp.diff(judge_departures.saturating_g(), z).subs(z, 0)) == 1

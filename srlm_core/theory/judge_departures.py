@@ -1,6 +1,6 @@
 r"""When self-rewarding fails: the S1 recursion under judges that break its assumptions.
 
-S1 (:mod:`srlm_core.theory.contraction`) needs the judge's margin to be linear in the
+S1 (:mod:`srlm_core.theory.contraction_law`) needs the judge's margin to be linear in the
 feature difference, :math:`\beta v_t \cdot \Delta` with
 :math:`v_t = \alpha w^* + (1 - \alpha) u_t`; then the population DPO step returns
 :math:`u_{t+1} = v_t`.  Each function below changes one ingredient of that judge

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from srlm_core.theory.contraction import alpha
+from srlm_core.theory.contraction_law import alpha
 
 kappa0 = sp.Symbol("kappa_0", positive=True)  #: the coverage coefficient, above 1
 m = sp.Symbol("m", positive=True)  #: pairs of one prompt

@@ -14,45 +14,46 @@ from srlm_core.model import metrics
 from srlm_core.model.dpo import dpo_update
 from srlm_core.model.policy import DTYPE, LinearSoftmaxProblem, make_problem, random_unit_vectors
 from srlm_core.model.self_rewarding import population_update
-from srlm_core.theory import coverage as cov
+from srlm_core.theory import coverage_law
 
 
 def test_miss_probability_matches_sampling_and_the_binomial_mixture():
-    miss = cov.miss_probability()
+    miss = coverage_law.miss_probability()
     kappa, m = 5.0, 3
-    closed = float(miss.given_m.subs({cov.kappa0: kappa, cov.m: m}))
+    closed = float(miss.given_m.subs({coverage_law.kappa0: kappa, coverage_law.m: m}))
     rng = np.random.default_rng(0)
     draws = rng.random((200_000, 2 * m)) < 1 / kappa  # True: y* drawn
     assert abs((~draws.any(axis=1)).mean() - closed) < 4e-3
-    assert closed >= float(miss.linear_bound.subs({cov.kappa0: kappa, cov.m: m}))
+    assert closed >= float(miss.linear_bound.subs({coverage_law.kappa0: kappa, coverage_law.m: m}))
     n, q = 40, 0.1
     pmf = stats.binom.pmf(np.arange(n + 1), n, q)
     mixture = float((pmf * (1 - 1 / kappa) ** (2 * np.arange(n + 1))).sum())
-    assert float(miss.given_n.subs({cov.kappa0: kappa, cov.q: q, cov.n: n})) == \
-        pytest.approx(mixture, rel=1e-12)
+    at = {coverage_law.kappa0: kappa, coverage_law.q: q, coverage_law.n: n}
+    assert float(miss.given_n.subs(at)) == pytest.approx(mixture, rel=1e-12)
 
 
 @pytest.mark.parametrize("kappa", [2.0, 10.0, 300.0])
 def test_pairs_needed_solves_the_miss_equation_and_is_linear_in_kappa(kappa):
-    need = cov.pairs_needed()
-    half = float(need.half.subs(cov.kappa0, kappa))
+    need = coverage_law.pairs_needed()
+    half = float(need.half.subs(coverage_law.kappa0, kappa))
     assert (1 - 1 / kappa) ** (2 * half) == pytest.approx(0.5, rel=1e-12)
     for d in (0.5, 0.1, 0.01):
-        exact = float(need.exact.subs({cov.kappa0: kappa, cov.delta: d}))
-        assert exact >= float(need.lower.subs({cov.kappa0: kappa, cov.delta: d})) - 1e-12
-        asymptotic = float(need.asymptotic.subs({cov.kappa0: kappa, cov.delta: d}))
+        at = {coverage_law.kappa0: kappa, coverage_law.delta: d}
+        exact = float(need.exact.subs(at))
+        assert exact >= float(need.lower.subs(at)) - 1e-12
+        asymptotic = float(need.asymptotic.subs(at))
         assert abs(exact - asymptotic) <= math.log(1 / d) / kappa  # O(1 / kappa)
 
 
 def test_unseen_response_gradients_vanish_symbolically():
-    unseen = cov.unseen_response(K=4)
+    unseen = coverage_law.unseen_response(K=4)
     assert unseen.grad_unseen == 0 and unseen.grad_sum == 0
     assert unseen.bound_uniform == sp.Rational(1, 3)
     assert sp.simplify(unseen.bound_even - unseen.reference[0]) == 0
 
 
 def test_unseen_response_bound_is_the_maximum_over_the_constraint():
-    unseen = cov.unseen_response()
+    unseen = coverage_law.unseen_response()
     p = (0.05, 0.7, 0.25)
     x = np.linspace(-10, 10, 200_001)
     brute = (p[0] / (p[0] + p[1] * np.exp(x) + p[2] * np.exp(-x))).max()
@@ -84,7 +85,7 @@ def test_the_dpo_step_leaves_an_unseen_response_at_zero_and_centres_the_prompt()
 
 
 def test_tabular_leverage_is_kappa_minus_one():
-    lev = cov.tabular_leverage(K=3)
+    lev = coverage_law.tabular_leverage(K=3)
     assert sp.simplify(lev.leverage - lev.closed) == 0
     assert sp.simplify(lev.pair_leverage - lev.pair_closed) == 0
     rng = np.random.default_rng(2)
@@ -108,7 +109,7 @@ def test_feature_coverage_is_the_coverage_coefficient_for_one_hot_features():
 
 
 def test_shared_feature_limit_matches_evaluation():
-    shared = cov.shared_feature()
+    shared = coverage_law.shared_feature()
     at = {shared.share: sp.Rational(1, 3), shared.p: sp.Rational(1, 10**9)}
     assert float(shared.kappa_phi.subs(at)) == pytest.approx(
         float(shared.limit.subs(shared.share, sp.Rational(1, 3))), rel=1e-6)
@@ -144,25 +145,27 @@ def test_population_threshold_matches_the_population_update(alpha):
     """T population rounds of the package's update (tabular, reference pi_0) against the
     closed-form log-odds and the threshold kappa_max."""
     target = 0.9
-    pop = cov.population_threshold()
+    pop = coverage_law.population_threshold()
     for kappa in (4.0, 9.0, 11.0, 64.0):
         p = tabular_problem(contexts=2, K=4, kappa=kappa, target=target)
         theta = p.theta_ref[None].clone()
         for T in (1, 2, 3):
             theta = population_update(p, theta, alpha, lam=1e-12, theta_reference=p.theta_ref)
             mass = float(torch.softmax(p.logits(theta)[0, 0], -1)[0])
-            assert mass == pytest.approx(cov.population_mass(alpha, T, kappa, target), abs=1e-6)
-            log_odds = float(pop.log_odds_t.subs({cov.alpha: alpha, cov.T: T, cov.kappa0: kappa,
-                                                  cov.odds_star: target / (1 - target)}))
+            assert mass == pytest.approx(coverage_law.population_mass(alpha, T, kappa, target),
+                                         abs=1e-6)
+            log_odds = float(pop.log_odds_t.subs({coverage_law.alpha: alpha, coverage_law.T: T,
+                                                  coverage_law.kappa0: kappa,
+                                                  coverage_law.odds_star: target / (1 - target)}))
             assert math.log(mass / (1 - mass)) == pytest.approx(log_odds, abs=1e-5)
-            assert (mass >= 0.5) == (kappa <= cov.kappa_max(alpha, T, target))
-    assert cov.kappa_max(0.5, 1, target) == pytest.approx(10.0)
+            assert (mass >= 0.5) == (kappa <= coverage_law.kappa_max(alpha, T, target))
+    assert coverage_law.kappa_max(0.5, 1, target) == pytest.approx(10.0)
     assert pop.kappa_max_limit == sp.oo
-    assert math.isinf(cov.kappa_max(1.0, 1, target))
+    assert math.isinf(coverage_law.kappa_max(1.0, 1, target))
 
 
 def test_latex_statements_render():
-    tex = cov.latex_statements()
+    tex = coverage_law.latex_statements()
     assert set(tex) == {"cov_miss", "cov_miss_n", "cov_pairs", "cov_unseen", "cov_leverage",
                         "cov_shared", "cov_threshold"}
     assert r"\kappa_0(x)-1" in tex["cov_leverage"]

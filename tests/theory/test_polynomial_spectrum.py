@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from srlm_core.theory import effective_dimension as e
+from srlm_core.theory import polynomial_spectrum as e
 
 
 def test_integral_constant_is_pi_over_p_sin_pi_over_p():

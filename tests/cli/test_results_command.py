@@ -98,7 +98,7 @@ def test_verify_fast_skips_slow_records(tmp_path, capsys):
 
 
 def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, monkeypatch):
-    from srlm_core.cli import results as cli_results
+    from srlm_core.cli import results_command
 
     path = write_record(record(), tmp_path)
     honest = load_record(path)
@@ -106,7 +106,7 @@ def test_verify_prints_the_difference_of_a_perturbed_value(tmp_path, capsys, mon
     def faithful_run(command, workdir, workers=1):  # what a faithful re-run writes
         write_record(honest, workdir)
 
-    monkeypatch.setattr(cli_results, "run_command", faithful_run)
+    monkeypatch.setattr(results_command, "run_command", faithful_run)
     assert main(["results", "verify", "demo", "--results-dir", str(tmp_path)]) == 0
     assert "PASS  demo" in capsys.readouterr().out
     perturbed = record()
@@ -122,7 +122,7 @@ def test_verify_runs_commands_in_parallel_and_reports_in_order(tmp_path, capsys,
                                                                monkeypatch):
     """Two records with different commands re-run on two workers: each is checked against
     its own re-run, and a wrong one fails; --jobs 0 is a one-line error."""
-    from srlm_core.cli import results as cli_results
+    from srlm_core.cli import results_command
 
     honest = {r.command: load_record(write_record(r, tmp_path))
               for r in (record(), record("other"))}
@@ -133,7 +133,7 @@ def test_verify_runs_commands_in_parallel_and_reports_in_order(tmp_path, capsys,
             rerun.values["slope"] = 1.0  # a re-run that differs
         write_record(rerun, workdir)
 
-    monkeypatch.setattr(cli_results, "run_command", faithful_run)
+    monkeypatch.setattr(results_command, "run_command", faithful_run)
     assert main(["results", "verify", "--all", "--jobs", "2", "--results-dir",
                  str(tmp_path)]) == 1
     out = capsys.readouterr().out

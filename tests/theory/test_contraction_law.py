@@ -2,35 +2,35 @@
 
 import sympy as sp
 
-from srlm_core.theory import contraction as c
+from srlm_core.theory import contraction_law
 
 
 def test_gibbs_policy_is_the_kl_regularised_optimum():
-    solution, gibbs = c.gibbs_policy(K=3)
+    solution, gibbs = contraction_law.gibbs_policy(K=3)
     assert all(sp.simplify(a - b) == 0 for a, b in zip(solution, gibbs, strict=True))
 
 
 def test_judge_margin_is_linear_in_the_feature_difference():
-    margin, closed_form = c.judge_margin(d=3)
+    margin, closed_form = contraction_law.judge_margin(d=3)
     assert sp.simplify(margin - closed_form) == 0
     assert not margin.has(sp.Symbol("log_Z_t", real=True))  # normalisers cancel
 
 
 def test_population_gradient_vanishes_at_the_judge_direction():
-    gradient, at_v = c.population_gradient(d=3)
+    gradient, at_v = contraction_law.population_gradient(d=3)
     assert gradient.subs(at_v) == sp.zeros(3, 1)
     assert gradient != sp.zeros(3, 1)
 
 
 def test_population_hessian_closed_form():
-    hessian, closed_form = c.population_hessian(d=2)
+    hessian, closed_form = contraction_law.population_hessian(d=2)
     difference = (hessian - closed_form).applyfunc(lambda e: sp.simplify(e.rewrite(sp.exp)))
     assert difference == sp.zeros(2, 2)
 
 
 def test_contraction_factor_is_one_minus_alpha():
-    result = c.contraction()
-    assert sp.simplify(result.factor - (1 - c.alpha)) == 0
+    result = contraction_law.contraction()
+    assert sp.simplify(result.factor - (1 - contraction_law.alpha)) == 0
 
 
 def test_contraction_update_is_the_minimiser_of_the_population_loss():
@@ -61,28 +61,30 @@ def test_contraction_update_is_the_minimiser_of_the_population_loss():
     gradient = [sp.diff(loss, ui) for ui in u]
     solution = sp.nsolve(gradient, list(u), [0, 0], tol=1e-20, prec=30)
     theta_next = theta_ref + sp.Matrix(solution)
-    update = c.contraction().update
+    update = contraction_law.contraction().update
     symbols = {s.name: s for s in update.free_symbols}
     for j in range(2):
         predicted = update.subs({symbols["theta_t"]: theta_t[j], symbols["theta_ref"]: theta_ref[j],
-                                 symbols["w^*"]: w[j], c.alpha: a})
+                                 symbols["w^*"]: w[j], contraction_law.alpha: a})
         assert abs(float(theta_next[j] - (theta_ref[j] + w[j])) - float(predicted)) < 1e-12
 
 
 def test_unrolled_error_is_geometric():
-    assert sp.simplify(c.unrolled_error() - c.e0 * (1 - c.alpha) ** c.t) == 0
+    e0, alpha, t = contraction_law.e0, contraction_law.alpha, contraction_law.t
+    assert sp.simplify(contraction_law.unrolled_error() - e0 * (1 - alpha) ** t) == 0
 
 
 def test_log_policy_recursion_holds_up_to_a_prompt_constant():
-    assert c.log_policy_recursion(K=3) == 0
+    assert contraction_law.log_policy_recursion(K=3) == 0
 
 
 def test_moving_reference_grows_by_two_minus_alpha():
-    m = c.moving_reference()
-    assert sp.simplify(m.growth - (2 - c.alpha)) == 0
+    m = contraction_law.moving_reference()
+    assert sp.simplify(m.growth - (2 - contraction_law.alpha)) == 0
     w, D0 = sp.symbols("w^* D_0", real=True)
     # the closed form satisfies the recursion and the initial condition
     D = m.solution
-    assert sp.simplify(D.subs(c.t, c.t + 1) - ((2 - c.alpha) * D + c.alpha * w)) == 0
-    assert sp.simplify(D.subs(c.t, 0) - D0) == 0
-    assert sp.expand(m.solution_alpha_one - (D0 + c.t * w)) == 0
+    t, alpha = contraction_law.t, contraction_law.alpha
+    assert sp.simplify(D.subs(t, t + 1) - ((2 - alpha) * D + alpha * w)) == 0
+    assert sp.simplify(D.subs(contraction_law.t, 0) - D0) == 0
+    assert sp.expand(m.solution_alpha_one - (D0 + contraction_law.t * w)) == 0

@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from srlm_core.lm import judge
-from srlm_core.lm.judge import judge_generate, judge_logits, parse_score
+from srlm_core.lm import rubric_judge
+from srlm_core.lm.rubric_judge import judge_generate, judge_logits, parse_score
 
 
 @pytest.mark.parametrize(
@@ -31,11 +31,12 @@ def test_parse_score(text, expected):
 
 def _full_sequence_scores(model, tokenizer, instruction, response):
     """Reference computation without the cached prefix: one plain forward pass."""
-    text = judge._chat_prefix(tokenizer) + judge._chat_suffix(tokenizer, instruction, response)
+    text = (rubric_judge._chat_prefix(tokenizer)
+            + rubric_judge._chat_suffix(tokenizer, instruction, response))
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         logp = torch.log_softmax(model(input_ids=ids).logits[0, -1].double(), -1)
-    digit = logp[judge.score_token_ids(tokenizer)]
+    digit = logp[rubric_judge.score_token_ids(tokenizer)]
     probs = torch.softmax(digit, -1)
     return float((probs * torch.arange(1, 6)).sum()), float(digit.exp().sum())
 
@@ -76,15 +77,15 @@ def test_forced_score_without_rationale_is_the_logits_judge(model, tokenizer):
     instructions = ["Describe rain.", "Describe rain in one long sentence please."]
     responses = ["It is wet.", "Rain falls from clouds when droplets grow heavy, and then more."]
     fast = judge_logits(model, tokenizer, instructions, responses)
-    forced = judge.forced_scores(model, tokenizer, instructions, responses, ["", "Score: 5"])
+    forced = rubric_judge.forced_scores(model, tokenizer, instructions, responses, ["", "Score: 5"])
     for (score, mass), s, v in zip(forced, fast.scores, fast.validity, strict=True):
         assert score == pytest.approx(s, abs=1e-5) and mass == pytest.approx(v, rel=1e-4)
 
 
 def test_forced_prompt_cuts_the_rationale_at_its_first_marker(tokenizer):
-    text = judge.forced_prompt(tokenizer, "Say hi.", "hi", "Relevant and short.  score:4 ok")
+    text = rubric_judge.forced_prompt(tokenizer, "Say hi.", "hi", "Relevant and short.  score:4 ok")
     assert text.endswith("<|im_start|>assistant\nRelevant and short.\nScore: ")
-    assert judge.forced_prompt(tokenizer, "Say hi.", "hi", "").endswith("assistant\nScore: ")
+    assert rubric_judge.forced_prompt(tokenizer, "Say hi.", "hi", "").endswith("assistant\nScore: ")
 
 
 def test_generate_mode_forces_a_score_and_keeps_the_written_one(model, tokenizer, monkeypatch):
@@ -92,10 +93,10 @@ def test_generate_mode_forces_a_score_and_keeps_the_written_one(model, tokenizer
     validity their mean digit mass; ``written`` averages the parsed scores, ``texts`` keeps
     the raw rationales."""
     rationales = ["Fine. Score: 4", "score:2", "no score here", "Score: 10", "x", "Score: 5"]
-    monkeypatch.setattr(judge, "sample_rationales", lambda *a, **k: list(rationales))
+    monkeypatch.setattr(rubric_judge, "sample_rationales", lambda *a, **k: list(rationales))
     got = judge_generate(model, tokenizer, ["Say hi.", "Say bye."], ["hi", "bye"], samples=3,
                          max_new_tokens=2, batch_size=2)
-    forced = judge.forced_scores(model, tokenizer, ["Say hi."] * 3 + ["Say bye."] * 3,
+    forced = rubric_judge.forced_scores(model, tokenizer, ["Say hi."] * 3 + ["Say bye."] * 3,
                                  ["hi"] * 3 + ["bye"] * 3, rationales)
     assert got.scores == pytest.approx([sum(s for s, _ in forced[:3]) / 3,
                                         sum(s for s, _ in forced[3:]) / 3])
@@ -107,7 +108,7 @@ def test_generate_mode_forces_a_score_and_keeps_the_written_one(model, tokenizer
 
 def test_generate_mode_stops_at_a_complete_score(tokenizer):
     """The stopping rule fires on a complete "Score: X" (any case), not on a bare marker."""
-    stop = judge._StopAtScore(tokenizer, 0)
+    stop = rubric_judge._StopAtScore(tokenizer, 0)
     rows = ["I give score:4. Good", "Score: 3.", "SCORE : 5\n", "good answer"]
     ids = tokenizer(rows, return_tensors="pt", padding=True, padding_side="left",
                     add_special_tokens=False)["input_ids"]
