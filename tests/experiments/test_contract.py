@@ -11,8 +11,8 @@ from srlm_core import experiments
 from srlm_core.options import supports
 
 #: The endings of the modules that hold a part of an experiment (its analysis, its chapter's
-#: numbers and figures, its glue names) and define no ``Config`` or ``run`` of their own.
-PARTS = ("_analysis", "_chapter", "_names")
+#: numbers, its figures, its glue names) and define no ``Config`` or ``run`` of their own.
+PARTS = ("_analysis", "_chapter", "_figures", "_names")
 MODULES = [info.name for info in pkgutil.iter_modules(experiments.__path__)
            if not info.name.endswith(PARTS)]
 
