@@ -28,6 +28,11 @@ the module defines them,
 * a ``run(config, workdir)`` that takes a work folder: the experiment is resumable, and the
   pipeline gives it a folder keyed by the config and the code.
 
+A module that holds a part of an experiment and defines no ``Config`` or ``run`` of its own
+ends in ``_analysis`` (the statistics of its values), ``_chapter`` (a chapter's glued numbers,
+figures and tables), ``_figures`` (its figures) or ``_names`` (tables of glue names); it is
+not an experiment.
+
 A ``timings`` entry of the values (machine-dependent seconds) goes to the record's
 provenance.  ``srlm run NAME`` runs any of them into its record (:func:`names` lists them);
 the records of the experiments too heavy for a chapter (*sweeps*) sit in

@@ -26,6 +26,10 @@ unpenalised DPO step.  Three parts:
   :math:`T` rounds of :math:`n/T` pairs (fixed reference) for :math:`T` in ``rounds``, with a
   total of ``budget`` :math:`\cdot\,\kappa_0` pairs per prompt, against one step with all of
   them; the population prediction is :func:`srlm_core.theory.coverage_law.population_mass`.
+
+The statistics of the values are :mod:`srlm_core.experiments.coverage_analysis`, the tables of
+glue names :mod:`srlm_core.experiments.coverage_names`; the figures are drawn by
+:mod:`srlm_core.experiments.coverage_figures` (its plot functions are this experiment's).
 """
 
 from __future__ import annotations
@@ -38,6 +42,25 @@ import torch
 
 from srlm_core.errors import require, require_at_least
 from srlm_core.experiments import named
+from srlm_core.experiments.coverage_analysis import (
+    LEVEL,
+    budget_to_half,
+    crossing,
+    crossing_exponent,
+    featured_curve,
+    featured_low_coverage,
+    featured_units,
+    iterative_table,
+    one_step_mass,
+    tabular_curves,
+)
+from srlm_core.experiments.coverage_figures import plot_iterative, plot_single_step  # noqa: F401
+from srlm_core.experiments.coverage_names import (
+    FEATURED_CROSS_NAMES,
+    HALF_NAMES,
+    KAPPA_NAMES,
+    KMAX_NAMES,
+)
 from srlm_core.model import metrics
 from srlm_core.model.policy import (
     DTYPE,
@@ -47,78 +70,12 @@ from srlm_core.model.policy import (
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
-from srlm_core.stats import binomial_count_range, mean_interval, minimum_detectable_difference
+from srlm_core.stats import binomial_count_range
 from srlm_core.theory import coverage_law
 
 TITLE = ("Coverage form of the single-step limit: one step against pairs per prompt over "
          "kappa_0 (tabular and featured) and T rounds at equal budget")
 TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
-#: Bootstrap resamples of the seeds behind every interval of :func:`summarise`.
-N_BOOT = 1000
-LEVEL = 0.95
-#: The glue names of each tabular kappa_0: the bound's largest gap to the measured mean and
-#: the crossing m_1/2 / kappa_0 with its interval (C1, C2).
-KAPPA_NAMES = {
-    8.0: {"gap": "cov_gap_8", "cross": "cov_cross_8", "cross_lo": "cov_cross_8_lo",
-          "cross_hi": "cov_cross_8_hi"},
-    32.0: {"gap": "cov_gap_32", "cross": "cov_cross_32", "cross_lo": "cov_cross_32_lo",
-           "cross_hi": "cov_cross_32_hi"},
-    128.0: {"gap": "cov_gap_128", "cross": "cov_cross_128", "cross_lo": "cov_cross_128_lo",
-            "cross_hi": "cov_cross_128_hi"},
-    512.0: {"gap": "cov_gap_512", "cross": "cov_cross_512", "cross_lo": "cov_cross_512_lo",
-            "cross_hi": "cov_cross_512_hi"},
-}
-#: The glue names of the featured crossing (with its interval) in the units kappa_0 and
-#: kappa_phi (C4).
-FEATURED_CROSS_NAMES = {
-    "kappa0": {"cross": "cov_feat_cross_k0", "cross_lo": "cov_feat_cross_k0_lo",
-               "cross_hi": "cov_feat_cross_k0_hi"},
-    "kappa_phi": {"cross": "cov_feat_cross_kphi", "cross_lo": "cov_feat_cross_kphi_lo",
-                  "cross_hi": "cov_feat_cross_kphi_hi"},
-}
-#: The glue names of the largest kappa_0 one step's population limit lifts to 1/2, per alpha.
-KMAX_NAMES = {1.0: "cov_kmax_1", 0.75: "cov_kmax_075", 0.5: "cov_kmax_05"}
-#: The glue names of each (alpha, kappa_0, T): the budget to half success (as text) and the
-#: success after the largest budget.
-HALF_NAMES = {
-    (1.0, 8.0, 1): {"half": "cov_half_1_8_1", "last": "cov_last_1_8_1"},
-    (1.0, 8.0, 2): {"half": "cov_half_1_8_2", "last": "cov_last_1_8_2"},
-    (1.0, 8.0, 4): {"half": "cov_half_1_8_4", "last": "cov_last_1_8_4"},
-    (1.0, 32.0, 1): {"half": "cov_half_1_32_1", "last": "cov_last_1_32_1"},
-    (1.0, 32.0, 2): {"half": "cov_half_1_32_2", "last": "cov_last_1_32_2"},
-    (1.0, 32.0, 4): {"half": "cov_half_1_32_4", "last": "cov_last_1_32_4"},
-    (1.0, 128.0, 1): {"half": "cov_half_1_128_1", "last": "cov_last_1_128_1"},
-    (1.0, 128.0, 2): {"half": "cov_half_1_128_2", "last": "cov_last_1_128_2"},
-    (1.0, 128.0, 4): {"half": "cov_half_1_128_4", "last": "cov_last_1_128_4"},
-    (1.0, 512.0, 1): {"half": "cov_half_1_512_1", "last": "cov_last_1_512_1"},
-    (1.0, 512.0, 2): {"half": "cov_half_1_512_2", "last": "cov_last_1_512_2"},
-    (1.0, 512.0, 4): {"half": "cov_half_1_512_4", "last": "cov_last_1_512_4"},
-    (0.75, 8.0, 1): {"half": "cov_half_075_8_1", "last": "cov_last_075_8_1"},
-    (0.75, 8.0, 2): {"half": "cov_half_075_8_2", "last": "cov_last_075_8_2"},
-    (0.75, 8.0, 4): {"half": "cov_half_075_8_4", "last": "cov_last_075_8_4"},
-    (0.75, 32.0, 1): {"half": "cov_half_075_32_1", "last": "cov_last_075_32_1"},
-    (0.75, 32.0, 2): {"half": "cov_half_075_32_2", "last": "cov_last_075_32_2"},
-    (0.75, 32.0, 4): {"half": "cov_half_075_32_4", "last": "cov_last_075_32_4"},
-    (0.75, 128.0, 1): {"half": "cov_half_075_128_1", "last": "cov_last_075_128_1"},
-    (0.75, 128.0, 2): {"half": "cov_half_075_128_2", "last": "cov_last_075_128_2"},
-    (0.75, 128.0, 4): {"half": "cov_half_075_128_4", "last": "cov_last_075_128_4"},
-    (0.75, 512.0, 1): {"half": "cov_half_075_512_1", "last": "cov_last_075_512_1"},
-    (0.75, 512.0, 2): {"half": "cov_half_075_512_2", "last": "cov_last_075_512_2"},
-    (0.75, 512.0, 4): {"half": "cov_half_075_512_4", "last": "cov_last_075_512_4"},
-    (0.5, 8.0, 1): {"half": "cov_half_05_8_1", "last": "cov_last_05_8_1"},
-    (0.5, 8.0, 2): {"half": "cov_half_05_8_2", "last": "cov_last_05_8_2"},
-    (0.5, 8.0, 4): {"half": "cov_half_05_8_4", "last": "cov_last_05_8_4"},
-    (0.5, 32.0, 1): {"half": "cov_half_05_32_1", "last": "cov_last_05_32_1"},
-    (0.5, 32.0, 2): {"half": "cov_half_05_32_2", "last": "cov_last_05_32_2"},
-    (0.5, 32.0, 4): {"half": "cov_half_05_32_4", "last": "cov_last_05_32_4"},
-    (0.5, 128.0, 1): {"half": "cov_half_05_128_1", "last": "cov_last_05_128_1"},
-    (0.5, 128.0, 2): {"half": "cov_half_05_128_2", "last": "cov_last_05_128_2"},
-    (0.5, 128.0, 4): {"half": "cov_half_05_128_4", "last": "cov_last_05_128_4"},
-    (0.5, 512.0, 1): {"half": "cov_half_05_512_1", "last": "cov_last_05_512_1"},
-    (0.5, 512.0, 2): {"half": "cov_half_05_512_2", "last": "cov_last_05_512_2"},
-    (0.5, 512.0, 4): {"half": "cov_half_05_512_4", "last": "cov_last_05_512_4"},
-}
-
 
 @dataclass(frozen=True)
 class Config:
@@ -257,18 +214,6 @@ def encode_bits(success: torch.Tensor) -> str:
     return " ".join("".join("1" if s else "0" for s in row) for row in success.tolist())
 
 
-def decode_counts(text: str) -> np.ndarray:
-    """The per-seed counts of :func:`encode_counts`."""
-    return np.array([int(k) for k in text.split()], dtype=float)
-
-
-def decode_bits(text: str) -> np.ndarray:
-    """The (seeds, prompts) 0/1 array of :func:`encode_bits`."""
-    rows = text.split()
-    return np.array([[c == "1" for c in row] for row in rows], dtype=float).reshape(
-        len(rows), len(rows[0]) if rows else 0)
-
-
 def tabular_bound(contexts: int, kappa: float, n: int) -> float:
     """The probability that :math:`y^\\star` is in at least one of a prompt's pairs: the most a
     step can succeed (:func:`srlm_core.theory.coverage_law.miss_probability`)."""
@@ -364,205 +309,6 @@ def run(config: Config) -> dict:
             "iterative": _run_iterative(config)}
 
 
-# ----------------------------------------------------------------------------- analysis
-
-
-def _boot_weights(seeds: int, seed: int = 0) -> np.ndarray:
-    """(N_BOOT, seeds) multiplicities of a bootstrap over seeds (the same for every cell)."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=N_BOOT).astype(float)
-
-
-def _percentiles(samples: np.ndarray) -> tuple[float, float]:
-    finite = samples[np.isfinite(samples)]
-    if finite.size < len(samples) * 0.5:
-        return math.nan, math.nan
-    lo, hi = np.percentile(finite, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
-    return float(lo), float(hi)
-
-
-def crossing(x: np.ndarray, y: np.ndarray) -> float:
-    """The first ``x`` at which ``y`` reaches 1/2, interpolated linearly in ``log x`` (NaN when
-    it never does; ``x[0]`` when it starts there)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    above = np.nonzero(y >= 0.5)[0]
-    if above.size == 0:
-        return math.nan
-    i = int(above[0])
-    if i == 0:
-        return float(x[0])
-    lx0, lx1 = np.log(x[i - 1]), np.log(x[i])
-    share = (0.5 - y[i - 1]) / (y[i] - y[i - 1])
-    return float(np.exp(lx0 + share * (lx1 - lx0)))
-
-
-def tabular_curves(values: dict) -> list[dict]:
-    r"""Per :math:`\kappa_0`: the mean success over seeds at every ratio with its 95% interval,
-    the bound, and the crossing :math:`m_{1/2}/\kappa_0` with its bootstrap interval."""
-    tab = values["tabular"]
-    weights = _boot_weights(tab["seeds"])
-    out = []
-    for kappa in tab["kappas"]:
-        cells = sorted((c for c in tab["cells"] if c["kappa"] == kappa), key=lambda c: c["ratio"])
-        shares = np.array([decode_counts(c["successes"]) for c in cells]) / tab["contexts"]
-        x = np.array([c["m"] / kappa for c in cells])
-        boot = (weights @ shares.T) / tab["seeds"]  # (B, ratios)
-        intervals = [mean_interval(row) for row in shares]
-        cross = crossing(x, shares.mean(1))
-        cross_boot = np.array([crossing(x, row) for row in boot])
-        lo, hi = _percentiles(cross_boot)
-        out.append({"kappa": kappa, "x": x.tolist(), "mean": shares.mean(1).tolist(),
-                    "lo": [iv.lo for iv in intervals], "hi": [iv.hi for iv in intervals],
-                    "bound": [c["bound"] for c in cells], "crossing": cross,
-                    "crossing_lo": lo, "crossing_hi": hi, "boot": cross_boot})
-    return out
-
-
-def crossing_exponent(curves: list[dict]) -> dict:
-    r"""The exponent :math:`b` of :math:`m_{1/2} \propto \kappa_0^b` (least squares on the
-    logs) with a bootstrap interval over seeds; :math:`b = 1` is the coverage form."""
-    kappas = np.log([c["kappa"] for c in curves])
-
-    def slope(m_half: np.ndarray) -> float:
-        y = np.log(m_half)
-        if not np.all(np.isfinite(y)):
-            return math.nan
-        return float(np.polyfit(kappas, y, 1)[0])
-
-    point = slope(np.array([c["crossing"] * c["kappa"] for c in curves]))
-    boot = np.array([slope(np.array([c["boot"][b] * c["kappa"] for c in curves]))
-                     for b in range(N_BOOT)])
-    lo, hi = _percentiles(boot)
-    return {"value": point, "lo": lo, "hi": hi}
-
-
-def featured_rows(values: dict, scale: str = "kappa0") -> dict:
-    r"""The featured measurements as flat arrays: per (start, :math:`n`, seed, eligible
-    prompt) the seed, the problem instance, :math:`\log_2(n\rho(x)/\kappa(x))` with
-    :math:`\kappa` = ``scale`` (``kappa0`` or ``kappa_phi``) and success (0/1)."""
-    seeds, instances, x, success = [], [], [], []
-    for start in values["featured"]["starts"]:
-        if not start["contexts"]:
-            continue
-        coverage = np.log2(np.asarray(start["rho"]) / np.asarray(start[scale]))
-        for n, text in zip(values["featured"]["n"], start["success"], strict=True):
-            grid = decode_bits(text)  # (seeds, contexts)
-            seeds.append(np.repeat(np.arange(grid.shape[0]), grid.shape[1]))
-            instances.append(np.full(grid.size, start.get("instance", 0)))
-            x.append(np.tile(np.log2(n) + coverage, grid.shape[0]))
-            success.append(grid.ravel())
-    if not seeds:
-        return {"seed": np.zeros(0, int), "instance": np.zeros(0, int), "x": np.zeros(0),
-                "success": np.zeros(0)}
-    return {"seed": np.concatenate(seeds), "instance": np.concatenate(instances),
-            "x": np.concatenate(x),
-            "success": np.concatenate(success).astype(float)}
-
-
-def _featured_units(values: dict) -> int:
-    """The number of featured problem instances (the bootstrap's units)."""
-    return 1 + max((s.get("instance", 0) for s in values["featured"]["starts"]), default=0)
-
-
-def featured_curve(values: dict, scale: str = "kappa0", min_count: int = 64) -> dict:
-    r"""Success against :math:`n\rho/\kappa` in unit bins of :math:`\log_2` (bins with at least
-    ``min_count`` measurements), with bootstrap intervals over problem instances (the unit of
-    independence: a resample draws whole instances with all their seeds and prompts), and the
-    crossing of 1/2 with its interval."""
-    rows = featured_rows(values, scale)
-    units = _featured_units(values)
-    if not rows["x"].size:
-        return {"x": [], "mean": [], "lo": [], "hi": [], "count": [], "crossing": math.nan,
-                "crossing_lo": math.nan, "crossing_hi": math.nan, "boot": np.zeros((N_BOOT, 0))}
-    bins = np.round(rows["x"]).astype(int)
-    edges = np.arange(bins.min(), bins.max() + 1)
-    sums = np.zeros((len(edges), units))
-    counts = np.zeros((len(edges), units))
-    xsum = np.zeros(len(edges))
-    np.add.at(sums, (bins - edges[0], rows["instance"]), rows["success"])
-    np.add.at(counts, (bins - edges[0], rows["instance"]), 1.0)
-    np.add.at(xsum, bins - edges[0], rows["x"])
-    keep = counts.sum(1) >= min_count
-    sums, counts, xsum = sums[keep], counts[keep], xsum[keep]
-    total = counts.sum(1)
-    x = np.exp2(xsum / total)
-    mean = sums.sum(1) / total
-    weights = _boot_weights(units)
-    boot = (weights @ sums.T) / np.maximum(weights @ counts.T, 1e-300)  # (B, bins)
-    lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)], axis=0)
-    cross = crossing(x, mean)
-    cross_lo, cross_hi = _percentiles(np.array([crossing(x, row) for row in boot]))
-    return {"x": x.tolist(), "mean": mean.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
-            "count": total.astype(int).tolist(), "crossing": cross,
-            "crossing_lo": cross_lo, "crossing_hi": cross_hi, "boot": boot}
-
-
-def featured_low_coverage(values: dict, below: float = 1 / 16) -> dict:
-    r"""Success of the featured step pooled over the measurements with
-    :math:`n\rho(x)/\kappa_0(x) \le` ``below``, with a bootstrap interval over problem
-    instances, and the
-    tabular coverage bound at that ratio, :math:`1-(1-1/\kappa_0)^{2m}\to 1-e^{-2\,\text{below}}`
-    for large :math:`\kappa_0`."""
-    rows = featured_rows(values, "kappa0")
-    mask = rows["x"] <= math.log2(below)
-    units = _featured_units(values)
-    sums = np.bincount(rows["instance"][mask], rows["success"][mask], minlength=units)
-    counts = np.bincount(rows["instance"][mask], minlength=units).astype(float)
-    weights = _boot_weights(units)
-    boot = (weights @ sums) / np.maximum(weights @ counts, 1e-300)
-    lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
-    return {"value": float(sums.sum() / max(counts.sum(), 1.0)), "lo": float(lo),
-            "hi": float(hi), "count": int(counts.sum()), "below": below,
-            "bound": 1.0 - math.exp(-2.0 * below)}
-
-
-def iterative_table(values: dict) -> list[dict]:
-    r"""Per (:math:`\alpha`, :math:`\kappa_0`, budget, :math:`T`): mean success over seeds with
-    its 95% interval, the paired difference to one step at the same budget with its
-    bootstrap interval over seeds and its minimum detectable difference
-    (:func:`srlm_core.stats.minimum_detectable_difference`), and the population prediction."""
-    it = values["iterative"]
-    weights = _boot_weights(it["seeds"])
-    one = {(c["alpha"], c["kappa"], c["budget"]): decode_counts(c["successes"]) / it["contexts"]
-           for c in it["cells"] if c["rounds"] == 1}
-    rows = []
-    for c in it["cells"]:
-        s = decode_counts(c["successes"]) / it["contexts"]
-        diff = s - one[(c["alpha"], c["kappa"], c["budget"])]
-        iv = mean_interval(s)
-        boot = weights @ diff / it["seeds"]
-        lo, hi = np.percentile(boot, [50 * (1 - LEVEL), 50 * (1 + LEVEL)])
-        spread = float(diff.std(ddof=1)) if diff.size > 1 else 0.0
-        rows.append({"alpha": c["alpha"], "kappa": c["kappa"], "budget": c["budget"],
-                     "rounds": c["rounds"], "mean": iv.mean, "lo": iv.lo, "hi": iv.hi,
-                     "diff": float(diff.mean()), "diff_lo": float(lo), "diff_hi": float(hi),
-                     "diff_mdd": (minimum_detectable_difference(spread, diff.size)
-                                  if diff.size > 1 else math.nan),
-                     "population": c["population"]})
-    return rows
-
-
-def budget_to_half(values: dict) -> list[dict]:
-    r"""Per (:math:`\alpha`, :math:`\kappa_0`, :math:`T`): the smallest total budget (pairs per
-    prompt over :math:`\kappa_0`) at which the mean success reaches 1/2, interpolated on the
-    budget grid (NaN: never within it), and the success at the largest budget."""
-    table = iterative_table(values)
-    out = []
-    keys = sorted({(r["alpha"], r["kappa"], r["rounds"]) for r in table},
-                  key=lambda k: (-k[0], k[1], k[2]))
-    for alpha, kappa, T in keys:
-        rows = sorted((r for r in table if (r["alpha"], r["kappa"], r["rounds"])
-                       == (alpha, kappa, T)), key=lambda r: r["budget"])
-        x = np.array([r["budget"] for r in rows])
-        out.append({"alpha": alpha, "kappa": kappa, "rounds": T,
-                    "budget_half": crossing(x, np.array([r["mean"] for r in rows])),
-                    "last": rows[-1]})
-    return out
-
-
-def one_step_mass(values: dict, row: dict) -> float:
-    """The population :math:`\\pi_1(y^\\star)` of one step for an iterating table row."""
-    return coverage_law.population_mass(row["alpha"], 1, row["kappa"], values["target"])
 
 
 def _word(holds: bool) -> str:
@@ -619,7 +365,7 @@ def summarise(values: dict) -> dict:
     out["cov_c1_max_excess"] = float(max(0.0, -min(gaps)))
     out.update({"cov_seeds": values["tabular"]["seeds"],
                 "cov_feat_seeds": values["featured"]["seeds"],
-                "cov_feat_instances": _featured_units(values),
+                "cov_feat_instances": featured_units(values),
                 "cov_iter_seeds": values["iterative"]["seeds"]})
     out["cov_kappa_list"] = ", ".join(f"{c['kappa']:g}" for c in curves)
     by_kappa = [float(max(b - m for m, b in zip(c["mean"], c["bound"], strict=True)))
@@ -722,82 +468,3 @@ def summarise(values: dict) -> dict:
                     "cov_ex_pop_iter": r["population"]})
     return out
 
-
-# ----------------------------------------------------------------------------- figures
-
-
-def plot_single_step(values: dict):
-    r"""Left: tabular success against pairs per prompt over :math:`\kappa_0` (markers: mean
-    over seeds with 95% intervals) and the coverage bound (dashed).  Right: the featured
-    success against :math:`n\rho/\kappa_0` and :math:`n\rho/\kappa_\phi` (bootstrap intervals
-    over seeds), with the large-:math:`\kappa_0` tabular bound :math:`1-e^{-2x}` (dotted)."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    curves = tabular_curves(values)
-    palette = sns.color_palette("viridis", len(curves))
-    ax = axes[0]
-    for colour, c in zip(palette, curves, strict=True):
-        x, mean = np.asarray(c["x"]), np.asarray(c["mean"])
-        ax.errorbar(x, mean, yerr=[mean - np.asarray(c["lo"]), np.asarray(c["hi"]) - mean],
-                    fmt="o", color=colour, capsize=3, ms=4,
-                    label=rf"$\kappa_0$ = {c['kappa']:g}")
-        ax.plot(x, c["bound"], ls="--", color=colour, lw=1)
-    ax.axhline(0.5, color="grey", lw=0.6)
-    ax.set(xscale="log", xlabel=r"pairs per prompt / $\kappa_0$  ($m/\kappa_0$)",
-           ylabel=r"share of prompts with $\pi_1(y^\star\mid x)\geq 1/2$",
-           title="tabular: one step (dashed: coverage bound)")
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    grid = np.geomspace(1e-4, 1e3, 200)
-    ax.plot(grid, 1 - np.exp(-2 * grid), ls=":", color="black", lw=1,
-            label=r"tabular bound, $1-e^{-2x}$")
-    for scale, label, colour in (("kappa0", r"$x = n\rho/\kappa_0$", "C0"),
-                                 ("kappa_phi", r"$x = n\rho/\kappa_\phi$", "C3")):
-        c = featured_curve(values, scale)
-        x, mean = np.asarray(c["x"]), np.asarray(c["mean"])
-        ax.errorbar(x, mean, yerr=[mean - np.asarray(c["lo"]), np.asarray(c["hi"]) - mean],
-                    fmt="o-", color=colour, capsize=3, ms=4, lw=1, label=label)
-    ax.axhline(0.5, color="grey", lw=0.6)
-    ax.set(xscale="log", xlabel=r"$x$", title="featured: one step")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_iterative(values: dict):
-    r"""One panel per (:math:`\alpha`, :math:`\kappa_0`): success after the last round against
-    the total budget (pairs per prompt over :math:`\kappa_0`) for every :math:`T`, mean over
-    seeds with 95% intervals; dotted: the population prediction after T rounds
-    (:func:`srlm_core.theory.coverage_law.population_mass`)."""
-    import matplotlib.pyplot as plt
-
-    it, table = values["iterative"], iterative_table(values)
-    alphas, kappas = it["alphas"], sorted({c["kappa"] for c in it["cells"]})
-    fig, axes = plt.subplots(len(alphas), len(kappas), figsize=(2.8 * len(kappas),
-                                                                2.3 * len(alphas)),
-                             sharex=True, sharey=True, squeeze=False)
-    for i, alpha in enumerate(alphas):
-        for j, kappa in enumerate(kappas):
-            ax = axes[i][j]
-            for k, T in enumerate(it["rounds"]):
-                rows = sorted((r for r in table if (r["alpha"], r["kappa"], r["rounds"])
-                               == (alpha, kappa, T)), key=lambda r: r["budget"])
-                x = np.array([r["budget"] for r in rows]) * (1.04 ** k)
-                mean = np.array([r["mean"] for r in rows])
-                ax.errorbar(x, mean, yerr=[mean - np.array([r["lo"] for r in rows]),
-                                           np.array([r["hi"] for r in rows]) - mean],
-                            fmt="o-", ms=3, lw=1, capsize=2, color=f"C{k}",
-                            label=f"T = {T}")
-                ax.axhline(rows[0]["population"], color=f"C{k}", ls=":", lw=0.8)
-            ax.axhline(0.5, color="grey", lw=0.5)
-            ax.set_xscale("log")
-            ax.set_title(rf"$\alpha$ = {alpha:g}, $\kappa_0$ = {kappa:g}", fontsize=9)
-            if j == 0:
-                ax.set_ylabel(r"success", fontsize=9)
-            if i == len(alphas) - 1:
-                ax.set_xlabel(r"total pairs per prompt / $\kappa_0$", fontsize=9)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig

@@ -25,19 +25,38 @@ The *vanishing signal* arm runs the theory's judge at shrinking :math:`\alpha`: 
 population rate against :math:`1 - \alpha`, and with ``n`` pairs per round the stationary
 mean squared error of runs started at the target (rounds after ``burn_in_rounds``) against the
 derived :math:`\sigma^2/(\alpha(2 - \alpha))`, relative to the largest share.
+
+The numbers and verdicts of the values are :mod:`srlm_core.experiments.judge_failures_analysis`,
+the tables of glue names :mod:`srlm_core.experiments.judge_failures_names`; the figures and the
+closing table are drawn by :mod:`srlm_core.experiments.judge_failures_figures` (its plot
+functions are this experiment's).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 import torch
 
 from srlm_core.errors import require, require_at_least, require_positive, require_shares
 from srlm_core.experiments import named, row_names
+from srlm_core.experiments.judge_failures_analysis import (
+    APPROX_RTOL,
+    arm_numbers,
+    mean_and_interval,
+    scalar_numbers,
+    vanishing_numbers,
+    verdicts,
+)
+from srlm_core.experiments.judge_failures_figures import plot, plot_vanishing  # noqa: F401
+from srlm_core.experiments.judge_failures_names import (
+    ARM_FIELDS,
+    ARM_NAMES,
+    NOISE_NAMES,
+    SCALAR_NAMES,
+    VANISHING_NAMES,
+)
 from srlm_core.model import metrics
 from srlm_core.model.judge_variants import (
     JudgeVariant,
@@ -46,146 +65,7 @@ from srlm_core.model.judge_variants import (
 )
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
 from srlm_core.options import option
-from srlm_core.stats import mean_interval
 from srlm_core.theory import judge_departures
-
-#: what each kind of departure violates (the table's first column)
-NEEDS = {
-    "theory": "none (the theory's judge)",
-    "bias": "no judge term outside r* and the log-ratio",
-    "saturating": "self-preference linear in the log-ratio",
-    "amplifying": "self-preference linear in the log-ratio",
-    "confidence_noise": "label noise independent of the model (Bradley-Terry only)",
-    "vanishing": "signal share alpha bounded away from 0",
-}
-#: relative gap below which a measured rate or fixed point "matches" its prediction
-MATCH_RTOL = 0.01
-#: the same for the probit approximation of the noisy judge's scalar law
-APPROX_RTOL = 0.05
-#: The quantities of a population arm (:func:`arm_numbers`), in the order of the rows of
-#: :data:`ARM_NAMES`; the last three only where the arm has a closed form.
-ARM_FIELDS = (
-    "converged", "contracts", "rate", "rate_lo", "rate_hi", "rate_pred", "rate_gap",
-    "rate_verdict", "radius", "unorm", "side", "dist", "dist_lo", "dist_hi", "kl", "kl_lo",
-    "kl_hi", "dist_pred", "kl_pred", "dist_gap",
-)
-#: The glue names of each population arm of the book's run.
-ARM_NAMES = {
-    "theory": ("converged_theory", "contracts_theory", "rate_theory", "rate_theory_lo",
-               "rate_theory_hi", "rate_pred_theory", "rate_gap_theory", "rate_verdict_theory",
-               "radius_theory", "unorm_theory", "side_theory", "dist_theory", "dist_theory_lo",
-               "dist_theory_hi", "kl_theory", "kl_theory_lo", "kl_theory_hi", "dist_pred_theory",
-               "kl_pred_theory", "dist_gap_theory"),
-    "bias_a50": ("converged_bias_a50", "contracts_bias_a50", "rate_bias_a50", "rate_bias_a50_lo",
-                 "rate_bias_a50_hi", "rate_pred_bias_a50", "rate_gap_bias_a50",
-                 "rate_verdict_bias_a50", "radius_bias_a50", "unorm_bias_a50", "side_bias_a50",
-                 "dist_bias_a50", "dist_bias_a50_lo", "dist_bias_a50_hi", "kl_bias_a50",
-                 "kl_bias_a50_lo", "kl_bias_a50_hi", "dist_pred_bias_a50", "kl_pred_bias_a50",
-                 "dist_gap_bias_a50"),
-    "bias_a25": ("converged_bias_a25", "contracts_bias_a25", "rate_bias_a25", "rate_bias_a25_lo",
-                 "rate_bias_a25_hi", "rate_pred_bias_a25", "rate_gap_bias_a25",
-                 "rate_verdict_bias_a25", "radius_bias_a25", "unorm_bias_a25", "side_bias_a25",
-                 "dist_bias_a25", "dist_bias_a25_lo", "dist_bias_a25_hi", "kl_bias_a25",
-                 "kl_bias_a25_lo", "kl_bias_a25_hi", "dist_pred_bias_a25", "kl_pred_bias_a25",
-                 "dist_gap_bias_a25"),
-    "bias_a10": ("converged_bias_a10", "contracts_bias_a10", "rate_bias_a10", "rate_bias_a10_lo",
-                 "rate_bias_a10_hi", "rate_pred_bias_a10", "rate_gap_bias_a10",
-                 "rate_verdict_bias_a10", "radius_bias_a10", "unorm_bias_a10", "side_bias_a10",
-                 "dist_bias_a10", "dist_bias_a10_lo", "dist_bias_a10_hi", "kl_bias_a10",
-                 "kl_bias_a10_lo", "kl_bias_a10_hi", "dist_pred_bias_a10", "kl_pred_bias_a10",
-                 "dist_gap_bias_a10"),
-    "saturating": ("converged_saturating", "contracts_saturating", "rate_saturating",
-                   "rate_saturating_lo", "rate_saturating_hi", "rate_pred_saturating",
-                   "rate_gap_saturating", "rate_verdict_saturating", "radius_saturating",
-                   "unorm_saturating", "side_saturating", "dist_saturating", "dist_saturating_lo",
-                   "dist_saturating_hi", "kl_saturating", "kl_saturating_lo", "kl_saturating_hi"),
-    "amplifying_weak": ("converged_amplifying_weak", "contracts_amplifying_weak",
-                        "rate_amplifying_weak", "rate_amplifying_weak_lo",
-                        "rate_amplifying_weak_hi", "rate_pred_amplifying_weak",
-                        "rate_gap_amplifying_weak", "rate_verdict_amplifying_weak",
-                        "radius_amplifying_weak", "unorm_amplifying_weak", "side_amplifying_weak",
-                        "dist_amplifying_weak", "dist_amplifying_weak_lo",
-                        "dist_amplifying_weak_hi", "kl_amplifying_weak", "kl_amplifying_weak_lo",
-                        "kl_amplifying_weak_hi"),
-    "amplifying_strong": ("converged_amplifying_strong", "contracts_amplifying_strong",
-                          "rate_amplifying_strong", "rate_amplifying_strong_lo",
-                          "rate_amplifying_strong_hi", "rate_pred_amplifying_strong",
-                          "rate_gap_amplifying_strong", "rate_verdict_amplifying_strong",
-                          "radius_amplifying_strong", "unorm_amplifying_strong",
-                          "side_amplifying_strong", "dist_amplifying_strong",
-                          "dist_amplifying_strong_lo", "dist_amplifying_strong_hi",
-                          "kl_amplifying_strong", "kl_amplifying_strong_lo",
-                          "kl_amplifying_strong_hi"),
-    "confidence_noise": ("converged_confidence_noise", "contracts_confidence_noise",
-                         "rate_confidence_noise", "rate_confidence_noise_lo",
-                         "rate_confidence_noise_hi", "rate_pred_confidence_noise",
-                         "rate_gap_confidence_noise", "rate_verdict_confidence_noise",
-                         "radius_confidence_noise", "unorm_confidence_noise",
-                         "side_confidence_noise", "dist_confidence_noise",
-                         "dist_confidence_noise_lo", "dist_confidence_noise_hi",
-                         "kl_confidence_noise", "kl_confidence_noise_lo", "kl_confidence_noise_hi"),
-}
-#: The glue names of each scalar case's numbers (:func:`scalar_numbers`).
-SCALAR_NAMES = {
-    "saturating": {"status": "scalar_saturating_status", "fixed": "scalar_saturating_fixed",
-                   "fixed_pred": "scalar_saturating_fixed_pred", "rate": "scalar_saturating_rate",
-                   "rate_pred": "scalar_saturating_rate_pred",
-                   "fixed_gap_pct": "scalar_saturating_fixed_gap_pct",
-                   "verdict": "scalar_saturating_verdict",
-                   "rate_verdict": "scalar_saturating_rate_verdict"},
-    "amplifying_weak": {"status": "scalar_amplifying_weak_status",
-                        "fixed": "scalar_amplifying_weak_fixed",
-                        "fixed_pred": "scalar_amplifying_weak_fixed_pred",
-                        "rate": "scalar_amplifying_weak_rate",
-                        "rate_pred": "scalar_amplifying_weak_rate_pred",
-                        "fixed_gap_pct": "scalar_amplifying_weak_fixed_gap_pct",
-                        "verdict": "scalar_amplifying_weak_verdict",
-                        "rate_verdict": "scalar_amplifying_weak_rate_verdict",
-                        "above": "scalar_amplifying_weak_above"},
-    "amplifying_strong": {"status": "scalar_amplifying_strong_status",
-                          "fixed": "scalar_amplifying_strong_fixed",
-                          "fixed_pred": "scalar_amplifying_strong_fixed_pred",
-                          "rate": "scalar_amplifying_strong_rate",
-                          "rate_pred": "scalar_amplifying_strong_rate_pred",
-                          "above": "scalar_amplifying_strong_above"},
-    "confidence_noise": {"status": "scalar_confidence_noise_status",
-                         "fixed": "scalar_confidence_noise_fixed",
-                         "fixed_pred": "scalar_confidence_noise_fixed_pred",
-                         "rate": "scalar_confidence_noise_rate",
-                         "rate_pred": "scalar_confidence_noise_rate_pred",
-                         "fixed_gap_pct": "scalar_confidence_noise_fixed_gap_pct",
-                         "verdict": "scalar_confidence_noise_verdict",
-                         "rate_verdict": "scalar_confidence_noise_rate_verdict"},
-}
-#: The glue names of the vanishing signal's numbers per share (:func:`vanishing_numbers`).
-VANISHING_NAMES = {
-    0.5: {"rate": "van_rate_a50", "rate_pred": "van_rate_pred_a50", "floor": "van_floor_a50",
-          "floor_lo": "van_floor_a50_lo", "floor_hi": "van_floor_a50_hi", "ratio": "van_ratio_a50",
-          "ratio_lo": "van_ratio_a50_lo", "ratio_hi": "van_ratio_a50_hi",
-          "ratio_pred": "van_ratio_pred_a50", "rounds": "van_rounds_a50"},
-    0.2: {"rate": "van_rate_a20", "rate_pred": "van_rate_pred_a20", "floor": "van_floor_a20",
-          "floor_lo": "van_floor_a20_lo", "floor_hi": "van_floor_a20_hi", "ratio": "van_ratio_a20",
-          "ratio_lo": "van_ratio_a20_lo", "ratio_hi": "van_ratio_a20_hi",
-          "ratio_pred": "van_ratio_pred_a20", "rounds": "van_rounds_a20"},
-    0.1: {"rate": "van_rate_a10", "rate_pred": "van_rate_pred_a10", "floor": "van_floor_a10",
-          "floor_lo": "van_floor_a10_lo", "floor_hi": "van_floor_a10_hi", "ratio": "van_ratio_a10",
-          "ratio_lo": "van_ratio_a10_lo", "ratio_hi": "van_ratio_a10_hi",
-          "ratio_pred": "van_ratio_pred_a10", "rounds": "van_rounds_a10"},
-    0.05: {"rate": "van_rate_a5", "rate_pred": "van_rate_pred_a5", "floor": "van_floor_a5",
-           "floor_lo": "van_floor_a5_lo", "floor_hi": "van_floor_a5_hi", "ratio": "van_ratio_a5",
-           "ratio_lo": "van_ratio_a5_lo", "ratio_hi": "van_ratio_a5_hi",
-           "ratio_pred": "van_ratio_pred_a5", "rounds": "van_rounds_a5"},
-}
-#: The glue names of the confidence noise's excess squared error (over the population gap;
-#: mean and interval) and the clean floor, per n.
-NOISE_NAMES = {
-    1000: {"excess": "noise_excess_n1000", "excess_lo": "noise_excess_n1000_lo",
-           "excess_hi": "noise_excess_n1000_hi", "floor": "noise_floor_n1000"},
-    16000: {"excess": "noise_excess_n16000", "excess_lo": "noise_excess_n16000_lo",
-            "excess_hi": "noise_excess_n16000_hi", "floor": "noise_floor_n16000"},
-}
-#: The glue names of the bias displacement predicted per share (the chapter's derivation).
-PREDICTION_NAMES = {0.5: "jf_pred_a50", 0.25: "jf_pred_a25", 0.1: "jf_pred_a10"}
 
 
 @dataclass(frozen=True)
@@ -479,16 +359,6 @@ def run(config: Config) -> dict:
             "arms": arms, "scalar": scalar, "vanishing": fading, "noise_finite": finite}
 
 
-def _interval(values) -> tuple[float, float, float]:
-    iv = mean_interval(values)
-    return iv.mean, iv.lo, iv.hi
-
-
-def _matches(measured: float, predicted: float | None, rtol: float = MATCH_RTOL) -> str:
-    if predicted is None:
-        return "no prediction"
-    return "matches" if abs(measured - predicted) <= rtol * abs(predicted) else "departs"
-
 
 def design(config: Config) -> dict:
     """The run parameters the chapter states (prefix ``jf_``), glued from the config so that
@@ -505,83 +375,16 @@ def design(config: Config) -> dict:
             "jf_blowup": f"{config.blowup:g}"}
 
 
-def arm_numbers(arm: dict, signal: float) -> dict:
-    r"""One population arm (:data:`ARM_FIELDS`): the number of instances that converge, the
-    verdict ``contracts`` / ``does not contract`` (every instance converged or not), the rate's
-    mean and 95% interval over instances and the mean prediction with the verdict ``matches`` /
-    ``departs`` (largest relative gap within :data:`MATCH_RTOL`), the spectral radius of the
-    Jacobian, :math:`\lVert u_\infty\rVert` and whether it lies ``beyond`` or ``short of``
-    :math:`\lVert w^*\rVert` (``signal``), the fixed point's distance and KL (mean,
-    interval; predicted for the arms with a closed form)."""
-    ok = [s == "converged" for s in arm["status"]]
-    out = {"converged": int(sum(ok)),
-           "contracts": "contracts" if all(ok) else (
-               "does not contract" if not any(ok) else "contracts on some instances")}
-    out["rate"], out["rate_lo"], out["rate_hi"] = _interval(arm["rate"])
-    preds = [p for p in arm["rate_predicted"] if p is not None]
-    if preds and all(ok):
-        out["rate_pred"] = float(np.mean(preds))
-        gap = max(abs(r / p - 1) for r, p in zip(arm["rate"], arm["rate_predicted"]))
-        out["rate_gap"] = float(gap)
-        out["rate_verdict"] = "matches" if gap <= MATCH_RTOL else "departs"
-    else:
-        out["rate_pred"] = None
-        out["rate_gap"] = None
-        out["rate_verdict"] = "no fixed point"
-    radii = [r for r in arm["radius"] if r is not None]
-    out["radius"] = float(np.mean(radii)) if radii else None
-    out["unorm"] = float(np.mean(arm["u_norm"]))
-    gap = out["unorm"] - signal
-    out["side"] = "at" if abs(gap) < 1e-6 else ("beyond" if gap > 0 else "short of")
-    out["dist"], out["dist_lo"], out["dist_hi"] = _interval(arm["dist"])
-    out["kl"], out["kl_lo"], out["kl_hi"] = _interval(arm["kl"])
-    if arm["dist_predicted"][0] is not None:
-        out["dist_pred"] = float(np.mean(arm["dist_predicted"]))
-        out["kl_pred"] = float(np.mean(arm["kl_predicted"]))
-        out["dist_gap"] = float(max(abs(m - p) for m, p in zip(arm["dist"],
-                                                                  arm["dist_predicted"])))
-    return out
-
-
-def scalar_numbers(row: dict) -> dict:
-    """One scalar case (:data:`SCALAR_NAMES`): its status, fixed point and rate against the
-    SymPy values, with the fixed point's gap in percent and the verdicts where it has one."""
-    out = {"status": row["status"], "fixed": row["fixed"], "fixed_pred": row["fixed_predicted"],
-           "rate": row["rate"], "rate_pred": row["rate_predicted"]}
-    if row["fixed"] is not None:
-        rtol = APPROX_RTOL if row["name"] == "confidence_noise" else MATCH_RTOL
-        out |= {"fixed_gap_pct": float(100 * abs(row["fixed"] / row["fixed_predicted"] - 1)),
-                "verdict": _matches(row["fixed"], row["fixed_predicted"], rtol),
-                "rate_verdict": _matches(row["rate"], row["rate_predicted"], rtol)}
-    return out
-
-
-def vanishing_numbers(fade: dict) -> dict:
-    r"""The vanishing signal per share (:data:`VANISHING_NAMES`): the mean rate and its
-    prediction :math:`1 - \alpha`, the finite-n floor and its ratio to the largest share's
-    (mean and 95% interval over instances, the unit of independence) against
-    :math:`\alpha_0(2 - \alpha_0)/(\alpha(2 - \alpha))`, and the rounds to a hundredth."""
-    a0, floors0 = fade["alphas"][0], np.asarray(fade["floor"][0])
-    out = {}
-    for a, rate, floor in zip(fade["alphas"], fade["rate"], fade["floor"]):
-        numbers = {"rate": float(np.mean(rate)), "rate_pred": 1 - a}
-        numbers["floor"], numbers["floor_lo"], numbers["floor_hi"] = _interval(floor)
-        numbers["ratio"], numbers["ratio_lo"], numbers["ratio_hi"] = _interval(
-            np.asarray(floor) / floors0)
-        numbers["ratio_pred"] = a0 * (2 - a0) / (a * (2 - a))
-        numbers["rounds"] = float(math.log(0.01) / math.log(1 - a))
-        out[a] = numbers
-    return out
-
-
 def summarise(values: dict) -> dict:
-    r"""Per arm the :func:`arm_numbers` (:data:`ARM_NAMES`); the bias displacement growth from
-    the largest to the smallest share (measured and :math:`\alpha_{\max}/\alpha_{\min}`);
-    per scalar case the :func:`scalar_numbers`; for the vanishing signal the
-    :func:`vanishing_numbers`, the largest gap of a rate to :math:`1 - \alpha` and whether the
-    smallest share's floor ratio holds its prediction; for the confidence noise with finite
-    samples the excess squared error over the population gap per n (:data:`NOISE_NAMES`); and
-    the chapter's :func:`verdicts`."""
+    r"""Per arm the :func:`~srlm_core.experiments.judge_failures_analysis.arm_numbers`
+    (:data:`~srlm_core.experiments.judge_failures_names.ARM_NAMES`); the bias displacement growth
+    from the largest to the smallest share (measured and :math:`\alpha_{\max}/\alpha_{\min}`); per
+    scalar case the :func:`~srlm_core.experiments.judge_failures_analysis.scalar_numbers`; for the
+    vanishing signal the :func:`~srlm_core.experiments.judge_failures_analysis.vanishing_numbers`,
+    the largest gap of a rate to :math:`1 - \alpha` and whether the smallest share's floor ratio
+    holds its prediction; for the confidence noise with finite samples the excess squared error over
+    the population gap per n (:data:`~srlm_core.experiments.judge_failures_names.NOISE_NAMES`); and
+    the chapter's :func:`~srlm_core.experiments.judge_failures_analysis.verdicts`."""
     out = {"alpha": values["alpha"], "bias_b": values["bias"], "n_instances":
            values["instances"], "n_pairs": values["n"], "e0": values["init_dist"]}
     arms = {arm["name"]: arm_numbers(arm, values["signal"]) for arm in values["arms"]}
@@ -617,8 +420,8 @@ def summarise(values: dict) -> dict:
         out["noise_sq_gap"] = float(sq_gap.mean())
         excess = {}
         for row in values["noise_finite"]["rows"]:
-            excess[row["n"]] = _interval((np.asarray(row["noisy"]) - np.asarray(row["clean"]))
-                                         / sq_gap)
+            excess[row["n"]] = mean_and_interval(
+                (np.asarray(row["noisy"]) - np.asarray(row["clean"])) / sq_gap)
             mean, lo, hi = excess[row["n"]]
             out |= named(NOISE_NAMES.get(row["n"]), excess=mean, excess_lo=lo, excess_hi=hi,
                          floor=float(np.mean(row["clean"])))
@@ -631,174 +434,3 @@ def summarise(values: dict) -> dict:
                                      else "vanishes")
     out.update(verdicts(values, arms, scalars, out))
     return out
-
-
-def _word(ok: bool) -> str:
-    return "holds" if ok else "fails"
-
-
-def verdicts(values: dict, arms: dict, scalars: dict, out: dict) -> dict:
-    r"""The chapter's four predictions, ``holds`` / ``fails``, from the :func:`arm_numbers` and
-    :func:`scalar_numbers` by name and the summary ``out``.
-
-    F1 (bias): every bias arm contracts at its :math:`1 - \alpha` (verdict ``matches``) and
-    its fixed point lies at :math:`|b|/(\alpha\beta)` within 1e-6 relative.  F2 (nonlinear
-    g): the scalar fixed points and rates match SymPy, the strong scalar amplifier diverges;
-    in the general problem the saturating and weak amplifying arms contract at their
-    linearised rates, below / above :math:`1 - \alpha`, short of / beyond :math:`w^*`, and
-    the strong amplifier does not contract.  F3 (confidence noise): it contracts faster than
-    :math:`1 - \alpha`, short of :math:`w^*`, at a distance above 1e-3, the probit law
-    matches the scalar fixed point within 5%, and with finite samples the excess squared error
-    over the theory's judge stays above half the population gap at the largest n.  F4
-    (vanishing signal): the population rates are :math:`1 - \alpha` within 1e-3 and the
-    floor ratio's interval holds its prediction."""
-    a = values["alpha"]
-    result = {}
-    bias = [arms[n] for n in arms if n.startswith("bias")]
-    if bias:
-        result["verdict_f1"] = _word(all(
-            arm["contracts"] == "contracts" and arm["rate_verdict"] == "matches"
-            and arm["dist_gap"] <= 1e-6 * max(arm["dist_pred"], 1e-12) for arm in bias))
-    if {"saturating", "amplifying_weak", "amplifying_strong"} <= set(arms):
-        scalar_ok = all(scalars.get(n, {}).get("verdict") == "matches"
-                        and scalars.get(n, {}).get("rate_verdict") == "matches"
-                        for n in ("saturating", "amplifying_weak"))
-        sat, weak = arms["saturating"], arms["amplifying_weak"]
-        general_ok = (
-            sat["contracts"] == "contracts" and sat["rate_verdict"] == "matches"
-            and sat["rate"] < 1 - a and sat["side"] == "short of"
-            and weak["contracts"] == "contracts" and weak["rate_verdict"] == "matches"
-            and weak["rate"] > 1 - a and weak["side"] == "beyond"
-            and arms["amplifying_strong"]["contracts"] == "does not contract")
-        result["verdict_f2"] = _word(
-            scalar_ok and general_ok
-            and scalars.get("amplifying_strong", {}).get("status") == "diverged")
-    if "confidence_noise" in arms:
-        noise = arms["confidence_noise"]
-        result["verdict_f3"] = _word(
-            noise["contracts"] == "contracts" and noise["rate"] < 1 - a
-            and noise["side"] == "short of" and noise["dist"] > 1e-3
-            and scalars.get("confidence_noise", {}).get("verdict") == "matches"
-            and out.get("noise_gap_persists") == "persists")
-    result["verdict_f4"] = _word(out["van_rate_gap"] <= 1e-3
-                                 and out["van_floor_verdict"] == "inside")
-    return result
-
-
-def table(values: dict):
-    """The chapter's closing table (a pandas DataFrame of strings), every cell from
-    :func:`arm_numbers` and :func:`vanishing_numbers`: per departure the need of the guarantee it
-    violates, whether the iteration contracts, the measured rate against the prediction, and the
-    fixed point's distance to the target and KL."""
-    import pandas as pd
-
-    fading = vanishing_numbers(values["vanishing"])
-
-    def fmt(x, spec=".3f"):
-        return "-" if x is None else format(x, spec)
-
-    rows = []
-    for arm in values["arms"]:
-        k = arm["name"]
-        label = {"theory": "theory's judge", "saturating": f"saturating g, s = {arm['strength']}",
-                 "confidence_noise": f"confidence noise, s = {arm['strength']}"}.get(k)
-        if label is None and arm["kind"] == "bias":
-            label = f"bias b = {arm['strength']}, alpha = {arm['alpha']}"
-        if label is None:
-            label = f"amplifying g, s = {arm['strength']}"
-        got = arm_numbers(arm, values["signal"])
-        dist_pred = got.get("dist_pred")
-        rows.append({
-            "departure": label,
-            "need it violates": NEEDS[arm["kind"]],
-            "iteration": got["contracts"],
-            "rate (measured)": f"{fmt(got['rate'])} [{fmt(got['rate_lo'])}, "
-                               f"{fmt(got['rate_hi'])}]",
-            "rate (predicted)": fmt(got["rate_pred"]),
-            "rate is": got["rate_verdict"],
-            "||theta_inf - theta*||": f"{fmt(got['dist'])}"
-                                      + (f" (pred. {fmt(dist_pred)})" if dist_pred is not None
-                                         else ""),
-            "KL(pi* || pi_inf)": fmt(got["kl"], ".2e"),
-        })
-    for a in values["vanishing"]["alphas"][1:]:
-        got = fading[a]
-        rows.append({
-            "departure": f"alpha = {a} (theory's judge, n = {values['n']})",
-            "need it violates": NEEDS["vanishing"],
-            "iteration": "contracts" if got["rate"] < 1 else "does not contract",
-            "rate (measured)": fmt(got["rate"]),
-            "rate (predicted)": fmt(got["rate_pred"]),
-            "rate is": _matches(got["rate"], got["rate_pred"]),
-            "||theta_inf - theta*||": f"floor x{got['ratio']:.2f} "
-                                      f"(pred. x{got['ratio_pred']:.2f})",
-            "KL(pi* || pi_inf)": "-",
-        })
-    return pd.DataFrame(rows)
-
-
-def plot(values: dict):
-    r"""Left: :math:`\lVert\theta_t - \theta_\infty\rVert_2` (mean over instances, log scale)
-    per population arm that converges, against :math:`e_0(1-\alpha)^t` (dashed); right:
-    :math:`\lVert\theta_t - \theta^*\rVert_2`, where a displaced fixed point shows as a
-    plateau and a diverging arm as a rising line."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    arms = values["arms"]
-    colours = dict(zip([a["name"] for a in arms], sns.color_palette("tab10", len(arms))))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for arm in arms:
-        converged = all(s == "converged" for s in arm["status"])
-        panels = ((left, "to_fixed"), (right, "to_target")) if converged else \
-            ((right, "to_target"),)
-        for ax, key in panels:
-            length = min(len(r) for r in arm[key])
-            mean = np.mean([r[:length] for r in arm[key]], axis=0)
-            ax.plot(np.arange(length), mean, marker="o", ms=3, color=colours[arm["name"]],
-                    label=arm["name"])
-    steps = np.arange(max(len(r) for a in arms for r in a["to_fixed"]))
-    left.plot(steps, values["init_dist"] * (1 - values["alpha"]) ** steps, "k--", lw=1,
-              label=r"$e_0(1-\alpha)^t$")
-    for ax, label in ((left, r"$\|\theta_t-\theta_\infty\|_2$"),
-                      (right, r"$\|\theta_t-\theta^\star\|_2$")):
-        ax.set_yscale("log")
-        ax.set_xlabel("round $t$")
-        ax.set_ylabel(label)
-    left.set_ylim(bottom=1e-12)
-    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-def plot_vanishing(values: dict):
-    r"""The vanishing signal: the finite-n stationary mean of :math:`e_t^2` relative to the
-    largest share (mean and 95% interval over instances) against
-    :math:`\alpha_0(2-\alpha_0)/(\alpha(2-\alpha))` (dashed); log-log."""
-    import matplotlib.pyplot as plt
-
-    fading = vanishing_numbers(values["vanishing"])
-    alphas = values["vanishing"]["alphas"]
-    mean = [fading[a]["ratio"] for a in alphas]
-    err = [[m - fading[a]["ratio_lo"] for m, a in zip(mean, alphas)],
-           [fading[a]["ratio_hi"] - m for m, a in zip(mean, alphas)]]
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    ax.errorbar(alphas, mean, yerr=err, fmt="o", capsize=3, label="measured")
-    grid = np.geomspace(min(alphas), max(alphas), 50)
-    a0 = alphas[0]
-    ax.plot(grid, a0 * (2 - a0) / (grid * (2 - grid)), "k--", lw=1,
-            label=r"$\alpha_0(2-\alpha_0)/(\alpha(2-\alpha))$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
-    ax.minorticks_off()
-    ax.set_xlabel(r"signal share $\alpha$")
-    ax.set_ylabel("stationary error$^2$ / that at " + rf"$\alpha={a0}$")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def latex(expr) -> str:
-    """``sympy.latex`` of a derived expression, for the chapter's glued formulas."""
-    return sp.latex(expr)

@@ -8,9 +8,12 @@ small version in minutes).  :func:`summarise_record`, :func:`round_one`, the tab
 plots analyse the registry record ``lm-large`` (written by ``srlm lm run --config
 data/lm/configs/large.toml``, an alias of that command) with the
 held-out diagnostics of :mod:`srlm_core.lm.diagnostics`: pass rate, judge agreement, signal
-share :math:`\\hat\\alpha` and the size it needs (:func:`alpha_power`), internal consistency
+share :math:`\\hat\\alpha` and the size it needs
+(:func:`~srlm_core.experiments.language_model_loop_analysis.alpha_power`), internal consistency
 per prompt, :math:`\\mathrm{KL}(\\pi_t\\Vert\\pi_0)` and the sampled condition number
-:func:`log_kappa_sampled`; intervals are over prompts.
+(:func:`~srlm_core.experiments.language_model_loop_analysis.log_kappa_sampled`); intervals are
+over prompts (the statistics over prompts are
+:mod:`srlm_core.experiments.language_model_loop_analysis`).
 """
 
 from __future__ import annotations
@@ -29,18 +32,23 @@ from srlm_core.config_file import load_config
 from srlm_core.errors import ConfigError, require
 from srlm_core.experiments import language_model_runner as runner
 from srlm_core.experiments import named
-from srlm_core.lm import diagnostics as diag
-from srlm_core.lm.evaluation import groups_of
+from srlm_core.experiments.language_model_loop_analysis import (
+    alpha_interval,
+    alpha_power,
+    change_word,
+    consistency_change,
+    log_kappa_sampled,
+    median_best_logp,
+    paired_comparison,
+    rate_interval,
+)
 from srlm_core.options import option
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import write_json_atomic
-from srlm_core.stats import cluster_bootstrap, minimum_detectable_difference, sign_flip_test
 
 #: Display names of the arms (``runner.Config.arms``).
 ARM_LABELS = {"fixed": "fixed reference", "moving": "moving reference",
               "single_step": "single step", "oracle": "oracle judge"}
-#: Bootstrap and sign-flip resamples of every interval and test over prompts.
-RESAMPLES = 1999
 #: File in the work folder accumulating the stage and wall times over calls of :func:`run`.
 TIMING_FILE = "timing.json"
 #: The glue names of each arm after its last round, against pi_0: the pass rate, the paired
@@ -211,113 +219,6 @@ def example_table(values: dict, width: int = 160):
     return table.style.format({"self-judge score": "{:.2f}"}).hide(axis="index")
 
 
-# -- statistics over prompts ------------------------------------------------------------------
-
-def per_prompt(answers: dict, key: str = "passed") -> np.ndarray:
-    """The per-prompt mean of a per-answer quantity (the unit of the intervals); ``key`` may
-    also be ``"log_ratio"``, :math:`\\log\\pi_t-\\log\\pi_0` (its mean is the prompt's KL)."""
-    values = (np.subtract(answers["logp"], answers["logp_initial"]) if key == "log_ratio"
-              else answers[key])
-    return diag.per_prompt(groups_of(answers["prompt"]), values)
-
-
-def rate_interval(answers: dict, key: str = "passed") -> dict:
-    """Mean over prompts of :func:`per_prompt` with a 95% bootstrap interval over prompts."""
-    ci = cluster_bootstrap(per_prompt(answers, key), np.mean, RESAMPLES)
-    return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi, "prompts": ci.units}
-
-
-def alpha_interval(answers: dict) -> dict:
-    r"""The signed signal share :math:`\hat\alpha` with a 95% bootstrap interval resampling
-    whole prompts (the regression refitted on each draw)."""
-    rows = diag.signal_share_sums(groups_of(answers["prompt"]), answers["score"],
-                                  answers["passed"],
-                                  np.subtract(answers["logp"], answers["logp_initial"]))
-    ci = cluster_bootstrap(rows, lambda r: diag.signal_share_from_sums(r)["alpha_hat"],
-                           RESAMPLES)
-    return {"value": ci.mean, "lo": ci.lo, "hi": ci.hi}
-
-
-def consistency_by_prompt(answers: dict) -> np.ndarray:
-    r"""Each prompt's internal consistency (:func:`srlm_core.lm.diagnostics.internal_consistency`
-    on its own answers: the share of its answer pairs on which the judge prefers the answer
-    with the larger :math:`\log\pi_t-\log\pi_0`); NaN for a prompt without such a pair."""
-    log_ratio = np.subtract(answers["logp"], answers["logp_initial"])
-    scores = np.asarray(answers["score"], float)
-    return np.array([diag.internal_consistency([list(range(len(g)))], scores[g], log_ratio[g])
-                     for g in groups_of(answers["prompt"])])
-
-
-def consistency_change(first: dict, last: dict) -> dict:
-    """Internal consistency of ``last`` minus ``first`` (two evaluations' answers), paired by
-    prompt over the prompts where both are defined: mean, 95% bootstrap interval over prompts,
-    sign-flip p-value and the smallest change the design detects."""
-    d = consistency_by_prompt(last) - consistency_by_prompt(first)
-    return _paired(d[~np.isnan(d)])
-
-
-def _best_logp(answers: dict) -> np.ndarray:
-    """Per prompt, the largest sequence log-probability among its sampled answers."""
-    return np.array([max(answers["logp"][i] for i in g) for g in groups_of(answers["prompt"])])
-
-
-def log_kappa_sampled(answers: dict) -> float:
-    r"""The sampled condition number on the log scale, the paper's :math:`\kappa(\pi_t)=
-    \mathbb E_x[1/\max_y\pi_t(y\mid x)]` with the maximum taken over the answers sampled
-    for each prompt: :math:`\log\mathrm{mean}_x\exp(-\max_{y\ \mathrm{sampled}}\log
-    \pi_t(y\mid x))`, an upper bound on :math:`\log\kappa(\pi_t)` (a sampled answer is at
-    most the mode), from the sequence log-probabilities the loop records."""
-    best = _best_logp(answers)
-    return float(np.logaddexp.reduce(-best) - math.log(len(best)))
-
-
-def median_best_logp(answers: dict) -> float:
-    """The median over prompts of the largest sampled log-probability: the typical prompt's
-    term of :func:`log_kappa_sampled`, which the least confident prompt dominates."""
-    return float(np.median(_best_logp(answers)))
-
-
-def alpha_power(alpha: dict, prompts: int, seconds_per_prompt: float,
-                half_width: float = 0.1) -> dict:
-    r"""What :math:`\hat\alpha` with a 95% half-width of ``half_width`` would take: an
-    interval over prompts narrows as :math:`1/\sqrt{\text{prompts}}`, so from the measured
-    interval (``alpha``: ``lo``, ``hi``) on ``prompts`` prompts it needs
-    :math:`\text{prompts}\,(h/\text{half\_width})^2` prompts, which one held-out
-    evaluation (at ``seconds_per_prompt``) takes that many times as long."""
-    h = (alpha["hi"] - alpha["lo"]) / 2
-    needed = math.ceil(prompts * (h / half_width) ** 2)
-    return {"half_width": h, "target": half_width, "prompts": needed,
-            "hours": needed * seconds_per_prompt / 3600}
-
-
-def paired_comparison(answers: dict, against: dict, key: str = "passed") -> dict:
-    """Paired, prompt-clustered comparison of two evaluations on the same held-out prompts:
-    the mean over prompts of the per-prompt difference (``answers`` minus ``against``), its
-    95% bootstrap interval over prompts, the sign-flip p-value over prompts and the smallest
-    difference the design detects (two-sided 5% test, 80% power, from the spread of the
-    per-prompt differences)."""
-    return _paired(per_prompt(answers, key) - per_prompt(against, key))
-
-
-def _paired(d: np.ndarray) -> dict:
-    """One difference per prompt: its mean with a 95% bootstrap interval over prompts, the
-    sign-flip p-value and the smallest difference the design detects."""
-    ci = cluster_bootstrap(d, np.mean, RESAMPLES)
-    return {"difference": ci.mean, "lo": ci.lo, "hi": ci.hi,
-            "p_value": sign_flip_test(d, RESAMPLES),
-            "detectable": minimum_detectable_difference(float(np.std(d, ddof=1)), len(d)),
-            "prompts": len(d)}
-
-
-def change_word(comparison: dict, level: float = 0.05) -> str:
-    """'higher' or 'lower' when the paired test rejects at ``level``, else a null stated with
-    the smallest detectable difference (in percentage points)."""
-    if comparison["p_value"] < level:
-        return "higher" if comparison["difference"] > 0 else "lower"
-    return (f"no detectable change (the design detects "
-            f"{100 * comparison['detectable']:.0f} points)")
-
-
 def evaluations(values: dict) -> list[tuple[str, int, dict]]:
     """(arm, round, evaluation) for pi_0 (arm ``"initial"``, round 0) and every arm's rounds."""
     out = [("initial", 0, values["baseline"])]
@@ -376,8 +277,9 @@ def record_precision(record: dict) -> str:
 def summarise_record(record: dict) -> dict:
     r"""The numbers and verdict words glued from the larger run's record (its content:
     ``values``, ``params``, ``provenance``): the design (pairs, steps, answers), every arm's
-    last round against :math:`\pi_0` and fixed against moving (:func:`paired_comparison`),
-    the signal share after round one with its interval and the pre-registered verdicts."""
+    last round against :math:`\pi_0` and fixed against moving
+    (:func:`~srlm_core.experiments.language_model_loop_analysis.paired_comparison`), the signal
+    share after round one with its interval and the pre-registered verdicts."""
     values, params, prov = record["values"], record["params"], record["provenance"]
     base, arms = values["baseline"], values["arms"]
     T = params["iterations"]
@@ -529,7 +431,9 @@ def plot_pass(values: dict):
 def plot_diagnostics(values: dict):
     r"""Signed signal share :math:`\hat\alpha` (95% interval over prompts), internal
     consistency, :math:`\mathrm{KL}(\pi_t\Vert\pi_0)` and the sampled
-    :math:`\log\hat\kappa_t` (:func:`log_kappa_sampled`), against the round."""
+    :math:`\log\hat\kappa_t`
+    (:func:`~srlm_core.experiments.language_model_loop_analysis.log_kappa_sampled`), against the
+    round."""
     import matplotlib.pyplot as plt
 
     rows = table_rows(values)

@@ -19,6 +19,8 @@ appears once).  Per arm, round and split (``train``, ``heldout``), :func:`round_
 
 :data:`PREDICTIONS` are the statements' predictions with their margins, fixed (committed)
 before the records were read; :func:`summarise` computes every glued number and verdict.
+The tables of glue names are :mod:`srlm_core.experiments.likelihood_self_reward_names`, the
+figures and the sweep's table :mod:`srlm_core.experiments.likelihood_self_reward_figures`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ import numpy as np
 
 from srlm_core import stats
 from srlm_core.experiments import named, renamed
+from srlm_core.experiments.likelihood_self_reward_names import (
+    MATCHED_NAMES,
+    ROUND_NAMES,
+    SPLIT_NAMES,
+)
 
 SPLITS = ("train", "heldout")
 #: Resamples of the crossed bootstrap over seeds and prompts.
@@ -56,74 +63,6 @@ class Predictions:
 
 #: The predictions the chapter states, with their margins (committed before the record).
 PREDICTIONS = Predictions()
-#: The glue names of each split's confident share at T (interval over seeds, range over seeds)
-#: and kappa-hat at round 0 and T (estimate and interval).
-SPLIT_NAMES = {
-    "train": {"share_T_lo": "train_share_T_lo", "share_T_hi": "train_share_T_hi",
-              "share_T_seed_min": "train_share_T_seed_min",
-              "share_T_seed_max": "train_share_T_seed_max", "kappa0": "train_kappa0",
-              "kappa0_lo": "train_kappa0_lo", "kappa0_hi": "train_kappa0_hi",
-              "kappaT": "train_kappaT", "kappaT_lo": "train_kappaT_lo",
-              "kappaT_hi": "train_kappaT_hi"},
-    "heldout": {"share_T_lo": "heldout_share_T_lo", "share_T_hi": "heldout_share_T_hi",
-                "share_T_seed_min": "heldout_share_T_seed_min",
-                "share_T_seed_max": "heldout_share_T_seed_max", "kappa0": "heldout_kappa0",
-                "kappa0_lo": "heldout_kappa0_lo", "kappa0_hi": "heldout_kappa0_hi",
-                "kappaT": "heldout_kappaT", "kappaT_lo": "heldout_kappaT_lo",
-                "kappaT_hi": "heldout_kappaT_hi"},
-}
-#: The glue names of each split's mean over seeds, at round 0 and at T, of each observable.
-ROUND_NAMES = {
-    ("train", "share"): ("train_share_0", "train_share_T"),
-    ("train", "f_base"): ("train_f_base_0", "train_f_base_T"),
-    ("train", "agree"): ("train_agree_0", "train_agree_T"),
-    ("train", "greedy_acc"): ("train_greedy_acc_0", "train_greedy_acc_T"),
-    ("train", "sampled_acc"): ("train_sampled_acc_0", "train_sampled_acc_T"),
-    ("train", "length"): ("train_length_0", "train_length_T"),
-    ("train", "finished"): ("train_finished_0", "train_finished_T"),
-    ("train", "c_hat"): ("train_c_hat_0", "train_c_hat_T"),
-    ("train", "gamma_hat"): ("train_gamma_hat_0", "train_gamma_hat_T"),
-    ("heldout", "share"): ("heldout_share_0", "heldout_share_T"),
-    ("heldout", "f_base"): ("heldout_f_base_0", "heldout_f_base_T"),
-    ("heldout", "agree"): ("heldout_agree_0", "heldout_agree_T"),
-    ("heldout", "greedy_acc"): ("heldout_greedy_acc_0", "heldout_greedy_acc_T"),
-    ("heldout", "sampled_acc"): ("heldout_sampled_acc_0", "heldout_sampled_acc_T"),
-    ("heldout", "length"): ("heldout_length_0", "heldout_length_T"),
-    ("heldout", "finished"): ("heldout_finished_0", "heldout_finished_T"),
-    ("heldout", "c_hat"): ("heldout_c_hat_0", "heldout_c_hat_T"),
-    ("heldout", "gamma_hat"): ("heldout_gamma_hat_0", "heldout_gamma_hat_T"),
-}
-#: The glue names of F_base and the confident share after the matched step, the step at
-#: beta and the iterated rounds, per split (P3).
-MATCHED_NAMES = {
-    ("train", "matched"): {"f_base": "train_matched_f_base", "share": "train_matched_share"},
-    ("train", "one-step"): {"f_base": "train_onestep_f_base", "share": "train_onestep_share"},
-    ("train", "iterate"): {"f_base": "train_iterate_f_base", "share": "train_iterate_share"},
-    ("heldout", "matched"): {"f_base": "heldout_matched_f_base", "share": "heldout_matched_share"},
-    ("heldout", "one-step"): {"f_base": "heldout_onestep_f_base", "share": "heldout_onestep_share"},
-    ("heldout", "iterate"): {"f_base": "heldout_iterate_f_base", "share": "heldout_iterate_share"},
-}
-#: The glue names of the predictions' margins (:data:`PREDICTIONS`' fields).
-PREDICTION_NAMES = {
-    "geometric_r2": "pred_geometric_r2", "share_level": "pred_share_level",
-    "f_base_margin": "pred_f_base_margin", "greedy_acc_margin": "pred_greedy_acc_margin",
-}
-#: The glue names of the small run's numbers the chapter states (keys of :func:`summarise`).
-SMALL_RUN_NAMES = {
-    "train_prompts": "small_train_prompts", "heldout_prompts": "small_heldout_prompts",
-    "rounds": "small_rounds", "train_kappa0": "small_train_kappa0",
-    "train_kappaT": "small_train_kappaT", "train_share_0": "small_train_share_0",
-    "train_share_T": "small_train_share_T", "train_length_0": "small_train_length_0",
-    "train_length_T": "small_train_length_T",
-}
-#: The glue names of the stored runs' parameters.
-CONFIG_NAMES = {
-    "tau": "cfg_tau", "beta": "cfg_beta", "rounds": "cfg_rounds", "pairs": "cfg_pairs",
-    "epochs": "cfg_epochs", "learning_rate": "cfg_learning_rate",
-    "trainable_blocks": "cfg_trainable_blocks",
-}
-
-
 def merge(*values: dict) -> dict:
     """One values dict from several records of the same prompts (arm names must differ)."""
     out = {"prompts": values[0]["prompts"], "config": values[0]["config"], "arms": {},
@@ -143,7 +82,8 @@ def _split_index(values: dict, split: str) -> np.ndarray:
     return np.array([p["split"] == split for p in values["prompts"]])
 
 
-def _mean(x) -> float | None:
+def mean_or_none(x) -> float | None:
+    """The mean of the values that are not None (None when there is none)."""
     x = [v for v in x if v is not None]
     return float(np.mean(x)) if x else None
 
@@ -167,12 +107,12 @@ def round_rows(values: dict, arm: str, split: str) -> list[dict]:
         if beam_mask.any():
             best_all[:beam_mask.sum()] = np.maximum(best_all[:beam_mask.sum()], best)
         if split == "heldout":
-            sampled = _mean(ev["heldout_sampled_correct"])
-            sampled_len = _mean(ev["heldout_sampled_len"])
+            sampled = mean_or_none(ev["heldout_sampled_correct"])
+            sampled_len = mean_or_none(ev["heldout_sampled_len"])
         else:
             log = rnd.get("train")
-            sampled = _mean(log["sampled_correct"]) if log else None
-            sampled_len = _mean(log["sampled_len"]) if log else None
+            sampled = mean_or_none(log["sampled_correct"]) if log else None
+            sampled_len = mean_or_none(log["sampled_len"]) if log else None
         log = rnd.get("train")
         rows.append({
             "t": t,
@@ -275,7 +215,8 @@ def rounds_to(rows: list[dict], level: float) -> int | None:
     return next((r["t"] for r in rows if r["share"] >= level), None)
 
 
-def _fmt_rounds(value: int | None, rounds: int) -> str:
+def rounds_text(value: int | None, rounds: int) -> str:
+    """A number of rounds as text, ``> rounds`` when the level was not reached."""
     return str(value) if value is not None else f"> {rounds}"
 
 
@@ -299,7 +240,7 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
         for key in ("share", "f_base", "agree", "greedy_acc", "sampled_acc", "length",
                     "finished", "c_hat", "gamma_hat"):
             out.update(zip(ROUND_NAMES[split, key],
-                           (_mean([rows[a][split][t][key] for a in main]) for t in (0, T))))
+                           (mean_or_none([rows[a][split][t][key] for a in main]) for t in (0, T))))
     # P1: the shape of kappa-hat
     curves = [[r["kappa"] for r in rows[a]["train"]] for a in main]
     mean_curve = list(np.mean(np.array(curves), axis=0))
@@ -327,7 +268,7 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     level = predictions.share_level
     out["share_level"] = level
     main_rounds = [rounds_to(rows[a]["train"], level) for a in main]
-    out["rounds_to_level_main"] = ", ".join(_fmt_rounds(r, T) for r in main_rounds)
+    out["rounds_to_level_main"] = ", ".join(rounds_text(r, T) for r in main_rounds)
     taus = sorted((values["arms"][a]["tau"], a) for a in values["arms"]
                   if a.startswith("tau-") or a == main[0])
     tau_rows = [(tau, math.log(rows[a]["train"][0]["kappa"]), rounds_to(rows[a]["train"], level),
@@ -348,10 +289,10 @@ def summarise(values: dict, predictions: Predictions = PREDICTIONS) -> dict:
     # P3: matched single step against iterating, on F_base
     out.update(_matched(rows, main[0], T, predictions))
     # P4: sharpening keeps the mode (held-out prompts; seeds pooled)
-    g0 = _mean([rows[a]["heldout"][0]["greedy_acc"] for a in main])
-    gT = _mean([rows[a]["heldout"][T]["greedy_acc"] for a in main])
-    s0 = _mean([rows[a]["heldout"][0]["sampled_acc"] for a in main])
-    sT = _mean([rows[a]["heldout"][T]["sampled_acc"] for a in main])
+    g0 = mean_or_none([rows[a]["heldout"][0]["greedy_acc"] for a in main])
+    gT = mean_or_none([rows[a]["heldout"][T]["greedy_acc"] for a in main])
+    s0 = mean_or_none([rows[a]["heldout"][0]["sampled_acc"] for a in main])
+    sT = mean_or_none([rows[a]["heldout"][T]["sampled_acc"] for a in main])
     kept = abs(gT - g0) <= predictions.greedy_acc_margin
     toward = abs(sT - g0) < abs(s0 - g0) or s0 == g0
     out.update({"greedy_acc_0": g0, "greedy_acc_T": gT, "sampled_acc_0": s0,
@@ -427,89 +368,3 @@ def _order_verdict(points, rounds: int, what: str, increasing: bool) -> str:
 
 
 # -- figures -----------------------------------------------------------------------------------
-
-def sweep_table(summary: dict, tau: float, pairs: int):
-    """P2's arms (seed 0): the temperature sweep at ``pairs`` pairs and the pair counts at
-    ``tau``, each with log kappa-hat_0 on the training prompts, the rounds until the confident
-    share reaches the level and the final share (a pandas Styler)."""
-    import pandas as pd
-
-    level = summary["share_level"]
-    rounds = summary["rounds"]
-    rows = ([{"tau": r["tau"], "pairs per prompt": pairs, **r} for r in summary["tau_table"]]
-            + [{"tau": tau, "pairs per prompt": r["pairs"], **r} for r in summary["pairs_table"]
-               if r["pairs"] != pairs])
-    table = pd.DataFrame([{
-        "τ": r["tau"], "pairs per prompt": r["pairs per prompt"],
-        "log κ̂₀ (training)": r["log_kappa0"],
-        f"rounds to share ≥ {level:g}": _fmt_rounds(r["rounds"], rounds),
-        "final share": r["final_share"]} for r in rows])
-    return table.style.format(precision=2).hide(axis="index")
-
-
-def plot_kappa(values: dict, summary: dict):
-    """kappa-hat_t per seed (training and held-out prompts), the beam estimate, and the
-    fitted recursion's bound kappa_inf + q^t (kappa_0 - kappa_inf)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
-    main = main_arms(values)
-    fit = {"kappa_inf": summary["rec_kappa_inf"], "q": summary["rec_q"]}
-    for ax, split in zip(axes, SPLITS, strict=True):
-        for a in main:
-            rows = round_rows(values, a, split)
-            t = [r["t"] for r in rows]
-            ax.plot(t, [r["kappa"] for r in rows], "o-", color="C0", alpha=0.7,
-                    label=r"$\hat\kappa_t$ (greedy), per seed" if a == main[0] else None)
-            beam = [r["kappa_beam"] for r in rows]
-            if beam[0] is not None and split == "train":
-                first = a == main[0]
-                ax.plot(t, [r["kappa_beam_prompts"] for r in rows], "^:", color="C1",
-                        alpha=0.6, label="greedy, on the beam prompts only" if first else None)
-                ax.plot(t, beam, "s--", color="C2", alpha=0.6,
-                        label="beam estimate, on the beam prompts" if first else None)
-        if split == "train":
-            k0 = float(np.mean([round_rows(values, a, split)[0]["kappa"] for a in main]))
-            T = len(round_rows(values, main[0], split)) - 1
-            ax.plot(range(T + 1), bound_curve(k0, fit, T), "k:",
-                    label=r"fitted recursion: $\kappa_\infty+q^t(\kappa_0-\kappa_\infty)$")
-        ax.set_yscale("log")
-        ax.set_xticks(range(len(round_rows(values, main[0], split))))
-        ax.set_xlabel("round t")
-        ax.set_title(f"{split} prompts")
-    axes[0].set_ylabel(r"$\hat\kappa_t=\mathrm{mean}\,1/\pi_t(\mathrm{greedy})$")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def plot_rounds(values: dict):
-    """Per round (seeds' mean, held-out prompts): the confident share, F_base, agreement with
-    pi_0's mode, greedy and sampled accuracy; and answer length."""
-    import matplotlib.pyplot as plt
-
-    main = main_arms(values)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    keys = (("share", r"share $\pi_t(\mathrm{greedy})>1/2$"), ("f_base", r"$F_{\rm base}$"),
-            ("agree", r"greedy $=\pi_0$'s"), ("greedy_acc", "greedy accuracy"),
-            ("sampled_acc", "sampled accuracy"))
-    for split, style in zip(SPLITS, ("-", "--"), strict=True):
-        table = [round_rows(values, a, split) for a in main]
-        t = [r["t"] for r in table[0]]
-        for i, (key, label) in enumerate(keys):
-            y = [_mean([rows[j][key] for rows in table]) for j in range(len(t))]
-            tt = [x for x, v in zip(t, y, strict=True) if v is not None]
-            axes[0].plot(tt, [v for v in y if v is not None], style, marker="o",
-                         color=f"C{i}", label=label if split == "train" else None)
-        axes[1].plot(t, [_mean([rows[j]["length"] for rows in table]) for j in range(len(t))],
-                     style, marker="o", color="C0", label=f"greedy, {split}")
-    for ax in axes:
-        ax.set_xticks(t)
-    axes[0].set_ylim(-0.03, 1.03)
-    axes[0].set_xlabel("round t (solid: training prompts, dashed: held-out)")
-    axes[0].legend(fontsize=7)
-    axes[1].set_xlabel("round t")
-    axes[1].set_ylabel("answer length (tokens)")
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    return fig

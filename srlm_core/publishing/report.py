@@ -11,8 +11,8 @@ the code that computed it.  Two kinds of result:
   the same records; ``srlm results verify`` can re-run it.  During a book build the live
   records are written next to the execution cache (the folder named by the environment
   variable ``SRLM_LIVE_RESULTS_DIR``, set by :mod:`srlm_core.publishing.bookcache`) and the
-  Reproducibility appendix lists them.  Outside a build (a notebook opened by hand) nothing
-  is written.
+  Reproducibility appendix lists them (:mod:`srlm_core.publishing.results_index`).  Outside a
+  build (a notebook opened by hand) nothing is written.
 
 Usage in a chapter::
 
@@ -381,7 +381,7 @@ def glue(name: str, variable, display: bool = False, *, source: str | Source | N
     myst_glue(name, variable, display=display)
     value = _jsonable(variable)
     numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-    _STATE.glued.append((name, src.id if src else None, _short(value), numeric))
+    _STATE.glued.append((name, src.id if src else None, short_text(value), numeric))
     if src.live and not src.frozen and value is not None:
         src.values[name] = value
         _write_live(src)
@@ -393,7 +393,7 @@ def glue_interval(name: str, estimate, lo, hi, *, source: str | Source | None = 
         glue(f"{name}{suffix}", float(value), source=source)
 
 
-def _link(path: str, label: str | None = None) -> str:
+def download_link(path: str, label: str | None = None) -> str:
     """A MyST ``{download}`` link from the executing chapter to a repository file."""
     file_part, _, line = path.partition("#")
     target = Path(file_part) if Path(file_part).is_absolute() else REPO_ROOT / file_part
@@ -409,13 +409,13 @@ def source_note(source: str | Source | None = None, code=()) -> str:
     src = _source_for(source)
     parts = [f"Result `{src.id}`"]
     if src.record_file is not None and src.record_file.exists():
-        parts[0] += f" ({_link(str(src.record_file), 'record')})"
+        parts[0] += f" ({download_link(str(src.record_file), 'record')})"
     parts.append(f"regenerate: `{src.command}`")
     refs = _merge(src.refs, _refs(code))
     if refs:
         parts.append("code: " + ", ".join(f"{{py:obj}}`{ref}`" for ref in refs))
     elif src.code:
-        parts.append("code: " + ", ".join(_link(path) for path in src.code))
+        parts.append("code: " + ", ".join(download_link(path) for path in src.code))
     return " · ".join(parts)
 
 
@@ -438,7 +438,9 @@ def glue_figure(name: str, fig, *, source: str | Source | None = None, code=()) 
         pass
 
 
-def _short(value, width: int = 48) -> str:
+def short_text(value, width: int = 48) -> str:
+    """A glued value as one table cell: floats to 6 digits, other values as JSON, at most
+    ``width`` characters."""
     if value is None:
         return "(figure or object)"
     if isinstance(value, float):
@@ -478,56 +480,3 @@ def glue_summary(name: str = "sources") -> None:
     from myst_nb import glue as myst_glue
 
     myst_glue(name, Markdown(summary_markdown()), display=False)
-
-
-def _value_summary(values: dict, limit: int = 4) -> str:
-    items = []
-    for key, value in list(values.items())[:limit]:
-        if isinstance(value, list):
-            text = f"[{len(value)} values]"
-        elif isinstance(value, dict):
-            text = f"{{{len(value)} entries}}"
-        else:
-            text = _short(value, 24)
-        items.append(f"`{key}` = {text}")
-    if len(values) > limit:
-        items.append(f"… ({len(values) - limit} more)")
-    return "; ".join(items) or "(none)"
-
-
-def live_records() -> list[ResultRecord]:
-    """The live records of this build whose chapter still exists (validated)."""
-    directory = live_dir()
-    if directory is None or not directory.is_dir():
-        return []
-    from srlm_core.publishing.results import load_all
-
-    out = []
-    for record in load_all(directory):
-        notebook = Path(record.provenance.get("notebook", ""))
-        if (notebook if notebook.is_absolute() else REPO_ROOT / notebook).is_file():
-            out.append(record)
-    return out
-
-
-def results_index_markdown(records: list[ResultRecord], directories: dict[str, Path]) -> str:
-    """A MyST table of results: ID and record link, values, regenerating command, code links,
-    commit and wall time.  ``directories`` maps each record ID to the folder holding it."""
-    rows = []
-    for record in records:
-        file = record_path(record.id, directories[record.id]).resolve()
-        commit = record.short_commit
-        wall = record.wall_time_s
-        code = ", ".join(_link(path) for path in code_paths(record)) or "—"
-        rows.append(
-            f"| `{record.id}` ({_link(str(file), 'record')}) | {_short(record.title, 80)} "
-            f"| {_value_summary(record.values)} | `{record.command}` | {code} "
-            f"| `{commit}`, {'?' if wall is None else f'{wall:.1f}'} s |"
-        )
-    return "\n".join(
-        [
-            "| Result | What | Values | Regenerate | Code | Computed at (commit, wall time) |",
-            "|---|---|---|---|---|---|",
-            *rows,
-        ]
-    )

@@ -10,8 +10,11 @@ import pytest
 from srlm_core import experiments
 from srlm_core.options import supports
 
+#: The endings of the modules that hold a part of an experiment (its analysis, its chapter's
+#: numbers, its figures, its glue names) and define no ``Config`` or ``run`` of their own.
+PARTS = ("_analysis", "_chapter", "_figures", "_names")
 MODULES = [info.name for info in pkgutil.iter_modules(experiments.__path__)
-           if not info.name.endswith("_analysis")]
+           if not info.name.endswith(PARTS)]
 
 
 @pytest.mark.parametrize("name", MODULES)

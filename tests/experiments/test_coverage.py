@@ -1,22 +1,18 @@
-"""coverage (S2 in coverage form): problems, values, verdicts, config and figures."""
+"""coverage (S2 in coverage form): problems, values, verdicts and config."""
 
 import json
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 import sympy as sp
 import torch
-from scipy import stats as scipy_stats
 
 from srlm_core import ConfigError
 from srlm_core.experiments import coverage
+from srlm_core.experiments.coverage_analysis import decode_bits, decode_counts
 from srlm_core.model import metrics
 from srlm_core.theory import coverage_law
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 SMALL = coverage.Config(contexts=4, K=3, kappas=(4.0, 16.0), ratios=(0.25, 1.0, 4.0), seeds=8, d=4,
                   featured_K=4, featured_contexts=8, signal=6.0, starts=(6.0,), instances=3,
@@ -67,7 +63,7 @@ def test_tabular_cells_store_counts_and_the_closed_form_bound(values):
     miss = coverage_law.miss_probability().given_n
     assert len(tab["cells"]) == len(SMALL.kappas) * len(SMALL.ratios)
     for cell in tab["cells"]:
-        counts = coverage.decode_counts(cell["successes"])
+        counts = decode_counts(cell["successes"])
         assert counts.shape == (SMALL.seeds,) and counts.max() <= SMALL.contexts
         assert cell["n"] == max(1, round(SMALL.contexts * cell["kappa"] * cell["ratio"]))
         closed = 1 - float(miss.subs({coverage_law.kappa0: cell["kappa"], coverage_law.n: cell["n"],
@@ -85,7 +81,7 @@ def test_featured_starts_store_eligible_prompts_only(values):
         assert all(kp <= k * (1 + 1e-9) for kp, k in zip(s["kappa_phi"], s["kappa0"]))
         assert s["kappa_sigma"] <= s["kappa"] * (1 + 1e-9)
         for text in s["success"]:
-            grid = coverage.decode_bits(text)
+            grid = decode_bits(text)
             if s["contexts"]:
                 assert grid.shape == (SMALL.featured_seeds, len(s["contexts"]))
 
@@ -105,15 +101,9 @@ def test_iterative_cells_carry_the_population_prediction(values):
 def test_encoding_round_trips():
     success = torch.tensor([[True, False, True], [False, False, True]])
     assert coverage.encode_bits(success) == "101 001"
-    assert coverage.decode_bits("101 001").tolist() == [[1, 0, 1], [0, 0, 1]]
+    assert decode_bits("101 001").tolist() == [[1, 0, 1], [0, 0, 1]]
     assert coverage.encode_counts(success) == "2 1"
-    assert coverage.decode_counts("2 1").tolist() == [2.0, 1.0]
-
-
-def test_crossing_interpolates_in_log_x():
-    assert coverage.crossing([1, 4], [0.0, 1.0]) == pytest.approx(2.0)
-    assert coverage.crossing([1, 2], [0.6, 0.9]) == 1.0
-    assert math.isnan(coverage.crossing([1, 2], [0.1, 0.2]))
+    assert decode_counts("2 1").tolist() == [2.0, 1.0]
 
 
 # ------------------------------------------------------------------- hand-made values
@@ -244,39 +234,6 @@ def test_design_glues_the_run_parameters_of_the_config():
     assert coverage.design(coverage.Config(d=12, starts=(4.0,)))["cov_d"] == 12
 
 
-def test_featured_intervals_are_over_instances():
-    """Two problem instances with identical seeds, one always succeeding at low coverage and
-    one never: a bootstrap over seeds would collapse to 1/2, the one over instances does not."""
-    made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
-    start = made["featured"]["starts"][0]
-    always = {**start, "success": [" ".join(["111"] * 32)] * len(start["success"])}
-    never = {**start, "instance": 1,
-             "success": [" ".join(["000"] * 32)] * len(start["success"])}
-    made["featured"]["starts"] = [always, never]
-    low = coverage.featured_low_coverage(made)
-    assert low["value"] == pytest.approx(0.5)
-    assert low["lo"] == 0.0 and low["hi"] == 1.0
-    assert coverage.summarise(made)["cov_feat_instances"] == 2
-
-
-def test_iterating_rows_carry_the_minimum_detectable_difference():
-    made = hand_made(lambda b: b, lambda x0, xphi: xphi >= 0.25, floor_rule)
-    cell = next(c for c in made["iterative"]["cells"] if c["rounds"] == 4)
-    one = next(c for c in made["iterative"]["cells"] if c["rounds"] == 1
-               and (c["alpha"], c["kappa"], c["budget"]) == (cell["alpha"], cell["kappa"],
-                                                             cell["budget"]))
-    base = int(one["successes"].split()[0])
-    cell["successes"] = " ".join(str(base + k) for k in (0, 2, 4, 6, 0, 2, 4, 6))
-    row = next(r for r in coverage.iterative_table(made) if r["rounds"] == 4
-               and (r["alpha"], r["kappa"], r["budget"]) == (cell["alpha"], cell["kappa"],
-                                                             cell["budget"]))
-    diff = np.array([0, 2, 4, 6, 0, 2, 4, 6]) / 100
-    expected = (scipy_stats.t.ppf(0.975, 7) + scipy_stats.t.ppf(0.8, 7)) * diff.std(ddof=1) \
-        / math.sqrt(8)
-    assert row["diff"] == pytest.approx(diff.mean())
-    assert row["diff_mdd"] == pytest.approx(expected)
-
-
 @pytest.mark.parametrize("change, field", [
     ({"ridge": 0.0}, "ridge"), ({"kappas": (1.0,)}, "kappas"), ({"target": 0.4}, "target"),
     ({"rounds": (2, 4)}, "rounds"), ({"alphas": (0.0,)}, "alphas"), ({"K": 1}, "K"),
@@ -286,12 +243,6 @@ def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as err:
         coverage.Config(**change).validate()
     assert err.value.field == field
-
-
-def test_plots_are_figures(values):
-    for figure in (coverage.plot_single_step(values), coverage.plot_iterative(values)):
-        assert isinstance(figure, plt.Figure)
-        plt.close(figure)
 
 
 def test_summarise_on_a_small_run_gives_words(values):

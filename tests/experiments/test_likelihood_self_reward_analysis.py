@@ -94,18 +94,3 @@ def test_seed_interval_resamples_seeds_and_prompts():
     assert mean == pytest.approx(kappa.mean()) and lo < mean < hi
     assert analysis.seed_prompt_matrix(values, arms, "train", 0, "share").tolist() == [
         [0.0, 0.0], [0.0, 1.0]]
-
-
-def test_sweep_table_lists_the_temperatures_and_the_other_pair_counts():
-    summary = {"share_level": 0.9, "rounds": 3,
-               "tau_table": [{"tau": 0.7, "log_kappa0": 1.0, "rounds": 2, "final_share": 0.95},
-                             {"tau": 1.0, "log_kappa0": 2.0, "rounds": None,
-                              "final_share": 0.5}],
-               "pairs_table": [{"pairs": 1, "log_kappa0": 2.0, "rounds": None,
-                                "final_share": 0.4},
-                               {"pairs": 2, "log_kappa0": 2.0, "rounds": None,
-                                "final_share": 0.5}]}
-    table = analysis.sweep_table(summary, tau=1.0, pairs=2).data
-    assert table["τ"].tolist() == [0.7, 1.0, 1.0]
-    assert table["pairs per prompt"].tolist() == [2, 2, 1]
-    assert table["rounds to share ≥ 0.9"].tolist() == ["2", "> 3", "> 3"]

@@ -127,7 +127,7 @@ def test_api_pages_build_without_warnings(tmp_path):
     assert (out / "_modules" / "srlm_core" / "experiments" / "iterative.html").is_file()
     assert 'class="math' in (out / "api" / "theory.html").read_text()  # rendered math
     # A short constant shows its value; a table of glue names does not (its source does).
-    short = entry.split('id="srlm_core.experiments.language_model_loop.RESAMPLES"')[1]
+    short = entry.split('id="srlm_core.experiments.language_model_loop_analysis.RESAMPLES"')[1]
     assert "1999" in short[:600]
-    table = entry.split('id="srlm_core.experiments.coverage.HALF_NAMES"')[1]
+    table = entry.split('id="srlm_core.experiments.coverage_names.HALF_NAMES"')[1]
     assert "cov_half_05_8_1" not in table[:2000] and "cov_half_05_8_1" not in entry

@@ -146,23 +146,6 @@ def test_unknown_source_and_sympy_values(tmp_path):
         report.code_location(len)
 
 
-def test_results_index_lists_registry_and_live_records(tmp_path, monkeypatch):
-    record = registry_record(tmp_path)
-    table = report.results_index_markdown([record], {record.id: tmp_path / "registry"})
-    lines = table.splitlines()
-    assert lines[0].startswith("| Result | What | Values | Regenerate |") and len(lines) == 3
-    assert "`sweep-demo` ({download}`record <registry/sweep-demo.json>`)" in lines[2]
-    assert "`slope` = -0.5" in lines[2] and "`srlm sweep demo --seeds 4`" in lines[2]
-
-    live_dir = tmp_path / "live"
-    monkeypatch.setenv(report.LIVE_DIR_ENV, str(live_dir))
-    monkeypatch.setenv(report.NOTEBOOK_ENV, str(tmp_path / "chapter.md"))
-    report.live("ch9.demo", "a live number")
-    assert report.live_records() == []  # its chapter file does not exist
-    (tmp_path / "chapter.md").write_text("")
-    assert [r.id for r in report.live_records()] == ["ch9.demo"]
-
-
 CHAPTERS = sorted((Path(report.REPO_ROOT) / "book" / "chapters").glob("*.md"))
 
 
