@@ -4,7 +4,8 @@ Every key is a field of the dataclass; an unknown key or a value of the wrong ty
 :class:`~srlm_core.errors.ConfigError` naming the key, and then the config's own
 ``validate()`` runs, all before any work starts.  The type is the field's default's: an int
 widens to a float, a list becomes a tuple, a table the default's dataclass (or a mapping), a
-list of tables a tuple of the default's dataclass.
+list of tables a tuple of the default's dataclass.  The fields of a group
+(:func:`srlm_core.options.nested`) are keys of their own name, as on the command line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 from srlm_core.errors import ConfigError
+from srlm_core.options import is_nested
 
 
 def _check_type(name: str, value, default):
@@ -22,7 +24,7 @@ def _check_type(name: str, value, default):
     if dataclasses.is_dataclass(default):
         if not isinstance(value, dict):
             raise ConfigError(name, f"expected a table ([{name}]), got {value!r}")
-        return from_mapping(expected, value, prefix=f"{name}.")
+        return from_mapping(expected, value, prefix=f"{name}.", base=default)
     if expected is tuple and default and dataclasses.is_dataclass(default[0]):
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ConfigError(name, f"expected a list of tables ([[{name}]]), got {value!r}")
@@ -41,18 +43,27 @@ def _check_type(name: str, value, default):
     return value
 
 
-def from_mapping(cls, data: dict, prefix: str = ""):
-    """An instance of the dataclass ``cls`` from a TOML table: unknown keys and wrong types
-    raise ConfigError naming the key (``prefix`` + key), then ``validate()`` runs if defined."""
-    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING
-                else f.default_factory() for f in dataclasses.fields(cls)}
-    known = {name: value for name, value in defaults.items() if value is not dataclasses.MISSING}
-    values = {}
+def from_mapping(cls, data: dict, prefix: str = "", base=None):
+    """An instance of the dataclass ``cls`` from a TOML table, starting from ``base`` (else the
+    defaults): unknown keys and wrong types raise ConfigError naming the key (``prefix`` +
+    key), then ``validate()`` runs if defined.  A nested config's fields are keys of their own."""
+    known = {f.name: _start(f, base) for f in dataclasses.fields(cls)}
+    known = {name: value for name, value in known.items() if value is not dataclasses.MISSING}
+    groups = {f.name: known.pop(f.name) for f in dataclasses.fields(cls) if is_nested(f)}
+    members = {g.name: name for name, start in groups.items()
+               for g in dataclasses.fields(start)}
+    values, given = {}, {name: {} for name in groups}
     for key, value in data.items():
-        if key not in known:
-            raise ConfigError(prefix + key, f"unknown key (known: {', '.join(sorted(known))})")
-        values[key] = _check_type(prefix + key, value, known[key])
-    out = cls(**values)
+        if key in members:
+            start = groups[members[key]]
+            given[members[key]][key] = _check_type(prefix + key, value, getattr(start, key))
+        elif key in known:
+            values[key] = _check_type(prefix + key, value, known[key])
+        else:
+            names = ", ".join(sorted([*known, *members]))
+            raise ConfigError(prefix + key, f"unknown key (known: {names})")
+    values.update({name: dataclasses.replace(groups[name], **given[name]) for name in groups})
+    out = cls(**{**known, **values})
     if not hasattr(out, "validate"):
         return out
     try:
@@ -61,6 +72,16 @@ def from_mapping(cls, data: dict, prefix: str = ""):
         if prefix and not err.field.startswith(prefix):
             raise ConfigError(prefix + err.field, str(err).split(": ", 1)[1]) from None
         raise
+
+
+def _start(field: dataclasses.Field, base):
+    """The value a table's key starts from: ``base``'s, else the field's default (MISSING
+    where it has none)."""
+    if base is not None:
+        return getattr(base, field.name)
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def load_config(path: Path | str, cls, **overrides):

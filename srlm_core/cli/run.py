@@ -71,11 +71,12 @@ def parser_for(name: str, module) -> argparse.ArgumentParser:
     import dataclasses
 
     from srlm_core import experiments
-    from srlm_core.options import add_config_arguments, option_fields
+    from srlm_core.options import add_config_arguments, is_nested, option_fields
     from srlm_core.publishing.pipeline import is_resumable
 
-    file_only = [f for f in dataclasses.fields(module.Config)
-                 if f not in option_fields(module.Config) and f.metadata.get("help")]
+    options = {o.name for o in option_fields(module.Config)}
+    file_only = [f for f in dataclasses.fields(module.Config) if f.name not in options
+                 and not is_nested(f) and f.metadata.get("help")]
     epilog = ("Set only in --config FILE: " + "; ".join(
         f"{f.name} ({f.metadata['help']})" for f in file_only) + ".") if file_only else None
     parser = _Parser(prog=f"srlm run {name}", allow_abbrev=False, epilog=epilog,
@@ -100,12 +101,12 @@ def config_from(module, options: argparse.Namespace):
     """The config of the parsed ``options``: the ``--config`` file (else the defaults), with
     the options given on top."""
     from srlm_core.config_file import load_config
-    from srlm_core.options import option_fields
+    from srlm_core.options import build, option_fields
 
     given = {f.name: getattr(options, f.name) for f in option_fields(module.Config)
              if hasattr(options, f.name)}
     if options.config is None:
-        return module.Config(**given)
+        return build(module.Config, given)
     as_toml = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}
     return load_config(options.config, module.Config, **as_toml)
 

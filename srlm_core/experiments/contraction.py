@@ -25,8 +25,9 @@ import torch
 from srlm_core.errors import require_at_least, require_positive, require_shares
 from srlm_core.experiments import named
 from srlm_core.model import metrics
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import fit_log_decay, unit_slopes
 
 #: bootstrap resamples of the 95% bands in the figures
@@ -61,20 +62,16 @@ class Config:
     floor_margin: float = option(4.0,
                                  "the slope is fitted over the rounds whose mean error stays "
                                  "above this many floors")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     init_dist: float = option(4.0, "initial distance e_0 to the target")
-    beta: float = option(1.0, "KL strength beta")
-    signal: float = option(1.0, "norm of the target w*")
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(4, "runs per instance")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
-    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, alpha: float, instance: int = 0) -> SimulationConfig:
         """The run for one signal share on one instance (seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, alpha=alpha, seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=self.n,
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
 
     def simulations(self, alpha: float) -> list[SimulationConfig]:
         """The runs for one signal share, one per instance."""

@@ -17,8 +17,9 @@ import numpy as np
 
 from srlm_core.errors import ConfigError, require, require_at_least, require_positive
 from srlm_core.experiments.contraction import direction, inside, measure
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 
 
 @dataclass(frozen=True)
@@ -32,20 +33,16 @@ class Config:
     floor_margin: float = option(4.0,
                                  "the slope is fitted over the rounds whose mean error stays "
                                  "above this many floors")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     init_dist: float = option(4.0, "initial distance e_0 to the target")
-    beta: float = option(1.0, "KL strength beta")
-    signal: float = option(1.0, "norm of the target w*")
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(4, "runs per instance")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
-    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
         """The run with ``n`` pairs per round on one instance (seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, n=n, seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
 
     def simulations(self, n: int) -> list[SimulationConfig]:
         """The runs with ``n`` pairs per round, one per instance."""

@@ -73,7 +73,10 @@ class Config:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one timing."""
         from srlm_core.model.self_rewarding import SimulationConfig
 
-        return SimulationConfig.taking(self, n=n, engine=engine, **overrides)
+        sizes = {"d": self.d, "K": self.K, "contexts": self.contexts, "seeds": self.seeds,
+                 "iters": self.iters}
+        return SimulationConfig(n=n, engine=engine, seed=self.seed, device=self.device,
+                                **{**sizes, **overrides})
 
     def batch_case(self, name: str):
         """The simulation of the batching comparison ``small`` or ``large``."""

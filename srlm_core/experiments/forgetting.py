@@ -24,8 +24,9 @@ import pandas as pd
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, validate_delta
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import (
     bootstrap_interval,
     equivalence_test,
@@ -49,7 +50,8 @@ class Config:
     starts: tuple[float, ...] = option((0.5, 1.0, 2.0, 4.0), "initial distances e_0 to the target")
     instances: int = option(8, "random problems (the unit of independence)")
     seeds: int = option(16, "runs per instance")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     delta: float = option(0.05, "failure probability of the S4 envelope")
     margin: float = option(4.0,
                            "the decay phase is the rounds whose mean error stays above this many "
@@ -61,7 +63,8 @@ class Config:
     def simulation(self, init_dist: float, instance: int = 0) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one start on one
         instance (problem seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, init_dist=init_dist, seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=self.n,
+                                   iters=self.iters, init_dist=init_dist, seeds=self.seeds)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
@@ -69,7 +72,8 @@ class Config:
             raise ConfigError("alpha", f"must be in (0, 1) (a decay to fit), got {self.alpha}")
         require_at_least(self, 1, "iters", "seeds")
         require_at_least(self, 2, "instances")
-        require_at_least(self, 0, "n", "seed")
+        require_at_least(self, 0, "n")
+        self.problem.validate()
         if not self.starts or min(self.starts) < 0.0:
             raise ConfigError("starts", f"must be non-empty and non-negative, got {self.starts}")
         if self.margin <= 0.0:

@@ -26,8 +26,9 @@ from srlm_core.errors import require_at_least
 from srlm_core.experiments import doubling_grid, named
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound, slack_factors, validate_delta
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import bootstrap_interval, slope_across_units
 
 TITLE = "S4: error at large T against n per iteration, and coverage of the iterative bound"
@@ -67,14 +68,11 @@ class Config:
     n_max: int = option(16000, "largest n of the doubling grid (at least 2 n_min: a slope)")
     iters: int = option(10, "rounds per run")
     init_dist: float = option(2.0, "initial distance to the target")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     instances: int = option(8, "random problems (at least 2)")
     seeds: int = option(32, "runs per instance")
     delta: float = option(0.05, "failure probability of the S4 bound")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
-    device: str = option("cpu", "cpu, cuda or auto")
 
     def grid(self) -> list[int]:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""
@@ -82,7 +80,8 @@ class Config:
 
     def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
         """The simulation of one n on one instance (problem seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, n=n, seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
 
     def validate(self) -> Config:
         require_at_least(self, 1, "n_min")

@@ -19,8 +19,9 @@ import pandas as pd
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.bounds import iterative_bound
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.theory import iterative_bound as s4
 
 #: The two ways to spend the budget: one update with all the pairs, T rounds of n.
@@ -38,12 +39,14 @@ class Config:
     starts: tuple[float, ...] = option((0.0, 0.25, 0.5, 1.0, 2.0),
                                        "initial distances e_0 to the target")
     seeds: int = option(32, "runs per start and arm")
-    seed: int = option(2, "seed of the runs")
+    problem: ProblemConfig = nested(ProblemConfig(seed=2),
+                                   "the random problems (instance i: seed + i)")
 
     def simulation(self, init_dist: float, arm: str) -> SimulationConfig:
         """The :class:`srlm_core.model.self_rewarding.SimulationConfig` of one arm and start."""
         n, iters = (self.n * self.T, 1) if arm == ONE_STEP else (self.n, self.T)
-        return SimulationConfig.taking(self, n=n, iters=iters, init_dist=init_dist)
+        return SimulationConfig.on(self.problem, alpha=self.alpha, n=n, iters=iters,
+                                   init_dist=init_dist, seeds=self.seeds)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
@@ -51,7 +54,7 @@ class Config:
             raise ConfigError("alpha", f"must be in (0, 1), got {self.alpha}")
         require_at_least(self, 2, "T")
         require_at_least(self, 1, "n", "seeds")
-        require_at_least(self, 0, "seed")
+        self.problem.validate()
         if not self.starts or min(self.starts) < 0.0:
             raise ConfigError("starts", f"must be non-empty and non-negative, got {self.starts}")
         return self
@@ -75,8 +78,8 @@ def run(config: Config) -> dict:
     the budget per seed (``sq``) and its linear-Gaussian prediction; and :math:`v` (one round of
     ``n`` pairs at the target) with the critical start it gives."""
     config.validate()
-    at_target = SimulationConfig(alpha=config.alpha, n=config.n, iters=1, init_dist=0.0,
-                                 seeds=config.seeds, seed=config.seed)
+    at_target = SimulationConfig.on(config.problem, alpha=config.alpha, n=config.n, iters=1,
+                                    init_dist=0.0, seeds=config.seeds)
     v_round = float(iterative_bound(at_target).frame["predicted_rms"].iloc[1] ** 2)
     rows = []
     for e0 in config.starts:

@@ -34,7 +34,7 @@ functions are this experiment's).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -63,8 +63,9 @@ from srlm_core.model.judge_variants import (
     VariantRunner,
     two_response_problem,
 )
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.theory import judge_departures
 
 
@@ -94,11 +95,8 @@ class Config:
     noise_rounds: int = option(12, "rounds of the finite-n noise runs")
     noise_tail: int = option(4, "last rounds of a noise run whose mean square is averaged")
     instances: int = option(8, "random problems (the unit of independence)")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
-    beta: float = option(1.0, "KL strength beta")
-    signal: float = option(1.0, "norm of the target w*")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     init_dist: float = option(2.0, "initial distance to the target")
     max_rounds: int = option(300, "most population rounds")
     plot_rounds: int = option(25, "rounds shown in the figures")
@@ -110,7 +108,6 @@ class Config:
     linear_floor: float = option(1e-7,
                                  "rounds whose next error is below this share of the start are "
                                  "left out of the rate (rounding)")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
 
     def arms(self) -> list[tuple[str, JudgeVariant, float]]:
         """(name, judge, alpha) of every population arm of the general problem."""
@@ -126,8 +123,8 @@ class Config:
 
     def simulation(self, alpha: float, instance: int, **overrides) -> SimulationConfig:
         """The population simulation of one instance (problem seed ``seed + instance``)."""
-        fields = {"n": 0, "iters": 0, "seeds": 1, **overrides}
-        return SimulationConfig.taking(self, alpha=alpha, seed=self.seed + instance, **fields)
+        run = {"n": 0, "iters": 0, "seeds": 1, "init_dist": self.init_dist, **overrides}
+        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, **run)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
@@ -147,7 +144,8 @@ class Config:
                 ("noise_rounds", self.noise_rounds > self.noise_tail,
                  "must exceed noise_tail"))
         require_at_least(self, 2, "instances")
-        require_positive(self, "saturating", "noise", "init_dist", "tol", "blowup", "signal")
+        require_positive(self, "saturating", "noise", "init_dist", "tol", "blowup")
+        require_positive(self.problem, "signal")
         self.simulation(self.alpha, 0).validate()
         return self
 
@@ -260,9 +258,9 @@ def scalar_world(config: Config) -> list[dict]:
     iteration against the SymPy map's (``sympy.nsolve``; the probit approximation for the
     noise), and whether the amplifying strength exceeds the derived threshold
     :math:`s_c`."""
-    problem = two_response_problem(w=config.signal, beta=config.beta)
-    world = {judge_departures.alpha: config.alpha, judge_departures.beta: config.beta,
-             judge_departures.w: config.signal}
+    problem = two_response_problem(w=config.problem.signal, beta=config.problem.beta)
+    world = {judge_departures.alpha: config.alpha, judge_departures.beta: config.problem.beta,
+             judge_departures.w: config.problem.signal}
     s_c = float(judge_departures.amplifying_threshold().critical_s.subs(world))
     saturating = judge_departures.nonlinear_map(judge_departures.saturating_g())
     amplifying = judge_departures.nonlinear_map(judge_departures.amplifying_g())
@@ -274,9 +272,9 @@ def scalar_world(config: Config) -> list[dict]:
     for name, strength, law in cases:
         kind = name.split("_")[0] if name.startswith("amplifying") else name
         judge = JudgeVariant(kind, strength)
-        sim = SimulationConfig(alpha=config.alpha, beta=config.beta, n=0, iters=0, seeds=1,
-                               d=1, K=2, contexts=1, init_dist=config.init_dist,
-                               signal=config.signal, seed=config.seed)
+        sim = SimulationConfig.on(replace(config.problem, d=1, K=2, contexts=1),
+                                  alpha=config.alpha, n=0, iters=0, seeds=1,
+                                  init_dist=config.init_dist)
         runner = VariantRunner(sim, judge, problem=problem)
         history, status = iterate(runner, config.max_rounds, config.tol, config.blowup)
         u_path = torch.cat(history)[:, 0].numpy()
@@ -293,7 +291,7 @@ def scalar_world(config: Config) -> list[dict]:
                        rate_predicted=judge_departures.local_rate(law, values, predicted))
         else:
             try:
-                predicted = judge_departures.solve_fixed_point(law, values, config.signal)
+                predicted = judge_departures.solve_fixed_point(law, values, config.problem.signal)
             except (ValueError, ZeroDivisionError):  # nsolve finds no root: none exists
                 predicted = None
             row.update(fixed=None, fixed_predicted=predicted, rate=None, rate_predicted=None)
@@ -354,7 +352,7 @@ def run(config: Config) -> dict:
     scalar = scalar_world(c)
     fading = vanishing(c)
     finite = noisy_finite_n(c)
-    return {"alpha": c.alpha, "beta": c.beta, "bias": c.bias, "signal": c.signal,
+    return {"alpha": c.alpha, "beta": c.problem.beta, "bias": c.bias, "signal": c.problem.signal,
             "instances": c.instances, "n": c.n, "seeds": c.seeds, "init_dist": c.init_dist,
             "arms": arms, "scalar": scalar, "vanishing": fading, "noise_finite": finite}
 
@@ -366,12 +364,13 @@ def design(config: Config) -> dict:
     def listed(xs) -> str:
         return ", ".join(f"{x:g}" for x in xs)
 
-    return {"jf_alpha": f"{config.alpha:g}", "jf_beta": f"{config.beta:g}",
-            "jf_signal": f"{config.signal:g}", "jf_bias_alphas": listed(config.bias_alphas),
+    return {"jf_alpha": f"{config.alpha:g}", "jf_beta": f"{config.problem.beta:g}",
+            "jf_signal": f"{config.problem.signal:g}", "jf_bias_alphas": listed(config.bias_alphas),
             "jf_s_sat": f"{config.saturating:g}",
             "jf_s_amp_weak": f"{min(config.amplifying):g}",
-            "jf_s_amp_strong": f"{max(config.amplifying):g}", "jf_d": config.d,
-            "jf_K": config.K, "jf_contexts": config.contexts, "jf_tol": f"{config.tol:.0e}",
+            "jf_s_amp_strong": f"{max(config.amplifying):g}", "jf_d": config.problem.d,
+            "jf_K": config.problem.K, "jf_contexts": config.problem.contexts,
+            "jf_tol": f"{config.tol:.0e}",
             "jf_blowup": f"{config.blowup:g}"}
 
 

@@ -19,8 +19,9 @@ import numpy as np
 from srlm_core.errors import require_at_least, require_positive, require_shares
 from srlm_core.experiments import named
 from srlm_core.model import metrics
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import REFERENCES, SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 
 #: The glue names of each signal share: the last round's growth factor of the moving error
 #: (mean, min, max over instances), its prediction, and the verdicts.
@@ -41,20 +42,16 @@ class Config:
     alphas: tuple[float, ...] = option((0.5, 1.0), "signal shares alpha, each in (0, 1]")
     iters: int = option(5, "rounds per run")
     init_dist: float = option(1.0, "initial distance e_0 to the target")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
-    beta: float = option(1.0, "KL strength beta")
-    signal: float = option(1.0, "norm of the target w*")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     instances: int = option(8, "random problems")
     tolerance: float = option(1e-6, "largest gap to the closed forms read as rounding error")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
-    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, alpha: float, reference: str, instance: int = 0) -> SimulationConfig:
         """The population run (``n = 0``, one seed) for one share, reference and instance."""
-        return SimulationConfig.taking(self, alpha=alpha, n=0, seeds=1, reference=reference,
-                                       seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=0, seeds=1,
+                                   reference=reference, iters=self.iters,
+                                   init_dist=self.init_dist)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -27,8 +27,9 @@ import numpy as np
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.model import metrics
 from srlm_core.model.one_step_prediction import predict_iterated_kl, predict_one_step
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import mean_interval, minimum_detectable_difference
 from srlm_core.theory import single_step as s2
 
@@ -46,14 +47,13 @@ class Config:
     t_max: int = option(8, "largest number of rounds T compared")
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(16, "runs per instance")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
 
     def simulation(self, n: int, iters: int, instance: int = 0) -> SimulationConfig:
         """``iters`` rounds of ``n`` pairs on problem ``instance`` (seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, n=n, iters=iters, seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
+                                   iters=iters, init_dist=self.init_dist, seeds=self.seeds)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

@@ -33,8 +33,9 @@ from srlm_core.model.one_step_prediction import (
     policy_fisher,
     predict_one_step,
 )
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import (
     binomial_count_range,
     equivalence_test,
@@ -74,10 +75,8 @@ class Config:
     n_max: int = option(32000, "largest n of the doubling grid")
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(16, "runs per instance")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     large_n: int = option(1000, "cells with at least this n count as large-sample in the summary")
     slope_start: float = option(2.0,
                                 "the start (one of starts) whose fitted variance slope the "
@@ -91,8 +90,8 @@ class Config:
     def simulation(self, init_dist: float, n: int, instance: int = 0) -> SimulationConfig:
         """One step (``iters=1``) from distance ``init_dist`` with ``n`` pairs on problem
         ``instance`` (seed ``seed + instance``)."""
-        return SimulationConfig.taking(self, n=n, iters=1, init_dist=init_dist,
-                                       seed=self.seed + instance)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n, iters=1,
+                                   init_dist=init_dist, seeds=self.seeds)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
@@ -152,7 +151,7 @@ def run(config: Config) -> dict:
                 })
     return {
         "alpha": config.alpha, "starts": list(config.starts), "ns": ns,
-        "d": config.d, "K": config.K, "contexts": config.contexts,
+        "d": config.problem.d, "K": config.problem.K, "contexts": config.problem.contexts,
         "instances": config.instances, "seeds": config.seeds, "large_n": config.large_n,
         "slope_start": config.slope_start, "slope_margin": config.slope_margin,
         "predictions": predictions, "cells": cells,

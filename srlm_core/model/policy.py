@@ -12,11 +12,22 @@ with prompts :math:`x \sim \rho` over ``C`` contexts, ``K`` responses per prompt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import torch
 
+from srlm_core.device import resolve_device
+from srlm_core.errors import require
+from srlm_core.options import option
+
 DTYPE = torch.float64
+#: Largest beta and signal (and a run's init_dist and lam): logits of this size already make
+#: every policy and every judge label deterministic in float64 (the sigmoid saturates near 37).
+MAX_SCALE = 1e4
+#: Seeds stay below this: torch's generators take signed 64-bit seeds, and the initial
+#: direction and the per-seed loops add small offsets.
+MAX_SEED = 2**62
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,50 @@ def random_unit_vectors(shape: tuple[int, ...], generator: torch.Generator) -> t
     """Gaussian vectors normalised to unit Euclidean norm along the last axis."""
     v = torch.randn(shape, generator=generator, dtype=DTYPE)
     return v / v.norm(dim=-1, keepdim=True)
+
+
+@dataclass(frozen=True)
+class ProblemConfig:
+    """A random problem of the model world (:func:`make_problem`) and the device it runs on;
+    an experiment's config holds one nested (:func:`srlm_core.options.nested`)."""
+
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
+    beta: float = option(1.0, "KL strength beta")
+    signal: float = option(1.0, "norm of the target w*")
+    seed: int = option(0, "seed of the problem (instance i of a sweep uses seed + i)")
+    device: str = option("cpu", "cpu, cuda or auto")
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        """The rules :meth:`validate` applies, as (field, holds, message)."""
+        scale = f"must be finite and at most {MAX_SCALE:g}"
+        return [
+            ("beta", self.beta > 0.0 and math.isfinite(self.beta), "must be positive"),
+            ("beta", self.beta <= MAX_SCALE, scale),
+            ("d", self.d >= 1, "must be >= 1"),
+            ("K", self.K >= 2, "must be >= 2"),
+            ("contexts", self.contexts >= 1, "must be >= 1"),
+            ("signal", self.signal >= 0.0, "must be >= 0"),
+            ("signal", self.signal <= MAX_SCALE, scale),
+            ("seed", self.seed >= 0, "must be >= 0"),
+            ("seed", self.seed < MAX_SEED, "must be below 2**62 (torch generators take 64 bits)"),
+        ]
+
+    def validate(self) -> ProblemConfig:
+        """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field."""
+        require(self, *self.checks())
+        resolve_device(self.device)
+        return self
+
+    def instance(self, i: int) -> ProblemConfig:
+        """Instance ``i`` of a sweep over random problems: the same sizes, seed ``seed + i``."""
+        return replace(self, seed=self.seed + i)
+
+    def make(self) -> LinearSoftmaxProblem:
+        """The problem itself (:func:`make_problem`)."""
+        return make_problem(d=self.d, K=self.K, contexts=self.contexts, beta=self.beta,
+                            signal=self.signal, seed=self.seed)
 
 
 def make_problem(

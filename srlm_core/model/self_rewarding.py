@@ -15,8 +15,7 @@ Newton step), ``counts`` draws their counts per triple :math:`(x, y, y')` and fi
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 import torch
@@ -32,45 +31,45 @@ from srlm_core.model.pair_counts import (
     mle_missing,
     sample_pair_counts,
 )
-from srlm_core.model.policy import LinearSoftmaxProblem, initial_parameters, make_problem
+from srlm_core.model.policy import (
+    MAX_SCALE,
+    LinearSoftmaxProblem,
+    ProblemConfig,
+    initial_parameters,
+)
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 
 REFERENCES = ("fixed", "moving")
 ENGINES = ("auto", "counts", "samples")
 #: Largest n: the count engine holds counts in float64, exact integers up to :math:`2^{53}`.
 MAX_N = 2**53
-#: Largest beta, signal, init_dist and lam: logits of this size already make every policy and
-#: every judge label deterministic in float64 (the sigmoid saturates near 37).
-MAX_SCALE = 1e4
-#: Seeds stay below this: torch's generators take signed 64-bit seeds, and the initial
-#: direction and the per-seed loops add small offsets.
-MAX_SEED = 2**62
 #: Share of the available memory a run may plan to use.
 MEMORY_SHARE = 0.8
 
 
 @dataclass(frozen=True)
-class SimulationConfig:
-    """Parameters of one simulation; the names match the ``srlm simulate`` options.
+class SimulationConfig(ProblemConfig):
+    """Parameters of one simulation: its problem (the fields of
+    :class:`~srlm_core.model.policy.ProblemConfig`) and its run; the names match the
+    ``srlm simulate`` options.
 
     ``n = 0`` means the population update (n = infinity)."""
 
-    alpha: float = 0.5
-    beta: float = 1.0
-    n: int = 1000
-    iters: int = 6
-    d: int = 8
-    K: int = 8
-    contexts: int = 32
-    init_dist: float = 2.0
-    signal: float = 1.0
-    lam: float = 0.0
-    seeds: int = 8
-    reference: str = "fixed"
-    seed: int = 0
-    device: str = "cpu"
-    #: ``counts``, ``samples`` or ``auto`` (counts when :math:`n > C K^2`); see the module
-    engine: str = "auto"
+    alpha: float = option(0.5, "signal share alpha, in (0, 1]")
+    n: int = option(1000, "pairs per round (0: the population update)")
+    iters: int = option(6, "rounds")
+    init_dist: float = option(2.0, "initial distance e_0 to the target")
+    lam: float = option(0.0, "ridge of the DPO fit")
+    seeds: int = option(8, "runs, batched")
+    reference: str = option("fixed", "DPO reference: fixed (pi_ref) or moving (pi_t)")
+    engine: str = option("auto",
+                         "counts, samples or auto (counts when n > contexts K^2); see the module")
+
+    @classmethod
+    def on(cls, problem: ProblemConfig, **run) -> SimulationConfig:
+        """The simulation of ``run`` (its fields by name) on ``problem``."""
+        return cls(**asdict(problem), **run)
 
     def validate(self) -> SimulationConfig:
         """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field: values
@@ -79,24 +78,16 @@ class SimulationConfig:
         scale = f"must be finite and at most {MAX_SCALE:g}"
         checks = [
             ("alpha", 0.0 < self.alpha <= 1.0, "must be in (0, 1]"),
-            ("beta", self.beta > 0.0 and math.isfinite(self.beta), "must be positive"),
-            ("beta", self.beta <= MAX_SCALE, scale),
+            *self.checks(),
             ("n", self.n >= 0, "must be >= 1 (or 0 for the population update)"),
             ("n", self.n <= MAX_N, "must be at most 2**53 (counts are exact float64 integers)"),
             ("iters", self.iters >= 0, "must be >= 0"),
-            ("d", self.d >= 1, "must be >= 1"),
-            ("K", self.K >= 2, "must be >= 2"),
-            ("contexts", self.contexts >= 1, "must be >= 1"),
             ("init_dist", self.init_dist >= 0.0, "must be >= 0"),
             ("init_dist", self.init_dist <= MAX_SCALE, scale),
-            ("signal", self.signal >= 0.0, "must be >= 0"),
-            ("signal", self.signal <= MAX_SCALE, scale),
             ("lam", self.lam >= 0.0, "must be >= 0"),
             ("lam", self.lam <= MAX_SCALE, scale),
             ("seeds", self.seeds >= 1, "must be >= 1"),
             ("reference", self.reference in REFERENCES, f"must be one of {', '.join(REFERENCES)}"),
-            ("seed", self.seed >= 0, "must be >= 0"),
-            ("seed", self.seed < MAX_SEED, "must be below 2**62 (torch generators take 64 bits)"),
         ]
         require(self, *checks)
         require_one_of(self, "engine", ENGINES)
@@ -140,13 +131,6 @@ class SimulationConfig:
         raise ConfigError(field, f"{getattr(self, field)} needs about {_gib(total)} of memory "
                           f"({self.resolved_engine()} engine, {self.seeds} seeds), more than "
                           f"the {_gib(available)} available; {hint}")
-
-    @classmethod
-    def taking(cls, config, **overrides) -> SimulationConfig:
-        """The simulation that takes every field it shares by name with an experiment's
-        ``config``, then ``overrides`` (e.g. the one ``alpha`` or ``n`` of a sweep)."""
-        shared = {f.name: getattr(config, f.name) for f in fields(cls) if hasattr(config, f.name)}
-        return cls(**{**shared, **overrides})
 
 
 def _gib(size: float) -> str:
@@ -251,16 +235,7 @@ class SelfRewardingRunner:
     def __init__(self, config: SimulationConfig, problem: LinearSoftmaxProblem | None = None):
         self.config = config.validate()
         self.device = resolve_device(config.device)
-        if problem is None:
-            problem = make_problem(
-                d=config.d,
-                K=config.K,
-                contexts=config.contexts,
-                beta=config.beta,
-                signal=config.signal,
-                seed=config.seed,
-            )
-        self.problem = problem.to(self.device)
+        self.problem = (config.make() if problem is None else problem).to(self.device)
 
     def initial_thetas(self) -> torch.Tensor:
         """The initial parameters, one copy per seed: shape (S, d)."""

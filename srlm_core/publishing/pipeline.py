@@ -16,7 +16,6 @@ resumes an interrupted run while a run after a code change starts afresh.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import inspect
 import json
@@ -24,7 +23,7 @@ import shlex
 import time
 from pathlib import Path
 
-from srlm_core.options import command_options, supports
+from srlm_core.options import command_options, flat_dict, supports
 from srlm_core.publishing.provenance import REPO_ROOT
 from srlm_core.publishing.results import RESULTS_DIR, ResultRecord, write_record
 
@@ -78,8 +77,8 @@ def title(module, config) -> str:
 
 def parameters(config) -> dict:
     """The record's parameters: ``config.to_dict()`` where the config defines it, else its
-    fields."""
-    return config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+    fields (a nested config's fields in its place)."""
+    return config.to_dict() if hasattr(config, "to_dict") else flat_dict(config)
 
 
 def code(module) -> list[str]:

@@ -275,10 +275,8 @@ def experiment(result_id: str, module, config, values: dict | None = None, code=
     that recomputes them, so ``srlm results verify`` re-runs the experiment (not the
     chapter); the numbers glued to it are then derived from those values and are not stored
     again."""
-    from dataclasses import asdict
-
     title = (module.__doc__ or result_id).strip().splitlines()[0]
-    source = live(result_id, title, code=[module.run, *code], params=asdict(config))
+    source = live(result_id, title, code=[module.run, *code], params=pipeline.parameters(config))
     if values is not None and supports(module.Config):
         source.command = pipeline.command_line(module, config, result_id)
         source.values = dict(values)

@@ -211,15 +211,15 @@ def test_sweep_options_parse_and_validate_or_name_the_option(sweep):
     raises one naming a field; nothing else.  The sweep itself is not run (it is heavy)."""
     from srlm_core import experiments
     from srlm_core.cli.run import config_from, parser_for
+    from srlm_core.options import option_fields
 
     module = experiments.load(sweep)
     parser = parser_for(sweep, module)
-    config_cls = module.Config
-    fields = {a.dest: a for a in parser._actions if a.option_strings and a.dest in
-              config_cls.__dataclass_fields__}
+    known = {o.name: o for o in option_fields(module.Config)}  # nested fields spelled flat
+    fields = {a.dest: a for a in parser._actions if a.option_strings and a.dest in known}
 
     def value_for(action):
-        default = config_cls.__dataclass_fields__[action.dest].default
+        default = known[action.dest].default
         if isinstance(default, bool):
             return st.sampled_from(["true", "false", "maybe"])
         if isinstance(default, int):
@@ -242,6 +242,6 @@ def test_sweep_options_parse_and_validate_or_name_the_option(sweep):
         try:
             config_from(module, parser.parse_args(argv)).validate()
         except ConfigError as error:
-            assert error.field.replace("-", "_") in config_cls.__dataclass_fields__
+            assert error.field.replace("-", "_") in known
 
     check()

@@ -2,7 +2,6 @@
 options come from the config's fields (each with its help sentence), a chapter's live result
 of it carries the command, and the older command shapes are aliases of it."""
 
-import dataclasses
 import json
 import shlex
 import sys
@@ -15,7 +14,7 @@ from srlm_core import experiments
 from srlm_core.cli import main
 from srlm_core.cli.run import config_from, parser_for, plain_text
 from srlm_core.errors import require_at_least
-from srlm_core.options import option, option_fields
+from srlm_core.options import build, option, option_fields
 from srlm_core.publishing import pipeline, report
 from srlm_core.publishing.results import load_record
 
@@ -114,7 +113,7 @@ def _changed(value):
 def test_the_config_round_trips_through_its_command(name):
     """config -> the record's command -> options -> the same config (nothing is run)."""
     module = experiments.load(name)
-    config = dataclasses.replace(module.Config(), **{
+    config = build(module.Config, {
         f.name: _changed(f.default) for f in option_fields(module.Config)})
     words = shlex.split(pipeline.command_line(module, config, "some-id"))
     assert words[:3] == ["srlm", "run", name]

@@ -11,11 +11,13 @@ from matplotlib.figure import Figure
 from srlm_core import ConfigError
 from srlm_core.experiments import contraction
 from srlm_core.model import metrics
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import SelfRewardingRunner, SimulationConfig
+from srlm_core.options import build
 from srlm_core.stats import fit_log_decay
 
-SMALL = contraction.Config(alphas=(0.5,), n=500, iters=3, floor_iters=2, d=4, K=4, contexts=8,
-                           instances=3, seeds=2)
+SMALL = contraction.Config(alphas=(0.5,), n=500, iters=3, floor_iters=2,
+                           instances=3, seeds=2, problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +128,7 @@ def test_floor_order_and_consistency_trend_words():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
-        contraction.Config(**change).validate()
+        build(contraction.Config, change).validate()
     assert error.value.field == field
     assert str(error.value).startswith(f"{field}: ")
 

@@ -9,10 +9,12 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.experiments import contraction, contraction_vs_n
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
 # n above contexts * K^2 = 128: the count engine, whose cost does not grow with n
-SMALL = contraction_vs_n.Config(ns=(3000, 6000), iters=2, d=4, K=4, contexts=8, instances=2,
-                                seeds=2)
+SMALL = contraction_vs_n.Config(ns=(3000, 6000), iters=2, instances=2,
+                                seeds=2, problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 def test_defaults_are_the_chapter_run():
@@ -75,5 +77,5 @@ def test_approach_words_follow_the_slopes():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
-        contraction_vs_n.Config(**change).validate()
+        build(contraction_vs_n.Config, change).validate()
     assert error.value.field == field

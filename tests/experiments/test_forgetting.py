@@ -9,6 +9,8 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.experiments import forgetting
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
 SMALL = forgetting.Config(n=300, iters=2, starts=(0.5, 2.0), instances=2, seeds=3)
 
@@ -20,8 +22,8 @@ def small_values():
 
 def test_chapter_run_is_the_default():
     assert forgetting.Config() == forgetting.Config(
-        alpha=0.3, n=4000, iters=10, starts=(0.5, 1.0, 2.0, 4.0), instances=8, seeds=16, seed=0,
-        delta=0.05, margin=4.0, equivalence=0.1)
+        alpha=0.3, n=4000, iters=10, starts=(0.5, 1.0, 2.0, 4.0), instances=8, seeds=16,
+        delta=0.05, margin=4.0, equivalence=0.1, problem=ProblemConfig(seed=0))
 
 
 def test_small_run_is_deterministic_and_consistent(small_values):
@@ -125,7 +127,7 @@ def test_common_floor_is_an_equivalence_not_a_null():
 )
 def test_validate_names_the_bad_field(changes, field):
     with pytest.raises(ConfigError) as err:
-        forgetting.Config(**changes).validate()
+        build(forgetting.Config, changes).validate()
     assert err.value.field == field
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from srlm_core import ConfigError, experiments
 from srlm_core.experiments import iterative
+from srlm_core.options import build
 
 
 def test_registered():
@@ -91,7 +92,7 @@ def test_coverage_is_the_share_of_runs_under_the_bound_at_every_round(monkeypatc
 )
 def test_bad_config(changes, field):
     with pytest.raises(ConfigError) as err:
-        iterative.Config(**changes).validate()
+        build(iterative.Config, changes).validate()
     assert err.value.field == field
 
 
@@ -158,7 +159,7 @@ def test_summarise_the_record():
     from srlm_core.publishing.results import load_record
 
     record = load_record("iterative")
-    config = iterative.Config(**record.params)
+    config = build(iterative.Config, record.params)
     summary = iterative.summarise(record.values, config)
     assert summary["coverage_runs"] == len(config.grid()) * config.instances * config.seeds
     assert config.instances >= 8

@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.experiments import iterative_budget as budget
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
 SMALL = budget.Config(n=200, T=3, starts=(0.0,), seeds=3)
 
@@ -19,7 +21,8 @@ def small_values():
 
 def test_chapter_run_is_the_default():
     assert budget.Config() == budget.Config(alpha=0.5, T=4, n=1000,
-                                            starts=(0.0, 0.25, 0.5, 1.0, 2.0), seeds=32, seed=2)
+                                            starts=(0.0, 0.25, 0.5, 1.0, 2.0), seeds=32,
+                                            problem=ProblemConfig(seed=2))
 
 
 def test_critical_start_equalises_the_two_mean_squares():
@@ -71,7 +74,7 @@ def test_summarise_on_hand_made_values():
 )
 def test_validate_names_the_bad_field(changes, field):
     with pytest.raises(ConfigError) as err:
-        budget.Config(**changes).validate()
+        build(budget.Config, changes).validate()
     assert err.value.field == field
 
 

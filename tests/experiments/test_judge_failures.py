@@ -10,10 +10,14 @@ import pytest
 
 from srlm_core import ConfigError
 from srlm_core.experiments import judge_failures
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
-SMALL = judge_failures.Config(instances=2, d=4, K=4, contexts=8, vanishing_alphas=(0.5, 0.25),
-                   vanishing_rounds=6, burn_in_rounds=3, n=500, seeds=2, max_rounds=200,
-                   plot_rounds=6, noise_ns=(300, 3000), noise_rounds=5, noise_tail=2)
+SMALL = judge_failures.Config(instances=2, vanishing_alphas=(0.5, 0.25),
+                              vanishing_rounds=6, burn_in_rounds=3, n=500, seeds=2,
+                              max_rounds=200, plot_rounds=6, noise_ns=(300, 3000),
+                              noise_rounds=5, noise_tail=2,
+                              problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +125,7 @@ def test_linear_rate_and_window():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
-        judge_failures.Config(**change).validate()
+        build(judge_failures.Config, change).validate()
     assert error.value.field == field
 
 

@@ -9,8 +9,10 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.experiments import moving_reference
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
-SMALL = moving_reference.Config(iters=3, d=4, K=4, contexts=8, instances=2)
+SMALL = moving_reference.Config(iters=3, instances=2, problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +100,7 @@ def test_summarise_verdicts_where_the_prediction_fails():
 ])
 def test_validate_names_the_bad_field(change, field):
     with pytest.raises(ConfigError) as error:
-        moving_reference.Config(**change).validate()
+        build(moving_reference.Config, change).validate()
     assert error.value.field == field
 
 

@@ -13,7 +13,11 @@ from srlm_core.experiments import single_step_budget as ssb
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SMALL = ssb.Config(n=200, t_max=3, instances=2, seeds=4, d=4, K=4, contexts=8, init_dist=2.0)
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
+
+SMALL = ssb.Config(n=200, t_max=3, instances=2, seeds=4, init_dist=2.0,
+                   problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +134,7 @@ def test_summarise_prediction_match_words():
 )
 def test_bad_config(changes, field):
     with pytest.raises(ConfigError, match=field) as err:
-        ssb.Config(**changes).validate()
+        build(ssb.Config, changes).validate()
     assert err.value.field == field
 
 

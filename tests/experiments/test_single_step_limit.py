@@ -13,8 +13,11 @@ from srlm_core.experiments import single_step_limit as ssl
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SMALL = ssl.Config(starts=(1.0, 2.0), n_min=200, n_max=400, instances=2, seeds=4, d=4, K=4,
-                   contexts=8, large_n=400, slope_start=2.0)
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
+
+SMALL = ssl.Config(starts=(1.0, 2.0), n_min=200, n_max=400, instances=2, seeds=4, large_n=400,
+                   slope_start=2.0, problem=ProblemConfig(d=4, K=4, contexts=8))
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +181,7 @@ def test_table_and_fits(values):
 )
 def test_bad_config(changes, field):
     with pytest.raises(ConfigError, match=field) as err:
-        ssl.Config(**changes).validate()
+        build(ssl.Config, changes).validate()
     assert err.value.field == field
 
 

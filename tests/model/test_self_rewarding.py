@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch
 
 from srlm_core import ConfigError
+from srlm_core.model.policy import ProblemConfig, make_problem
 from srlm_core.model.self_rewarding import SimulationConfig, simulate
 from srlm_core.stats import fit_slope
 
@@ -68,15 +70,11 @@ def test_invalid_config_names_the_field(field, value):
     assert err.value.field == field
 
 
-def test_a_simulation_takes_the_fields_an_experiment_shares_with_it():
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Experiment:
-        alpha: float = 0.3
-        n: int = 500
-        starts: tuple = (1.0, 2.0)  # not a simulation field
-
-    sim = SimulationConfig.taking(Experiment(), init_dist=2.0)
-    assert (sim.alpha, sim.n, sim.init_dist) == (0.3, 500, 2.0)
-    assert sim.iters == SimulationConfig().iters  # unshared fields keep their defaults
+def test_a_simulation_runs_on_a_problem_config():
+    problem = ProblemConfig(d=3, K=4, contexts=5, beta=2.0, signal=0.5, seed=7)
+    sim = SimulationConfig.on(problem.instance(2), alpha=0.3, n=500)
+    assert (sim.d, sim.K, sim.contexts, sim.beta, sim.signal, sim.seed) == (3, 4, 5, 2.0, 0.5, 9)
+    assert (sim.alpha, sim.n, sim.iters) == (0.3, 500, SimulationConfig().iters)
+    with pytest.raises(TypeError):  # a run field that does not exist is an error, not a default
+        SimulationConfig.on(problem, alpah=0.3)
+    assert torch.equal(sim.make().features, make_problem(d=3, K=4, contexts=5, seed=9).features)
