@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from srlm_core.errors import ConfigError
@@ -31,6 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; a reader that closes stdout early (``srlm run --help | head -3``) ends it
+    quietly with status 1, as Python's documentation on SIGPIPE recommends."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # the broken pipe shows here, not at the interpreter's exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that flush is silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -42,6 +42,7 @@ the records of the experiments too heavy for a chapter (*sweeps*) sit in
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -96,6 +97,21 @@ def load(name: str) -> ModuleType:
     if not (hasattr(module, "Config") and hasattr(module, "run")):
         raise ConfigError("name", f"no experiment {name!r}; srlm run --help lists them")
     return module
+
+
+@contextlib.contextmanager
+def seeded_global_random(seed: int = 0):
+    """Seed numpy's global generator inside the block and restore its state after: seaborn's
+    ``stripplot`` jitters its points with ``np.random.uniform`` and takes no seed, so without
+    this a figure's bytes would depend on whatever drew from the global generator before."""
+    import numpy as np
+
+    state = np.random.get_state()  # noqa: NPY002 - the global generator is the point
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def doubling_grid(lo: int, hi: int) -> list[int]:

@@ -173,12 +173,12 @@ def plot(values: dict):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.0))
     palette = dict(zip(starts, sns.color_palette("viridis", len(starts))))
     sns.lineplot(data=summary, x="n", y="exists", hue="e0", palette=palette, marker="o",
-                 ax=axes[0])
+                 seed=0, ax=axes[0])
     axes[0].set(xscale="log", xlabel="pairs $n$",
                 ylabel="fraction of seeds where the MLE exists")
     axes[0].legend(title=r"$e_0$")
     sns.lineplot(data=summary, x="n", y="ratio", hue="e0", palette=palette, marker="o",
-                 ax=axes[1], legend=False)
+                 seed=0, ax=axes[1], legend=False)
     axes[1].axhline(1.0, ls="--", color="k", lw=1)
     axes[1].axhline(1.0 + values["tolerance"], ls=":", color="k", lw=1)
     axes[1].set(xscale="log", yscale="log", xlabel="pairs $n$",

@@ -100,7 +100,7 @@ def plot(values: dict):
                            for lam, d_eff in zip(lambdas, curve, strict=True)])
     lam_star = values["lam_star"]
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    sns.lineplot(data=curves, x="lambda", y="d_eff", hue="d", palette="viridis", ax=ax)
+    sns.lineplot(data=curves, x="lambda", y="d_eff", hue="d", palette="viridis", seed=0, ax=ax)
     ax.plot(lambdas, upper, ls="--", color="black", lw=1, label=r"$C_p(\lambda/\mu_1)^{-1/p}$")
     ax.plot(lambdas, np.maximum(upper - 1, 1e-1), ls=":", color="black", lw=1,
             label=r"$C_p(\lambda/\mu_1)^{-1/p}-1$")

@@ -26,7 +26,7 @@ from itertools import product
 import numpy as np
 
 from srlm_core.errors import require, require_at_least
-from srlm_core.experiments import named, row_names
+from srlm_core.experiments import named, row_names, seeded_global_random
 from srlm_core.model.sharpening import observables, tabular
 from srlm_core.model.sharpening.graded_problems import graded_near_uniform
 from srlm_core.options import option
@@ -296,8 +296,9 @@ def plot(values: dict):
     for ax, event in zip(axes, EVENTS):
         sns.barplot(data=frame, x="cell", y=event, hue="arm", hue_order=ARMS,
                     errorbar=None, alpha=0.5, ax=ax)
-        sns.stripplot(data=frame, x="cell", y=event, hue="arm", hue_order=ARMS,
-                      dodge=True, size=3, legend=False, ax=ax)
+        with seeded_global_random(0):  # the jitter draws from numpy's global generator
+            sns.stripplot(data=frame, x="cell", y=event, hue="arm", hue_order=ARMS,
+                          dodge=True, size=3, legend=False, ax=ax)
         population = frame[frame.arm == "iterated"].groupby("cell", sort=False)[
             "population_" + event.split("_")[1]].mean()
         ax.scatter(range(len(population)), population.to_numpy(), marker="_", s=900,

@@ -18,7 +18,7 @@ import numpy as np
 
 from srlm_core import stats
 from srlm_core.errors import require, require_at_least, require_positive
-from srlm_core.experiments import named
+from srlm_core.experiments import named, seeded_global_random
 from srlm_core.model.sharpening import linear, observables
 from srlm_core.options import option
 
@@ -218,12 +218,13 @@ def plot(values: dict):
     frame["distance"] = frame["deviation"].clip(lower=1e-17)
     frame["run"] = "d=" + frame["d"].astype(str) + ", n=" + frame["n"].astype(str)
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-    sns.lineplot(data=frame, x="t", y="share", hue="run", marker="o", ax=axes[0])
+    sns.lineplot(data=frame, x="t", y="share", hue="run", marker="o", seed=0, ax=axes[0])
     sns.lineplot(data=frame, x="t", y="predicted_share", hue="run", ls="--", errorbar=None,
                  ax=axes[0], legend=False)
     axes[0].set_ylabel(r"share of pairs with $\Delta\phi\neq0$")
-    sns.stripplot(data=frame, x="t", y="distance", hue="full span", dodge=True, size=3,
-                  ax=axes[1], palette={True: "tab:blue", False: "tab:red"})
+    with seeded_global_random(0):  # the jitter draws from numpy's global generator
+        sns.stripplot(data=frame, x="t", y="distance", hue="full span", dodge=True, size=3,
+                      ax=axes[1], palette={True: "tab:blue", False: "tab:red"})
     axes[1].axhline(values["tolerance"], color="gray", ls=":")
     axes[1].set_yscale("log")
     axes[1].set_ylabel(r"$\|\theta_{t+1}-(1+1/\beta)\theta_t\|/\|(1+1/\beta)\theta_t\|$")

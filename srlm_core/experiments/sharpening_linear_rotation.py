@@ -275,7 +275,7 @@ def plot(values: dict):
     frame["rule"] = frame["ridge_scale"].map(lambda s: "min-norm" if s == 0 else f"ridge {s:g}/n")
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     sns.lineplot(data=frame, x="d", y="error", hue="spectrum", style="rule", marker="o",
-                 ax=axes[0])
+                 seed=0, ax=axes[0])
     iso = frame[(frame.decay == 0) & (frame.ridge_scale == 0)].groupby("d")["closed_form"].mean()
     axes[0].plot(iso.index, iso.values, color="gray", lw=3, alpha=0.5, label="closed form")
     axes[0].set_ylabel(r"one-round logit error $e_1$")
@@ -285,7 +285,7 @@ def plot(values: dict):
     axes[1].set_xlabel(r"$d_\lambda$ at $\lambda=1/n$")
     axes[1].set_ylabel(r"$e_1$")
     sns.lineplot(data=main, x="d", y="switches", hue="spectrum", marker="o", ax=axes[2],
-                 legend=False)
+                 seed=0, legend=False)
     axes[2].set_ylabel(r"mode switches after $T$ rounds")
     for ax in (axes[0], axes[1], axes[2]):
         ax.set_xscale("log")

@@ -268,14 +268,15 @@ def plot(values: dict):
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     sns.lineplot(data=sub, x="t", y="excess", hue="update", style="update", hue_order=order,
                  style_order=order, palette=palette, dashes=dashes, marker="o",
-                 errorbar=("ci", 95), ax=axes[0])
+                 errorbar=("ci", 95), seed=0, ax=axes[0])
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"$\kappa_t-1$")
     axes[0].set_title(f"condition number, {first} pairs per prompt")
     axes[0].legend(fontsize=8)
     sns.lineplot(data=sub.dropna(subset=["ratio"]), x="t", y="ratio", hue="update",
                  style="update", hue_order=order, style_order=order, palette=palette,
-                 dashes=dashes, marker="o", errorbar=("ci", 95), ax=axes[1], legend=False)
+                 dashes=dashes, marker="o", errorbar=("ci", 95), seed=0, ax=axes[1],
+                 legend=False)
     axes[1].set_ylabel(r"$(\kappa_t-1)/(\kappa_{t-1}-1)$")
     axes[1].set_title("per-round contraction")
     for ax in axes[:2]:
@@ -283,7 +284,7 @@ def plot(values: dict):
     last = frame[(frame.t == frame.t.max()) & (frame.update != POPULATION)]
     sns.pointplot(data=last, x="pairs", y="mode_switches", hue="update",
                   hue_order=order[1:], palette=palette, errorbar=("ci", 95), dodge=0.4,
-                  linestyle="none", ax=axes[2])
+                  linestyle="none", seed=0, ax=axes[2])
     axes[2].set_xlabel("pairs per prompt and round")
     axes[2].set_ylabel(r"share with mode $\ne y^{\pi_0}$ at $T$")
     axes[2].set_title("mode switches at the last round (population: 0)")

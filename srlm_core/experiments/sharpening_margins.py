@@ -278,7 +278,7 @@ def plot(values: dict):
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     positive = frame[frame["gap"] != "0"]
     sns.lineplot(data=positive, x="t", y="gamma", hue="gap", palette=palette, marker="o",
-                 errorbar=("ci", 95), ax=axes[0], legend=False)
+                 errorbar=("ci", 95), seed=0, ax=axes[0], legend=False)
     for gap, group in positive.groupby("gap"):
         first = group[group.instance == group.instance.min()]
         axes[0].plot(first["t"], first["pop_gamma_closed"], ls="--", color=palette[gap], lw=1)
@@ -286,12 +286,12 @@ def plot(values: dict):
     axes[0].set_ylabel(r"margin $\gamma_t=\min_x$ log-gap")
     axes[0].set_title("margin: finite (solid), population (dashed)")
     sns.lineplot(data=frame, x="t", y="mode_switches", hue="gap", palette=palette, marker="o",
-                 errorbar=("ci", 95), ax=axes[1], legend=False)
+                 errorbar=("ci", 95), seed=0, ax=axes[1], legend=False)
     axes[1].axhline(0, color="gray", ls="--", lw=1)
     axes[1].set_ylabel(r"share of prompts with mode $\ne y^{\pi_0}$")
     axes[1].set_title("mode switches (population: 0)")
     sns.lineplot(data=frame, x="t", y="failure_own", hue="gap", palette=palette, marker="o",
-                 errorbar=("ci", 95), ax=axes[2])
+                 errorbar=("ci", 95), seed=0, ax=axes[2])
     sns.lineplot(data=frame, x="t", y="pop_failure_own", hue="gap", palette=palette,
                  errorbar=None, ax=axes[2], legend=False, ls="--")
     axes[2].set_ylabel(r"$F_{\mathrm{own}}=P_x[\max_y\pi_t\leq 1/2]$")
