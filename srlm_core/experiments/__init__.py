@@ -37,6 +37,15 @@ A ``timings`` entry of the values (machine-dependent seconds) goes to the record
 provenance.  ``srlm run NAME`` runs any of them into its record (:func:`names` lists them);
 the records of the experiments too heavy for a chapter (*sweeps*) sit in
 ``data/results/<NAME>.json``.
+
+Where each model's experiments sit: those of the paper's own setting (log-likelihood
+self-reward, each round's reference the current policy, the squared-loss sharpening update
+iterated) in the subpackage :mod:`srlm_core.experiments.sharpening`, as its model and theory
+sit in :mod:`srlm_core.model.sharpening` and :mod:`srlm_core.theory.sharpening`; those of the
+book's extension (a judge with a signal share alpha) and the shared machinery here, at the top
+of the package.  :func:`names` and :func:`load` find an experiment in either place by its
+command-line name (module file names are unique across the package), so where a module sits
+does not change its name.
 """
 
 from __future__ import annotations
@@ -52,9 +61,17 @@ from srlm_core.errors import ConfigError
 _FOLDER = Path(__file__).parent
 
 
+def _module_files() -> dict[str, Path]:
+    """The public module files of this package and of its subpackages (one level down, e.g.
+    ``sharpening/``), by file stem: module file names are unique across the package."""
+    paths = [*_FOLDER.glob("*.py"), *(path for init in _FOLDER.glob("*/__init__.py")
+                                      for path in init.parent.glob("*.py"))]
+    return {path.stem: path for path in sorted(paths) if not path.stem.startswith("_")}
+
+
 def _tree(name: str) -> ast.Module | None:
-    path = _FOLDER / f"{name.replace('-', '_')}.py"
-    return ast.parse(path.read_text()) if path.is_file() and not name.startswith("_") else None
+    path = _module_files().get(name.replace("-", "_"))
+    return ast.parse(path.read_text()) if path is not None else None
 
 
 def _is_experiment(tree: ast.Module | None) -> bool:
@@ -68,9 +85,10 @@ def _is_experiment(tree: ast.Module | None) -> bool:
 
 
 def names() -> list[str]:
-    """The experiments by their command-line name (dashes): the modules of this package that
-    define ``Config`` and ``run``, found in their source without importing them."""
-    stems = sorted(path.stem for path in _FOLDER.glob("*.py"))
+    """The experiments by their command-line name (dashes): the modules of this package and of
+    its subpackages that define ``Config`` and ``run``, found in their source without importing
+    them."""
+    stems = sorted(_module_files())
     return [stem.replace("_", "-") for stem in stems if _is_experiment(_tree(stem))]
 
 
@@ -85,9 +103,12 @@ def purpose(name: str) -> str:
 
 
 def load(name: str) -> ModuleType:
-    """The experiment module ``name`` (dashes or underscores); ConfigError naming ``name``
-    when there is none."""
-    module_name = f"{__name__}.{name.replace('-', '_')}"
+    """The experiment module ``name`` (dashes or underscores), in this package or a subpackage;
+    ConfigError naming ``name`` when there is none."""
+    stem = name.replace("-", "_")
+    path = _module_files().get(stem)
+    parts = path.relative_to(_FOLDER).with_suffix("").parts if path is not None else (stem,)
+    module_name = ".".join((__name__, *parts))
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:

@@ -11,7 +11,8 @@ A record (schema ``srlm-result/1``) is one JSON object::
     tolerance   {"rtol": r, "atol": a}: a re-run value v' matches v when |v'-v| <= a + r|v|
     provenance  srlm_core_version, git_commit, git_dirty, python, packages, hardware,
                 wall_time_s, created (see :func:`srlm_core.publishing.provenance.collect`)
-    code        optional: repository paths of the code that computed it (``path#Lnn``)
+    code        optional: repository paths of the code that computed it (``path#Lnn``), as
+                they were when it was written (:func:`resolve_code_path` finds a moved one)
     digests     sha256 of each field and of each entry of ``values``/``params``
     checksum    sha256 of the canonical JSON (sorted keys) of every field but digests/checksum
 
@@ -271,16 +272,37 @@ def is_fast(record: ResultRecord, threshold_s: float = FAST_SECONDS) -> bool:
     return not is_benchmark(record) and wall is not None and wall < threshold_s
 
 
+def resolve_code_path(path: str) -> str:
+    """The repository path of the file that now holds the code a record names as ``path``
+    (a ``#Lnn`` anchor is kept): ``path`` itself where that file exists, else the one file of
+    the package with the same file name (a module moved to another folder after the record was
+    written, e.g. into ``experiments/sharpening/``: module file names are unique across the
+    package, which a test guarantees).  FileNotFoundError naming ``path`` when there is no such
+    file, or several."""
+    file_part, hash_, anchor = path.partition("#")
+    if (REPO_ROOT / file_part).is_file():
+        return path
+    name = Path(file_part).name
+    found = sorted((REPO_ROOT / "srlm_core").rglob(name)) if name else []
+    if len(found) != 1:
+        why = "no file of the package has its name" if not found else (
+            f"{len(found)} files of the package have its name")
+        raise FileNotFoundError(f"record code path {path!r} is gone and {why}")
+    return found[0].relative_to(REPO_ROOT).as_posix() + hash_ + anchor
+
+
 def code_paths(record: ResultRecord) -> list[str]:
-    """Repository paths of the code behind a record: its ``code`` field, else the experiment
-    module named by an ``srlm run NAME`` or ``srlm sweep NAME`` command."""
+    """Repository paths of the code behind a record, as they are now
+    (:func:`resolve_code_path`): its ``code`` field, else the experiment module named by an
+    ``srlm run NAME`` or ``srlm sweep NAME`` command."""
     if record.code:
-        return list(record.code)
+        return [resolve_code_path(path) for path in record.code]
     words = shlex.split(record.command)
     if len(words) >= 3 and words[:2] in (["srlm", "run"], ["srlm", "sweep"]):
-        path = f"srlm_core/experiments/{words[2].replace('-', '_')}.py"
-        if (REPO_ROOT / path).exists():
-            return [path]
+        try:
+            return [resolve_code_path(f"srlm_core/experiments/{words[2].replace('-', '_')}.py")]
+        except FileNotFoundError:
+            return []
     return []
 
 

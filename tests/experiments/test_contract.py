@@ -13,8 +13,12 @@ from srlm_core.options import supports
 #: The endings of the modules that hold a part of an experiment (its analysis, its chapter's
 #: numbers, its figures, its glue names) and define no ``Config`` or ``run`` of their own.
 PARTS = ("_analysis", "_chapter", "_figures", "_names")
-MODULES = [info.name for info in pkgutil.iter_modules(experiments.__path__)
-           if not info.name.endswith(PARTS)]
+#: The experiment modules, dotted below :mod:`srlm_core.experiments` (those of the paper's own
+#: setting in its subpackage ``sharpening``), in the order of their file names.
+MODULES = sorted((info.name.removeprefix("srlm_core.experiments.")
+                  for info in pkgutil.walk_packages(experiments.__path__, "srlm_core.experiments.")
+                  if not info.ispkg and not info.name.endswith(PARTS)),
+                 key=lambda name: name.rpartition(".")[2])
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -31,7 +35,8 @@ def test_module_has_a_frozen_config_and_a_documented_run(name):
 def test_every_experiment_runs_from_the_command_line():
     """``srlm run NAME`` finds every experiment module (without importing them), and most
     configs are options alone (the rest set a field in a --config file)."""
-    assert experiments.names() == [name.replace("_", "-") for name in MODULES]
+    assert experiments.names() == [name.rpartition(".")[2].replace("_", "-") for name in MODULES]
+    assert "sharpening.sharpening_budget" in MODULES  # the subpackage is scanned too
     runnable = [name for name in MODULES
                 if supports(importlib.import_module(f"srlm_core.experiments.{name}").Config)]
     assert len(runnable) >= len(MODULES) - 4, sorted(set(MODULES) - set(runnable))

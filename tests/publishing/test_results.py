@@ -16,6 +16,7 @@ from srlm_core.publishing.results import (
     list_records,
     load_all,
     load_record,
+    resolve_code_path,
     write_record,
 )
 
@@ -192,7 +193,34 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary(tmp_path):
 
 @pytest.mark.parametrize("record", load_all(), ids=lambda record: record.id)
 def test_the_code_a_registry_record_names_is_in_the_repository(record):
-    """The book links each record to its code: a module moved after the record was written
-    leaves a dead link (the strict build fails on it), so the record must be written again."""
+    """The book links each record to its code: a module moved to another folder after the
+    record was written is found by its file name (:func:`resolve_code_path`), but a file gone
+    from the package would leave a dead link (the strict build fails on it), so the record must
+    be written again."""
+    for named in record.code:
+        path = resolve_code_path(named)  # FileNotFoundError naming a path that is gone
+        assert (REPO_ROOT / path.split("#")[0]).is_file(), f"{record.id}: {named} is gone"
     for path in code_paths(record):
         assert (REPO_ROOT / path.split("#")[0]).is_file(), f"{record.id}: {path} is gone"
+
+
+def test_a_record_names_the_code_of_a_module_moved_after_it_was_written():
+    """The records of the paper's loop on SmolLM2 name the module where it sat when they were
+    written; the book links to the file that holds it now, anchors kept."""
+    moved = load_record("lm-likelihood").code[0]  # where the module sat when it was written
+    now = "srlm_core/experiments/sharpening/likelihood_self_reward.py"
+    assert not (REPO_ROOT / moved).exists() and (REPO_ROOT / now).is_file()
+    assert resolve_code_path(moved) == now
+    assert resolve_code_path(moved + "#L12") == now + "#L12"
+    assert resolve_code_path("srlm_core/lm/top_blocks.py") == "srlm_core/lm/top_blocks.py"
+    record = make_record()
+    record.code = [moved, "srlm_core/lm/top_blocks.py"]
+    assert code_paths(record) == [now, "srlm_core/lm/top_blocks.py"]
+    assert record.code[0] == moved  # the record itself is not rewritten
+    record.command = "srlm run sharpening-budget"
+    record.code = []
+    assert code_paths(record) == ["srlm_core/experiments/sharpening/sharpening_budget.py"]
+    with pytest.raises(FileNotFoundError, match="srlm_core/experiments/gone_module.py"):
+        resolve_code_path("srlm_core/experiments/gone_module.py")
+    with pytest.raises(FileNotFoundError, match="files of the package have its name"):
+        resolve_code_path("srlm_core/nowhere/__init__.py")

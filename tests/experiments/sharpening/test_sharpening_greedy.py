@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_greedy as X
+from srlm_core.experiments.sharpening import sharpening_greedy as X
 from srlm_core.publishing.results import load_record
 
 SMALL = X.Config(draws=50, concentrations=(0.3,))

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from srlm_core.experiments import likelihood_self_reward_analysis as analysis
+from srlm_core.experiments.sharpening import likelihood_self_reward_analysis as analysis
 
 
 def test_recursion_fit_is_an_envelope_and_recovers_an_exact_recursion():

@@ -9,8 +9,8 @@ import torch
 
 from srlm_core.cli import main
 from srlm_core.errors import ConfigError
-from srlm_core.experiments import likelihood_self_reward as exp
-from srlm_core.experiments import likelihood_self_reward_analysis as analysis
+from srlm_core.experiments.sharpening import likelihood_self_reward as exp
+from srlm_core.experiments.sharpening import likelihood_self_reward_analysis as analysis
 
 TINY = exp.Config(model="tiny-random", train_prompts=2, heldout_prompts=1, rounds=2, pairs=1,
                   max_new_tokens=3, beams=2, beam_prompts=1, samples=1, epochs=1,

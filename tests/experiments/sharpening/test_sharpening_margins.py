@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_margins as margins
+from srlm_core.experiments.sharpening import sharpening_margins as margins
 from srlm_core.model.sharpening import observables
 
 SMALL = margins.Config(gaps=(0.0, 0.5), prompts=12, responses=6, rounds=2, instances=3)

@@ -1,7 +1,8 @@
 """The temperature-sweep table of the paper's loop on SmolLM2
-(:mod:`srlm_core.experiments.likelihood_self_reward_figures`) from a hand-made summary."""
+(:mod:`srlm_core.experiments.sharpening.likelihood_self_reward_figures`) from a hand-made
+summary."""
 
-from srlm_core.experiments.likelihood_self_reward_figures import sweep_table
+from srlm_core.experiments.sharpening.likelihood_self_reward_figures import sweep_table
 
 
 def test_sweep_table_lists_the_temperatures_and_the_other_pair_counts():

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
-from srlm_core.experiments import sharpening_linear_rotation as exp
+from srlm_core.experiments.sharpening import sharpening_linear_rotation as exp
 
 SMALL = exp.Config(n=8, dims=(4, 8, 32), decays=(0.0, 0.5), rounds=2, prompts=16, responses=8,
                    instances=3, kappa0=3.0)

@@ -7,7 +7,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
-from srlm_core.experiments import sharpening_linear_exact as exp
+from srlm_core.experiments.sharpening import sharpening_linear_exact as exp
 
 SMALL = exp.Config(dims=(3,), multiples=(1, 8), rounds=3, prompts=16, responses=6, instances=2,
                    kappa0=3.0)

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
-from srlm_core.experiments import sharpening_linear_ball as exp
+from srlm_core.experiments.sharpening import sharpening_linear_ball as exp
 
 SMALL = exp.Config(radii=(3.0, 6.0), ns=(16, 64), d=3, kappa0=4.0, rounds=3, prompts=16,
                    responses=8, instances=2)

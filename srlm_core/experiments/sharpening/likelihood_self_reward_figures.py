@@ -1,12 +1,12 @@
 """The figures and the temperature-sweep table of the paper's loop on SmolLM2, from the merged
-values and the summary of :mod:`srlm_core.experiments.likelihood_self_reward_analysis`.
+values and the summary of :mod:`srlm_core.experiments.sharpening.likelihood_self_reward_analysis`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from srlm_core.experiments.likelihood_self_reward_analysis import (
+from srlm_core.experiments.sharpening.likelihood_self_reward_analysis import (
     SPLITS,
     bound_curve,
     main_arms,

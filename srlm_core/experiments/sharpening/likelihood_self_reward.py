@@ -27,7 +27,7 @@ answer lengths.
 matched :math:`\beta'` with :math:`1+1/\beta'=(1+1/\beta)^T`; the iterated loop at every
 other temperature of ``taus`` and every other pair count of ``pair_counts`` (first seed).
 :func:`run` is resumable: each round is a checkpoint in the work folder.  The analysis
-module :mod:`srlm_core.experiments.likelihood_self_reward_analysis` turns the values into
+module :mod:`srlm_core.experiments.sharpening.likelihood_self_reward_analysis` turns the values into
 the chapter's numbers, figures and verdicts.
 """
 

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_lower_bound as X
+from srlm_core.experiments.sharpening import sharpening_lower_bound as X
 from srlm_core.publishing.results import load_record
 
 SMALL = X.Config(d=4, kappa_budget=6.0, budgets=(64, 256), rounds=2, draws=4, fixed_at=64,

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_kappa_rounds as exp
+from srlm_core.experiments.sharpening import sharpening_kappa_rounds as exp
 from srlm_core.publishing.results import load_record
 
 SMALL = exp.Config(prompts=20, responses=8, rounds=4, ns=(1, 2, 4, 8), ridge_ns=(2,),

@@ -1,7 +1,7 @@
 """The glue names of the paper's loop on SmolLM2
-(:mod:`srlm_core.experiments.likelihood_self_reward_analysis`): per split and round, the matched
-step, the predictions' margins, the small run and the stored runs' parameters, written out as
-literals (the book cites each name as a literal string).
+(:mod:`srlm_core.experiments.sharpening.likelihood_self_reward_analysis`): per split and
+round, the matched step, the predictions' margins, the small run and the stored runs'
+parameters, written out as literals (the book cites each name as a literal string).
 """
 
 #: The glue names of each split's confident share at T (interval over seeds, range over seeds)
@@ -52,13 +52,13 @@ MATCHED_NAMES = {
     ("heldout", "iterate"): {"f_base": "heldout_iterate_f_base", "share": "heldout_iterate_share"},
 }
 #: The glue names of the predictions' margins (the fields of
-#: :data:`~srlm_core.experiments.likelihood_self_reward_analysis.PREDICTIONS`).
+#: :data:`~srlm_core.experiments.sharpening.likelihood_self_reward_analysis.PREDICTIONS`).
 PREDICTION_NAMES = {
     "geometric_r2": "pred_geometric_r2", "share_level": "pred_share_level",
     "f_base_margin": "pred_f_base_margin", "greedy_acc_margin": "pred_greedy_acc_margin",
 }
 #: The glue names of the small run's numbers the chapter states (keys of
-#: :func:`~srlm_core.experiments.likelihood_self_reward_analysis.summarise`).
+#: :func:`~srlm_core.experiments.sharpening.likelihood_self_reward_analysis.summarise`).
 SMALL_RUN_NAMES = {
     "train_prompts": "small_train_prompts", "heldout_prompts": "small_heldout_prompts",
     "rounds": "small_rounds", "train_kappa0": "small_train_kappa0",

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_budget as exp
+from srlm_core.experiments.sharpening import sharpening_budget as exp
 from srlm_core.publishing.results import load_record
 
 SMALL = exp.Config(prompts=20, responses=8, temperatures=(0.5,), betas=(0.5,), rounds=3,

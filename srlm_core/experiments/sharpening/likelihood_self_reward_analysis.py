@@ -1,8 +1,9 @@
 r"""What the paper's loop on SmolLM2 did, round by round, and the verdicts on its predictions.
 
 Input: the ``values`` of one or more records of
-:mod:`srlm_core.experiments.likelihood_self_reward` (merged by :func:`merge`; every arm name
-appears once).  Per arm, round and split (``train``, ``heldout``), :func:`round_rows` gives
+:mod:`srlm_core.experiments.sharpening.likelihood_self_reward` (merged by :func:`merge`;
+every arm name appears once).  Per arm, round and split (``train``, ``heldout``),
+:func:`round_rows` gives
 
 * ``share``: the share of prompts with :math:`\pi_t(\text{greedy})>\tfrac12`, which is the
   share with :math:`\max_y\pi_t>\tfrac12` (Huang et al.'s Proposition 3.1 and the paper's
@@ -19,8 +20,9 @@ appears once).  Per arm, round and split (``train``, ``heldout``), :func:`round_
 
 :data:`PREDICTIONS` are the statements' predictions with their margins, fixed (committed)
 before the records were read; :func:`summarise` computes every glued number and verdict.
-The tables of glue names are :mod:`srlm_core.experiments.likelihood_self_reward_names`, the
-figures and the sweep's table :mod:`srlm_core.experiments.likelihood_self_reward_figures`.
+The tables of glue names are
+:mod:`srlm_core.experiments.sharpening.likelihood_self_reward_names`, the figures and the
+sweep's table :mod:`srlm_core.experiments.sharpening.likelihood_self_reward_figures`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 
 from srlm_core import stats
 from srlm_core.experiments import named, renamed
-from srlm_core.experiments.likelihood_self_reward_names import (
+from srlm_core.experiments.sharpening.likelihood_self_reward_names import (
     MATCHED_NAMES,
     ROUND_NAMES,
     SPLIT_NAMES,

@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from srlm_core import ConfigError
 from srlm_core.cli import main
-from srlm_core.experiments import sharpening_loss_swap as swap
+from srlm_core.experiments.sharpening import sharpening_loss_swap as swap
 from srlm_core.model.sharpening import loss_variants
 
 SMALL = swap.Config(pairs_grid=(2, 8), prompts=10, responses=6, rounds=2, instances=3)
