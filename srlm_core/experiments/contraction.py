@@ -48,17 +48,13 @@ ARM_NAMES = {
 
 
 @dataclass(frozen=True)
-class Config:
-    """``alphas``: the signal shares, each in (0, 1); ``instances``: random problems (the unit
-    of the intervals), ``seeds``: runs per instance; ``floor_iters``: rounds of the run started
-    at the target whose mean (over rounds t >= 1 and seeds) is the instance's floor."""
+class InstanceDesign:
+    """The design of the contraction experiments (this one and
+    :mod:`~srlm_core.experiments.contraction_vs_n`): ``instances`` random problems (the unit of
+    the intervals), ``seeds`` runs each from distance ``init_dist`` for ``iters`` rounds, the
+    slope fitted over the rounds whose mean error stays above ``floor_margin`` floors."""
 
-    alphas: tuple[float, ...] = option((0.25, 0.5, 0.75), "signal shares alpha, each in (0, 1)")
-    n: int = option(20000, "pairs per round")
     iters: int = option(8, "rounds per run")
-    floor_iters: int = option(4,
-                              "rounds of the run started at the target whose mean error is the "
-                              "floor")
     floor_margin: float = option(4.0,
                                  "the slope is fitted over the rounds whose mean error stays "
                                  "above this many floors")
@@ -68,10 +64,34 @@ class Config:
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(4, "runs per instance")
 
+    def run_on(self, instance: int, alpha: float, n: int) -> SimulationConfig:
+        """The run with signal share ``alpha`` and ``n`` pairs per round on one instance
+        (problem seed ``seed + instance``)."""
+        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=n,
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
+
+    def validate_design(self) -> None:
+        """Raise :class:`srlm_core.ConfigError` naming the first invalid field of the design."""
+        require_at_least(self, 1, "iters")
+        require_at_least(self, 2, "instances")
+        require_positive(self, "init_dist", "floor_margin")
+
+
+@dataclass(frozen=True)
+class Config(InstanceDesign):
+    """``alphas``: the signal shares, each in (0, 1), ``n`` pairs per round; ``floor_iters``:
+    rounds of the run started at the target whose mean (over rounds t >= 1 and seeds) is the
+    instance's floor; the rest is the :class:`InstanceDesign`."""
+
+    alphas: tuple[float, ...] = option((0.25, 0.5, 0.75), "signal shares alpha, each in (0, 1)")
+    n: int = option(20000, "pairs per round")
+    floor_iters: int = option(4,
+                              "rounds of the run started at the target whose mean error is the "
+                              "floor")
+
     def simulation(self, alpha: float, instance: int = 0) -> SimulationConfig:
         """The run for one signal share on one instance (seed ``seed + instance``)."""
-        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=self.n,
-                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
+        return self.run_on(instance, alpha, self.n)
 
     def simulations(self, alpha: float) -> list[SimulationConfig]:
         """The runs for one signal share, one per instance."""
@@ -80,9 +100,8 @@ class Config:
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         require_shares(self, "alphas")
-        require_at_least(self, 1, "n", "iters", "floor_iters")
-        require_at_least(self, 2, "instances")
-        require_positive(self, "init_dist", "floor_margin")
+        require_at_least(self, 1, "n", "floor_iters")
+        self.validate_design()
         self.simulation(self.alphas[0]).validate()
         return self
 

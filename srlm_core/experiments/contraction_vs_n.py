@@ -15,34 +15,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srlm_core.errors import ConfigError, require, require_at_least, require_positive
-from srlm_core.experiments.contraction import direction, inside, measure
-from srlm_core.model.policy import ProblemConfig
+from srlm_core.errors import ConfigError, require
+from srlm_core.experiments.contraction import InstanceDesign, direction, inside, measure
 from srlm_core.model.self_rewarding import SimulationConfig
-from srlm_core.options import nested, option
+from srlm_core.options import option
 
 
 @dataclass(frozen=True)
-class Config:
-    """``ns``: the numbers of pairs per round, increasing; ``instances``: random problems (seed
-    ``seed + i``, the unit of the intervals), ``seeds``: runs per instance."""
+class Config(InstanceDesign):
+    """``alpha``: the signal share; ``ns``: the numbers of pairs per round, increasing; the rest
+    is the :class:`~srlm_core.experiments.contraction.InstanceDesign` (its floor runs over the
+    same ``iters`` rounds)."""
 
+    iters: int = option(4, "rounds per run")
     alpha: float = option(0.5, "signal share alpha, in (0, 1)")
     ns: tuple[int, ...] = option((5000, 20000, 80000), "pairs per round, increasing")
-    iters: int = option(4, "rounds per run")
-    floor_margin: float = option(4.0,
-                                 "the slope is fitted over the rounds whose mean error stays "
-                                 "above this many floors")
-    problem: ProblemConfig = nested(ProblemConfig(),
-                                   "the random problems (instance i: seed + i)")
-    init_dist: float = option(4.0, "initial distance e_0 to the target")
-    instances: int = option(8, "random problems (the unit of the intervals)")
-    seeds: int = option(4, "runs per instance")
 
     def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
         """The run with ``n`` pairs per round on one instance (seed ``seed + instance``)."""
-        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
-                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
+        return self.run_on(instance, self.alpha, n)
 
     def simulations(self, n: int) -> list[SimulationConfig]:
         """The runs with ``n`` pairs per round, one per instance."""
@@ -53,8 +44,7 @@ class Config:
         require(self, ("alpha", 0.0 < self.alpha < 1.0, "must be in (0, 1)"))
         if not self.ns or min(self.ns) < 1 or list(self.ns) != sorted(set(self.ns)):
             raise ConfigError("ns", f"must be increasing numbers of pairs >= 1, got {self.ns}")
-        require_at_least(self, 2, "instances")
-        require_positive(self, "init_dist", "floor_margin")
+        self.validate_design()
         self.simulation(self.ns[0]).validate()
         return self
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from srlm_core.experiments import seeded_global_random
-from srlm_core.experiments import sharpening_budget as budget
-from srlm_core.experiments import sharpening_margins as margins
+from srlm_core.experiments.sharpening import sharpening_budget as budget
+from srlm_core.experiments.sharpening import sharpening_margins as margins
 
 CASES = {
     # stripplot jitter
