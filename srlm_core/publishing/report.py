@@ -370,12 +370,15 @@ def _source_for(source: str | Source | None) -> Source | None:
 
 def glue(name: str, variable, display: bool = False, *, source: str | Source | None = None):
     """``myst_nb.glue`` that also records which result the value belongs to (the innermost
-    ``with`` source, or ``source``); for a live result the value is stored in its record."""
+    ``with`` source, or ``source``); for a live result the value is stored in its record.  A
+    pandas Styler takes ``name`` as its HTML id, which is otherwise random per run."""
     from myst_nb import glue as myst_glue
 
     src = _source_for(source)
     if hasattr(variable, "item") and getattr(variable, "shape", None) == ():
         variable = variable.item()  # a NumPy scalar reprs as np.float64(...): no format spec
+    if hasattr(variable, "set_uuid"):  # a pandas Styler
+        variable = variable.set_uuid(name)
     myst_glue(name, variable, display=display)
     value = _jsonable(variable)
     numeric = value is None or (isinstance(value, int | float) and not isinstance(value, bool))

@@ -111,6 +111,20 @@ def test_glue_needs_a_source_and_the_stack_unwinds(tmp_path):
         report.glue("y", 1.0)
 
 
+def test_a_glued_table_has_the_same_html_every_run(tmp_path):
+    import pandas as pd
+
+    def table():
+        return pd.DataFrame({"a": [1.0, 2.0]}).style.format(precision=1)
+
+    assert table().to_html() != table().to_html()  # pandas draws a random id for each table
+    with report.live("ch9.t", "a table"):
+        first, second = table(), table()
+        report.glue("tab_demo", first)
+        report.glue("tab_demo", second)
+    assert first.to_html() == second.to_html() and 'id="T_tab_demo' in first.to_html()
+
+
 def test_intervals_and_mappings_are_glued_under_derived_names(tmp_path):
     source = report.live("ch9.ci", "an interval")
     source.glue_interval("slope", np.float64(-0.7), -0.8, -0.6)
