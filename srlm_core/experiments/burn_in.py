@@ -23,9 +23,9 @@ from srlm_core.model import metrics
 from srlm_core.model import one_step_prediction as osp
 from srlm_core.model.dpo import dpo_update
 from srlm_core.model.judge import sample_pairs
-from srlm_core.model.policy import initial_parameters, make_problem
+from srlm_core.model.policy import ProblemConfig, initial_parameters
 from srlm_core.model.separation import mle_exists
-from srlm_core.options import option
+from srlm_core.options import nested, option
 
 #: The glue names of the share of seeds whose estimate exists, from the poorest and the best
 #: start, by the grid size quoted (``n_report``).
@@ -48,18 +48,15 @@ class Config:
                                  "grid of pair counts n, increasing")
     n_report: int = option(50,
                            "grid size at which the chapter quotes how often the estimate exists")
-    d: int = option(8, "feature dimension")
-    K: int = option(8, "responses per prompt")
-    contexts: int = option(32, "prompts")
-    problem_seed: int = option(0, "seed of the random problem")
+    problem: ProblemConfig = nested(ProblemConfig(), "the random problem")
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         if not 0.0 < self.alpha <= 1.0:
             raise ConfigError("alpha", f"must be in (0, 1], got {self.alpha}")
-        require_at_least(self, 1, "seeds", "d", "contexts")
-        require_at_least(self, 2, "K")
-        require_at_least(self, 0, "tolerance", "problem_seed")
+        require_at_least(self, 1, "seeds")
+        require_at_least(self, 0, "tolerance")
+        self.problem.validate()
         if len(self.starts) < 1 or min(self.starts) < 0.0:
             raise ConfigError("starts", f"must be non-negative distances, got {self.starts}")
         if len(self.ns) < 1 or min(self.ns) < 1 or list(self.ns) != sorted(set(self.ns)):
@@ -75,7 +72,7 @@ def run(config: Config) -> dict:
     prediction :math:`\operatorname{tr}(I_0^{-1})/\beta^2`, their ratio, and
     :math:`\kappa(\pi_0)`, :math:`\kappa_\Sigma(\pi_0)` of the start."""
     c = config.validate()
-    p = make_problem(d=c.d, K=c.K, contexts=c.contexts, seed=c.problem_seed)
+    p = c.problem.make()
     rows = []
     for e0 in c.starts:
         theta0 = initial_parameters(p, e0, seed=0)

@@ -63,12 +63,14 @@ class InstanceDesign:
     init_dist: float = option(4.0, "initial distance e_0 to the target")
     instances: int = option(8, "random problems (the unit of the intervals)")
     seeds: int = option(4, "runs per instance")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def run_on(self, instance: int, alpha: float, n: int) -> SimulationConfig:
         """The run with signal share ``alpha`` and ``n`` pairs per round on one instance
         (problem seed ``seed + instance``)."""
         return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=n,
-                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds,
+                                   device=self.device)
 
     def validate_design(self) -> None:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field of the design."""

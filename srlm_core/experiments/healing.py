@@ -20,8 +20,9 @@ import numpy as np
 
 from srlm_core.errors import ConfigError, require_at_least, require_one_of
 from srlm_core.experiments import named
+from srlm_core.model.policy import ProblemConfig
 from srlm_core.model.self_rewarding import ENGINES, SelfRewardingRunner, SimulationConfig
-from srlm_core.options import option
+from srlm_core.options import nested, option
 from srlm_core.stats import equivalence_test, fit_line, mean_interval
 
 #: slack of the bound checks (floating point)
@@ -55,7 +56,8 @@ class Config:
     forget_margin: float = option(0.25,
                                   "equivalence margin of 'the start is forgotten', a share of the "
                                   "good start's final log kappa")
-    seed: int = option(0, "seed of instance 0 (instance i uses seed + i)")
+    problem: ProblemConfig = nested(ProblemConfig(),
+                                   "the random problems (instance i: seed + i)")
     engine: str = option("counts", "engine of the finite-n runs: counts, samples or auto")
 
     def validate(self) -> Config:
@@ -64,7 +66,7 @@ class Config:
             raise ConfigError("alpha", f"must be in (0, 1), got {self.alpha}")
         require_at_least(self, 2, "iters", "instances")
         require_at_least(self, 1, "n", "seeds")
-        require_at_least(self, 0, "seed")
+        self.problem.validate()
         if len(self.starts) < 1 or min(self.starts) <= 0.0:
             raise ConfigError("starts", f"must be positive distances, got {self.starts}")
         if self.epsilon <= 0.0:
@@ -76,9 +78,9 @@ class Config:
 
     def simulation(self, e0: float, n: int, instance: int) -> SimulationConfig:
         """One start on one instance, in the population (``n = 0``, one seed) or with n."""
-        return SimulationConfig(alpha=self.alpha, n=n, iters=self.iters, init_dist=e0,
-                                seeds=1 if n == 0 else self.seeds, seed=self.seed + instance,
-                                engine=self.engine)
+        return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
+                                   iters=self.iters, init_dist=e0,
+                                   seeds=1 if n == 0 else self.seeds, engine=self.engine)
 
 
 def _regime(n: int) -> str:

@@ -45,8 +45,8 @@ import torch
 
 from srlm_core.errors import require, require_at_least, require_positive, require_shares
 from srlm_core.model.dpo import fit_logistic
-from srlm_core.model.policy import DTYPE, make_problem
-from srlm_core.options import option
+from srlm_core.model.policy import DTYPE, ProblemConfig
+from srlm_core.options import nested, option
 from srlm_core.stats import mean_interval
 from srlm_core.theory import polynomial_spectrum
 
@@ -69,11 +69,8 @@ class Config:
     instance; the population round is iterated until it moves by less than ``tol``, at most
     ``max_rounds`` times."""
 
-    d: int = option(8, "feature dimension")
-    K: int = option(6, "responses per prompt")
-    contexts: int = option(16, "prompts")
-    beta: float = option(1.0, "KL strength beta")
-    signal: float = option(1.0, "norm of the target w*")
+    problem: ProblemConfig = nested(ProblemConfig(K=6, contexts=16),
+                                   "the random problems (instance i: seed + i)")
     decay: float = option(2.0, "decay exponent p of the feature scales j^(-p/2)")
     lam: float = option(0.005, "ridge lambda")
     alphas: tuple[float, ...] = option((0.25, 0.5, 1.0), "signal shares alpha")
@@ -87,9 +84,11 @@ class Config:
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
-        require_at_least(self, 1, "d", "contexts", "n", "seeds", "rounds", "max_rounds")
-        require_at_least(self, 2, "K", "instances")
-        require_positive(self, "beta", "signal", "lam", "tol")
+        require_at_least(self, 1, "n", "seeds", "rounds", "max_rounds")
+        require_at_least(self, 2, "instances")
+        self.problem.validate()
+        require_positive(self.problem, "signal")
+        require_positive(self, "lam", "tol")
         require(self, ("decay", self.decay >= 0 and math.isfinite(self.decay),
                        "must be non-negative and finite"),
                 ("burn_in", 0 <= self.burn_in < self.rounds, "must be in [0, rounds)"))
@@ -100,9 +99,8 @@ class Config:
 def problem_tensors(config: Config, instance: int) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Features (C, K, d) of instance ``instance``: :func:`srlm_core.model.policy.make_problem`
     with seed ``instance``, coordinate j scaled by :math:`j^{-p/2}`; and its :math:`w^\star`."""
-    problem = make_problem(d=config.d, K=config.K, contexts=config.contexts, beta=config.beta,
-                           signal=config.signal, seed=instance)
-    scale = torch.arange(1, config.d + 1, dtype=DTYPE) ** (-config.decay / 2)
+    problem = config.problem.instance(instance).make()
+    scale = torch.arange(1, problem.dim + 1, dtype=DTYPE) ** (-config.decay / 2)
     return problem.features * scale, problem.w_star
 
 
@@ -130,7 +128,8 @@ def population_fixed_point(features, w_star, alpha, config: Config):
     from :math:`u = 0`; returns the fixed point (S, d) and the rounds it took."""
     u = torch.zeros_like(w_star)
     for rounds in range(1, config.max_rounds + 1):
-        z, weight, target = _cells(features, u, alpha * w_star + (1 - alpha) * u, config.beta)
+        v = alpha * w_star + (1 - alpha) * u
+        z, weight, target = _cells(features, u, v, config.problem.beta)
         nxt = fit_logistic(z, target, weight, config.lam, u)
         moved = float((nxt - u).abs().max())
         u = nxt
@@ -143,7 +142,8 @@ def population_fixed_point(features, w_star, alpha, config: Config):
 def sample_round(features, w_star, alpha, u, config: Config, generator) -> torch.Tensor:
     """One finite-sample round per batch row: ``n`` pairs from :math:`\\pi_u`, judged, and the
     ridge DPO step on their counts."""
-    z, weight, target = _cells(features, u, alpha * w_star + (1 - alpha) * u, config.beta)
+    v = alpha * w_star + (1 - alpha) * u
+    z, weight, target = _cells(features, u, v, config.problem.beta)
     cells = torch.multinomial(weight, config.n, replacement=True, generator=generator)
     counts = torch.zeros_like(weight).scatter_add_(1, cells, torch.ones_like(cells, dtype=DTYPE))
     wins = torch.binomial(counts, target, generator=generator)
@@ -164,7 +164,7 @@ def run(config: Config) -> dict:
     w_star = torch.stack(targets).repeat_interleave(A, 0)
     alpha = torch.tensor(config.alphas, dtype=DTYPE).repeat(I_)[:, None]
     u_fix, fixed_rounds = population_fixed_point(features, w_star, alpha, config)
-    information = fisher(features, u_fix, config.beta)
+    information = fisher(features, u_fix, config.problem.beta)
     mu, vectors = torch.linalg.eigh(information)
     w = torch.einsum("sde,sd->se", vectors, w_star)
     factor = -torch.einsum("sde,sd->se", vectors, u_fix - w_star) / w
@@ -184,7 +184,7 @@ def run(config: Config) -> dict:
     lam, n = config.lam, config.n
     bias = (mu * lam**2 * w**2 / (alpha * mu + lam) ** 2).sum(-1)
     variance = (mu**2 / (n * (alpha * mu + lam) * ((2 - alpha) * mu + lam))).sum(-1)
-    bound = (lam * config.signal**2 / (4 * alpha[:, 0])
+    bound = (lam * config.problem.signal**2 / (4 * alpha[:, 0])
              + (mu / (mu + lam / alpha)).sum(-1) / (alpha[:, 0] * (2 - alpha[:, 0]) * n))
     one_step = (mu * lam**2 * w**2 / (mu + lam) ** 2 + mu**2 / (n * (mu + lam) ** 2)).sum(-1)
     theory = polynomial_spectrum.iterated_ridge()
@@ -203,7 +203,7 @@ def run(config: Config) -> dict:
     ratios = {str(a): (float(theory.lam_star_ratio.subs(at).subs(polynomial_spectrum.alpha, a)),
                        float(theory.one_step_cost.subs(at).subs(polynomial_spectrum.alpha, a)))
               for a in config.alphas} if at else {}
-    return {"cells": cells, "lam": lam, "signal": config.signal, "balanced": ratios}
+    return {"cells": cells, "lam": lam, "signal": config.problem.signal, "balanced": ratios}
 
 
 def table(values: dict):
@@ -255,10 +255,11 @@ def summarise(values: dict, config: Config) -> dict:
     dev = max(_deviation(c, values) for c in cells)
     dev_one = max(_deviation(c, values, alpha=1.0) for c in low)
     out = {
-        "ir_d": config.d, "ir_K": config.K, "ir_contexts": config.contexts,
+        "ir_d": config.problem.d, "ir_K": config.problem.K,
+        "ir_contexts": config.problem.contexts,
         "ir_lam": config.lam, "ir_n": config.n, "ir_rounds": config.rounds,
         "ir_burn_in": config.burn_in, "ir_seeds": config.seeds, "ir_instances": config.instances,
-        "ir_decay": config.decay, "ir_signal": config.signal, "ir_alpha_lo": a_lo,
+        "ir_decay": config.decay, "ir_signal": config.problem.signal, "ir_alpha_lo": a_lo,
         "ir_alphas": ", ".join(f"{a:g}" for a in config.alphas),
         "ir_fixed_rounds": cells[0]["fixed_rounds"],
         "ir_bias_dev": dev, "ir_bias_dev_one": dev_one, "ir_bias_tol": BIAS_TOL,

@@ -73,6 +73,7 @@ class Config:
     instances: int = option(8, "random problems (at least 2)")
     seeds: int = option(32, "runs per instance")
     delta: float = option(0.05, "failure probability of the S4 bound")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def grid(self) -> list[int]:
         """The doubling grid ``n_min, 2 n_min, ...`` up to ``n_max``."""
@@ -81,7 +82,8 @@ class Config:
     def simulation(self, n: int, instance: int = 0) -> SimulationConfig:
         """The simulation of one n on one instance (problem seed ``seed + instance``)."""
         return SimulationConfig.on(self.problem.instance(instance), alpha=self.alpha, n=n,
-                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds)
+                                   iters=self.iters, init_dist=self.init_dist, seeds=self.seeds,
+                                   device=self.device)
 
     def validate(self) -> Config:
         require_at_least(self, 1, "n_min")

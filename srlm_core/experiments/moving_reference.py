@@ -46,12 +46,13 @@ class Config:
                                    "the random problems (instance i: seed + i)")
     instances: int = option(8, "random problems")
     tolerance: float = option(1e-6, "largest gap to the closed forms read as rounding error")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     def simulation(self, alpha: float, reference: str, instance: int = 0) -> SimulationConfig:
         """The population run (``n = 0``, one seed) for one share, reference and instance."""
         return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, n=0, seeds=1,
                                    reference=reference, iters=self.iters,
-                                   init_dist=self.init_dist)
+                                   init_dist=self.init_dist, device=self.device)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""

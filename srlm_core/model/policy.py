@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from srlm_core.device import resolve_device
 from srlm_core.errors import require
 from srlm_core.options import option
 
@@ -84,8 +83,8 @@ def random_unit_vectors(shape: tuple[int, ...], generator: torch.Generator) -> t
 
 @dataclass(frozen=True)
 class ProblemConfig:
-    """A random problem of the model world (:func:`make_problem`) and the device it runs on;
-    an experiment's config holds one nested (:func:`srlm_core.options.nested`)."""
+    """A random problem of the model world (:func:`make_problem`); an experiment's config
+    holds one nested (:func:`srlm_core.options.nested`)."""
 
     d: int = option(8, "feature dimension")
     K: int = option(8, "responses per prompt")
@@ -93,7 +92,6 @@ class ProblemConfig:
     beta: float = option(1.0, "KL strength beta")
     signal: float = option(1.0, "norm of the target w*")
     seed: int = option(0, "seed of the problem (instance i of a sweep uses seed + i)")
-    device: str = option("cpu", "cpu, cuda or auto")
 
     def checks(self) -> list[tuple[str, bool, str]]:
         """The rules :meth:`validate` applies, as (field, holds, message)."""
@@ -113,7 +111,6 @@ class ProblemConfig:
     def validate(self) -> ProblemConfig:
         """Raise :class:`~srlm_core.errors.ConfigError` naming the first invalid field."""
         require(self, *self.checks())
-        resolve_device(self.device)
         return self
 
     def instance(self, i: int) -> ProblemConfig:

@@ -65,6 +65,7 @@ class SimulationConfig(ProblemConfig):
     reference: str = option("fixed", "DPO reference: fixed (pi_ref) or moving (pi_t)")
     engine: str = option("auto",
                          "counts, samples or auto (counts when n > contexts K^2); see the module")
+    device: str = option("cpu", "cpu, cuda or auto")
 
     @classmethod
     def on(cls, problem: ProblemConfig, **run) -> SimulationConfig:

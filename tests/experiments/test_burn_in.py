@@ -8,6 +8,7 @@ from srlm_core.errors import ConfigError
 from srlm_core.experiments.burn_in import Config, burn_in_sizes, plot, run, summarise, table
 from srlm_core.model import one_step_prediction as osp
 from srlm_core.model.policy import initial_parameters, make_problem
+from srlm_core.options import build
 
 SMALL = Config(seeds=4, starts=(1.0, 8.0), ns=(50, 200))
 TINY = Config(seeds=2, starts=(8.0,), ns=(50,))
@@ -76,7 +77,7 @@ def test_burn_in_trend_word_where_the_poor_start_is_not_later():
                          [("n_report", 30), ("ns", (50, 25)), ("seeds", 0), ("starts", ())])
 def test_validate_names_the_bad_field(field, value):
     with pytest.raises(ConfigError, match=f"^{field}:"):
-        run(Config(**{field: value}))
+        run(build(Config, {field: value}))
 
 
 def test_plot_returns_a_figure(small):

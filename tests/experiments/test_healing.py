@@ -17,6 +17,7 @@ from srlm_core.experiments.healing import (
     span_bound,
     summarise,
 )
+from srlm_core.options import build
 
 SMALL = Config(iters=3, n=300, instances=2, seeds=2, starts=(1.0, 4.0))
 TINY = Config(iters=2, n=100, instances=2, seeds=1, starts=(2.0,))
@@ -124,7 +125,7 @@ def test_rounds_to_heal_is_the_closed_form():
                           ("engine", "fast")])
 def test_validate_names_the_bad_field(field, value):
     with pytest.raises(ConfigError, match=f"^{field}:"):
-        run(Config(**{field: value}))
+        run(build(Config, {field: value}))
 
 
 def test_plot_returns_a_figure(small):

@@ -11,9 +11,11 @@ import torch
 
 from srlm_core import ConfigError
 from srlm_core.experiments import iterated_ridge as ir
+from srlm_core.model.policy import ProblemConfig
+from srlm_core.options import build
 
-SMALL = ir.Config(d=4, K=4, contexts=8, instances=2, seeds=4, rounds=6, burn_in=2, n=4000,
-                  alphas=(0.5, 1.0), lam=0.01)
+SMALL = ir.Config(problem=ProblemConfig(d=4, K=4, contexts=8), instances=2, seeds=4, rounds=6,
+                  burn_in=2, n=4000, alphas=(0.5, 1.0), lam=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,7 @@ def test_fixed_point_bias_matches_the_effective_ridge(values):
     assert len(values["cells"]) == SMALL.instances * len(SMALL.alphas)
     for cell in values["cells"]:
         mu, factor = np.asarray(cell["mu"]), np.asarray(cell["factor"])
-        keep = np.abs(cell["w"]) >= ir.MIN_WEIGHT * SMALL.signal
+        keep = np.abs(cell["w"]) >= ir.MIN_WEIGHT * SMALL.problem.signal
         predicted = SMALL.lam / (cell["alpha"] * mu + SMALL.lam)
         np.testing.assert_allclose(factor[keep], predicted[keep], atol=ir.BIAS_TOL)
         assert cell["bias"] + cell["variance"] <= cell["bound"]
@@ -89,7 +91,7 @@ def test_verdicts_fail_where_the_predictions_fail():
 
 
 def test_sampled_round_approaches_the_population_round():
-    config = ir.Config(d=3, K=3, contexts=4, n=2_000_000, instances=2)
+    config = ir.Config(problem=ProblemConfig(d=3, K=3, contexts=4), n=2_000_000, instances=2)
     features, w_star = ir.problem_tensors(config, 0)
     features, w_star = features[None], w_star[None]
     alpha = torch.tensor([[0.5]], dtype=torch.float64)
@@ -115,5 +117,5 @@ def test_plot_and_table(values):
 ])
 def test_invalid_fields_are_named(field, change):
     with pytest.raises(ConfigError) as err:
-        ir.Config(**change).validate()
+        build(ir.Config, change).validate()
     assert err.value.field == field
