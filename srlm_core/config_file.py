@@ -4,8 +4,8 @@ Every key is a field of the dataclass; an unknown key or a value of the wrong ty
 :class:`~srlm_core.errors.ConfigError` naming the key, and then the config's own
 ``validate()`` runs, all before any work starts.  The type is the field's default's: an int
 widens to a float, a list becomes a tuple, a table the default's dataclass (or a mapping), a
-list of tables a tuple of the default's dataclass.  The fields of a group
-(:func:`srlm_core.options.nested`) are keys of their own name, as on the command line.
+list of tables a tuple of the default's dataclass.  The fields of a nested
+config (:func:`srlm_core.options.nested`) are keys of their own name, as on the command line.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ class Option:
 
 
 def _flat(config_cls: type) -> list[Option]:
-    """Every field of ``config_cls`` with its nested configs' fields in their place."""
+    """Every field of ``config_cls`` with its nested configs' fields in their place; TypeError
+    where two of them share a name (the flat spelling would be ambiguous)."""
     out = []
     for field in dataclasses.fields(config_cls):
         if is_nested(field):
@@ -60,6 +61,10 @@ def _flat(config_cls: type) -> list[Option]:
                     for f in dataclasses.fields(field.default)]
         else:
             out.append(Option(field.name, field.type, field.default, field.metadata))
+    names = [o.name for o in out]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise TypeError(f"{config_cls.__name__}: {', '.join(twice)} spelled twice when flat")
     return out
 
 

@@ -56,6 +56,16 @@ def test_a_nested_config_is_spelled_flat_in_its_place():
                                        "--labels", "a,b"]
 
 
+def test_a_name_in_both_a_config_and_its_nested_config_is_refused():
+    @dataclass(frozen=True)
+    class _Clash:
+        size: int = option(1, "a size")
+        inner: _Inner = nested(_Inner(), "the inner config")
+
+    with pytest.raises(TypeError, match="size spelled twice"):
+        option_fields(_Clash)
+
+
 def test_build_fills_a_nested_config_from_its_default():
     assert build(_Outer, {"scale": 2.0}) == _Outer(inner=_Inner(size=5, scale=2.0))
     assert build(_Outer, {"steps": 1}).inner == _Inner(size=5)
