@@ -20,8 +20,8 @@ import torch
 from srlm_core.errors import ConfigError, require_at_least
 from srlm_core.experiments.variance_inflation import orders_of_magnitude
 from srlm_core.model import metrics
-from srlm_core.model.policy import ProblemConfig, random_unit_vectors
-from srlm_core.options import nested, option
+from srlm_core.model.policy import make_problem, random_unit_vectors
+from srlm_core.options import option
 from srlm_core.stats import mean_interval
 
 #: slack of the bound checks (floating point)
@@ -35,7 +35,9 @@ class Config:
 
     problems: int = option(8, "random problems (the unit of the intervals)")
     draws: int = option(150, "parameter vectors drawn per problem")
-    problem: ProblemConfig = nested(ProblemConfig(), "the random problems (problem p: seed + p)")
+    d: int = option(8, "feature dimension")
+    K: int = option(8, "responses per prompt")
+    contexts: int = option(32, "prompts")
     r_min: float = option(0.1, "smallest distance r to the target")
     r_max: float = option(8.0, "largest distance r to the target")
     direction_seed: int = option(100,
@@ -45,8 +47,8 @@ class Config:
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
         require_at_least(self, 2, "problems")
-        require_at_least(self, 1, "draws")
-        self.problem.validate()
+        require_at_least(self, 1, "draws", "d", "contexts")
+        require_at_least(self, 2, "K")
         require_at_least(self, 0, "r_min", "direction_seed")
         if self.r_max < self.r_min:
             raise ConfigError("r_max", f"must be at least r_min, got {self.r_max}")
@@ -59,10 +61,10 @@ def run(config: Config) -> dict:
     c = config.validate()
     rows = []
     for seed in range(c.problems):
-        p = c.problem.instance(seed).make()
+        p = make_problem(d=c.d, K=c.K, contexts=c.contexts, seed=seed)
         g = torch.Generator().manual_seed(c.direction_seed + seed)
         radius = torch.linspace(c.r_min, c.r_max, c.draws, dtype=torch.float64)[:, None]
-        theta = p.theta_star + radius * random_unit_vectors((c.draws, p.dim), g)
+        theta = p.theta_star + radius * random_unit_vectors((c.draws, c.d), g)
         columns = zip(
             radius[:, 0].tolist(),
             metrics.condition_number(p, theta).tolist(),

@@ -15,10 +15,8 @@ from srlm_core.experiments.condition_number_draws import (
     summarise,
     tightness,
 )
-from srlm_core.model.policy import ProblemConfig
-from srlm_core.options import build
 
-SMALL = Config(problems=2, draws=25, problem=ProblemConfig(contexts=8))
+SMALL = Config(problems=2, draws=25, contexts=8)
 
 
 def test_run_is_deterministic_and_respects_the_s3_bounds():
@@ -86,10 +84,10 @@ def test_verdicts_where_the_bound_fails_and_where_it_is_far_from_tight():
                                              ("problems", 1)])
 def test_validate_names_the_bad_field(field, value):
     with pytest.raises(ConfigError, match=f"^{field}:"):
-        run(build(Config, {field: value}))
+        run(Config(**{field: value}))
 
 
 def test_plot_returns_a_figure():
-    fig = plot(run(Config(problems=2, draws=10, problem=ProblemConfig(contexts=8))))
+    fig = plot(run(Config(problems=2, draws=10, contexts=8)))
     assert isinstance(fig, Figure)
     plt.close(fig)
