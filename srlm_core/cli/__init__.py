@@ -16,9 +16,8 @@ import sys
 
 from srlm_core.errors import ConfigError
 
-#: subcommand -> the module of this package that registers it
-COMMANDS = {"run": "run", "simulate": "simulate", "results": "results_command", "bound": "bound",
-            "lab": "lab", "aliases": "aliases"}
+#: the modules of this package that register the subcommands
+COMMAND_MODULES = ("run", "simulate", "results_command", "bound", "lab", "aliases")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="srlm", description="Self-rewarding language models: simulations and bounds."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS.values():
+    for module in COMMAND_MODULES:
         importlib.import_module(f"srlm_core.cli.{module}").register(sub)
     return parser
 

@@ -69,8 +69,7 @@ def _module_files() -> dict[str, Path]:
     return {path.stem: path for path in sorted(paths) if not path.stem.startswith("_")}
 
 
-def _tree(name: str) -> ast.Module | None:
-    path = _module_files().get(name.replace("-", "_"))
+def _tree(path: Path | None) -> ast.Module | None:
     return ast.parse(path.read_text()) if path is not None else None
 
 
@@ -88,8 +87,8 @@ def names() -> list[str]:
     """The experiments by their command-line name (dashes): the modules of this package and of
     its subpackages that define ``Config`` and ``run``, found in their source without importing
     them."""
-    stems = sorted(_module_files())
-    return [stem.replace("_", "-") for stem in stems if _is_experiment(_tree(stem))]
+    return [stem.replace("_", "-") for stem, path in sorted(_module_files().items())
+            if _is_experiment(_tree(path))]
 
 
 def summary(docstring: str | None) -> str:
@@ -99,7 +98,7 @@ def summary(docstring: str | None) -> str:
 
 def purpose(name: str) -> str:
     """The purpose of experiment ``name`` (:func:`summary`), read without importing it."""
-    return summary(ast.get_docstring(_tree(name)))
+    return summary(ast.get_docstring(_tree(_module_files().get(name.replace("-", "_")))))
 
 
 def load(name: str) -> ModuleType:

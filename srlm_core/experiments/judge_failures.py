@@ -123,8 +123,8 @@ class Config:
 
     def simulation(self, alpha: float, instance: int, **overrides) -> SimulationConfig:
         """The population simulation of one instance (problem seed ``seed + instance``)."""
-        run = {"n": 0, "iters": 0, "seeds": 1, "init_dist": self.init_dist, **overrides}
-        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, **run)
+        settings = {"n": 0, "iters": 0, "seeds": 1, "init_dist": self.init_dist, **overrides}
+        return SimulationConfig.on(self.problem.instance(instance), alpha=alpha, **settings)
 
     def validate(self) -> Config:
         """Raise :class:`srlm_core.ConfigError` naming the first invalid field."""
